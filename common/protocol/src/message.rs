@@ -1,0 +1,278 @@
+//! The message envelope (the seed's `AgentMessage`) and its one encoding: MessagePack maps with named fields,
+//! or JSON when the request says so in `Content-Type`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ErrorCode, ErrorPayload};
+
+/// Version of this envelope. Fields are only ever added (with defaults), so readers accept any version up to
+/// their own; a higher one means the sender expects something this reader does not know.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The envelope of every request, reply and event. All fields but `type` and `payload` may be omitted by a
+/// client; see `docs/protocol.md`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentMessage {
+    #[serde(default = "new_message_id")]
+    pub id: String,
+    #[serde(rename = "type", default)]
+    pub message_type: String,
+    #[serde(default)]
+    pub sender_id: String,
+    #[serde(default)]
+    pub recipient_id: String,
+    /// Left as a tree until the handler reads it as its own typed payload.
+    #[serde(default = "empty_map")]
+    pub payload: rmpv::Value,
+    /// Seconds since the Unix epoch, as the seed's float timestamps.
+    #[serde(default = "unix_now")]
+    pub timestamp: f64,
+    #[serde(default)]
+    pub priority: i32,
+    #[serde(default)]
+    pub requires_response: bool,
+    /// The `id` of the message this one answers.
+    #[serde(default)]
+    pub correlation_id: Option<String>,
+    #[serde(default = "current_schema")]
+    pub schema_version: u32,
+}
+
+fn new_message_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+fn empty_map() -> rmpv::Value {
+    rmpv::Value::Map(Vec::new())
+}
+
+fn current_schema() -> u32 {
+    SCHEMA_VERSION
+}
+
+/// The current time in the envelope's unit.
+pub fn unix_now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs_f64()).unwrap_or_default()
+}
+
+/// How a body is encoded on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    #[default]
+    MessagePack,
+    Json,
+}
+
+impl Encoding {
+    pub const JSON_CONTENT_TYPE: &'static str = "application/json";
+    pub const MSGPACK_CONTENT_TYPE: &'static str = "application/msgpack";
+
+    /// Reads the `Content-Type` header: JSON when it says so (parameters such as `charset` are ignored),
+    /// MessagePack otherwise.
+    pub fn from_content_type(content_type: Option<&str>) -> Self {
+        let is_json = content_type
+            .and_then(|value| value.split(';').next())
+            .is_some_and(|media| media.trim().eq_ignore_ascii_case(Self::JSON_CONTENT_TYPE));
+        if is_json { Encoding::Json } else { Encoding::MessagePack }
+    }
+
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            Encoding::MessagePack => Self::MSGPACK_CONTENT_TYPE,
+            Encoding::Json => Self::JSON_CONTENT_TYPE,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("body is not a MessagePack envelope: {0}")]
+    MessagePack(#[from] rmp_serde::decode::Error),
+    #[error("body is not a JSON envelope: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("payload does not fit `{message_type}`: {reason}")]
+    Payload { message_type: String, reason: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    #[error("cannot encode as MessagePack: {0}")]
+    MessagePack(#[from] rmp_serde::encode::Error),
+    #[error("cannot encode as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("cannot represent payload: {0}")]
+    Payload(#[from] rmpv::ext::Error),
+}
+
+impl AgentMessage {
+    /// A new message with a fresh id and the current time.
+    pub fn new(message_type: impl Into<String>, payload: rmpv::Value) -> Self {
+        AgentMessage {
+            id: new_message_id(),
+            message_type: message_type.into(),
+            sender_id: String::new(),
+            recipient_id: String::new(),
+            payload,
+            timestamp: unix_now(),
+            priority: 0,
+            requires_response: false,
+            correlation_id: None,
+            schema_version: SCHEMA_VERSION,
+        }
+    }
+
+    /// A new message whose payload is any serializable value.
+    pub fn with_payload<P: Serialize>(message_type: impl Into<String>, payload: &P) -> Result<Self, EncodeError> {
+        Ok(Self::new(message_type, rmpv::ext::to_value(payload)?))
+    }
+
+    /// The reply to `self`: addressed back to its sender and correlated with its id.
+    pub fn reply(&self, message_type: impl Into<String>, sender_id: &str, payload: rmpv::Value) -> Self {
+        AgentMessage {
+            sender_id: sender_id.to_owned(),
+            recipient_id: self.sender_id.clone(),
+            correlation_id: Some(self.id.clone()),
+            priority: self.priority,
+            ..Self::new(message_type, payload)
+        }
+    }
+
+    /// The `error_response` to `self`.
+    pub fn error_reply(&self, sender_id: &str, error: &ErrorPayload) -> Self {
+        let payload = rmpv::ext::to_value(error).expect("an ErrorPayload always has a MessagePack form");
+        self.reply(crate::builtin::ERROR_RESPONSE, sender_id, payload)
+    }
+
+    /// Reads the payload as the typed payload of `self.message_type`.
+    pub fn payload_as<P: DeserializeOwned>(&self) -> Result<P, DecodeError> {
+        // An absent payload reads as an empty map, so that payloads made only of optional fields decode.
+        let value = match &self.payload {
+            rmpv::Value::Nil => empty_map(),
+            other => other.clone(),
+        };
+        rmpv::ext::from_value(value)
+            .map_err(|error| DecodeError::Payload { message_type: self.message_type.clone(), reason: error.to_string() })
+    }
+
+    /// If this is an `error_response`, its payload.
+    pub fn as_error(&self) -> Option<ErrorPayload> {
+        if self.message_type != crate::builtin::ERROR_RESPONSE {
+            return None;
+        }
+        Some(self.payload_as().unwrap_or_else(|_| {
+            ErrorPayload::new(ErrorCode::Internal, "error_response with an unreadable payload")
+        }))
+    }
+
+    pub fn encode(&self, encoding: Encoding) -> Result<Vec<u8>, EncodeError> {
+        match encoding {
+            Encoding::MessagePack => Ok(rmp_serde::to_vec_named(self)?),
+            Encoding::Json => Ok(serde_json::to_vec(self)?),
+        }
+    }
+
+    pub fn decode(body: &[u8], encoding: Encoding) -> Result<Self, DecodeError> {
+        match encoding {
+            Encoding::MessagePack => Ok(rmp_serde::from_slice(body)?),
+            Encoding::Json => Ok(serde_json::from_slice(body)?),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Sample {
+        text: String,
+        #[serde(default)]
+        count: u32,
+    }
+
+    #[test]
+    fn messagepack_uses_maps_with_field_names() {
+        let message = AgentMessage::with_payload("process_memory", &Sample { text: "hi".into(), count: 2 }).unwrap();
+        let bytes = message.encode(Encoding::MessagePack).unwrap();
+        let tree: rmpv::Value = rmp_serde::from_slice(&bytes).unwrap();
+        let keys: Vec<&str> = tree.as_map().unwrap().iter().map(|(key, _)| key.as_str().unwrap()).collect();
+        assert_eq!(
+            keys,
+            [
+                "id",
+                "type",
+                "sender_id",
+                "recipient_id",
+                "payload",
+                "timestamp",
+                "priority",
+                "requires_response",
+                "correlation_id",
+                "schema_version"
+            ]
+        );
+        assert_eq!(AgentMessage::decode(&bytes, Encoding::MessagePack).unwrap(), message);
+    }
+
+    #[test]
+    fn a_client_may_send_only_type_and_payload() {
+        let json = br#"{"type": "process_memory", "payload": {"text": "hello"}}"#;
+        let message = AgentMessage::decode(json, Encoding::Json).unwrap();
+        assert_eq!(message.message_type, "process_memory");
+        assert_eq!(message.priority, 0);
+        assert_eq!(message.schema_version, SCHEMA_VERSION);
+        assert!(uuid::Uuid::parse_str(&message.id).is_ok());
+        assert_eq!(message.payload_as::<Sample>().unwrap(), Sample { text: "hello".into(), count: 0 });
+
+        let mut packed = Vec::new();
+        rmpv::encode::write_value(
+            &mut packed,
+            &rmpv::Value::Map(vec![(
+                "payload".into(),
+                rmpv::Value::Map(vec![("text".into(), "hey".into())]),
+            )]),
+        )
+        .unwrap();
+        let message = AgentMessage::decode(&packed, Encoding::MessagePack).unwrap();
+        assert_eq!(message.message_type, "");
+        assert_eq!(message.payload_as::<Sample>().unwrap().text, "hey");
+    }
+
+    #[test]
+    fn json_and_messagepack_carry_the_same_envelope() {
+        let message = AgentMessage::with_payload("x", &Sample { text: "é ✓".into(), count: 7 }).unwrap();
+        let from_json = AgentMessage::decode(&message.encode(Encoding::Json).unwrap(), Encoding::Json).unwrap();
+        assert_eq!(from_json.payload_as::<Sample>().unwrap(), message.payload_as::<Sample>().unwrap());
+        assert_eq!(from_json.id, message.id);
+    }
+
+    #[test]
+    fn garbage_and_wrong_payloads_are_typed_errors() {
+        assert!(matches!(AgentMessage::decode(b"\xc1\xff\x00", Encoding::MessagePack), Err(DecodeError::MessagePack(_))));
+        assert!(matches!(AgentMessage::decode(b"{not json", Encoding::Json), Err(DecodeError::Json(_))));
+        let message = AgentMessage::decode(br#"{"type":"x","payload":{"text": 5}}"#, Encoding::Json).unwrap();
+        assert!(matches!(message.payload_as::<Sample>(), Err(DecodeError::Payload { .. })));
+    }
+
+    #[test]
+    fn replies_correlate_and_errors_read_back() {
+        let mut request = AgentMessage::new("get_stats", rmpv::Value::Nil);
+        request.sender_id = "cli".into();
+        let error = ErrorPayload::new(ErrorCode::UnknownMessageType, "no such type");
+        let reply = request.error_reply("memory_harvester_0000abcd", &error);
+        assert_eq!(reply.correlation_id.as_deref(), Some(request.id.as_str()));
+        assert_eq!(reply.recipient_id, "cli");
+        assert_eq!(reply.as_error(), Some(error));
+    }
+
+    #[test]
+    fn content_type_selects_json_only_when_it_says_so() {
+        assert_eq!(Encoding::from_content_type(Some("application/json; charset=utf-8")), Encoding::Json);
+        assert_eq!(Encoding::from_content_type(Some("APPLICATION/JSON")), Encoding::Json);
+        assert_eq!(Encoding::from_content_type(Some("application/msgpack")), Encoding::MessagePack);
+        assert_eq!(Encoding::from_content_type(None), Encoding::MessagePack);
+    }
+}

@@ -1,0 +1,94 @@
+//! An instance's lifecycle state and metrics: the seed's `AgentState` and `performance_metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The seed's lifecycle states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentState {
+    /// Connecting, loading state, or not yet confirmed reachable through its own endpoint.
+    Initializing,
+    /// Serving, with room for more concurrent work.
+    Active,
+    /// Serving, with every concurrency slot taken: new requests wait.
+    Busy,
+    /// Cannot serve: its connection to NATS is down or a dependency failed.
+    Error,
+    /// Stopping: no new requests are taken, in-flight ones finish.
+    Shutdown,
+}
+
+impl AgentState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AgentState::Initializing => "initializing",
+            AgentState::Active => "active",
+            AgentState::Busy => "busy",
+            AgentState::Error => "error",
+            AgentState::Shutdown => "shutdown",
+        }
+    }
+}
+
+impl fmt::Display for AgentState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Counters for one message type.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MessageTypeStats {
+    pub processed: u64,
+    pub errors: u64,
+    /// Mean handling time in seconds.
+    pub avg_processing_time: f64,
+}
+
+/// The payload of `stats_response` (under the key `stats`, as the seed's `_get_processing_stats`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentStats {
+    pub agent_id: String,
+    pub agent_type: String,
+    pub version: String,
+    pub state: AgentState,
+    /// Requests answered, successfully or not.
+    pub messages_processed: u64,
+    /// Requests answered with `error_response`.
+    pub errors_count: u64,
+    /// Mean handling time in seconds.
+    pub avg_processing_time: f64,
+    /// When the last request was answered, in seconds since the Unix epoch.
+    pub last_activity: Option<f64>,
+    /// Requests taken off the wire and not yet answered: waiting for a slot or in flight.
+    pub queue_size: u64,
+    /// Requests being handled right now.
+    pub in_flight: u64,
+    /// How many requests this instance handles at once.
+    pub max_concurrency: u64,
+    /// Requests turned away because the waiting line was full.
+    pub shed_count: u64,
+    /// Events received on the instance's event subscriptions.
+    pub events_received: u64,
+    pub started_at: f64,
+    pub uptime_secs: f64,
+    #[serde(default)]
+    pub by_message_type: BTreeMap<String, MessageTypeStats>,
+}
+
+/// The payload of a `stats_response` reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsResponse {
+    pub stats: AgentStats,
+}
+
+/// The payload of a `capabilities_response` reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapabilitiesResponse {
+    pub agent_id: String,
+    pub agent_type: String,
+    pub capabilities: Vec<crate::AgentCapability>,
+}

@@ -1,0 +1,126 @@
+//! Every NATS subject, queue group and header name Mneme uses. No subject is spelled anywhere else.
+
+use crate::agent::{AgentType, ComponentId, ComponentKind};
+
+pub const ROOT: &str = "mneme";
+
+/// Headers Mneme reads or writes.
+pub mod headers {
+    pub const CONTENT_TYPE: &str = "Content-Type";
+    /// W3C Trace Context, carried into a request.
+    pub const TRACEPARENT: &str = "traceparent";
+    pub const TRACESTATE: &str = "tracestate";
+    /// W3C Trace Context Level 2: the server's span, carried back in the reply.
+    pub const TRACERESPONSE: &str = "traceresponse";
+    /// ADR-32 service errors, set on every `error_response`.
+    pub const SERVICE_ERROR: &str = "Nats-Service-Error";
+    pub const SERVICE_ERROR_CODE: &str = "Nats-Service-Error-Code";
+}
+
+/// Whether `token` may stand as one subject token for a message or event type: lower-case ASCII letters,
+/// digits and underscores, so that user text can never widen a subject.
+pub fn is_valid_type_token(token: &str) -> bool {
+    !token.is_empty()
+        && token.len() <= 64
+        && token.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
+}
+
+/// The request subject served by every instance of `kind` in its queue group: `mneme.agent.<type>.<message>`,
+/// or `mneme.orchestrator.<message>` for the orchestrator.
+pub fn request(kind: ComponentKind, message_type: &str) -> String {
+    format!("{}.{message_type}", request_prefix(kind))
+}
+
+/// The wildcard an instance subscribes to for the requests of its kind.
+pub fn request_wildcard(kind: ComponentKind) -> String {
+    format!("{}.*", request_prefix(kind))
+}
+
+fn request_prefix(kind: ComponentKind) -> String {
+    match kind {
+        ComponentKind::Agent(agent) => format!("{ROOT}.agent.{}", agent.as_str()),
+        ComponentKind::Orchestrator => format!("{ROOT}.orchestrator"),
+    }
+}
+
+/// The queue group that balances requests across instances of one kind.
+pub fn queue_group(kind: ComponentKind) -> &'static str {
+    kind.as_str()
+}
+
+/// The subject that reaches exactly one instance: `mneme.instance.<id>.<message>`.
+pub fn instance(id: &ComponentId, message_type: &str) -> String {
+    format!("{ROOT}.instance.{id}.{message_type}")
+}
+
+pub fn instance_wildcard(id: &ComponentId) -> String {
+    format!("{ROOT}.instance.{id}.*")
+}
+
+/// The message type a request subject asks for: its last token.
+pub fn message_type_of(subject: &str) -> &str {
+    subject.rsplit('.').next().unwrap_or_default()
+}
+
+/// An event for everyone who listens: `mneme.event.<event_type>`.
+pub fn event(event_type: &str) -> String {
+    format!("{ROOT}.event.{event_type}")
+}
+
+/// An event for the instances of one agent type only: `mneme.event.<event_type>.<agent_type>`.
+pub fn event_for(event_type: &str, agent: AgentType) -> String {
+    format!("{ROOT}.event.{event_type}.{}", agent.as_str())
+}
+
+/// The event type of an event subject, whether broadcast to all or to one agent type.
+pub fn event_type_of(subject: &str) -> Option<&str> {
+    let mut tokens = subject.strip_prefix(ROOT)?.strip_prefix(".event.")?.split('.');
+    tokens.next().filter(|token| is_valid_type_token(token))
+}
+
+/// Service discovery (ADR-32): `$SRV.<verb>` for all services, `$SRV.<verb>.<name>` for one kind.
+pub fn discovery(verb: &str, kind: Option<ComponentKind>) -> String {
+    match kind {
+        Some(kind) => format!("$SRV.{verb}.{}", kind.as_str()),
+        None => format!("$SRV.{verb}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HARVESTER: ComponentKind = ComponentKind::Agent(AgentType::MemoryHarvester);
+
+    #[test]
+    fn subjects_follow_the_contract() {
+        assert_eq!(request(HARVESTER, "process_memory"), "mneme.agent.memory_harvester.process_memory");
+        assert_eq!(request_wildcard(HARVESTER), "mneme.agent.memory_harvester.*");
+        assert_eq!(request(ComponentKind::Orchestrator, "system_status"), "mneme.orchestrator.system_status");
+        assert_eq!(queue_group(HARVESTER), "memory_harvester");
+        let id = ComponentId::parse("memory_harvester_0badcafe").unwrap();
+        assert_eq!(instance(&id, "get_stats"), "mneme.instance.memory_harvester_0badcafe.get_stats");
+        assert_eq!(event("memory_processed"), "mneme.event.memory_processed");
+        assert_eq!(
+            event_for("settings_changed", AgentType::PatternAnalyzer),
+            "mneme.event.settings_changed.pattern_analyzer"
+        );
+        assert_eq!(discovery("INFO", Some(HARVESTER)), "$SRV.INFO.memory_harvester");
+    }
+
+    #[test]
+    fn types_are_read_back_from_subjects() {
+        assert_eq!(message_type_of("mneme.agent.memory_harvester.batch_process"), "batch_process");
+        assert_eq!(event_type_of("mneme.event.memory_processed"), Some("memory_processed"));
+        assert_eq!(event_type_of("mneme.event.memory_processed.pattern_analyzer"), Some("memory_processed"));
+        assert_eq!(event_type_of("mneme.agent.x.y"), None);
+    }
+
+    #[test]
+    fn only_plain_tokens_are_types() {
+        assert!(is_valid_type_token("process_memory"));
+        for bad in ["", "a.b", "*", ">", "Upper", "with space", &"x".repeat(65)] {
+            assert!(!is_valid_type_token(bad), "{bad}");
+        }
+    }
+}
