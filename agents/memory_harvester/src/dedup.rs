@@ -1,0 +1,301 @@
+//! The duplicate index: which memories of an owner a new one repeats, exactly or nearly.
+//!
+//! Verdicts are recorded with the memory, so processing the same input again (a retry, a re-import) gets
+//! the same answer. The JetStream KV implementation is shared by every replica and survives restarts; the
+//! in-memory one serves tests and tools.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+use async_nats::jetstream::{self, kv};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use mneme_protocol::harvester::{DuplicateKind, DuplicateOf};
+
+use crate::fingerprint::{self, Fingerprint, Signature};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DedupError {
+    #[error("duplicate index unavailable: {0}")]
+    Store(String),
+    #[error("duplicate index entry `{key}` is unreadable: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+/// Finds what a memory duplicates and remembers it for the memories after it.
+pub trait DedupIndex: Send + Sync + 'static {
+    /// Records `memory_id` with `fingerprint` under `owner` and returns the earlier memory it repeats.
+    fn check_and_record(
+        &self,
+        owner: &str,
+        memory_id: &str,
+        fingerprint: &Fingerprint,
+    ) -> impl Future<Output = Result<Option<DuplicateOf>, DedupError>> + Send;
+}
+
+/// What is stored under a memory's content hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ExactEntry {
+    memory_id: String,
+    verdict: Option<DuplicateOf>,
+}
+
+/// The most similar earlier memory at or above `min_similarity`, if any; ties go to the smaller id so that
+/// every replica decides alike.
+fn nearest<'a>(
+    candidates: impl IntoIterator<Item = (&'a str, &'a Signature)>,
+    memory_id: &str,
+    signature: &Signature,
+    min_similarity: f64,
+) -> Option<DuplicateOf> {
+    candidates
+        .into_iter()
+        .filter(|(candidate, _)| *candidate != memory_id)
+        .map(|(candidate, candidate_signature)| (fingerprint::similarity(candidate_signature, signature), candidate))
+        .filter(|(similarity, _)| *similarity >= min_similarity)
+        .max_by(|(left, left_id), (right, right_id)| left.total_cmp(right).then_with(|| right_id.cmp(left_id)))
+        .map(|(similarity, candidate)| DuplicateOf { memory_id: candidate.to_owned(), kind: DuplicateKind::Near, similarity })
+}
+
+/// The verdict for a memory whose content hash is already taken by `entry`.
+fn verdict_for_taken_hash(entry: ExactEntry, memory_id: &str) -> Option<DuplicateOf> {
+    if entry.memory_id == memory_id {
+        entry.verdict
+    } else {
+        Some(DuplicateOf { memory_id: entry.memory_id, kind: DuplicateKind::Exact, similarity: 1.0 })
+    }
+}
+
+/// An index held in this process only.
+#[derive(Debug, Default)]
+pub struct MemoryDedupIndex {
+    min_similarity: f64,
+    state: Mutex<MemoryState>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryState {
+    exact: HashMap<(String, String), ExactEntry>,
+    bands: HashMap<(String, usize, u64), Vec<String>>,
+    signatures: HashMap<(String, String), Signature>,
+}
+
+impl MemoryDedupIndex {
+    pub fn new(min_similarity: f64) -> Self {
+        MemoryDedupIndex { min_similarity, state: Mutex::default() }
+    }
+}
+
+impl DedupIndex for MemoryDedupIndex {
+    async fn check_and_record(&self, owner: &str, memory_id: &str, fingerprint: &Fingerprint) -> Result<Option<DuplicateOf>, DedupError> {
+        let mut state = self.state.lock().expect("dedup lock is never poisoned");
+        let exact_key = (owner.to_owned(), fingerprint.content_hash.clone());
+        if let Some(entry) = state.exact.get(&exact_key) {
+            return Ok(verdict_for_taken_hash(entry.clone(), memory_id));
+        }
+        let bands = fingerprint.bands();
+        let mut candidate_ids: Vec<&String> =
+            bands.iter().enumerate().filter_map(|(band, value)| state.bands.get(&(owner.to_owned(), band, *value))).flatten().collect();
+        candidate_ids.sort_unstable();
+        candidate_ids.dedup();
+        let candidates = candidate_ids
+            .into_iter()
+            .filter_map(|id| state.signatures.get(&(owner.to_owned(), id.clone())).map(|signature| (id.as_str(), signature)));
+        let verdict = nearest(candidates, memory_id, &fingerprint.signature, self.min_similarity);
+        state.exact.insert(exact_key, ExactEntry { memory_id: memory_id.to_owned(), verdict: verdict.clone() });
+        state.signatures.insert((owner.to_owned(), memory_id.to_owned()), fingerprint.signature);
+        for (band, value) in bands.iter().enumerate() {
+            state.bands.entry((owner.to_owned(), band, *value)).or_default().push(memory_id.to_owned());
+        }
+        Ok(verdict)
+    }
+}
+
+/// The index in a JetStream key-value bucket, shared by every harvester replica.
+///
+/// Keys, with owners hashed so that any owner name is safe in a key:
+/// - `e.<owner>.<content hash>`: the [`ExactEntry`], written with `create`, so that of two replicas racing
+///   on the same text exactly one wins;
+/// - `s.<owner>.<memory id>`: the memory's MinHash signature;
+/// - `b.<owner>.<band>.<band key>`: ids of the memories in that LSH bucket, updated by compare-and-set.
+///
+/// A memory costs one exact-key write, one signature write and sixteen bucket updates, whatever the number
+/// of memories the owner has; buckets stay small because unrelated notes rarely share one.
+#[derive(Debug, Clone)]
+pub struct KvDedupIndex {
+    store: kv::Store,
+    min_similarity: f64,
+}
+
+/// How often a bucket update is retried when another replica changed the bucket in between.
+const MAX_CAS_ATTEMPTS: usize = 32;
+
+impl KvDedupIndex {
+    /// Opens the bucket, creating it on first use.
+    pub async fn open(jetstream: &jetstream::Context, bucket: &str, replicas: usize, min_similarity: f64) -> Result<Self, DedupError> {
+        let store = match jetstream.get_key_value(bucket).await {
+            Ok(store) => store,
+            Err(_) => {
+                let config = kv::Config {
+                    bucket: bucket.to_owned(),
+                    description: "Mneme memory harvester: content hashes and MinHash buckets per owner".to_owned(),
+                    history: 1,
+                    num_replicas: replicas,
+                    storage: jetstream::stream::StorageType::File,
+                    ..Default::default()
+                };
+                match jetstream.create_key_value(config).await {
+                    Ok(store) => store,
+                    // Another replica created it first.
+                    Err(create_error) => jetstream
+                        .get_key_value(bucket)
+                        .await
+                        .map_err(|_| DedupError::Store(format!("cannot create bucket `{bucket}`: {create_error}")))?,
+                }
+            }
+        };
+        Ok(KvDedupIndex { store, min_similarity })
+    }
+
+    fn owner_key(owner: &str) -> String {
+        hex::encode(&Sha256::digest(owner.as_bytes())[..16])
+    }
+
+    async fn read_raw(&self, key: &str) -> Result<Option<(bytes::Bytes, u64)>, DedupError> {
+        let entry = self.store.entry(key).await.map_err(|error| DedupError::Store(error.to_string()))?;
+        Ok(entry.filter(|entry| entry.operation == kv::Operation::Put).map(|entry| (entry.value, entry.revision)))
+    }
+
+    async fn read<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Result<Option<(T, u64)>, DedupError> {
+        match self.read_raw(key).await? {
+            Some((bytes, revision)) => rmp_serde::from_slice(&bytes)
+                .map(|value| Some((value, revision)))
+                .map_err(|error| DedupError::Corrupt { key: key.to_owned(), reason: error.to_string() }),
+            None => Ok(None),
+        }
+    }
+
+    async fn read_signature(&self, key: &str) -> Result<Option<Signature>, DedupError> {
+        let Some((bytes, _)) = self.read_raw(key).await? else { return Ok(None) };
+        if bytes.len() != fingerprint::SIGNATURE_LEN * 4 {
+            return Err(DedupError::Corrupt { key: key.to_owned(), reason: format!("{} bytes", bytes.len()) });
+        }
+        Ok(Some(std::array::from_fn(|slot| {
+            u32::from_le_bytes(bytes[slot * 4..slot * 4 + 4].try_into().expect("four bytes"))
+        })))
+    }
+
+    async fn add_to_bucket(&self, key: &str, memory_id: &str) -> Result<(), DedupError> {
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let (mut members, revision) = self.read::<Vec<String>>(key).await?.unwrap_or_default();
+            if members.iter().any(|member| member == memory_id) {
+                return Ok(());
+            }
+            members.push(memory_id.to_owned());
+            let bytes: bytes::Bytes = rmp_serde::to_vec(&members).map_err(|error| DedupError::Store(error.to_string()))?.into();
+            let written = if revision == 0 {
+                self.store.create(key, bytes).await.is_ok()
+            } else {
+                self.store.update(key, bytes, revision).await.is_ok()
+            };
+            if written {
+                return Ok(());
+            }
+        }
+        Err(DedupError::Store(format!("bucket `{key}` kept changing under {MAX_CAS_ATTEMPTS} attempts")))
+    }
+}
+
+impl DedupIndex for KvDedupIndex {
+    async fn check_and_record(&self, owner: &str, memory_id: &str, fingerprint: &Fingerprint) -> Result<Option<DuplicateOf>, DedupError> {
+        let owner_key = Self::owner_key(owner);
+        let exact_key = format!("e.{owner_key}.{}", fingerprint.content_hash);
+        if let Some((entry, _)) = self.read::<ExactEntry>(&exact_key).await? {
+            return Ok(verdict_for_taken_hash(entry, memory_id));
+        }
+        let bucket_keys: Vec<String> =
+            fingerprint.bands().iter().enumerate().map(|(band, value)| format!("b.{owner_key}.{band}.{value:016x}")).collect();
+        let buckets = futures::future::try_join_all(bucket_keys.iter().map(|key| self.read::<Vec<String>>(key))).await?;
+        let mut candidate_ids: Vec<String> = buckets.into_iter().flatten().flat_map(|(members, _)| members).collect();
+        candidate_ids.sort_unstable();
+        candidate_ids.dedup();
+        candidate_ids.retain(|candidate| candidate != memory_id);
+        let signatures = futures::future::try_join_all(
+            candidate_ids.iter().map(|candidate| self.read_signature_of(&owner_key, candidate)),
+        )
+        .await?;
+        let candidates = candidate_ids
+            .iter()
+            .zip(&signatures)
+            .filter_map(|(candidate, signature)| signature.as_ref().map(|signature| (candidate.as_str(), signature)));
+        let verdict = nearest(candidates, memory_id, &fingerprint.signature, self.min_similarity);
+
+        let entry = ExactEntry { memory_id: memory_id.to_owned(), verdict: verdict.clone() };
+        let bytes: bytes::Bytes = rmp_serde::to_vec(&entry).map_err(|error| DedupError::Store(error.to_string()))?.into();
+        if self.store.create(&exact_key, bytes).await.is_err() {
+            // Another replica recorded the same text first: its entry decides.
+            return match self.read::<ExactEntry>(&exact_key).await? {
+                Some((winner, _)) => Ok(verdict_for_taken_hash(winner, memory_id)),
+                None => Err(DedupError::Store(format!("`{exact_key}` could neither be created nor read"))),
+            };
+        }
+        let signature: Vec<u8> = fingerprint.signature.iter().flat_map(|value| value.to_le_bytes()).collect();
+        self.store
+            .put(format!("s.{owner_key}.{memory_id}"), signature.into())
+            .await
+            .map_err(|error| DedupError::Store(error.to_string()))?;
+        futures::future::try_join_all(bucket_keys.iter().map(|key| self.add_to_bucket(key, memory_id))).await?;
+        Ok(verdict)
+    }
+}
+
+impl KvDedupIndex {
+    async fn read_signature_of(&self, owner_key: &str, memory_id: &str) -> Result<Option<Signature>, DedupError> {
+        self.read_signature(&format!("s.{owner_key}.{memory_id}")).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fingerprint(text: &str) -> Fingerprint {
+        Fingerprint::of(text)
+    }
+
+    const NOTE: &str = "Spent the afternoon at the lake with Anna and Tom. We swam twice, ate cherries on the pier, \
+                        and talked about moving to Lisbon next spring. Tom finally told us about the new job.";
+
+    #[tokio::test]
+    async fn exact_near_and_distinct_texts_get_their_verdicts() {
+        let index = MemoryDedupIndex::new(0.7);
+        assert_eq!(index.check_and_record("ann", "m1", &fingerprint(NOTE)).await.unwrap(), None);
+        let exact = index.check_and_record("ann", "m2", &fingerprint(NOTE)).await.unwrap().unwrap();
+        assert_eq!((exact.memory_id.as_str(), exact.kind), ("m1", DuplicateKind::Exact));
+        let near = index.check_and_record("ann", "m3", &fingerprint(&NOTE.replace("twice", "three times"))).await.unwrap().unwrap();
+        assert_eq!((near.memory_id.as_str(), near.kind), ("m1", DuplicateKind::Near));
+        assert!(near.similarity >= 0.7 && near.similarity < 1.0, "{}", near.similarity);
+        let other = "Quarterly budget review: marketing overspent by twelve percent; hiring frozen until March.";
+        assert_eq!(index.check_and_record("ann", "m4", &fingerprint(other)).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn owners_never_see_each_others_memories() {
+        let index = MemoryDedupIndex::new(0.7);
+        index.check_and_record("ann", "m1", &fingerprint(NOTE)).await.unwrap();
+        assert_eq!(index.check_and_record("bob", "m2", &fingerprint(NOTE)).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn the_same_memory_again_gets_the_same_verdict() {
+        let index = MemoryDedupIndex::new(0.7);
+        index.check_and_record("ann", "m1", &fingerprint(NOTE)).await.unwrap();
+        let edited = fingerprint(&NOTE.replace("twice", "three times"));
+        let first = index.check_and_record("ann", "m2", &edited).await.unwrap();
+        assert!(first.is_some());
+        assert_eq!(index.check_and_record("ann", "m2", &edited).await.unwrap(), first);
+        assert_eq!(index.check_and_record("ann", "m1", &fingerprint(NOTE)).await.unwrap(), None);
+    }
+}

@@ -1,0 +1,359 @@
+//! Turning raw inputs into memories, and the agent that serves it.
+
+use unicode_segmentation::UnicodeSegmentation;
+use uuid::Uuid;
+
+use mneme_protocol::harvester::{
+    BatchItemError, BatchProcessRequest, BatchProcessed, MemoryProcessed, MemoryProcessedEvent, ProcessMemoryRequest,
+    ProcessedMemory, QualityAssessment, RawInput, ValidateQualityRequest, event_types, message_types,
+};
+use mneme_protocol::{AgentCapability, AgentType, ErrorCode};
+use mneme_runtime::events::Audience;
+use mneme_runtime::{Agent, Context, HandlerError, Reply, Request};
+
+use crate::dedup::{DedupError, DedupIndex};
+use crate::fingerprint::Fingerprint;
+use crate::quality::{self, QualityRules};
+use crate::settings::HarvesterSettings;
+use crate::{language, normalize};
+
+/// Namespace of memory ids (UUID v5): fixed forever, or re-imports would stop being idempotent.
+pub const MEMORY_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6d6e_656d_652d_6d65_6d6f_7279_2d69_6431);
+
+const MAX_OWNER_CHARS: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HarvestError {
+    #[error("owner is empty")]
+    EmptyOwner,
+    #[error("owner is longer than {MAX_OWNER_CHARS} characters")]
+    OwnerTooLong,
+    #[error("occurred_at `{0}` is neither RFC 3339, a date-time nor a date")]
+    InvalidOccurredAt(String),
+    #[error("batch of {size} inputs exceeds the limit of {limit}")]
+    BatchTooLarge { size: usize, limit: usize },
+    #[error(transparent)]
+    Dedup(#[from] DedupError),
+}
+
+impl From<HarvestError> for HandlerError {
+    fn from(error: HarvestError) -> Self {
+        let code = match &error {
+            HarvestError::EmptyOwner | HarvestError::OwnerTooLong | HarvestError::InvalidOccurredAt(_) => ErrorCode::BadRequest,
+            HarvestError::BatchTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            HarvestError::Dedup(_) => ErrorCode::Unavailable,
+        };
+        HandlerError::new(code, error.to_string())
+    }
+}
+
+/// The harvester's logic, over any duplicate index.
+#[derive(Debug)]
+pub struct Harvester<D> {
+    settings: HarvesterSettings,
+    rules: QualityRules,
+    dedup: D,
+}
+
+impl<D: DedupIndex> Harvester<D> {
+    pub fn new(settings: HarvesterSettings, dedup: D) -> Self {
+        let rules = QualityRules { min_words: settings.min_words, acceptance_threshold: settings.acceptance_threshold };
+        Harvester { settings, rules, dedup }
+    }
+
+    pub fn settings(&self) -> &HarvesterSettings {
+        &self.settings
+    }
+
+    pub fn assess(&self, text: &str) -> QualityAssessment {
+        quality::assess(text, &normalize::normalize(text), &self.rules)
+    }
+
+    /// Makes one memory of `input`.
+    pub async fn process(&self, input: ProcessMemoryRequest) -> Result<ProcessedMemory, HarvestError> {
+        let owner = match input.owner.as_deref().map(str::trim) {
+            None => self.settings.default_owner.clone(),
+            Some("") => return Err(HarvestError::EmptyOwner),
+            Some(owner) if owner.chars().count() > MAX_OWNER_CHARS => return Err(HarvestError::OwnerTooLong),
+            Some(owner) => owner.to_owned(),
+        };
+        let occurred_at = input.occurred_at.as_deref().map(parse_occurred_at).transpose()?;
+        let text = normalize::normalize(&input.raw_input);
+        let quality = quality::assess(&input.raw_input, &text, &self.rules);
+        let fingerprint = Fingerprint::of(&text);
+        let id = memory_id(&owner, input.source.as_deref(), &text);
+        let duplicate_of = if text.is_empty() { None } else { self.dedup.check_and_record(&owner, &id, &fingerprint).await? };
+        Ok(ProcessedMemory {
+            id,
+            owner,
+            source: input.source,
+            language: language::detect(&text),
+            word_count: u32::try_from(text.unicode_words().count()).unwrap_or(u32::MAX),
+            text,
+            occurred_at,
+            processed_at: jiff::Timestamp::now().to_string(),
+            content_hash: fingerprint.content_hash,
+            quality,
+            is_duplicate: duplicate_of.is_some(),
+            duplicate_of,
+        })
+    }
+
+    /// Makes memories of a batch in order, so that later items are checked against earlier ones. Items
+    /// that fail are reported by index; the rest are processed.
+    pub async fn process_batch(&self, batch: BatchProcessRequest) -> Result<BatchProcessed, HarvestError> {
+        if batch.raw_inputs.len() > self.settings.max_batch_size {
+            return Err(HarvestError::BatchTooLarge { size: batch.raw_inputs.len(), limit: self.settings.max_batch_size });
+        }
+        let mut processed_memories = Vec::with_capacity(batch.raw_inputs.len());
+        let mut errors = Vec::new();
+        for (index, item) in batch.raw_inputs.into_iter().enumerate() {
+            let input = match item {
+                RawInput::Text(raw_input) => {
+                    ProcessMemoryRequest { raw_input, owner: batch.owner.clone(), source: batch.source.clone(), occurred_at: None }
+                }
+                RawInput::Full(mut input) => {
+                    input.owner = input.owner.or_else(|| batch.owner.clone());
+                    input.source = input.source.or_else(|| batch.source.clone());
+                    input
+                }
+            };
+            match self.process(input).await {
+                Ok(memory) => processed_memories.push(memory),
+                Err(HarvestError::Dedup(error)) => return Err(HarvestError::Dedup(error)),
+                Err(error) => errors.push(BatchItemError { index, error: error.to_string() }),
+            }
+        }
+        Ok(BatchProcessed { processed_memories, errors })
+    }
+}
+
+/// UUID v5 of owner, source and text: stable across runs, machines and replicas.
+pub fn memory_id(owner: &str, source: Option<&str>, text: &str) -> String {
+    let name = format!("{owner}\u{0}{}\u{0}{text}", source.unwrap_or_default());
+    Uuid::new_v5(&MEMORY_ID_NAMESPACE, name.as_bytes()).to_string()
+}
+
+/// Reads RFC 3339 with any offset, a civil date-time or a date (both read as UTC); returns RFC 3339 UTC.
+pub fn parse_occurred_at(text: &str) -> Result<String, HarvestError> {
+    let trimmed = text.trim();
+    if let Ok(timestamp) = trimmed.parse::<jiff::Timestamp>() {
+        return Ok(timestamp.to_string());
+    }
+    let civil = trimmed
+        .parse::<jiff::civil::DateTime>()
+        .or_else(|_| trimmed.parse::<jiff::civil::Date>().map(|date| date.to_datetime(jiff::civil::Time::midnight())));
+    civil
+        .ok()
+        .and_then(|datetime| jiff::tz::TimeZone::UTC.to_timestamp(datetime).ok())
+        .map(|timestamp| timestamp.to_string())
+        .ok_or_else(|| HarvestError::InvalidOccurredAt(text.to_owned()))
+}
+
+/// The capabilities the harvester advertises, with the seed's names and types.
+pub fn capabilities() -> Vec<AgentCapability> {
+    vec![
+        AgentCapability::new(
+            message_types::PROCESS_MEMORY,
+            "Process raw memory input from various sources",
+            &["raw_memory_input"],
+            &["processed_memory"],
+        )
+        .with_dependencies(&[AgentType::PatternAnalyzer.as_str(), AgentType::PrivacyGuardian.as_str()]),
+        AgentCapability::new(
+            message_types::BATCH_PROCESS,
+            "Process multiple memories in batch",
+            &["raw_memory_batch"],
+            &["processed_memory_batch"],
+        ),
+        AgentCapability::new(message_types::VALIDATE_QUALITY, "Validate memory content quality", &["memory_content"], &[
+            "quality_assessment",
+        ]),
+    ]
+}
+
+/// The memory harvester agent: [`Harvester`] behind the runtime, announcing each memory it processes.
+#[derive(Debug)]
+pub struct MemoryHarvester<D> {
+    harvester: Harvester<D>,
+    /// Where `memory_processed` events go; none when driven without NATS.
+    events: Option<Context>,
+}
+
+impl<D: DedupIndex> MemoryHarvester<D> {
+    pub fn new(harvester: Harvester<D>, events: Option<Context>) -> Self {
+        MemoryHarvester { harvester, events }
+    }
+
+    async fn announce(&self, memory: &ProcessedMemory) {
+        let Some(context) = self.events.as_ref().filter(|_| self.harvester.settings.publish_events) else { return };
+        let event = MemoryProcessedEvent {
+            memory_id: memory.id.clone(),
+            owner: memory.owner.clone(),
+            quality_score: memory.quality.score,
+            duplicate_of: memory.duplicate_of.as_ref().map(|duplicate| duplicate.memory_id.clone()),
+        };
+        if let Err(error) = context.publish_event(event_types::MEMORY_PROCESSED, &event, &Audience::Everyone).await {
+            tracing::warn!(%error, memory_id = %memory.id, "Announcing a processed memory failed.");
+        }
+    }
+}
+
+impl<D: DedupIndex> Agent for MemoryHarvester<D> {
+    fn description(&self) -> String {
+        "Mneme memory harvester: normalizes raw inputs, judges their quality, detects language and duplicates".to_owned()
+    }
+
+    fn capabilities(&self) -> Vec<AgentCapability> {
+        capabilities()
+    }
+
+    async fn handle(&self, request: Request) -> Result<Reply, HandlerError> {
+        match request.message_type() {
+            message_types::PROCESS_MEMORY => {
+                let memory = self.harvester.process(request.payload()?).await?;
+                self.announce(&memory).await;
+                tracing::debug!(memory_id = %memory.id, duplicate = memory.is_duplicate, "Memory processed.");
+                Reply::new(message_types::MEMORY_PROCESSED, &MemoryProcessed { processed_memory: memory })
+            }
+            message_types::BATCH_PROCESS => {
+                let batch = self.harvester.process_batch(request.payload()?).await?;
+                for memory in &batch.processed_memories {
+                    self.announce(memory).await;
+                }
+                Reply::new(message_types::BATCH_PROCESSED, &batch)
+            }
+            message_types::VALIDATE_QUALITY => {
+                let input: ValidateQualityRequest = request.payload()?;
+                Reply::new(message_types::QUALITY_ASSESSMENT, &self.harvester.assess(&input.text))
+            }
+            other => Err(HandlerError::internal(format!("`{other}` is advertised but has no handler"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dedup::MemoryDedupIndex;
+    use mneme_protocol::harvester::DuplicateKind;
+    use mneme_protocol::{AgentMessage, Encoding};
+
+    fn harvester() -> Harvester<MemoryDedupIndex> {
+        let settings = HarvesterSettings::default();
+        let dedup = MemoryDedupIndex::new(settings.near_duplicate_min_similarity);
+        Harvester::new(settings, dedup)
+    }
+
+    fn input(text: &str) -> ProcessMemoryRequest {
+        ProcessMemoryRequest { raw_input: text.to_owned(), owner: Some("ann".into()), source: None, occurred_at: None }
+    }
+
+    #[tokio::test]
+    async fn a_raw_note_becomes_a_clean_memory() {
+        let mut request = input("  Went  hiking with Sam on the Ridge trail.\r\nSaw two deer!  ");
+        request.occurred_at = Some("2024-05-01T09:30:00+02:00".into());
+        request.source = Some("notes/2024-05-01.md".into());
+        let memory = harvester().process(request).await.unwrap();
+        assert_eq!(memory.text, "Went hiking with Sam on the Ridge trail.\nSaw two deer!");
+        assert_eq!(memory.owner, "ann");
+        assert_eq!(memory.occurred_at.as_deref(), Some("2024-05-01T07:30:00Z"));
+        assert_eq!(memory.language.code, "eng");
+        assert_eq!(memory.word_count, 11);
+        assert_eq!(memory.quality.score, 1.0);
+        assert!(!memory.is_duplicate);
+        assert_eq!(memory.id, memory_id("ann", Some("notes/2024-05-01.md"), &memory.text));
+    }
+
+    #[tokio::test]
+    async fn processing_again_is_idempotent_and_repeats_are_flagged() {
+        let harvester = harvester();
+        let text = "Dinner at Mario's with the whole team to celebrate the launch; Priya gave a lovely speech.";
+        let first = harvester.process(input(text)).await.unwrap();
+        let again = harvester.process(input(text)).await.unwrap();
+        assert_eq!(again.id, first.id);
+        assert!(!again.is_duplicate);
+
+        let mut elsewhere = input(text);
+        elsewhere.source = Some("chat-export.json".into());
+        let copy = harvester.process(elsewhere).await.unwrap();
+        assert_ne!(copy.id, first.id);
+        assert_eq!(copy.duplicate_of.as_ref().map(|duplicate| (duplicate.memory_id.as_str(), duplicate.kind)), Some((first.id.as_str(), DuplicateKind::Exact)));
+
+        let edited = harvester.process(input(&text.replace("lovely", "wonderful"))).await.unwrap();
+        assert_eq!(edited.duplicate_of.map(|duplicate| duplicate.kind), Some(DuplicateKind::Near));
+    }
+
+    #[tokio::test]
+    async fn dates_are_read_in_the_documented_forms_and_others_are_refused() {
+        assert_eq!(parse_occurred_at("2023-12-24").unwrap(), "2023-12-24T00:00:00Z");
+        assert_eq!(parse_occurred_at("2023-12-24 18:05").unwrap(), "2023-12-24T18:05:00Z");
+        assert_eq!(parse_occurred_at("2023-12-24T18:05:00-05:00").unwrap(), "2023-12-24T23:05:00Z");
+        let mut request = input("Some words to remember today");
+        request.occurred_at = Some("last tuesday".into());
+        assert!(matches!(harvester().process(request).await, Err(HarvestError::InvalidOccurredAt(_))));
+    }
+
+    #[tokio::test]
+    async fn owners_are_checked() {
+        let mut request = input("words words words");
+        request.owner = Some("  ".into());
+        assert!(matches!(harvester().process(request).await, Err(HarvestError::EmptyOwner)));
+        let mut request = input("words words words");
+        request.owner = None;
+        assert_eq!(harvester().process(request).await.unwrap().owner, HarvesterSettings::default().default_owner);
+    }
+
+    #[tokio::test]
+    async fn batches_check_items_against_each_other_and_report_bad_items() {
+        let batch = BatchProcessRequest {
+            raw_inputs: vec![
+                RawInput::Text("Morning run along the canal, eight kilometres in the rain.".into()),
+                RawInput::Full(ProcessMemoryRequest {
+                    raw_input: "Bad date here".into(),
+                    owner: None,
+                    source: None,
+                    occurred_at: Some("yesterday-ish".into()),
+                }),
+                RawInput::Text("Morning run along the canal, eight kilometres in the rain.".into()),
+            ],
+            owner: Some("ann".into()),
+            source: None,
+        };
+        let result = harvester().process_batch(batch).await.unwrap();
+        assert_eq!(result.processed_memories.len(), 2);
+        assert_eq!(result.errors.len(), 1);
+        assert_eq!(result.errors[0].index, 1);
+        // The same text from the same source is the same memory, not a duplicate of itself.
+        assert_eq!(result.processed_memories[0].id, result.processed_memories[1].id);
+    }
+
+    #[tokio::test]
+    async fn oversized_batches_are_refused() {
+        let mut settings = HarvesterSettings::default();
+        settings.max_batch_size = 2;
+        let harvester = Harvester::new(settings, MemoryDedupIndex::new(0.7));
+        let batch = BatchProcessRequest { raw_inputs: vec![RawInput::Text("a".into()); 3], owner: None, source: None };
+        let error = HandlerError::from(harvester.process_batch(batch).await.unwrap_err());
+        assert_eq!(error.code, ErrorCode::PayloadTooLarge);
+    }
+
+    #[tokio::test]
+    async fn the_agent_answers_each_capability_and_refuses_bad_payloads() {
+        let agent = MemoryHarvester::new(harvester(), None);
+        let request = |message_type: &str, payload: serde_json::Value| Request {
+            message: AgentMessage::new(message_type, rmpv::ext::to_value(payload).unwrap()),
+            encoding: Encoding::MessagePack,
+        };
+        let reply = agent.handle(request("process_memory", serde_json::json!({"raw_input": "Lunch with Omar at the noodle bar"}))).await.unwrap();
+        assert_eq!(reply.message_type, "memory_processed");
+        let reply = agent.handle(request("validate_quality", serde_json::json!({"text": "ok"}))).await.unwrap();
+        assert_eq!(reply.message_type, "quality_assessment");
+        let reply = agent.handle(request("batch_process", serde_json::json!({"raw_inputs": ["one two three"]}))).await.unwrap();
+        assert_eq!(reply.message_type, "batch_processed");
+        let error = agent.handle(request("process_memory", serde_json::json!({"raw_input": 42}))).await.unwrap_err();
+        assert_eq!(error.code, ErrorCode::BadRequest);
+        let error = agent.handle(request("process_memory", serde_json::json!({}))).await.unwrap_err();
+        assert_eq!(error.code, ErrorCode::BadRequest);
+    }
+}

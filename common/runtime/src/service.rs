@@ -1,0 +1,484 @@
+//! Serving an [`Agent`] as a NATS service: discovery through `$SRV`, requests in the kind's queue group and on
+//! the instance's own subjects, bounded concurrency, typed errors, metrics, and an orderly stop.
+
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use async_nats::service::{self, ServiceExt};
+use async_nats::{HeaderMap, Subscriber};
+use futures::{FutureExt, StreamExt};
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use mneme_protocol::stats::{CapabilitiesResponse, StatsResponse};
+use mneme_protocol::subjects::{self, headers};
+use mneme_protocol::{
+    AgentCapability, AgentMessage, AgentState, AgentStats, ComponentId, ComponentKind, Encoding, ErrorCode, SCHEMA_VERSION,
+    builtin,
+};
+
+use crate::agent::{Agent, Context, Event, EventDelivery, HandlerError, Reply, Request};
+use crate::admission::AdmissionGate;
+use crate::connection::{self, ConnectError, ConnectionHealth};
+use crate::metrics::Metrics;
+use crate::settings::{RuntimeSettings, ServiceSettings};
+use crate::trace_context;
+
+/// The version every Mneme service reports in `$SRV.INFO`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("initialization failed: {0}")]
+    Initialize(Box<dyn std::error::Error + Send + Sync>),
+    #[error("cannot start the NATS service: {0}")]
+    Service(String),
+    #[error("cannot subscribe to `{subject}`: {reason}")]
+    Subscribe { subject: String, reason: String },
+    #[error("the instance did not answer its own readiness probe: {0}")]
+    NotReady(String),
+    #[error("the NATS connection closed while serving")]
+    ConnectionClosed,
+}
+
+/// Connects, builds the agent with `initialize` (the seed's `initialize`), serves it until `shutdown`
+/// resolves, then stops in order.
+pub async fn run<A, F, Fut, E>(
+    kind: ComponentKind,
+    settings: RuntimeSettings,
+    initialize: F,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError>
+where
+    A: Agent,
+    F: FnOnce(Context) -> Fut,
+    Fut: Future<Output = Result<A, E>>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let id = ComponentId::generate(kind);
+    let (client, connection) = connection::connect(&settings.nats, id.as_str()).await?;
+    let context = Context { id: id.clone(), kind, client, connection, settings };
+    tracing::info!(agent_id = %id, "Initializing.");
+    let agent = initialize(context.clone()).await.map_err(|error| ServeError::Initialize(Box::new(error)))?;
+    serve(context, agent, shutdown).await
+}
+
+/// What the request path shares: identity, limits, counters and lifecycle flags.
+struct Instance {
+    id: ComponentId,
+    kind: ComponentKind,
+    settings: ServiceSettings,
+    started_at: f64,
+    started: Instant,
+    metrics: Metrics,
+    gate: Arc<AdmissionGate>,
+    connection: ConnectionHealth,
+    capabilities: Vec<AgentCapability>,
+    message_types: BTreeSet<String>,
+    ready: AtomicBool,
+    stopping: AtomicBool,
+}
+
+impl Instance {
+    fn state(&self) -> AgentState {
+        if self.stopping.load(Ordering::Relaxed) {
+            AgentState::Shutdown
+        } else if !self.connection.is_connected() {
+            AgentState::Error
+        } else if !self.ready.load(Ordering::Relaxed) {
+            AgentState::Initializing
+        } else if self.gate.in_use() >= self.gate.capacity() {
+            AgentState::Busy
+        } else {
+            AgentState::Active
+        }
+    }
+
+    fn stats(&self) -> AgentStats {
+        let snapshot = self.metrics.snapshot();
+        AgentStats {
+            agent_id: self.id.to_string(),
+            agent_type: self.kind.to_string(),
+            version: VERSION.to_owned(),
+            state: self.state(),
+            messages_processed: snapshot.overall.processed,
+            errors_count: snapshot.overall.errors,
+            avg_processing_time: snapshot.overall.avg_processing_time,
+            last_activity: snapshot.last_activity,
+            queue_size: snapshot.queued,
+            in_flight: self.gate.in_use() as u64,
+            max_concurrency: self.gate.capacity() as u64,
+            shed_count: snapshot.shed,
+            events_received: snapshot.events,
+            started_at: self.started_at,
+            uptime_secs: self.started.elapsed().as_secs_f64(),
+            by_message_type: snapshot.by_message_type,
+        }
+    }
+
+    /// What `$SRV.STATS` shows as each endpoint's `data`: the instance's own view, which counts errors that
+    /// the service library does not see because they are answered with a body.
+    fn service_stats_data(&self) -> serde_json::Value {
+        let stats = self.stats();
+        serde_json::json!({
+            "agent_id": stats.agent_id,
+            "state": stats.state,
+            "messages_processed": stats.messages_processed,
+            "errors_count": stats.errors_count,
+            "avg_processing_time": stats.avg_processing_time,
+            "queue_size": stats.queue_size,
+            "in_flight": stats.in_flight,
+        })
+    }
+}
+
+/// Serves `agent` on an established connection until `shutdown` resolves.
+pub async fn serve<A: Agent>(context: Context, agent: A, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
+    let agent = Arc::new(agent);
+    let capabilities = agent.capabilities();
+    let instance = Arc::new(Instance {
+        id: context.id.clone(),
+        kind: context.kind,
+        settings: context.settings.service.clone(),
+        started_at: mneme_protocol::message::unix_now(),
+        started: Instant::now(),
+        metrics: Metrics::default(),
+        gate: AdmissionGate::new(context.settings.service.max_concurrency),
+        connection: context.connection.clone(),
+        message_types: capabilities.iter().map(|capability| capability.name.clone()).collect(),
+        capabilities,
+        ready: AtomicBool::new(false),
+        stopping: AtomicBool::new(false),
+    });
+
+    let service = start_service(&context, &instance, agent.description()).await?;
+    let requests = service
+        .endpoint_builder()
+        .name("requests")
+        .metadata(HashMap::from([("delivery".to_owned(), "queue_group".to_owned())]))
+        .queue_group(subjects::queue_group(context.kind))
+        .add(subjects::request_wildcard(context.kind))
+        .await
+        .map_err(|error| ServeError::Service(error.to_string()))?;
+    let direct = service
+        .endpoint_builder()
+        .name("direct")
+        .metadata(HashMap::from([("delivery".to_owned(), "instance".to_owned())]))
+        .queue_group(context.id.as_str())
+        .add(subjects::instance_wildcard(&context.id))
+        .await
+        .map_err(|error| ServeError::Service(error.to_string()))?;
+    let mut events = subscribe_events(&context, agent.event_subscriptions()).await?;
+
+    let tracker = TaskTracker::new();
+    let mut intake = futures::stream::select(requests, direct);
+    let mut service = Some(service);
+    let readiness = probe_readiness(context.caller(), context.id.clone(), instance.settings.readiness_timeout());
+    tokio::pin!(readiness, shutdown);
+    let mut awaiting_readiness = true;
+    let outcome = loop {
+        tokio::select! {
+            () = &mut shutdown, if service.is_some() => {
+                tracing::info!(agent_id = %instance.id, in_queue = instance.metrics.queued(), "Stopping intake.");
+                instance.stopping.store(true, Ordering::Relaxed);
+                if let Some(service) = service.take() {
+                    // Each endpoint unsubscribes and then yields what was already delivered to this process,
+                    // so the loop below keeps answering until both streams end.
+                    service.stop().await.map_err(|error| ServeError::Service(error.to_string()))?;
+                }
+                for subscriber in &mut events {
+                    if let Err(error) = subscriber.unsubscribe().await {
+                        tracing::warn!(%error, "Unsubscribing from events failed.");
+                    }
+                }
+            }
+            result = &mut readiness, if awaiting_readiness => {
+                awaiting_readiness = false;
+                match result {
+                    Ok(()) => {
+                        instance.ready.store(true, Ordering::Relaxed);
+                        tracing::info!(
+                            agent_id = %instance.id,
+                            subject = %subjects::request_wildcard(instance.kind),
+                            max_concurrency = instance.gate.capacity(),
+                            "Ready."
+                        );
+                    }
+                    Err(reason) => break Err(ServeError::NotReady(reason)),
+                }
+            }
+            request = intake.next() => match request {
+                Some(request) => admit(&tracker, &instance, &agent, request),
+                None if instance.stopping.load(Ordering::Relaxed) => break Ok(()),
+                None => break Err(ServeError::ConnectionClosed),
+            },
+            Some(event) = next_event(&mut events), if !instance.stopping.load(Ordering::Relaxed) => {
+                instance.metrics.event_received();
+                let instance = Arc::clone(&instance);
+                let agent = Arc::clone(&agent);
+                tracker.spawn(async move { deliver_event(&instance, agent.as_ref(), event).await });
+            }
+        }
+    };
+
+    instance.stopping.store(true, Ordering::Relaxed);
+    tracker.close();
+    let grace = instance.settings.shutdown_grace();
+    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+        tracing::warn!(agent_id = %instance.id, unfinished = tracker.len(), ?grace, "Grace period over; abandoning unfinished work.");
+    }
+    agent.shutdown().await;
+    // Replies are only queued in the client until flushed; drain closes the connection, so it comes last.
+    if let Err(error) = context.client.flush().await {
+        tracing::warn!(%error, "Flushing replies failed.");
+    }
+    if let Err(error) = context.client.drain().await {
+        tracing::warn!(%error, "Draining the connection failed.");
+    }
+    tracing::info!(agent_id = %instance.id, answered = instance.metrics.snapshot().overall.processed, "Stopped.");
+    outcome
+}
+
+async fn start_service(context: &Context, instance: &Arc<Instance>, description: String) -> Result<service::Service, ServeError> {
+    let capabilities_json =
+        serde_json::to_string(&instance.capabilities).map_err(|error| ServeError::Service(error.to_string()))?;
+    let message_types: Vec<&str> = instance.message_types.iter().map(String::as_str).collect();
+    let metadata = HashMap::from([
+        ("agent_id".to_owned(), instance.id.to_string()),
+        ("agent_type".to_owned(), instance.kind.to_string()),
+        ("message_types".to_owned(), message_types.join(",")),
+        ("capabilities".to_owned(), capabilities_json),
+        ("schema_version".to_owned(), SCHEMA_VERSION.to_string()),
+    ]);
+    let stats_source = Arc::clone(instance);
+    context
+        .client
+        .service_builder()
+        .description(description)
+        .metadata(metadata)
+        .queue_group(subjects::queue_group(context.kind))
+        .stats_handler(move |_endpoint, _stats| stats_source.service_stats_data())
+        .start(context.kind.as_str(), VERSION)
+        .await
+        .map_err(|error| ServeError::Service(error.to_string()))
+}
+
+/// A round trip through the instance's own direct endpoint: once it answers, the server has every
+/// subscription made before it, and the instance is reachable.
+async fn probe_readiness(caller: crate::call::Caller, id: ComponentId, timeout: Duration) -> Result<(), String> {
+    let options = crate::call::CallOptions { timeout: Some(timeout), ..Default::default() };
+    caller
+        .call(&crate::call::Target::Instance(id), builtin::PING, &serde_json::json!({}), &options)
+        .await
+        .map(|_| ())
+        .map_err(|error| error.to_string())
+}
+
+async fn subscribe_events(context: &Context, subscriptions: Vec<crate::agent::EventSubscription>) -> Result<Vec<Subscriber>, ServeError> {
+    let mut subscribers = Vec::new();
+    for subscription in subscriptions {
+        let mut subjects = vec![subjects::event(&subscription.event_type)];
+        if let Some(agent) = context.kind.agent_type() {
+            subjects.push(subjects::event_for(&subscription.event_type, agent));
+        }
+        for subject in subjects {
+            let subscribed = match subscription.delivery {
+                EventDelivery::EveryInstance => context.client.subscribe(subject.clone()).await,
+                EventDelivery::OneInstance => {
+                    context.client.queue_subscribe(subject.clone(), subjects::queue_group(context.kind).to_owned()).await
+                }
+            };
+            subscribers.push(subscribed.map_err(|error| ServeError::Subscribe { subject, reason: error.to_string() })?);
+        }
+    }
+    Ok(subscribers)
+}
+
+async fn next_event(subscribers: &mut [Subscriber]) -> Option<async_nats::Message> {
+    if subscribers.is_empty() {
+        return std::future::pending().await;
+    }
+    futures::stream::select_all(subscribers.iter_mut()).next().await
+}
+
+/// Takes a request off the wire: answered right away when the line is full, otherwise handled in its own
+/// task so that a slow request never holds up the next.
+fn admit<A: Agent>(tracker: &TaskTracker, instance: &Arc<Instance>, agent: &Arc<A>, request: service::Request) {
+    let waiting = instance.metrics.enqueued();
+    let limit = (instance.gate.capacity() + instance.settings.max_queued) as u64;
+    let instance = Arc::clone(instance);
+    let agent = Arc::clone(agent);
+    let overloaded = waiting > limit;
+    if overloaded {
+        instance.metrics.shed();
+        tracing::warn!(agent_id = %instance.id, waiting, limit, "Overloaded; turning a request away.");
+    }
+    tracker.spawn(async move {
+        answer(&instance, agent.as_ref(), request, overloaded).await;
+        instance.metrics.dequeued();
+    });
+}
+
+async fn answer<A: Agent>(instance: &Instance, agent: &A, request: service::Request, overloaded: bool) {
+    let message_type = subjects::message_type_of(&request.message.subject).to_owned();
+    let span = tracing::info_span!("handle", agent_id = %instance.id, message_type = %message_type);
+    let traced = trace_context::continue_trace(&span, request.message.headers.as_ref());
+    async {
+        let request_headers = request.message.headers.as_ref();
+        let encoding = Encoding::from_content_type(
+            request_headers.and_then(|map| map.get(headers::CONTENT_TYPE)).map(|value| value.as_str()),
+        );
+        let envelope = decode_request(instance, &request.message.payload, &message_type, encoding);
+        let started = Instant::now();
+        let outcome = match (&envelope, overloaded) {
+            (Err(error), _) => Err(error.clone()),
+            (Ok(_), true) => Err(HandlerError::unavailable("the instance is overloaded; try again shortly")),
+            (Ok(message), false) => dispatch(instance, agent, message.clone(), encoding).await,
+        };
+        let elapsed = started.elapsed();
+        instance.metrics.record(&message_type, elapsed, outcome.is_err());
+
+        let request_envelope = envelope.unwrap_or_else(|_| AgentMessage::new(message_type.clone(), rmpv::Value::Nil));
+        let mut reply_headers = HeaderMap::new();
+        let reply = match outcome {
+            Ok(reply) => request_envelope.reply(reply.message_type, instance.id.as_str(), reply.payload),
+            Err(error) => {
+                tracing::info!(code = error.code.status(), error = %error.message, "Request failed.");
+                reply_headers.insert(headers::SERVICE_ERROR, error.message.as_str());
+                reply_headers.insert(headers::SERVICE_ERROR_CODE, error.code.status().to_string().as_str());
+                request_envelope.error_reply(instance.id.as_str(), &error.payload())
+            }
+        };
+        if request.message.reply.is_none() {
+            tracing::debug!("Request carried no reply subject; nothing to answer.");
+            return;
+        }
+        if encoding == Encoding::Json {
+            reply_headers.insert(headers::CONTENT_TYPE, Encoding::JSON_CONTENT_TYPE);
+        }
+        if traced && let Some(value) = trace_context::trace_response(&tracing::Span::current()) {
+            reply_headers.insert(headers::TRACERESPONSE, value.as_str());
+        }
+        let body = match reply.encode(encoding) {
+            Ok(body) => body,
+            Err(error) => {
+                tracing::error!(%error, "Reply cannot be encoded.");
+                let failure = HandlerError::internal(format!("reply cannot be encoded: {error}"));
+                let fallback = request_envelope.error_reply(instance.id.as_str(), &failure.payload());
+                fallback.encode(encoding).expect("an error_response always encodes")
+            }
+        };
+        if let Err(error) = request.respond_with_headers(Ok(body.into()), reply_headers).await {
+            tracing::warn!(%error, "Reply could not be sent.");
+        }
+    }
+    .instrument(span)
+    .await;
+}
+
+/// Reads the envelope and checks it against the subject it came on.
+fn decode_request(instance: &Instance, body: &[u8], message_type: &str, encoding: Encoding) -> Result<AgentMessage, HandlerError> {
+    if body.len() > instance.settings.max_body_bytes {
+        return Err(HandlerError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("body of {} bytes exceeds the limit of {} bytes", body.len(), instance.settings.max_body_bytes),
+        ));
+    }
+    let mut message = if body.is_empty() {
+        AgentMessage::new(message_type, rmpv::Value::Nil)
+    } else {
+        AgentMessage::decode(body, encoding).map_err(|error| HandlerError::bad_request(error.to_string()))?
+    };
+    if message.message_type.is_empty() {
+        message.message_type = message_type.to_owned();
+    } else if message.message_type != message_type {
+        return Err(HandlerError::bad_request(format!(
+            "envelope type `{}` disagrees with the subject's message type `{message_type}`",
+            message.message_type
+        )));
+    }
+    if message.schema_version > SCHEMA_VERSION {
+        return Err(HandlerError::new(
+            ErrorCode::UnsupportedSchema,
+            format!("schema_version {} is newer than this agent's {SCHEMA_VERSION}", message.schema_version),
+        ));
+    }
+    Ok(message)
+}
+
+async fn dispatch<A: Agent>(instance: &Instance, agent: &A, message: AgentMessage, encoding: Encoding) -> Result<Reply, HandlerError> {
+    // Built-ins skip the admission gate: they are cheap, and a saturated instance must still report on itself.
+    match message.message_type.as_str() {
+        builtin::GET_STATS => return Reply::new(builtin::STATS_RESPONSE, &StatsResponse { stats: instance.stats() }),
+        builtin::GET_CAPABILITIES => {
+            let response = CapabilitiesResponse {
+                agent_id: instance.id.to_string(),
+                agent_type: instance.kind.to_string(),
+                capabilities: instance.capabilities.clone(),
+            };
+            return Reply::new(builtin::CAPABILITIES_RESPONSE, &response);
+        }
+        builtin::PING => return Reply::new(builtin::PONG, &serde_json::json!({ "agent_id": instance.id })),
+        known if instance.message_types.contains(known) => {}
+        unknown => {
+            let known: Vec<&str> = instance.message_types.iter().map(String::as_str).collect();
+            return Err(HandlerError::new(
+                ErrorCode::UnknownMessageType,
+                format!(
+                    "{} does not handle `{unknown}`; it handles {}, {}, {} and {}",
+                    instance.kind,
+                    known.join(", "),
+                    builtin::GET_STATS,
+                    builtin::GET_CAPABILITIES,
+                    builtin::PING
+                ),
+            ));
+        }
+    }
+    let _permit = instance.gate.acquire(message.priority).await;
+    let request = Request { message, encoding };
+    match AssertUnwindSafe(agent.handle(request)).catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let reason = panic
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            tracing::error!(%reason, "Handler panicked.");
+            Err(HandlerError::internal(format!("handler failed: {reason}")))
+        }
+    }
+}
+
+async fn deliver_event<A: Agent>(instance: &Instance, agent: &A, message: async_nats::Message) {
+    let encoding = Encoding::from_content_type(
+        message.headers.as_ref().and_then(|map| map.get(headers::CONTENT_TYPE)).map(|value| value.as_str()),
+    );
+    let span = tracing::info_span!("event", agent_id = %instance.id, subject = %message.subject);
+    trace_context::continue_trace(&span, message.headers.as_ref());
+    async {
+        let envelope = match AgentMessage::decode(&message.payload, encoding) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                tracing::warn!(%error, "Event is not an envelope; ignored.");
+                return;
+            }
+        };
+        let _permit = instance.gate.acquire(envelope.priority).await;
+        let event = Event { subject: message.subject.to_string(), message: envelope };
+        match AssertUnwindSafe(agent.on_event(event)).catch_unwind().await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(error = %error, "Event handler failed."),
+            Err(_) => tracing::error!("Event handler panicked."),
+        }
+    }
+    .instrument(span)
+    .await;
+}
