@@ -342,7 +342,7 @@ mod tests {
     async fn the_agent_answers_each_capability_and_refuses_bad_payloads() {
         let agent = MemoryHarvester::new(harvester(), None);
         let request = |message_type: &str, payload: serde_json::Value| Request {
-            message: AgentMessage::new(message_type, rmpv::ext::to_value(payload).unwrap()),
+            message: AgentMessage::new(message_type, payload),
             encoding: Encoding::MessagePack,
         };
         let reply = agent.handle(request("process_memory", serde_json::json!({"raw_input": "Lunch with Omar at the noodle bar"}))).await.unwrap();

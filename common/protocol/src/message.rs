@@ -24,9 +24,10 @@ pub struct AgentMessage {
     pub sender_id: String,
     #[serde(default)]
     pub recipient_id: String,
-    /// Left as a tree until the handler reads it as its own typed payload.
+    /// Left as a tree until the handler reads it as its own typed payload. A JSON-shaped tree, so that
+    /// structs are always maps with field names in either encoding.
     #[serde(default = "empty_map")]
-    pub payload: rmpv::Value,
+    pub payload: serde_json::Value,
     /// Seconds since the Unix epoch, as the seed's float timestamps.
     #[serde(default = "unix_now")]
     pub timestamp: f64,
@@ -45,8 +46,8 @@ fn new_message_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-fn empty_map() -> rmpv::Value {
-    rmpv::Value::Map(Vec::new())
+fn empty_map() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
 }
 
 fn current_schema() -> u32 {
@@ -104,12 +105,12 @@ pub enum EncodeError {
     #[error("cannot encode as JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("cannot represent payload: {0}")]
-    Payload(#[from] rmpv::ext::Error),
+    Payload(String),
 }
 
 impl AgentMessage {
     /// A new message with a fresh id and the current time.
-    pub fn new(message_type: impl Into<String>, payload: rmpv::Value) -> Self {
+    pub fn new(message_type: impl Into<String>, payload: serde_json::Value) -> Self {
         AgentMessage {
             id: new_message_id(),
             message_type: message_type.into(),
@@ -126,11 +127,12 @@ impl AgentMessage {
 
     /// A new message whose payload is any serializable value.
     pub fn with_payload<P: Serialize>(message_type: impl Into<String>, payload: &P) -> Result<Self, EncodeError> {
-        Ok(Self::new(message_type, rmpv::ext::to_value(payload)?))
+        let payload = serde_json::to_value(payload).map_err(|error| EncodeError::Payload(error.to_string()))?;
+        Ok(Self::new(message_type, payload))
     }
 
     /// The reply to `self`: addressed back to its sender and correlated with its id.
-    pub fn reply(&self, message_type: impl Into<String>, sender_id: &str, payload: rmpv::Value) -> Self {
+    pub fn reply(&self, message_type: impl Into<String>, sender_id: &str, payload: serde_json::Value) -> Self {
         AgentMessage {
             sender_id: sender_id.to_owned(),
             recipient_id: self.sender_id.clone(),
@@ -142,7 +144,7 @@ impl AgentMessage {
 
     /// The `error_response` to `self`.
     pub fn error_reply(&self, sender_id: &str, error: &ErrorPayload) -> Self {
-        let payload = rmpv::ext::to_value(error).expect("an ErrorPayload always has a MessagePack form");
+        let payload = serde_json::to_value(error).expect("an ErrorPayload always has a tree form");
         self.reply(crate::builtin::ERROR_RESPONSE, sender_id, payload)
     }
 
@@ -150,10 +152,10 @@ impl AgentMessage {
     pub fn payload_as<P: DeserializeOwned>(&self) -> Result<P, DecodeError> {
         // An absent payload reads as an empty map, so that payloads made only of optional fields decode.
         let value = match &self.payload {
-            rmpv::Value::Nil => empty_map(),
+            serde_json::Value::Null => empty_map(),
             other => other.clone(),
         };
-        rmpv::ext::from_value(value)
+        serde_json::from_value(value)
             .map_err(|error| DecodeError::Payload { message_type: self.message_type.clone(), reason: error.to_string() })
     }
 
@@ -215,6 +217,9 @@ mod tests {
             ]
         );
         assert_eq!(AgentMessage::decode(&bytes, Encoding::MessagePack).unwrap(), message);
+        let payload = tree.as_map().unwrap().iter().find(|(key, _)| key.as_str() == Some("payload")).unwrap().1.clone();
+        let payload_keys: Vec<&str> = payload.as_map().unwrap().iter().map(|(key, _)| key.as_str().unwrap()).collect();
+        assert_eq!(payload_keys, ["text", "count"]);
     }
 
     #[test]
@@ -259,7 +264,7 @@ mod tests {
 
     #[test]
     fn replies_correlate_and_errors_read_back() {
-        let mut request = AgentMessage::new("get_stats", rmpv::Value::Nil);
+        let mut request = AgentMessage::new("get_stats", serde_json::Value::Null);
         request.sender_id = "cli".into();
         let error = ErrorPayload::new(ErrorCode::UnknownMessageType, "no such type");
         let reply = request.error_reply("memory_harvester_0000abcd", &error);

@@ -46,7 +46,7 @@ pub struct SystemStatus {
 pub struct BroadcastRequest {
     pub event_type: String,
     #[serde(default)]
-    pub payload: Option<rmpv::Value>,
+    pub payload: Option<serde_json::Value>,
     #[serde(default)]
     pub agent_types: Option<Vec<AgentType>>,
 }

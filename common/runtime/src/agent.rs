@@ -89,12 +89,12 @@ impl Request {
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub message_type: String,
-    pub payload: rmpv::Value,
+    pub payload: serde_json::Value,
 }
 
 impl Reply {
     pub fn new<P: Serialize>(message_type: &str, payload: &P) -> Result<Self, HandlerError> {
-        let payload = rmpv::ext::to_value(payload)
+        let payload = serde_json::to_value(payload)
             .map_err(|error| HandlerError::internal(format!("reply `{message_type}` cannot be encoded: {error}")))?;
         Ok(Reply { message_type: message_type.to_owned(), payload })
     }

@@ -344,7 +344,7 @@ async fn answer<A: Agent>(instance: &Instance, agent: &A, request: service::Requ
         let elapsed = started.elapsed();
         instance.metrics.record(&message_type, elapsed, outcome.is_err());
 
-        let request_envelope = envelope.unwrap_or_else(|_| AgentMessage::new(message_type.clone(), rmpv::Value::Nil));
+        let request_envelope = envelope.unwrap_or_else(|_| AgentMessage::new(message_type.clone(), serde_json::Value::Null));
         let mut reply_headers = HeaderMap::new();
         let reply = match outcome {
             Ok(reply) => request_envelope.reply(reply.message_type, instance.id.as_str(), reply.payload),
@@ -391,7 +391,7 @@ fn decode_request(instance: &Instance, body: &[u8], message_type: &str, encoding
         ));
     }
     let mut message = if body.is_empty() {
-        AgentMessage::new(message_type, rmpv::Value::Nil)
+        AgentMessage::new(message_type, serde_json::Value::Null)
     } else {
         AgentMessage::decode(body, encoding).map_err(|error| HandlerError::bad_request(error.to_string()))?
     };

@@ -119,7 +119,7 @@ impl Default for TelemetrySettings {
     fn default() -> Self {
         TelemetrySettings {
             log_format: LogFormat::Text,
-            log_filter: "info".to_owned(),
+            log_filter: "info,async_nats=warn".to_owned(),
             otlp_endpoint: None,
             trace_sample_ratio: 1.0,
         }

@@ -1,6 +1,8 @@
 //! Logs through `tracing` (text or JSON) and traces through OpenTelemetry, exported over OTLP when an
 //! endpoint is configured.
 
+use std::io::IsTerminal;
+
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
@@ -69,7 +71,10 @@ pub fn init(service_name: &str, settings: &TelemetrySettings) -> Result<Telemetr
         .with_tracer(provider.tracer(service_name.to_owned()))
         .with_filter(LevelFilter::INFO);
     let logs = match settings.log_format {
-        LogFormat::Text => tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .with_current_span(true)

@@ -1,0 +1,335 @@
+//! The `mneme` command: run the system on this machine, look at it, and talk to its agents.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
+use tokio_util::sync::CancellationToken;
+
+use mneme_protocol::orchestrator::SystemStatus;
+use mneme_protocol::{AgentMessage, AgentType, ComponentId, Encoding};
+use mneme_runtime::settings::DEFAULT_NATS_URL;
+use mneme_runtime::{CallError, CallOptions};
+
+use crate::local_nats::{self, LocalNats};
+use crate::orchestrator::Orchestrator;
+use crate::settings::Settings;
+use crate::supervisor::{self, RestartPolicy};
+
+#[derive(Debug, Parser)]
+#[command(name = "mneme", version, about = "Mneme, a self-hosted personal memory assistant.")]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalOptions,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalOptions {
+    /// Settings file (TOML); `MNEME__...` environment variables override it.
+    #[arg(long, global = true, env = "MNEME_CONFIG")]
+    config: Option<PathBuf>,
+    /// NATS server to use, overriding settings (nats.url).
+    #[arg(long, global = true)]
+    nats_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start every installed agent and the orchestrator, each its own process, restarting any that dies;
+    /// with no NATS server configured or running, start one. Ctrl-C stops everything.
+    Up {
+        /// Instances of each agent.
+        #[arg(long)]
+        replicas: Option<usize>,
+        /// Agent types to start (comma-separated); every installed agent by default.
+        #[arg(long, value_delimiter = ',')]
+        agents: Vec<AgentType>,
+    },
+    /// Show every running instance with its state and metrics.
+    Status {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Send one request to an agent and print the reply.
+    Send {
+        /// The agent type, e.g. memory_harvester.
+        agent_type: AgentType,
+        /// The message type, e.g. process_memory.
+        message_type: String,
+        /// The payload as JSON; `{}` when absent.
+        payload: Option<String>,
+        /// Send to this instance only, instead of any instance of the type.
+        #[arg(long)]
+        instance: Option<String>,
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u64,
+        /// Print only the reply's payload.
+        #[arg(long)]
+        payload_only: bool,
+    },
+    /// Publish an event to every agent, or to chosen agent types.
+    Broadcast {
+        event_type: String,
+        /// The payload as JSON; `{}` when absent.
+        payload: Option<String>,
+        /// Agent types to reach (comma-separated); all when absent.
+        #[arg(long, value_delimiter = ',')]
+        to: Vec<AgentType>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+/// Prints a line to standard output; a reader that went away (`mneme status | head`) ends the output quietly.
+fn say(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}
+
+/// Runs the command and turns failures into a message and exit code 1.
+pub async fn main(cli: Cli) -> ExitCode {
+    match run(cli).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("mneme: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut settings: Settings = mneme_runtime::settings::load(cli.global.config.as_deref())?;
+    let url_configured = cli.global.nats_url.is_some() || settings.runtime.nats.url != DEFAULT_NATS_URL;
+    if let Some(url) = &cli.global.nats_url {
+        settings.runtime.nats.url.clone_from(url);
+    }
+    match cli.command {
+        Command::Up { replicas, agents } => {
+            if let Some(replicas) = replicas {
+                settings.supervisor.replicas = replicas.max(1);
+            }
+            if !agents.is_empty() {
+                settings.supervisor.agents = agents;
+            }
+            up(settings, url_configured, cli.global.config).await
+        }
+        Command::Status { format } => status(&settings, format).await,
+        Command::Send { agent_type, message_type, payload, instance, timeout_ms, payload_only } => {
+            send(&settings, agent_type, &message_type, payload.as_deref(), instance.as_deref(), timeout_ms, payload_only).await
+        }
+        Command::Broadcast { event_type, payload, to } => broadcast(&settings, &event_type, payload.as_deref(), &to).await,
+    }
+}
+
+async fn up(settings: Settings, url_configured: bool, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let _telemetry = mneme_runtime::telemetry::init("mneme", &settings.runtime.telemetry)?;
+    let supervisor_settings = &settings.supervisor;
+    let mut local = None;
+    let url = if url_configured {
+        settings.runtime.nats.url.clone()
+    } else if local_nats::answers("127.0.0.1", supervisor_settings.local_nats_port).await? {
+        tracing::info!(port = supervisor_settings.local_nats_port, "Using the NATS server already running here.");
+        format!("nats://127.0.0.1:{}", supervisor_settings.local_nats_port)
+    } else {
+        let server = LocalNats::start(
+            &supervisor_settings.nats_server_binary,
+            &supervisor_settings.data_dir(),
+            supervisor_settings.local_nats_port,
+        )
+        .await?;
+        let url = server.url.clone();
+        local = Some(server);
+        url
+    };
+
+    let dir = supervisor::executable_dir().context("cannot tell where the mneme executables are")?;
+    let agents = supervisor::available_agents(&dir, &supervisor_settings.agents);
+    if agents.is_empty() {
+        tracing::warn!(dir = %dir.display(), "No agent executables found beside `mneme`; starting the orchestrator only.");
+    }
+    let mut environment = vec![("MNEME__NATS__URL".to_owned(), url.clone())];
+    if let Some(config) = config {
+        environment.push(("MNEME_CONFIG".to_owned(), config.display().to_string()));
+    }
+    let specs = supervisor::plan(&dir, &agents, supervisor_settings.replicas, &environment);
+    let agent_names: Vec<&str> = agents.iter().map(|agent| agent.as_str()).collect();
+    tracing::info!(%url, processes = specs.len(), agents = %agent_names.join(", "), "Mneme is starting. Try `mneme status` in another terminal; Ctrl-C stops everything.");
+
+    let stop = CancellationToken::new();
+    let supervision = tokio::spawn(supervisor::supervise(specs, RestartPolicy::from(supervisor_settings), stop.clone()));
+    mneme_runtime::shutdown_signal().await;
+    stop.cancel();
+    supervision.await.context("the supervisor failed")?;
+    if let Some(server) = local {
+        server.stop(Duration::from_secs(10)).await;
+    }
+    tracing::info!("Mneme stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Connects for a one-off command: fail at once, with a hint, when no server answers.
+async fn connect(settings: &Settings) -> anyhow::Result<Orchestrator> {
+    let mut nats = settings.runtime.nats.clone();
+    nats.retry_on_initial_connect = false;
+    let (client, _) = mneme_runtime::connection::connect(&nats, "mneme-cli")
+        .await
+        .with_context(|| format!("is Mneme running? Start it with `mneme up`, or point --nats-url at its NATS server ({})", nats.url))?;
+    Ok(Orchestrator::new(client, "mneme-cli", nats.request_timeout()).with_discovery_window(settings.orchestrator.discovery_window()))
+}
+
+async fn status(settings: &Settings, format: Format) -> anyhow::Result<ExitCode> {
+    let orchestrator = connect(settings).await?;
+    let status = orchestrator.system_status().await?;
+    match format {
+        Format::Json => say(&serde_json::to_string_pretty(&status)?)?,
+        Format::Table => say(&status_table(&status))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The status as people read it: one row per instance, then the types with none running.
+pub fn status_table(status: &SystemStatus) -> String {
+    let mut table = Table::new();
+    table.load_style(UTF8_BORDERS_ONLY).set_header([
+        "agent type", "instance", "state", "processed", "errors", "avg ms", "queue", "uptime", "last activity",
+    ]);
+    let now = mneme_protocol::message::unix_now();
+    for instance in status.agents.iter().chain(&status.orchestrators) {
+        let row: Vec<String> = match &instance.stats {
+            Some(stats) => vec![
+                instance.agent_type.clone(),
+                instance.agent_id.clone(),
+                stats.state.to_string(),
+                stats.messages_processed.to_string(),
+                stats.errors_count.to_string(),
+                format!("{:.2}", stats.avg_processing_time * 1000.0),
+                stats.queue_size.to_string(),
+                human_duration(stats.uptime_secs),
+                stats.last_activity.map_or_else(|| "never".to_owned(), |at| format!("{} ago", human_duration(now - at))),
+            ],
+            None => vec![
+                instance.agent_type.clone(),
+                instance.agent_id.clone(),
+                instance.state.to_string(),
+                instance.error.clone().unwrap_or_default(),
+            ],
+        };
+        table.add_row(row);
+    }
+    let missing: Vec<&str> =
+        status.instances_by_type.iter().filter(|(_, count)| **count == 0).map(|(agent, _)| agent.as_str()).collect();
+    let mut text = format!(
+        "{} agent instance(s), {} active; {} orchestrator(s)\n{table}",
+        status.total_agents,
+        status.active_agents,
+        status.orchestrators.len()
+    );
+    if !missing.is_empty() {
+        text.push_str(&format!("\nnot running: {}", missing.join(", ")));
+    }
+    text
+}
+
+fn human_duration(seconds: f64) -> String {
+    let seconds = seconds.max(0.0) as u64;
+    match seconds {
+        0..60 => format!("{seconds}s"),
+        60..3_600 => format!("{}m{:02}s", seconds / 60, seconds % 60),
+        3_600..86_400 => format!("{}h{:02}m", seconds / 3_600, seconds % 3_600 / 60),
+        _ => format!("{}d{:02}h", seconds / 86_400, seconds % 86_400 / 3_600),
+    }
+}
+
+fn parse_payload(payload: Option<&str>) -> anyhow::Result<serde_json::Value> {
+    match payload {
+        None => Ok(serde_json::json!({})),
+        Some(text) => serde_json::from_str(text).context("the payload is not valid JSON"),
+    }
+}
+
+async fn send(
+    settings: &Settings,
+    agent: AgentType,
+    message_type: &str,
+    payload: Option<&str>,
+    instance: Option<&str>,
+    timeout_ms: u64,
+    payload_only: bool,
+) -> anyhow::Result<ExitCode> {
+    let payload = parse_payload(payload)?;
+    let orchestrator = connect(settings).await?;
+    let options = CallOptions { timeout: Some(Duration::from_millis(timeout_ms)), encoding: Encoding::Json, ..Default::default() };
+    let reply = match instance {
+        Some(id) => {
+            let id = ComponentId::parse(id).with_context(|| format!("`{id}` is not an instance id"))?;
+            if id.kind().agent_type() != Some(agent) {
+                bail!("instance {id} is not a {agent}");
+            }
+            orchestrator.send_to(&id, message_type, &payload, &options).await
+        }
+        None => orchestrator.send(agent, message_type, &payload, &options).await,
+    };
+    match reply {
+        Ok(reply) => {
+            print_message(&reply, payload_only)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(CallError::Remote { error, .. }) => {
+            eprintln!("{} answered error {} ({}): {}", agent, error.code, error.kind, error.error);
+            Ok(ExitCode::FAILURE)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn print_message(message: &AgentMessage, payload_only: bool) -> anyhow::Result<()> {
+    let text = if payload_only {
+        serde_json::to_string_pretty(&message.payload)?
+    } else {
+        serde_json::to_string_pretty(message)?
+    };
+    say(&text)
+}
+
+async fn broadcast(settings: &Settings, event_type: &str, payload: Option<&str>, to: &[AgentType]) -> anyhow::Result<ExitCode> {
+    let payload = parse_payload(payload)?;
+    let orchestrator = connect(settings).await?;
+    let sent = orchestrator.broadcast(event_type, &payload, (!to.is_empty()).then_some(to)).await?;
+    orchestrator.client().flush().await.context("the event could not be flushed to NATS")?;
+    say(&format!("event {} published on {}", sent.event_id, sent.subjects.join(", ")))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_a_person_would_say_them() {
+        assert_eq!(human_duration(5.2), "5s");
+        assert_eq!(human_duration(125.0), "2m05s");
+        assert_eq!(human_duration(7_380.0), "2h03m");
+        assert_eq!(human_duration(90_000.0), "1d01h");
+    }
+
+    #[test]
+    fn the_command_line_parses() {
+        let cli = Cli::try_parse_from(["mneme", "send", "memory_harvester", "process_memory", r#"{"raw_input":"x"}"#]).unwrap();
+        assert!(matches!(cli.command, Command::Send { agent_type: AgentType::MemoryHarvester, .. }));
+        let cli = Cli::try_parse_from(["mneme", "up", "--agents", "memory_harvester,privacy_guardian"]).unwrap();
+        assert!(matches!(cli.command, Command::Up { ref agents, .. } if agents.len() == 2));
+        assert!(Cli::try_parse_from(["mneme", "send", "harvester", "x"]).is_err());
+    }
+}

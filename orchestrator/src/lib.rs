@@ -1,0 +1,14 @@
+//! Mneme's orchestrator: finds agents through `$SRV`, calls them by request-reply, broadcasts events to
+//! them and reports on them; serves that as a process of its own; and runs a whole system on one machine
+//! for `mneme up`.
+
+pub mod cli;
+pub mod discovery;
+pub mod local_nats;
+pub mod orchestrator;
+pub mod service;
+pub mod settings;
+pub mod supervisor;
+
+pub use orchestrator::Orchestrator;
+pub use settings::Settings;

@@ -1,0 +1,91 @@
+//! The orchestrator as a process: a NATS service of its own (`mneme.orchestrator.*`) that answers
+//! `system_status` and `broadcast` for clients in any language.
+
+use std::future::Future;
+
+use mneme_protocol::orchestrator::{BroadcastRequest, message_types};
+use mneme_protocol::{AgentCapability, ComponentKind, ErrorCode};
+use mneme_runtime::{Agent, HandlerError, Reply, Request, ServeError};
+
+use crate::orchestrator::Orchestrator;
+use crate::settings::Settings;
+
+pub struct OrchestratorService {
+    orchestrator: Orchestrator,
+}
+
+impl OrchestratorService {
+    pub fn new(orchestrator: Orchestrator) -> Self {
+        OrchestratorService { orchestrator }
+    }
+}
+
+pub fn capabilities() -> Vec<AgentCapability> {
+    vec![
+        AgentCapability::new(
+            message_types::SYSTEM_STATUS,
+            "Report every running instance with its state, metrics and capabilities",
+            &["system_status_request"],
+            &[message_types::SYSTEM_STATUS_RESPONSE],
+        ),
+        AgentCapability::new(
+            message_types::BROADCAST,
+            "Publish an event to every agent or to chosen agent types",
+            &["broadcast_request"],
+            &[message_types::BROADCAST_SENT],
+        ),
+    ]
+}
+
+impl Agent for OrchestratorService {
+    fn description(&self) -> String {
+        "Mneme orchestrator: discovery, system status and broadcast".to_owned()
+    }
+
+    fn capabilities(&self) -> Vec<AgentCapability> {
+        capabilities()
+    }
+
+    async fn handle(&self, request: Request) -> Result<Reply, HandlerError> {
+        match request.message_type() {
+            message_types::SYSTEM_STATUS => {
+                let status =
+                    self.orchestrator.system_status().await.map_err(|error| HandlerError::unavailable(error.to_string()))?;
+                Reply::new(message_types::SYSTEM_STATUS_RESPONSE, &status)
+            }
+            message_types::BROADCAST => {
+                let broadcast: BroadcastRequest = request.payload()?;
+                let payload = broadcast.payload.unwrap_or_else(|| serde_json::json!({}));
+                let sent = self
+                    .orchestrator
+                    .broadcast(&broadcast.event_type, &payload, broadcast.agent_types.as_deref())
+                    .await
+                    .map_err(|error| match error {
+                        mneme_runtime::events::PublishEventError::InvalidEventType(_) => {
+                            HandlerError::new(ErrorCode::BadRequest, error.to_string())
+                        }
+                        other => HandlerError::unavailable(other.to_string()),
+                    })?;
+                Reply::new(message_types::BROADCAST_SENT, &sent)
+            }
+            other => Err(HandlerError::internal(format!("`{other}` is advertised but has no handler"))),
+        }
+    }
+}
+
+/// Serves the orchestrator until `shutdown` resolves.
+pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
+    let request_timeout = settings.runtime.nats.request_timeout();
+    let window = settings.orchestrator.discovery_window();
+    mneme_runtime::run(
+        ComponentKind::Orchestrator,
+        settings.runtime,
+        |context| async move {
+            let orchestrator =
+                Orchestrator::new(context.client.clone(), context.id.as_str(), request_timeout).with_discovery_window(window);
+            Ok::<_, std::convert::Infallible>(OrchestratorService::new(orchestrator))
+        },
+        shutdown,
+    )
+    .await
+}

@@ -1,0 +1,115 @@
+//! Settings of the orchestrator process and of the `mneme` command: the runtime's sections plus
+//! `[orchestrator]` and `[supervisor]`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use mneme_protocol::AgentType;
+use mneme_runtime::RuntimeSettings;
+use mneme_runtime::settings::Validate;
+
+use crate::discovery::DiscoveryWindow;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrchestratorSettings {
+    /// Longest wait for `$SRV.INFO` answers.
+    pub discovery_max_wait_ms: u64,
+    /// Discovery ends this long after the last answer.
+    pub discovery_quiet_ms: u64,
+}
+
+impl Default for OrchestratorSettings {
+    fn default() -> Self {
+        OrchestratorSettings { discovery_max_wait_ms: 1_000, discovery_quiet_ms: 150 }
+    }
+}
+
+impl OrchestratorSettings {
+    pub fn discovery_window(&self) -> DiscoveryWindow {
+        DiscoveryWindow {
+            max_wait: Duration::from_millis(self.discovery_max_wait_ms),
+            quiet: Duration::from_millis(self.discovery_quiet_ms),
+        }
+    }
+}
+
+/// How `mneme up` runs the system on one machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SupervisorSettings {
+    /// Where the local NATS server keeps its JetStream store; `$XDG_DATA_HOME/mneme` (or
+    /// `~/.local/share/mneme`) when empty.
+    pub data_dir: Option<PathBuf>,
+    /// The `nats-server` executable started when no NATS server is configured or running.
+    pub nats_server_binary: PathBuf,
+    /// Client port of that local server.
+    pub local_nats_port: u16,
+    /// Agent types to start; every agent whose executable is installed when empty.
+    pub agents: Vec<AgentType>,
+    /// Instances of each agent type.
+    pub replicas: usize,
+    /// First pause before restarting a process that died; doubles with each quick death.
+    pub restart_initial_backoff_ms: u64,
+    pub restart_max_backoff_ms: u64,
+    /// A process that ran this long before dying is restarted after the first pause again.
+    pub restart_stable_after_secs: u64,
+    /// On stop, how long each process may take to finish its work before it is killed.
+    pub stop_grace_ms: u64,
+}
+
+impl Default for SupervisorSettings {
+    fn default() -> Self {
+        SupervisorSettings {
+            data_dir: None,
+            nats_server_binary: PathBuf::from("nats-server"),
+            local_nats_port: 4222,
+            agents: Vec::new(),
+            replicas: 1,
+            restart_initial_backoff_ms: 250,
+            restart_max_backoff_ms: 10_000,
+            restart_stable_after_secs: 10,
+            stop_grace_ms: 25_000,
+        }
+    }
+}
+
+impl SupervisorSettings {
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data_dir {
+            return dir.clone();
+        }
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
+            .unwrap_or_else(|| PathBuf::from("."));
+        base.join("mneme")
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    #[serde(flatten)]
+    pub runtime: RuntimeSettings,
+    pub orchestrator: OrchestratorSettings,
+    pub supervisor: SupervisorSettings,
+}
+
+impl Validate for Settings {
+    fn problems(&self) -> Vec<String> {
+        let mut problems = self.runtime.problems();
+        if self.supervisor.replicas == 0 {
+            problems.push("supervisor.replicas must be at least 1".to_owned());
+        }
+        if self.supervisor.restart_initial_backoff_ms > self.supervisor.restart_max_backoff_ms {
+            problems.push("supervisor.restart_initial_backoff_ms exceeds supervisor.restart_max_backoff_ms".to_owned());
+        }
+        if self.orchestrator.discovery_quiet_ms > self.orchestrator.discovery_max_wait_ms {
+            problems.push("orchestrator.discovery_quiet_ms exceeds orchestrator.discovery_max_wait_ms".to_owned());
+        }
+        problems
+    }
+}
