@@ -106,8 +106,13 @@ impl DedupIndex for MemoryDedupIndex {
         let verdict = nearest(candidates, memory_id, &fingerprint.signature, self.min_similarity);
         state.exact.insert(exact_key, ExactEntry { memory_id: memory_id.to_owned(), verdict: verdict.clone() });
         state.signatures.insert((owner.to_owned(), memory_id.to_owned()), fingerprint.signature);
-        for (band, value) in bands.iter().enumerate() {
-            state.bands.entry((owner.to_owned(), band, *value)).or_default().push(memory_id.to_owned());
+        if verdict.is_none() {
+            for (band, value) in bands.iter().enumerate() {
+                let members = state.bands.entry((owner.to_owned(), band, *value)).or_default();
+                if members.len() < MAX_BUCKET_MEMBERS {
+                    members.push(memory_id.to_owned());
+                }
+            }
         }
         Ok(verdict)
     }
@@ -121,16 +126,20 @@ impl DedupIndex for MemoryDedupIndex {
 /// - `s.<owner>.<memory id>`: the memory's MinHash signature;
 /// - `b.<owner>.<band>.<band key>`: ids of the memories in that LSH bucket, updated by compare-and-set.
 ///
-/// A memory costs one exact-key write, one signature write and sixteen bucket updates, whatever the number
-/// of memories the owner has; buckets stay small because unrelated notes rarely share one.
+/// A memory costs one exact-key write, one signature write and at most sixteen bucket updates, whatever the
+/// number of memories the owner has. Buckets stay small because unrelated notes rarely share one; a memory
+/// judged a near-duplicate is not added (the memory it repeats stands for it), and a bucket stops growing at
+/// [`MAX_BUCKET_MEMBERS`]: its members are all alike, and enough of them to recognize the next alike note.
 #[derive(Debug, Clone)]
 pub struct KvDedupIndex {
     store: kv::Store,
     min_similarity: f64,
 }
 
-/// How often a bucket update is retried when another replica changed the bucket in between.
-const MAX_CAS_ATTEMPTS: usize = 32;
+/// How often a bucket update is retried when another writer changed the bucket in between.
+const MAX_CAS_ATTEMPTS: u32 = 64;
+/// Members a bucket keeps; see [`KvDedupIndex`].
+pub const MAX_BUCKET_MEMBERS: usize = 64;
 
 impl KvDedupIndex {
     /// Opens the bucket, creating it on first use.
@@ -188,9 +197,14 @@ impl KvDedupIndex {
     }
 
     async fn add_to_bucket(&self, key: &str, memory_id: &str) -> Result<(), DedupError> {
-        for _ in 0..MAX_CAS_ATTEMPTS {
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            if attempt > 0 {
+                // Writers that collided spread out, so that one of them wins the next round.
+                let ceiling_ms = 1u64 << attempt.min(6);
+                tokio::time::sleep(std::time::Duration::from_micros(rand::random_range(0..ceiling_ms * 1_000))).await;
+            }
             let (mut members, revision) = self.read::<Vec<String>>(key).await?.unwrap_or_default();
-            if members.iter().any(|member| member == memory_id) {
+            if members.len() >= MAX_BUCKET_MEMBERS || members.iter().any(|member| member == memory_id) {
                 return Ok(());
             }
             members.push(memory_id.to_owned());
@@ -246,7 +260,9 @@ impl DedupIndex for KvDedupIndex {
             .put(format!("s.{owner_key}.{memory_id}"), signature.into())
             .await
             .map_err(|error| DedupError::Store(error.to_string()))?;
-        futures::future::try_join_all(bucket_keys.iter().map(|key| self.add_to_bucket(key, memory_id))).await?;
+        if verdict.is_none() {
+            futures::future::try_join_all(bucket_keys.iter().map(|key| self.add_to_bucket(key, memory_id))).await?;
+        }
         Ok(verdict)
     }
 }
