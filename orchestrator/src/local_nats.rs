@@ -19,8 +19,8 @@ pub enum LocalNatsError {
     DataDir { path: PathBuf, reason: String },
     #[error("port {port} is taken by something that is not a NATS server")]
     PortTaken { port: u16 },
-    #[error("the local NATS server did not accept connections within {0:?}")]
-    NotStarting(Duration),
+    #[error("the local NATS server did not accept connections within {0:?}; its log is {1}")]
+    NotStarting(Duration, String),
 }
 
 /// A `nats-server` child process; stopped with [`LocalNats::stop`], killed if dropped.
@@ -50,7 +50,8 @@ impl LocalNats {
         let child = Command::new(binary)
             .args(["--jetstream", "--store_dir"])
             .arg(&store)
-            .args(["--addr", "127.0.0.1", "--port", &port.to_string(), "--server_name", "mneme-local"])
+            .args(["--addr", "127.0.0.1", "--port", &port.to_string(), "--server_name", "mneme-local", "--log"])
+            .arg(data_dir.join("nats-server.log"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -64,12 +65,12 @@ impl LocalNats {
         let deadline = tokio::time::Instant::now() + limit;
         while tokio::time::Instant::now() < deadline {
             if answers("127.0.0.1", port).await? {
-                tracing::info!(%url, store = %store.display(), "Local NATS server started.");
+                tracing::info!(%url, store = %store.display(), log = %data_dir.join("nats-server.log").display(), "Local NATS server started.");
                 return Ok(LocalNats { child, url });
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Err(LocalNatsError::NotStarting(limit))
+        Err(LocalNatsError::NotStarting(limit, data_dir.join("nats-server.log").display().to_string()))
     }
 
     /// Asks the server to stop (SIGTERM) and waits for it; kills it after `grace`.

@@ -15,7 +15,7 @@ use mneme_protocol::ComponentKind;
 /// Names the `nats-server` to use when it is not on `PATH`.
 pub const NATS_SERVER_ENV: &str = "MNEME_NATS_SERVER";
 
-fn nats_server_binary() -> PathBuf {
+pub fn nats_server_binary() -> PathBuf {
     std::env::var_os(NATS_SERVER_ENV).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("nats-server"))
 }
 
@@ -137,10 +137,17 @@ impl Process {
     }
 
     pub fn start_with_args(name: &str, args: &[&str], nats_url: &str, environment: &[(&str, &str)]) -> Self {
+        let mut with_url = vec![("MNEME__NATS__URL", nats_url)];
+        with_url.extend_from_slice(environment);
+        Self::spawn(name, args, &with_url)
+    }
+
+    /// Starts executable `name` with `args` and extra environment, and no NATS URL of its own.
+    pub fn spawn(name: &str, args: &[&str], environment: &[(&str, &str)]) -> Self {
         let mut command = Command::new(binary(name));
         command
             .args(args)
-            .env("MNEME__NATS__URL", nats_url)
+            .env_remove("MNEME__NATS__URL")
             .env("MNEME__TELEMETRY__LOG_FILTER", "warn")
             .env_remove("MNEME_CONFIG")
             .stdin(Stdio::null())
@@ -220,6 +227,20 @@ pub fn children_named(parent: i32, name: &str) -> Vec<i32> {
             ppid == Some(parent) && name.starts_with(comm) && !comm.is_empty()
         })
         .collect()
+}
+
+/// Runs `mneme` with `args` to completion and returns its exit success and standard output.
+pub fn mneme(args: &[&str]) -> (bool, String) {
+    let output = Command::new(binary("mneme"))
+        .args(args)
+        .env("MNEME__TELEMETRY__LOG_FILTER", "warn")
+        .env_remove("MNEME_CONFIG")
+        .output()
+        .expect("mneme runs");
+    if !output.status.success() {
+        eprintln!("mneme {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// A free TCP port on loopback, for servers that must be told one.

@@ -63,7 +63,8 @@ pub struct AgentStats {
     pub avg_processing_time: f64,
     /// When the last request was answered, in seconds since the Unix epoch.
     pub last_activity: Option<f64>,
-    /// Requests taken off the wire and not yet answered: waiting for a slot or in flight.
+    /// Requests taken off the wire and not yet answered: waiting for a slot or in flight (built-ins such as
+    /// `get_stats` are answered at once and not counted).
     pub queue_size: u64,
     /// Requests being handled right now.
     pub in_flight: u64,

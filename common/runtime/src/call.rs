@@ -122,7 +122,8 @@ impl Caller {
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
-                return Err(CallError::TimedOut { subject, timeout });
+                // Only reached after retrying "no responders": that is what the caller needs to hear.
+                return Err(CallError::NoResponders { subject });
             }
             let mut request_headers = HeaderMap::new();
             trace_context::inject(&tracing::Span::current(), &mut request_headers);

@@ -308,12 +308,17 @@ async fn next_event(subscribers: &mut [Subscriber]) -> Option<async_nats::Messag
 }
 
 /// Takes a request off the wire: answered right away when the line is full, otherwise handled in its own
-/// task so that a slow request never holds up the next.
+/// task so that a slow request never holds up the next. Built-ins never wait, so they neither take a place
+/// in the line nor get turned away: a saturated instance still reports on itself.
 fn admit<A: Agent>(tracker: &TaskTracker, instance: &Arc<Instance>, agent: &Arc<A>, request: service::Request) {
-    let waiting = instance.metrics.enqueued();
-    let limit = (instance.gate.capacity() + instance.settings.max_queued) as u64;
     let instance = Arc::clone(instance);
     let agent = Arc::clone(agent);
+    if is_builtin(subjects::message_type_of(&request.message.subject)) {
+        tracker.spawn(async move { answer(&instance, agent.as_ref(), request, false).await });
+        return;
+    }
+    let waiting = instance.metrics.enqueued();
+    let limit = (instance.gate.capacity() + instance.settings.max_queued) as u64;
     let overloaded = waiting > limit;
     if overloaded {
         instance.metrics.shed();
@@ -323,6 +328,10 @@ fn admit<A: Agent>(tracker: &TaskTracker, instance: &Arc<Instance>, agent: &Arc<
         answer(&instance, agent.as_ref(), request, overloaded).await;
         instance.metrics.dequeued();
     });
+}
+
+fn is_builtin(message_type: &str) -> bool {
+    matches!(message_type, builtin::GET_STATS | builtin::GET_CAPABILITIES | builtin::PING)
 }
 
 async fn answer<A: Agent>(instance: &Instance, agent: &A, request: service::Request, overloaded: bool) {

@@ -1,0 +1,85 @@
+//! `mneme up` runs the whole system on one machine and keeps it running.
+
+use std::time::{Duration, Instant};
+
+use mneme_protocol::{AgentType, ComponentKind};
+use mneme_system_tests::{NatsServer, Process, children_named, free_port, mneme, nats_server_binary, wait_for_instances};
+use nix::sys::signal::Signal;
+
+const HARVESTER: ComponentKind = ComponentKind::Agent(AgentType::MemoryHarvester);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn starts_its_own_nats_and_every_agent_restarts_the_dead_and_stops_cleanly() {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server_binary = nats_server_binary();
+    let mut up = Process::spawn("mneme", &["up"], &[
+        ("MNEME__SUPERVISOR__LOCAL_NATS_PORT", &port.to_string()),
+        ("MNEME__SUPERVISOR__NATS_SERVER_BINARY", server_binary.to_str().unwrap()),
+        ("MNEME__SUPERVISOR__DATA_DIR", data.path().to_str().unwrap()),
+    ]);
+    let url = format!("nats://127.0.0.1:{port}");
+    let client = {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(client) = async_nats::connect(&url).await {
+                break client;
+            }
+            assert!(Instant::now() < deadline, "mneme up did not start a NATS server on {url}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    assert!(data.path().join("nats").is_dir(), "the local server keeps its store under the data dir");
+    let harvester = wait_for_instances(&client, HARVESTER, 1, Duration::from_secs(20)).await.remove(0);
+    wait_for_instances(&client, ComponentKind::Orchestrator, 1, Duration::from_secs(20)).await;
+
+    let pong = client.request("$SRV.PING.memory_harvester", "".into()).await.unwrap();
+    assert!(String::from_utf8_lossy(&pong.payload).contains(harvester.id.as_str()));
+
+    let (ok, status) = mneme(&["--nats-url", &url, "status"]);
+    assert!(ok);
+    assert!(status.contains(harvester.id.as_str()) && status.contains("active"), "{status}");
+    assert!(status.contains("orchestrator_"), "{status}");
+    let (ok, json) = mneme(&["--nats-url", &url, "status", "--format", "json"]);
+    assert!(ok);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["instances_by_type"]["memory_harvester"], 1);
+
+    let (ok, reply) = mneme(&["--nats-url", &url, "send", "memory_harvester", "process_memory", r#"{"raw_input": "Picked up the new glasses; everything is sharp again."}"#, "--payload-only"]);
+    assert!(ok);
+    let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(reply["processed_memory"]["word_count"], 9);
+    let (ok, _) = mneme(&["--nats-url", &url, "send", "memory_harvester", "no_such_thing"]);
+    assert!(!ok, "an error_response makes mneme send fail");
+
+    let pids = children_named(up.pid(), "mneme-memory-harvester");
+    assert_eq!(pids.len(), 1, "one harvester process under mneme up");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pids[0]), Signal::SIGKILL).unwrap();
+    let killed_at = Instant::now();
+    loop {
+        let instances = mneme_orchestrator::discovery::discover(&client, Some(HARVESTER), Default::default()).await.unwrap();
+        if instances.len() == 1 && instances[0].id != harvester.id {
+            break;
+        }
+        assert!(killed_at.elapsed() < Duration::from_secs(5), "no new harvester within 5 s of kill -9");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    up.signal(Signal::SIGINT);
+    assert!(up.wait_exit(Duration::from_secs(30)).success());
+    assert!(children_named(up.pid(), "mneme-memory-harvester").is_empty());
+    assert!(async_nats::connect(&url).await.is_err() || tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err(), "the local NATS server stopped with mneme");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uses_the_configured_server_and_runs_replicas() {
+    let nats = NatsServer::start();
+    let mut up = Process::spawn("mneme", &["--nats-url", &nats.url, "up", "--replicas", "2"], &[]);
+    let client = nats.connect().await;
+    let replicas = wait_for_instances(&client, HARVESTER, 2, Duration::from_secs(20)).await;
+    assert_ne!(replicas[0].id, replicas[1].id);
+    up.signal(Signal::SIGTERM);
+    assert!(up.wait_exit(Duration::from_secs(30)).success());
+    let remaining = mneme_orchestrator::discovery::discover(&client, Some(HARVESTER), Default::default()).await.unwrap();
+    assert!(remaining.is_empty(), "every replica stopped with mneme up");
+}

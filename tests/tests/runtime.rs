@@ -1,0 +1,240 @@
+//! The runtime's guarantees, shown with a small agent served in this process over a real nats-server.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use mneme_protocol::{AgentCapability, AgentType, ComponentId, ComponentKind, ErrorPayload};
+use mneme_runtime::{Agent, Context, Event, EventDelivery, EventSubscription, HandlerError, Reply, Request, RuntimeSettings};
+use mneme_system_tests::{NatsServer, eventually, msgpack_body, raw_request, wait_for_instances};
+use tokio_util_shim::Stop;
+
+/// A stop signal a test can fire.
+mod tokio_util_shim {
+    pub struct Stop(tokio::sync::watch::Sender<bool>);
+
+    impl Stop {
+        pub fn new() -> (Self, impl std::future::Future<Output = ()> + Send + 'static) {
+            let (sender, mut receiver) = tokio::sync::watch::channel(false);
+            (Stop(sender), async move {
+                let _ = receiver.wait_for(|stopped| *stopped).await;
+            })
+        }
+
+        pub fn fire(&self) {
+            let _ = self.0.send(true);
+        }
+    }
+}
+
+/// Echoes, sleeps, panics on demand, and counts the events it gets.
+struct Probe {
+    events: Arc<AtomicUsize>,
+}
+
+impl Agent for Probe {
+    fn description(&self) -> String {
+        "runtime probe".to_owned()
+    }
+
+    fn capabilities(&self) -> Vec<AgentCapability> {
+        ["echo", "sleep", "explode"].iter().map(|name| AgentCapability::new(name, "probe", &[], &[])).collect()
+    }
+
+    fn event_subscriptions(&self) -> Vec<EventSubscription> {
+        vec![EventSubscription::new("probe_event", EventDelivery::EveryInstance)]
+    }
+
+    async fn handle(&self, request: Request) -> Result<Reply, HandlerError> {
+        match request.message_type() {
+            "echo" => Reply::new("echoed", &request.message.payload),
+            "sleep" => {
+                let millis: u64 = request.payload::<serde_json::Value>()?["ms"].as_u64().unwrap_or(100);
+                tokio::time::sleep(Duration::from_millis(millis)).await;
+                Reply::new("slept", &serde_json::json!({}))
+            }
+            "explode" => panic!("the probe exploded on purpose"),
+            other => Err(HandlerError::internal(format!("no handler for {other}"))),
+        }
+    }
+
+    async fn on_event(&self, _event: Event) -> Result<(), HandlerError> {
+        self.events.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Serves a probe as `agent` in this process; returns its event counter and its stop switch.
+async fn serve_probe(nats: &NatsServer, agent: AgentType, tune: impl FnOnce(&mut RuntimeSettings)) -> (Arc<AtomicUsize>, Stop, tokio::task::JoinHandle<()>) {
+    let mut settings = RuntimeSettings::default();
+    settings.nats.url = nats.url.clone();
+    tune(&mut settings);
+    let events = Arc::new(AtomicUsize::new(0));
+    let (stop, stopped) = Stop::new();
+    let counter = Arc::clone(&events);
+    let handle = tokio::spawn(async move {
+        mneme_runtime::run(ComponentKind::Agent(agent), settings, |_context: Context| async move { Ok::<_, std::convert::Infallible>(Probe { events: counter }) }, stopped)
+            .await
+            .expect("the probe serves and stops cleanly");
+    });
+    (events, stop, handle)
+}
+
+fn subject(message_type: &str) -> String {
+    format!("mneme.agent.pattern_analyzer.{message_type}")
+}
+
+fn error_of(reply: &mneme_system_tests::RawReply) -> ErrorPayload {
+    assert_eq!(reply.message.message_type, "error_response", "{:?}", reply.message.payload);
+    reply.message.payload_as().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panicking_handler_is_a_500_and_the_agent_keeps_serving() {
+    let nats = NatsServer::start();
+    let (_, stop, handle) = serve_probe(&nats, AgentType::PatternAnalyzer, |_| {}).await;
+    let client = nats.connect().await;
+    wait_for_instances(&client, ComponentKind::Agent(AgentType::PatternAnalyzer), 1, Duration::from_secs(10)).await;
+
+    let reply = raw_request(&client, &subject("explode"), HeaderMap::new(), msgpack_body("explode", serde_json::json!({}))).await;
+    let error = error_of(&reply);
+    assert_eq!(error.code, 500);
+    assert!(error.recoverable);
+    assert!(error.error.contains("exploded on purpose"));
+    let reply = raw_request(&client, &subject("echo"), HeaderMap::new(), msgpack_body("echo", serde_json::json!({"n": 1}))).await;
+    assert_eq!(reply.message.payload["n"], 1);
+    stop.fire();
+    handle.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn envelopes_that_disagree_with_their_subject_or_come_from_the_future_are_refused() {
+    let nats = NatsServer::start();
+    let (_, stop, handle) = serve_probe(&nats, AgentType::PatternAnalyzer, |_| {}).await;
+    let client = nats.connect().await;
+    wait_for_instances(&client, ComponentKind::Agent(AgentType::PatternAnalyzer), 1, Duration::from_secs(10)).await;
+
+    let reply = raw_request(&client, &subject("echo"), HeaderMap::new(), msgpack_body("sleep", serde_json::json!({}))).await;
+    assert_eq!(error_of(&reply).code, 400);
+    let future = rmp_serde::to_vec_named(&serde_json::json!({"type": "echo", "payload": {}, "schema_version": 99})).unwrap();
+    let reply = raw_request(&client, &subject("echo"), HeaderMap::new(), future).await;
+    assert_eq!(error_of(&reply).code, 422);
+    // An empty body is a request with an empty payload, typed by its subject.
+    let reply = raw_request(&client, &subject("echo"), HeaderMap::new(), Vec::new()).await;
+    assert_eq!(reply.message.message_type, "echoed");
+    stop.fire();
+    handle.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_line_is_shed_with_503_and_concurrency_is_bounded() {
+    let nats = NatsServer::start();
+    let (_, stop, handle) = serve_probe(&nats, AgentType::PatternAnalyzer, |settings| {
+        settings.service.max_concurrency = 2;
+        settings.service.max_queued = 3;
+    })
+    .await;
+    let client = nats.connect().await;
+    let instance = wait_for_instances(&client, ComponentKind::Agent(AgentType::PatternAnalyzer), 1, Duration::from_secs(10)).await.remove(0);
+
+    let started = std::time::Instant::now();
+    let requests: Vec<_> = (0..10)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { raw_request(&client, &subject("sleep"), HeaderMap::new(), msgpack_body("sleep", serde_json::json!({"ms": 300}))).await })
+        })
+        .collect();
+    let stats_subject = format!("mneme.instance.{}.get_stats", instance.id);
+    eventually(Duration::from_secs(5), "two in flight", async || {
+        let stats = raw_request(&client, &stats_subject, HeaderMap::new(), Vec::new()).await;
+        stats.message.payload["stats"]["in_flight"] == 2 && stats.message.payload["stats"]["state"] == "busy"
+    })
+    .await;
+    let mut slept = 0;
+    let mut shed = 0;
+    for request in requests {
+        let reply = request.await.unwrap();
+        match reply.message.message_type.as_str() {
+            "slept" => slept += 1,
+            "error_response" => {
+                let error = error_of(&reply);
+                assert_eq!((error.code, error.recoverable), (503, true));
+                shed += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    // Two run and three wait; the other five are turned away at once.
+    assert_eq!((slept, shed), (5, 5));
+    assert!(started.elapsed() >= Duration::from_millis(850), "never more than two at a time");
+    let stats = raw_request(&client, &stats_subject, HeaderMap::new(), Vec::new()).await;
+    assert_eq!(stats.message.payload["stats"]["shed_count"], 5);
+    stop.fire();
+    handle.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn broadcast_reaches_everyone_or_exactly_the_chosen_types() {
+    let nats = NatsServer::start();
+    let (analyzer_events, stop_analyzer, analyzer) = serve_probe(&nats, AgentType::PatternAnalyzer, |_| {}).await;
+    let (mapper_events, stop_mapper, mapper) = serve_probe(&nats, AgentType::RelationshipMapper, |_| {}).await;
+    let client = nats.connect().await;
+    wait_for_instances(&client, ComponentKind::Agent(AgentType::PatternAnalyzer), 1, Duration::from_secs(10)).await;
+    wait_for_instances(&client, ComponentKind::Agent(AgentType::RelationshipMapper), 1, Duration::from_secs(10)).await;
+
+    let orchestrator = mneme_orchestrator::Orchestrator::new(client.clone(), "test", Duration::from_secs(5));
+    orchestrator.broadcast("probe_event", &serde_json::json!({}), None).await.unwrap();
+    eventually(Duration::from_secs(5), "both got the broadcast", async || {
+        analyzer_events.load(Ordering::SeqCst) == 1 && mapper_events.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    let sent = orchestrator.broadcast("probe_event", &serde_json::json!({}), Some(&[AgentType::RelationshipMapper])).await.unwrap();
+    assert_eq!(sent.subjects, ["mneme.event.probe_event.relationship_mapper"]);
+    eventually(Duration::from_secs(5), "the mapper got the targeted event", async || mapper_events.load(Ordering::SeqCst) == 2).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(analyzer_events.load(Ordering::SeqCst), 1, "the analyzer was not chosen");
+    assert!(orchestrator.broadcast("bad.type", &serde_json::json!({}), None).await.is_err());
+
+    let status = orchestrator.system_status().await.unwrap();
+    assert_eq!(status.total_agents, 2);
+    assert_eq!(status.instances_by_type["pattern_analyzer"], 1);
+    assert_eq!(status.instances_by_type["privacy_guardian"], 0);
+    let analyzer_status = status.agents.iter().find(|agent| agent.agent_type == "pattern_analyzer").unwrap();
+    assert_eq!(analyzer_status.stats.as_ref().unwrap().events_received, 1);
+
+    stop_analyzer.fire();
+    stop_mapper.fire();
+    analyzer.await.unwrap();
+    mapper.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn send_retries_while_nobody_serves_and_reports_typed_errors() {
+    let nats = NatsServer::start();
+    let client = nats.connect().await;
+    let orchestrator = mneme_orchestrator::Orchestrator::new(client.clone(), "test", Duration::from_secs(5));
+    let options = mneme_runtime::CallOptions { timeout: Some(Duration::from_millis(300)), ..Default::default() };
+    let error = orchestrator.send(AgentType::AvatarTrainer, "echo", &serde_json::json!({}), &options).await.unwrap_err();
+    assert!(matches!(error, mneme_runtime::CallError::NoResponders { .. }), "{error}");
+
+    // A call made before the agent exists succeeds once it comes up.
+    let patient = mneme_runtime::CallOptions { timeout: Some(Duration::from_secs(10)), ..Default::default() };
+    let pending = {
+        let orchestrator = orchestrator.clone();
+        let patient = patient.clone();
+        tokio::spawn(async move { orchestrator.send(AgentType::AvatarTrainer, "echo", &serde_json::json!({"x": 1}), &patient).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, stop, handle) = serve_probe(&nats, AgentType::AvatarTrainer, |_| {}).await;
+    let reply = pending.await.unwrap().unwrap();
+    assert_eq!(reply.payload["x"], 1);
+
+    let error = orchestrator.send(AgentType::AvatarTrainer, "nope", &serde_json::json!({}), &patient).await.unwrap_err();
+    assert!(matches!(&error, mneme_runtime::CallError::Remote { error, .. } if error.code == 404), "{error}");
+    let nobody = ComponentId::generate(ComponentKind::Agent(AgentType::AvatarTrainer));
+    let error = orchestrator.send_to(&nobody, "echo", &serde_json::json!({}), &options).await.unwrap_err();
+    assert!(matches!(error, mneme_runtime::CallError::NoResponders { .. }));
+    stop.fire();
+    handle.await.unwrap();
+}
