@@ -51,7 +51,7 @@ impl Agent for OrchestratorService {
             message_types::SYSTEM_STATUS => {
                 let status =
                     self.orchestrator.system_status().await.map_err(|error| HandlerError::unavailable(error.to_string()))?;
-                Reply::new(message_types::SYSTEM_STATUS_RESPONSE, &status)
+                Ok(Reply::new(message_types::SYSTEM_STATUS_RESPONSE, status))
             }
             message_types::BROADCAST => {
                 let broadcast: BroadcastRequest = request.payload()?;
@@ -66,7 +66,7 @@ impl Agent for OrchestratorService {
                         }
                         other => HandlerError::unavailable(other.to_string()),
                     })?;
-                Reply::new(message_types::BROADCAST_SENT, &sent)
+                Ok(Reply::new(message_types::BROADCAST_SENT, sent))
             }
             other => Err(HandlerError::internal(format!("`{other}` is advertised but has no handler"))),
         }

@@ -48,11 +48,11 @@ impl Agent for Probe {
 
     async fn handle(&self, request: Request) -> Result<Reply, HandlerError> {
         match request.message_type() {
-            "echo" => Reply::new("echoed", &request.message.payload),
+            "echo" => Ok(Reply::new("echoed", request.message.payload.clone())),
             "sleep" => {
                 let millis: u64 = request.payload::<serde_json::Value>()?["ms"].as_u64().unwrap_or(100);
                 tokio::time::sleep(Duration::from_millis(millis)).await;
-                Reply::new("slept", &serde_json::json!({}))
+                Ok(Reply::new("slept", serde_json::json!({})))
             }
             "explode" => panic!("the probe exploded on purpose"),
             other => Err(HandlerError::internal(format!("no handler for {other}"))),

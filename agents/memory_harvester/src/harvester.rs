@@ -214,18 +214,18 @@ impl<D: DedupIndex> Agent for MemoryHarvester<D> {
                 let memory = self.harvester.process(request.payload()?).await?;
                 self.announce(&memory).await;
                 tracing::debug!(memory_id = %memory.id, duplicate = memory.is_duplicate, "Memory processed.");
-                Reply::new(message_types::MEMORY_PROCESSED, &MemoryProcessed { processed_memory: memory })
+                Ok(Reply::new(message_types::MEMORY_PROCESSED, MemoryProcessed { processed_memory: memory }))
             }
             message_types::BATCH_PROCESS => {
                 let batch = self.harvester.process_batch(request.payload()?).await?;
                 for memory in &batch.processed_memories {
                     self.announce(memory).await;
                 }
-                Reply::new(message_types::BATCH_PROCESSED, &batch)
+                Ok(Reply::new(message_types::BATCH_PROCESSED, batch))
             }
             message_types::VALIDATE_QUALITY => {
                 let input: ValidateQualityRequest = request.payload()?;
-                Reply::new(message_types::QUALITY_ASSESSMENT, &self.harvester.assess(&input.text))
+                Ok(Reply::new(message_types::QUALITY_ASSESSMENT, self.harvester.assess(&input.text)))
             }
             other => Err(HandlerError::internal(format!("`{other}` is advertised but has no handler"))),
         }

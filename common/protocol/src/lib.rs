@@ -15,7 +15,7 @@ pub mod subjects;
 pub use agent::{AgentType, ComponentId, ComponentKind, ParseAgentTypeError};
 pub use capability::AgentCapability;
 pub use error::{ErrorCode, ErrorPayload};
-pub use message::{AgentMessage, DecodeError, EncodeError, Encoding, SCHEMA_VERSION};
+pub use message::{AgentMessage, DecodeError, EncodeError, Encoding, EnvelopeHead, SCHEMA_VERSION, encode_envelope};
 pub use stats::{AgentState, AgentStats, MessageTypeStats};
 
 /// Message types every component answers, whatever its kind.

@@ -14,7 +14,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// The envelope of every request, reply and event. All fields but `type` and `payload` may be omitted by a
 /// client; see `docs/protocol.md`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct AgentMessage {
     #[serde(default = "new_message_id")]
     pub id: String,
@@ -88,6 +88,65 @@ impl Encoding {
     }
 }
 
+/// The envelope's fields other than the payload, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvelopeHead<'a> {
+    pub id: &'a str,
+    pub message_type: &'a str,
+    pub sender_id: &'a str,
+    pub recipient_id: &'a str,
+    pub timestamp: f64,
+    pub priority: i32,
+    pub requires_response: bool,
+    pub correlation_id: Option<&'a str>,
+    pub schema_version: u32,
+}
+
+/// The envelope as it goes on the wire, with any serializable payload: the one encoding of every message,
+/// whether its payload is a tree or a handler's typed reply (which is then encoded in a single pass).
+#[derive(Serialize)]
+struct WireEnvelope<'a, P: ?Sized> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    message_type: &'a str,
+    sender_id: &'a str,
+    recipient_id: &'a str,
+    payload: &'a P,
+    timestamp: f64,
+    priority: i32,
+    requires_response: bool,
+    correlation_id: Option<&'a str>,
+    schema_version: u32,
+}
+
+/// Encodes an envelope made of `head` and `payload`.
+pub fn encode_envelope<P: Serialize + ?Sized>(head: &EnvelopeHead<'_>, payload: &P, encoding: Encoding) -> Result<Vec<u8>, EncodeError> {
+    let wire = WireEnvelope {
+        id: head.id,
+        message_type: head.message_type,
+        sender_id: head.sender_id,
+        recipient_id: head.recipient_id,
+        payload,
+        timestamp: head.timestamp,
+        priority: head.priority,
+        requires_response: head.requires_response,
+        correlation_id: head.correlation_id,
+        schema_version: head.schema_version,
+    };
+    // Most envelopes fit; growing a small buffer step by step showed up in profiles.
+    let mut body = Vec::with_capacity(1024);
+    match encoding {
+        Encoding::MessagePack => wire.serialize(&mut rmp_serde::Serializer::new(&mut body).with_struct_map())?,
+        Encoding::Json => serde_json::to_writer(&mut body, &wire)?,
+    }
+    Ok(body)
+}
+
+/// Reads a payload written by [`encode_envelope`] back into a tree, for code that holds it as one.
+pub fn payload_tree<P: Serialize + ?Sized>(payload: &P) -> Result<serde_json::Value, EncodeError> {
+    serde_json::to_value(payload).map_err(|error| EncodeError::Payload(error.to_string()))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     #[error("body is not a MessagePack envelope: {0}")]
@@ -106,6 +165,25 @@ pub enum EncodeError {
     Json(#[from] serde_json::Error),
     #[error("cannot represent payload: {0}")]
     Payload(String),
+}
+
+impl Serialize for AgentMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let head = self.head();
+        WireEnvelope {
+            id: head.id,
+            message_type: head.message_type,
+            sender_id: head.sender_id,
+            recipient_id: head.recipient_id,
+            payload: &self.payload,
+            timestamp: head.timestamp,
+            priority: head.priority,
+            requires_response: head.requires_response,
+            correlation_id: head.correlation_id,
+            schema_version: head.schema_version,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl AgentMessage {
@@ -127,8 +205,7 @@ impl AgentMessage {
 
     /// A new message whose payload is any serializable value.
     pub fn with_payload<P: Serialize>(message_type: impl Into<String>, payload: &P) -> Result<Self, EncodeError> {
-        let payload = serde_json::to_value(payload).map_err(|error| EncodeError::Payload(error.to_string()))?;
-        Ok(Self::new(message_type, payload))
+        Ok(Self::new(message_type, payload_tree(payload)?))
     }
 
     /// The reply to `self`: addressed back to its sender and correlated with its id.
@@ -170,9 +247,21 @@ impl AgentMessage {
     }
 
     pub fn encode(&self, encoding: Encoding) -> Result<Vec<u8>, EncodeError> {
-        match encoding {
-            Encoding::MessagePack => Ok(rmp_serde::to_vec_named(self)?),
-            Encoding::Json => Ok(serde_json::to_vec(self)?),
+        encode_envelope(&self.head(), &self.payload, encoding)
+    }
+
+    /// Everything but the payload, for [`encode_envelope`].
+    pub fn head(&self) -> EnvelopeHead<'_> {
+        EnvelopeHead {
+            id: &self.id,
+            message_type: &self.message_type,
+            sender_id: &self.sender_id,
+            recipient_id: &self.recipient_id,
+            timestamp: self.timestamp,
+            priority: self.priority,
+            requires_response: self.requires_response,
+            correlation_id: self.correlation_id.as_deref(),
+            schema_version: self.schema_version,
         }
     }
 

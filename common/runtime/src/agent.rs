@@ -7,7 +7,9 @@ use async_nats::Client;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use mneme_protocol::{AgentCapability, AgentMessage, ComponentId, ComponentKind, Encoding, ErrorCode, ErrorPayload};
+use mneme_protocol::{
+    AgentCapability, AgentMessage, ComponentId, ComponentKind, EncodeError, Encoding, EnvelopeHead, ErrorCode, ErrorPayload,
+};
 
 use crate::call::Caller;
 use crate::connection::ConnectionHealth;
@@ -85,18 +87,43 @@ impl Request {
     }
 }
 
-/// A successful answer: its message type and payload.
-#[derive(Debug, Clone)]
+/// A reply payload of any serializable type, encoded straight into the reply envelope.
+pub trait ReplyPayload: Send + Sync {
+    fn encode(&self, head: &EnvelopeHead<'_>, encoding: Encoding) -> Result<Vec<u8>, EncodeError>;
+    fn tree(&self) -> Result<serde_json::Value, EncodeError>;
+}
+
+impl<P: Serialize + Send + Sync> ReplyPayload for P {
+    fn encode(&self, head: &EnvelopeHead<'_>, encoding: Encoding) -> Result<Vec<u8>, EncodeError> {
+        mneme_protocol::encode_envelope(head, self, encoding)
+    }
+
+    fn tree(&self) -> Result<serde_json::Value, EncodeError> {
+        mneme_protocol::message::payload_tree(self)
+    }
+}
+
+/// A successful answer: its message type and typed payload. The payload is encoded once, into the reply
+/// envelope, in the encoding the request came in.
 pub struct Reply {
     pub message_type: String,
-    pub payload: serde_json::Value,
+    pub payload: Box<dyn ReplyPayload>,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply").field("message_type", &self.message_type).field("payload", &self.payload.tree().ok()).finish()
+    }
 }
 
 impl Reply {
-    pub fn new<P: Serialize>(message_type: &str, payload: &P) -> Result<Self, HandlerError> {
-        let payload = serde_json::to_value(payload)
-            .map_err(|error| HandlerError::internal(format!("reply `{message_type}` cannot be encoded: {error}")))?;
-        Ok(Reply { message_type: message_type.to_owned(), payload })
+    pub fn new<P: Serialize + Send + Sync + 'static>(message_type: &str, payload: P) -> Self {
+        Reply { message_type: message_type.to_owned(), payload: Box::new(payload) }
+    }
+
+    /// The payload as a tree, for code that inspects replies in-process.
+    pub fn payload_tree(&self) -> Result<serde_json::Value, HandlerError> {
+        self.payload.tree().map_err(|error| HandlerError::internal(error.to_string()))
     }
 }
 

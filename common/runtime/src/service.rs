@@ -17,8 +17,8 @@ use tracing::Instrument;
 use mneme_protocol::stats::{CapabilitiesResponse, StatsResponse};
 use mneme_protocol::subjects::{self, headers};
 use mneme_protocol::{
-    AgentCapability, AgentMessage, AgentState, AgentStats, ComponentId, ComponentKind, Encoding, ErrorCode, SCHEMA_VERSION,
-    builtin,
+    AgentCapability, AgentMessage, AgentState, AgentStats, ComponentId, ComponentKind, Encoding, EnvelopeHead, ErrorCode,
+    SCHEMA_VERSION, builtin,
 };
 
 use crate::agent::{Agent, Context, Event, EventDelivery, HandlerError, Reply, Request};
@@ -83,6 +83,8 @@ struct Instance {
     message_types: BTreeSet<String>,
     ready: AtomicBool,
     stopping: AtomicBool,
+    /// Whether spans are exported, so that every request is worth a recorded span.
+    record_spans: bool,
 }
 
 impl Instance {
@@ -155,6 +157,7 @@ pub async fn serve<A: Agent>(context: Context, agent: A, shutdown: impl Future<O
         capabilities,
         ready: AtomicBool::new(false),
         stopping: AtomicBool::new(false),
+        record_spans: context.settings.telemetry.otlp_endpoint.is_some(),
     });
 
     let service = start_service(&context, &instance, agent.description()).await?;
@@ -174,7 +177,7 @@ pub async fn serve<A: Agent>(context: Context, agent: A, shutdown: impl Future<O
         .add(subjects::instance_wildcard(&context.id))
         .await
         .map_err(|error| ServeError::Service(error.to_string()))?;
-    let mut events = subscribe_events(&context, agent.event_subscriptions()).await?;
+    let mut events = futures::stream::select_all(subscribe_events(&context, agent.event_subscriptions()).await?);
 
     let tracker = TaskTracker::new();
     let mut intake = futures::stream::select(requests, direct);
@@ -192,11 +195,8 @@ pub async fn serve<A: Agent>(context: Context, agent: A, shutdown: impl Future<O
                     // so the loop below keeps answering until both streams end.
                     service.stop().await.map_err(|error| ServeError::Service(error.to_string()))?;
                 }
-                for subscriber in &mut events {
-                    if let Err(error) = subscriber.unsubscribe().await {
-                        tracing::warn!(%error, "Unsubscribing from events failed.");
-                    }
-                }
+                // Dropping a subscriber unsubscribes it.
+                events = futures::stream::select_all(Vec::new());
             }
             result = &mut readiness, if awaiting_readiness => {
                 awaiting_readiness = false;
@@ -214,11 +214,16 @@ pub async fn serve<A: Agent>(context: Context, agent: A, shutdown: impl Future<O
                 }
             }
             request = intake.next() => match request {
+                // Built-ins are cheap and never wait: answered here, they skip a task spawn, which on a
+                // busy instance measurably costs more than the answer itself (see BENCHMARKS.md).
+                Some(request) if is_builtin(subjects::message_type_of(&request.message.subject)) => {
+                    answer(&instance, agent.as_ref(), request, false).await;
+                }
                 Some(request) => admit(&tracker, &instance, &agent, request),
                 None if instance.stopping.load(Ordering::Relaxed) => break Ok(()),
                 None => break Err(ServeError::ConnectionClosed),
             },
-            Some(event) = next_event(&mut events), if !instance.stopping.load(Ordering::Relaxed) => {
+            Some(event) = events.next(), if !instance.stopping.load(Ordering::Relaxed) => {
                 instance.metrics.event_received();
                 let instance = Arc::clone(&instance);
                 let agent = Arc::clone(&agent);
@@ -300,23 +305,12 @@ async fn subscribe_events(context: &Context, subscriptions: Vec<crate::agent::Ev
     Ok(subscribers)
 }
 
-async fn next_event(subscribers: &mut [Subscriber]) -> Option<async_nats::Message> {
-    if subscribers.is_empty() {
-        return std::future::pending().await;
-    }
-    futures::stream::select_all(subscribers.iter_mut()).next().await
-}
-
-/// Takes a request off the wire: answered right away when the line is full, otherwise handled in its own
-/// task so that a slow request never holds up the next. Built-ins never wait, so they neither take a place
-/// in the line nor get turned away: a saturated instance still reports on itself.
+/// Takes a request for the agent off the wire: answered right away when the line is full, otherwise handled
+/// in its own task so that a slow request never holds up the next. (Built-ins never come here: they neither
+/// take a place in the line nor get turned away, so a saturated instance still reports on itself.)
 fn admit<A: Agent>(tracker: &TaskTracker, instance: &Arc<Instance>, agent: &Arc<A>, request: service::Request) {
     let instance = Arc::clone(instance);
     let agent = Arc::clone(agent);
-    if is_builtin(subjects::message_type_of(&request.message.subject)) {
-        tracker.spawn(async move { answer(&instance, agent.as_ref(), request, false).await });
-        return;
-    }
     let waiting = instance.metrics.enqueued();
     let limit = (instance.gate.capacity() + instance.settings.max_queued) as u64;
     let overloaded = waiting > limit;
@@ -336,59 +330,98 @@ fn is_builtin(message_type: &str) -> bool {
 
 async fn answer<A: Agent>(instance: &Instance, agent: &A, request: service::Request, overloaded: bool) {
     let message_type = subjects::message_type_of(&request.message.subject).to_owned();
-    let span = tracing::info_span!("handle", agent_id = %instance.id, message_type = %message_type);
-    let traced = trace_context::continue_trace(&span, request.message.headers.as_ref());
+    let request_headers = request.message.headers.as_ref();
+    let traced = request_headers.is_some_and(|map| map.get(headers::TRACEPARENT).is_some());
+    // A span backed by OpenTelemetry costs more than the rest of a small request; it is made when it has
+    // somewhere to go: a trace to continue, or an exporter to record new ones.
+    let span = if traced || instance.record_spans {
+        tracing::info_span!("handle", agent_id = %instance.id, message_type = %message_type)
+    } else {
+        tracing::debug_span!("handle", agent_id = %instance.id, message_type = %message_type)
+    };
+    let traced = traced && trace_context::continue_trace(&span, request_headers);
     async {
-        let request_headers = request.message.headers.as_ref();
         let encoding = Encoding::from_content_type(
             request_headers.and_then(|map| map.get(headers::CONTENT_TYPE)).map(|value| value.as_str()),
         );
         let envelope = decode_request(instance, &request.message.payload, &message_type, encoding);
+        // What the reply needs of the request, kept before the request moves into its handler.
+        let reply_to = match &envelope {
+            Ok(message) => ReplyTo { id: message.id.clone(), sender_id: message.sender_id.clone(), priority: message.priority },
+            Err(_) => ReplyTo { id: uuid::Uuid::now_v7().to_string(), sender_id: String::new(), priority: 0 },
+        };
         let started = Instant::now();
-        let outcome = match (&envelope, overloaded) {
-            (Err(error), _) => Err(error.clone()),
+        let outcome = match (envelope, overloaded) {
+            (Err(error), _) => Err(error),
             (Ok(_), true) => Err(HandlerError::unavailable("the instance is overloaded; try again shortly")),
-            (Ok(message), false) => dispatch(instance, agent, message.clone(), encoding).await,
+            (Ok(message), false) => dispatch(instance, agent, message, encoding).await,
         };
-        let elapsed = started.elapsed();
-        instance.metrics.record(&message_type, elapsed, outcome.is_err());
+        instance.metrics.record(&message_type, started.elapsed(), outcome.is_err());
 
-        let request_envelope = envelope.unwrap_or_else(|_| AgentMessage::new(message_type.clone(), serde_json::Value::Null));
-        let mut reply_headers = HeaderMap::new();
-        let reply = match outcome {
-            Ok(reply) => request_envelope.reply(reply.message_type, instance.id.as_str(), reply.payload),
-            Err(error) => {
-                tracing::info!(code = error.code.status(), error = %error.message, "Request failed.");
-                reply_headers.insert(headers::SERVICE_ERROR, error.message.as_str());
-                reply_headers.insert(headers::SERVICE_ERROR_CODE, error.code.status().to_string().as_str());
-                request_envelope.error_reply(instance.id.as_str(), &error.payload())
-            }
-        };
         if request.message.reply.is_none() {
             tracing::debug!("Request carried no reply subject; nothing to answer.");
             return;
         }
+        let mut reply_headers = HeaderMap::new();
         if encoding == Encoding::Json {
             reply_headers.insert(headers::CONTENT_TYPE, Encoding::JSON_CONTENT_TYPE);
         }
         if traced && let Some(value) = trace_context::trace_response(&tracing::Span::current()) {
             reply_headers.insert(headers::TRACERESPONSE, value.as_str());
         }
-        let body = match reply.encode(encoding) {
-            Ok(body) => body,
-            Err(error) => {
-                tracing::error!(%error, "Reply cannot be encoded.");
-                let failure = HandlerError::internal(format!("reply cannot be encoded: {error}"));
-                let fallback = request_envelope.error_reply(instance.id.as_str(), &failure.payload());
-                fallback.encode(encoding).expect("an error_response always encodes")
+        let reply_id = uuid::Uuid::now_v7().to_string();
+        let body = match outcome {
+            Ok(reply) => {
+                let head = reply_to.head(&reply_id, &reply.message_type, instance.id.as_str());
+                reply.payload.encode(&head, encoding).map_err(|error| {
+                    tracing::error!(%error, "Reply cannot be encoded.");
+                    HandlerError::internal(format!("reply cannot be encoded: {error}"))
+                })
             }
+            Err(error) => Err(error),
         };
+        let body = body.unwrap_or_else(|error| {
+            tracing::info!(agent_id = %instance.id, %message_type, code = error.code.status(), error = %error.message, "Request failed.");
+            reply_headers.insert(headers::SERVICE_ERROR, error.message.as_str());
+            reply_headers.insert(headers::SERVICE_ERROR_CODE, error.code.status().to_string().as_str());
+            let head = reply_to.head(&reply_id, builtin::ERROR_RESPONSE, instance.id.as_str());
+            mneme_protocol::encode_envelope(&head, &error.payload(), encoding).expect("an error_response always encodes")
+        });
         if let Err(error) = request.respond_with_headers(Ok(body.into()), reply_headers).await {
             tracing::warn!(%error, "Reply could not be sent.");
         }
     }
     .instrument(span)
     .await;
+}
+
+/// Who a reply goes back to and what it answers.
+struct ReplyTo {
+    id: String,
+    sender_id: String,
+    priority: i32,
+}
+
+impl ReplyTo {
+    /// The envelope of the reply: addressed back to the sender and correlated with the request's id.
+    fn head<'a>(&'a self, id: &'a str, message_type: &'a str, sender_id: &'a str) -> EnvelopeHead<'a> {
+        EnvelopeHead {
+            id,
+            message_type,
+            sender_id,
+            recipient_id: &self.sender_id,
+            timestamp: mneme_protocol::message::unix_now(),
+            priority: self.priority,
+            requires_response: false,
+            correlation_id: Some(&self.id),
+            schema_version: SCHEMA_VERSION,
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Pong {
+    agent_id: String,
 }
 
 /// Reads the envelope and checks it against the subject it came on.
@@ -424,16 +457,16 @@ fn decode_request(instance: &Instance, body: &[u8], message_type: &str, encoding
 async fn dispatch<A: Agent>(instance: &Instance, agent: &A, message: AgentMessage, encoding: Encoding) -> Result<Reply, HandlerError> {
     // Built-ins skip the admission gate: they are cheap, and a saturated instance must still report on itself.
     match message.message_type.as_str() {
-        builtin::GET_STATS => return Reply::new(builtin::STATS_RESPONSE, &StatsResponse { stats: instance.stats() }),
+        builtin::GET_STATS => return Ok(Reply::new(builtin::STATS_RESPONSE, StatsResponse { stats: instance.stats() })),
         builtin::GET_CAPABILITIES => {
             let response = CapabilitiesResponse {
                 agent_id: instance.id.to_string(),
                 agent_type: instance.kind.to_string(),
                 capabilities: instance.capabilities.clone(),
             };
-            return Reply::new(builtin::CAPABILITIES_RESPONSE, &response);
+            return Ok(Reply::new(builtin::CAPABILITIES_RESPONSE, response));
         }
-        builtin::PING => return Reply::new(builtin::PONG, &serde_json::json!({ "agent_id": instance.id })),
+        builtin::PING => return Ok(Reply::new(builtin::PONG, Pong { agent_id: instance.id.to_string() })),
         known if instance.message_types.contains(known) => {}
         unknown => {
             let known: Vec<&str> = instance.message_types.iter().map(String::as_str).collect();
