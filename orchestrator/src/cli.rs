@@ -127,9 +127,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status { format } => status(&settings, format).await,
         Command::Send { agent_type, message_type, payload, instance, timeout_ms, payload_only } => {
-            send(&settings, agent_type, &message_type, payload.as_deref(), instance.as_deref(), timeout_ms, payload_only).await
+            send(
+                &settings,
+                agent_type,
+                &message_type,
+                payload.as_deref(),
+                instance.as_deref(),
+                timeout_ms,
+                payload_only,
+            )
+            .await
         }
-        Command::Broadcast { event_type, payload, to } => broadcast(&settings, &event_type, payload.as_deref(), &to).await,
+        Command::Broadcast { event_type, payload, to } => {
+            broadcast(&settings, &event_type, payload.as_deref(), &to).await
+        }
     }
 }
 
@@ -168,7 +179,8 @@ async fn up(settings: Settings, url_configured: bool, config: Option<PathBuf>) -
     tracing::info!(%url, processes = specs.len(), agents = %agent_names.join(", "), "Mneme is starting. Try `mneme status` in another terminal; Ctrl-C stops everything.");
 
     let stop = CancellationToken::new();
-    let supervision = tokio::spawn(supervisor::supervise(specs, RestartPolicy::from(supervisor_settings), stop.clone()));
+    let supervision =
+        tokio::spawn(supervisor::supervise(specs, RestartPolicy::from(supervisor_settings), stop.clone()));
     mneme_runtime::shutdown_signal().await;
     stop.cancel();
     supervision.await.context("the supervisor failed")?;
@@ -183,10 +195,11 @@ async fn up(settings: Settings, url_configured: bool, config: Option<PathBuf>) -
 async fn connect(settings: &Settings) -> anyhow::Result<Orchestrator> {
     let mut nats = settings.runtime.nats.clone();
     nats.retry_on_initial_connect = false;
-    let (client, _) = mneme_runtime::connection::connect(&nats, "mneme-cli")
-        .await
-        .with_context(|| format!("is Mneme running? Start it with `mneme up`, or point --nats-url at its NATS server ({})", nats.url))?;
-    Ok(Orchestrator::new(client, "mneme-cli", nats.request_timeout()).with_discovery_window(settings.orchestrator.discovery_window()))
+    let (client, _) = mneme_runtime::connection::connect(&nats, "mneme-cli").await.with_context(|| {
+        format!("is Mneme running? Start it with `mneme up`, or point --nats-url at its NATS server ({})", nats.url)
+    })?;
+    Ok(Orchestrator::new(client, "mneme-cli", nats.request_timeout())
+        .with_discovery_window(settings.orchestrator.discovery_window()))
 }
 
 async fn status(settings: &Settings, format: Format) -> anyhow::Result<ExitCode> {
@@ -203,7 +216,15 @@ async fn status(settings: &Settings, format: Format) -> anyhow::Result<ExitCode>
 pub fn status_table(status: &SystemStatus) -> String {
     let mut table = Table::new();
     table.load_style(UTF8_BORDERS_ONLY).set_header([
-        "agent type", "instance", "state", "processed", "errors", "avg ms", "queue", "uptime", "last activity",
+        "agent type",
+        "instance",
+        "state",
+        "processed",
+        "errors",
+        "avg ms",
+        "queue",
+        "uptime",
+        "last activity",
     ]);
     let now = mneme_protocol::message::unix_now();
     for instance in status.agents.iter().chain(&status.orchestrators) {
@@ -217,7 +238,9 @@ pub fn status_table(status: &SystemStatus) -> String {
                 format!("{:.2}", stats.avg_processing_time * 1000.0),
                 stats.queue_size.to_string(),
                 human_duration(stats.uptime_secs),
-                stats.last_activity.map_or_else(|| "never".to_owned(), |at| format!("{} ago", human_duration(now - at))),
+                stats
+                    .last_activity
+                    .map_or_else(|| "never".to_owned(), |at| format!("{} ago", human_duration(now - at))),
             ],
             None => vec![
                 instance.agent_type.clone(),
@@ -270,7 +293,11 @@ async fn send(
 ) -> anyhow::Result<ExitCode> {
     let payload = parse_payload(payload)?;
     let orchestrator = connect(settings).await?;
-    let options = CallOptions { timeout: Some(Duration::from_millis(timeout_ms)), encoding: Encoding::Json, ..Default::default() };
+    let options = CallOptions {
+        timeout: Some(Duration::from_millis(timeout_ms)),
+        encoding: Encoding::Json,
+        ..Default::default()
+    };
     let reply = match instance {
         Some(id) => {
             let id = ComponentId::parse(id).with_context(|| format!("`{id}` is not an instance id"))?;
@@ -303,7 +330,12 @@ fn print_message(message: &AgentMessage, payload_only: bool) -> anyhow::Result<(
     say(&text)
 }
 
-async fn broadcast(settings: &Settings, event_type: &str, payload: Option<&str>, to: &[AgentType]) -> anyhow::Result<ExitCode> {
+async fn broadcast(
+    settings: &Settings,
+    event_type: &str,
+    payload: Option<&str>,
+    to: &[AgentType],
+) -> anyhow::Result<ExitCode> {
     let payload = parse_payload(payload)?;
     let orchestrator = connect(settings).await?;
     let sent = orchestrator.broadcast(event_type, &payload, (!to.is_empty()).then_some(to)).await?;
@@ -326,7 +358,8 @@ mod tests {
 
     #[test]
     fn the_command_line_parses() {
-        let cli = Cli::try_parse_from(["mneme", "send", "memory_harvester", "process_memory", r#"{"raw_input":"x"}"#]).unwrap();
+        let cli = Cli::try_parse_from(["mneme", "send", "memory_harvester", "process_memory", r#"{"raw_input":"x"}"#])
+            .unwrap();
         assert!(matches!(cli.command, Command::Send { agent_type: AgentType::MemoryHarvester, .. }));
         let cli = Cli::try_parse_from(["mneme", "up", "--agents", "memory_harvester,privacy_guardian"]).unwrap();
         assert!(matches!(cli.command, Command::Up { ref agents, .. } if agents.len() == 2));

@@ -42,9 +42,14 @@ impl Default for DiscoveryWindow {
 
 /// Asks every service (or every instance of `kind`) to describe itself and gathers the answers; each
 /// instance answers on its own, so this is a scatter-gather on an inbox.
-pub async fn discover(client: &Client, kind: Option<ComponentKind>, window: DiscoveryWindow) -> Result<Vec<ServiceInstance>, DiscoveryError> {
+pub async fn discover(
+    client: &Client,
+    kind: Option<ComponentKind>,
+    window: DiscoveryWindow,
+) -> Result<Vec<ServiceInstance>, DiscoveryError> {
     let inbox = client.new_inbox();
-    let mut answers = client.subscribe(inbox.clone()).await.map_err(|error| DiscoveryError::Request(error.to_string()))?;
+    let mut answers =
+        client.subscribe(inbox.clone()).await.map_err(|error| DiscoveryError::Request(error.to_string()))?;
     client
         .publish_with_reply(subjects::discovery("INFO", kind), inbox, "".into())
         .await

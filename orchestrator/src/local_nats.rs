@@ -31,7 +31,8 @@ pub struct LocalNats {
 
 /// Whether a NATS server answers at `host:port`: it greets every new connection with `INFO {...}`.
 pub async fn answers(host: &str, port: u16) -> Result<bool, LocalNatsError> {
-    let Ok(Ok(mut stream)) = tokio::time::timeout(Duration::from_millis(500), TcpStream::connect((host, port))).await else {
+    let Ok(Ok(mut stream)) = tokio::time::timeout(Duration::from_millis(500), TcpStream::connect((host, port))).await
+    else {
         return Ok(false);
     };
     let mut greeting = [0u8; 5];
@@ -59,7 +60,10 @@ impl LocalNats {
             .process_group(0)
             .kill_on_drop(true)
             .spawn()
-            .map_err(|error| LocalNatsError::Missing { binary: binary.display().to_string(), reason: error.to_string() })?;
+            .map_err(|error| LocalNatsError::Missing {
+                binary: binary.display().to_string(),
+                reason: error.to_string(),
+            })?;
         let url = format!("nats://127.0.0.1:{port}");
         let limit = Duration::from_secs(10);
         let deadline = tokio::time::Instant::now() + limit;

@@ -85,7 +85,8 @@ impl Orchestrator {
             Some(types) => Audience::AgentTypes(types.to_vec()),
             None => Audience::Everyone,
         };
-        let (event_id, subjects) = events::publish(&self.client, &self.sender_id, event_type, payload, &audience).await?;
+        let (event_id, subjects) =
+            events::publish(&self.client, &self.sender_id, event_type, payload, &audience).await?;
         Ok(BroadcastSent { event_id, subjects })
     }
 
@@ -97,14 +98,14 @@ impl Orchestrator {
     /// The seed's `get_system_status`: who is running, in which state, with which metrics.
     pub async fn system_status(&self) -> Result<SystemStatus, StatusError> {
         let instances = self.discover(None).await?;
-        let options = CallOptions { timeout: Some(self.stats_timeout), retry_no_responders: false, ..Default::default() };
+        let options =
+            CallOptions { timeout: Some(self.stats_timeout), retry_no_responders: false, ..Default::default() };
         let statuses = futures::future::join_all(instances.iter().map(|instance| async {
             let reply = self.send_to(&instance.id, builtin::GET_STATS, &serde_json::json!({}), &options).await;
             let capabilities = instance.capabilities.iter().map(|capability| capability.name.clone()).collect();
             let stats = reply.and_then(|reply| {
-                reply.payload_as::<StatsResponse>().map(|response| response.stats).map_err(|error| CallError::BadReply {
-                    subject: instance.id.to_string(),
-                    reason: error.to_string(),
+                reply.payload_as::<StatsResponse>().map(|response| response.stats).map_err(|error| {
+                    CallError::BadReply { subject: instance.id.to_string(), reason: error.to_string() }
                 })
             });
             match stats {
@@ -138,7 +139,8 @@ impl Orchestrator {
         for status in &agents {
             *instances_by_type.entry(status.agent_type.clone()).or_default() += 1;
         }
-        let active_agents = agents.iter().filter(|status| matches!(status.state, AgentState::Active | AgentState::Busy)).count();
+        let active_agents =
+            agents.iter().filter(|status| matches!(status.state, AgentState::Active | AgentState::Busy)).count();
         Ok(SystemStatus { total_agents: agents.len(), active_agents, instances_by_type, agents, orchestrators })
     }
 }

@@ -49,8 +49,11 @@ impl Agent for OrchestratorService {
     async fn handle(&self, request: Request) -> Result<Reply, HandlerError> {
         match request.message_type() {
             message_types::SYSTEM_STATUS => {
-                let status =
-                    self.orchestrator.system_status().await.map_err(|error| HandlerError::unavailable(error.to_string()))?;
+                let status = self
+                    .orchestrator
+                    .system_status()
+                    .await
+                    .map_err(|error| HandlerError::unavailable(error.to_string()))?;
                 Ok(Reply::new(message_types::SYSTEM_STATUS_RESPONSE, status))
             }
             message_types::BROADCAST => {
@@ -81,8 +84,8 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
         ComponentKind::Orchestrator,
         settings.runtime,
         |context| async move {
-            let orchestrator =
-                Orchestrator::new(context.client.clone(), context.id.as_str(), request_timeout).with_discovery_window(window);
+            let orchestrator = Orchestrator::new(context.client.clone(), context.id.as_str(), request_timeout)
+                .with_discovery_window(window);
             Ok::<_, std::convert::Infallible>(OrchestratorService::new(orchestrator))
         },
         shutdown,

@@ -112,7 +112,9 @@ async fn keep_running(spec: ChildSpec, policy: RestartPolicy, stop: Cancellation
                     }
                 }
             }
-            Err(error) => tracing::error!(process = %spec.label, program = %spec.program.display(), %error, "Cannot start."),
+            Err(error) => {
+                tracing::error!(process = %spec.label, program = %spec.program.display(), %error, "Cannot start.")
+            }
         }
         if started.elapsed() >= policy.stable_after {
             backoff = policy.initial_backoff;

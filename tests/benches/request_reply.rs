@@ -53,7 +53,14 @@ impl Samples {
 }
 
 /// Sends requests to `subject` with `in_flight` outstanding for `duration`; records each one's latency.
-async fn drive(client: &async_nats::Client, subject: &str, body: &bytes::Bytes, in_flight: usize, duration: Duration, samples: &mut Samples) {
+async fn drive(
+    client: &async_nats::Client,
+    subject: &str,
+    body: &bytes::Bytes,
+    in_flight: usize,
+    duration: Duration,
+    samples: &mut Samples,
+) {
     let started = Instant::now();
     let deadline = started + duration;
     let mut outstanding = futures::stream::FuturesUnordered::new();
@@ -105,7 +112,8 @@ async fn run() {
     });
     // The same bare service answering with a body as large as a stats reply: what the reply's size costs.
     let client = nats.connect().await;
-    let body: bytes::Bytes = rmp_serde::to_vec_named(&serde_json::json!({"type": "get_stats", "payload": {}})).unwrap().into();
+    let body: bytes::Bytes =
+        rmp_serde::to_vec_named(&serde_json::json!({"type": "get_stats", "payload": {}})).unwrap().into();
     let runtime_subject = mneme_protocol::subjects::request(kind, "get_stats");
     let stats_reply = loop {
         match client.request(runtime_subject.clone(), body.clone()).await {

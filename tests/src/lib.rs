@@ -29,20 +29,26 @@ pub struct NatsServer {
 
 impl NatsServer {
     pub fn start() -> Self {
-        Self::start_with_args(&[])
+        let store = tempfile::tempdir().expect("temporary directory");
+        let jetstream = store.path().join("js");
+        let jetstream = jetstream.to_str().expect("a UTF-8 temporary path");
+        Self::launch(store, &["--jetstream", "--store_dir", jetstream])
     }
 
-    /// Starts with extra command-line arguments (a config file, say).
-    pub fn start_with_args(args: &[&str]) -> Self {
+    /// Starts with a configuration file, which then decides JetStream's settings; the address and port are
+    /// still the harness's own.
+    pub fn start_with_config(config: &Path) -> Self {
         let store = tempfile::tempdir().expect("temporary directory");
+        Self::launch(store, &["-c", config.to_str().expect("a UTF-8 config path")])
+    }
+
+    fn launch(store: tempfile::TempDir, args: &[&str]) -> Self {
         let ports_dir = store.path().join("ports");
         std::fs::create_dir_all(&ports_dir).expect("ports directory");
         let child = Command::new(nats_server_binary())
-            .args(["--jetstream", "--store_dir"])
-            .arg(store.path().join("js"))
+            .args(args)
             .args(["--addr", "127.0.0.1", "--port", "-1", "--ports_file_dir"])
             .arg(&ports_dir)
-            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -97,7 +103,8 @@ pub fn binary(name: &str) -> PathBuf {
     let dir = BUILT.get_or_init(|| {
         let exe = std::env::current_exe().expect("the test knows its path");
         // target/<profile>/deps/<test binary>
-        let profile_dir = exe.parent().and_then(Path::parent).expect("tests run from target/<profile>/deps").to_path_buf();
+        let profile_dir =
+            exe.parent().and_then(Path::parent).expect("tests run from target/<profile>/deps").to_path_buf();
         let target_dir = profile_dir.parent().expect("a target directory").to_path_buf();
         let mut build = Command::new(env!("CARGO"));
         build.args(["build", "--workspace", "--bins", "--target-dir"]).arg(&target_dir);
@@ -108,9 +115,16 @@ pub fn binary(name: &str) -> PathBuf {
         // (ring's watches CARGO_MANIFEST_DIR) would make every build here a rebuild.
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy();
-            let per_package = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_", "CARGO_CRATE_", "CARGO_PRIMARY_", "CARGO_TARGET_TMPDIR"]
-                .iter()
-                .any(|prefix| key.starts_with(prefix));
+            let per_package = [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_BIN_",
+                "CARGO_CRATE_",
+                "CARGO_PRIMARY_",
+                "CARGO_TARGET_TMPDIR",
+            ]
+            .iter()
+            .any(|prefix| key.starts_with(prefix));
             if per_package || key == "OUT_DIR" {
                 build.env_remove(key.as_ref());
             }
@@ -199,7 +213,12 @@ impl Drop for Process {
 }
 
 /// Waits until exactly `count` instances of `kind` answer discovery, and returns them.
-pub async fn wait_for_instances(client: &async_nats::Client, kind: ComponentKind, count: usize, limit: Duration) -> Vec<ServiceInstance> {
+pub async fn wait_for_instances(
+    client: &async_nats::Client,
+    kind: ComponentKind,
+    count: usize,
+    limit: Duration,
+) -> Vec<ServiceInstance> {
     let deadline = Instant::now() + limit;
     let window = DiscoveryWindow { max_wait: Duration::from_millis(300), quiet: Duration::from_millis(100) };
     loop {
@@ -262,9 +281,16 @@ impl RawReply {
 
 /// Sends `body` to `subject` with `headers` as a plain NATS request and decodes the reply by its
 /// `Content-Type`, as any client would.
-pub async fn raw_request(client: &async_nats::Client, subject: &str, headers: async_nats::HeaderMap, body: Vec<u8>) -> RawReply {
-    let request = async_nats::Request::new().payload(body.into()).headers(headers).timeout(Some(Duration::from_secs(10)));
-    let reply = client.send_request(subject.to_owned(), request).await.unwrap_or_else(|error| panic!("{subject}: {error}"));
+pub async fn raw_request(
+    client: &async_nats::Client,
+    subject: &str,
+    headers: async_nats::HeaderMap,
+    body: Vec<u8>,
+) -> RawReply {
+    let request =
+        async_nats::Request::new().payload(body.into()).headers(headers).timeout(Some(Duration::from_secs(10)));
+    let reply =
+        client.send_request(subject.to_owned(), request).await.unwrap_or_else(|error| panic!("{subject}: {error}"));
     let headers = reply.headers.clone().unwrap_or_default();
     let encoding = mneme_protocol::Encoding::from_content_type(headers.get("Content-Type").map(|value| value.as_str()));
     let message = mneme_protocol::AgentMessage::decode(&reply.payload, encoding).expect("every reply is an envelope");

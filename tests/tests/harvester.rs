@@ -38,7 +38,8 @@ async fn answers_messagepack_and_json_with_the_same_memory() {
         "occurred_at": "2024-03-02T10:15:00+01:00"
     });
 
-    let reply = raw_request(&client, PROCESS_MEMORY, HeaderMap::new(), msgpack_body("process_memory", payload.clone())).await;
+    let reply =
+        raw_request(&client, PROCESS_MEMORY, HeaderMap::new(), msgpack_body("process_memory", payload.clone())).await;
     assert_eq!(reply.message.message_type, "memory_processed");
     assert!(reply.message.sender_id.starts_with("memory_harvester_"));
     assert!(reply.message.correlation_id.is_some());
@@ -55,12 +56,24 @@ async fn answers_messagepack_and_json_with_the_same_memory() {
     assert!(!again.is_duplicate);
 
     let batch = serde_json::json!({"raw_inputs": ["Ran 5 km before breakfast today", {"raw_input": "Read two chapters of Middlemarch", "owner": "bob"}], "owner": "ann"});
-    let reply = raw_request(&client, "mneme.agent.memory_harvester.batch_process", HeaderMap::new(), msgpack_body("batch_process", batch)).await;
+    let reply = raw_request(
+        &client,
+        "mneme.agent.memory_harvester.batch_process",
+        HeaderMap::new(),
+        msgpack_body("batch_process", batch),
+    )
+    .await;
     assert_eq!(reply.message.message_type, "batch_processed");
     assert_eq!(reply.message.payload["processed_memories"].as_array().unwrap().len(), 2);
     assert_eq!(reply.message.payload["processed_memories"][1]["owner"], "bob");
 
-    let reply = raw_request(&client, "mneme.agent.memory_harvester.validate_quality", HeaderMap::new(), msgpack_body("validate_quality", serde_json::json!({"text": "asdfgh qwrtzp sdfghjk xcvbnm"}))).await;
+    let reply = raw_request(
+        &client,
+        "mneme.agent.memory_harvester.validate_quality",
+        HeaderMap::new(),
+        msgpack_body("validate_quality", serde_json::json!({"text": "asdfgh qwrtzp sdfghjk xcvbnm"})),
+    )
+    .await;
     assert_eq!(reply.message.message_type, "quality_assessment");
     assert_eq!(reply.message.payload["reasons"][0]["kind"], "garbage");
 }
@@ -69,13 +82,23 @@ async fn answers_messagepack_and_json_with_the_same_memory() {
 async fn malformed_requests_get_typed_errors_and_the_agent_keeps_serving() {
     let (_nats, mut harvester, client) = system().await;
     let cases: Vec<(&str, HeaderMap, Vec<u8>, u16)> = vec![
-        ("mneme.agent.memory_harvester.no_such_type", HeaderMap::new(), msgpack_body("no_such_type", serde_json::json!({})), 404),
+        (
+            "mneme.agent.memory_harvester.no_such_type",
+            HeaderMap::new(),
+            msgpack_body("no_such_type", serde_json::json!({})),
+            404,
+        ),
         (PROCESS_MEMORY, HeaderMap::new(), vec![0xc1, 0xff, 0x00, 0x13, 0x37], 400),
         (PROCESS_MEMORY, json_headers(), b"{\"type\": \"process_memory\", \"payload\": ".to_vec(), 400),
         (PROCESS_MEMORY, HeaderMap::new(), msgpack_body("process_memory", serde_json::json!({"raw_input": 42})), 400),
         (PROCESS_MEMORY, HeaderMap::new(), msgpack_body("process_memory", serde_json::json!({"owner": "ann"})), 400),
         (PROCESS_MEMORY, HeaderMap::new(), msgpack_body("batch_process", serde_json::json!({})), 400),
-        (PROCESS_MEMORY, HeaderMap::new(), msgpack_body("process_memory", serde_json::json!({"raw_input": "x", "occurred_at": "soon"})), 400),
+        (
+            PROCESS_MEMORY,
+            HeaderMap::new(),
+            msgpack_body("process_memory", serde_json::json!({"raw_input": "x", "occurred_at": "soon"})),
+            400,
+        ),
         (PROCESS_MEMORY, HeaderMap::new(), vec![0x42; 100_000], 413),
     ];
     for (subject, headers, body, code) in cases {
@@ -86,7 +109,13 @@ async fn malformed_requests_get_typed_errors_and_the_agent_keeps_serving() {
         assert_eq!(reply.header("Nats-Service-Error-Code"), Some(code.to_string()));
         assert!(reply.header("Nats-Service-Error").is_some());
     }
-    let reply = raw_request(&client, PROCESS_MEMORY, HeaderMap::new(), msgpack_body("process_memory", serde_json::json!({"raw_input": "Still here after all that."}))).await;
+    let reply = raw_request(
+        &client,
+        PROCESS_MEMORY,
+        HeaderMap::new(),
+        msgpack_body("process_memory", serde_json::json!({"raw_input": "Still here after all that."})),
+    )
+    .await;
     assert_eq!(reply.message.message_type, "memory_processed");
     assert!(harvester.child_is_running());
 }
@@ -105,7 +134,8 @@ async fn discovery_lists_the_harvester_with_its_capabilities_and_stats() {
 
     let info = client.request("$SRV.INFO.memory_harvester", "".into()).await.unwrap();
     let info: serde_json::Value = serde_json::from_slice(&info.payload).unwrap();
-    let subjects: Vec<&str> = info["endpoints"].as_array().unwrap().iter().map(|endpoint| endpoint["subject"].as_str().unwrap()).collect();
+    let subjects: Vec<&str> =
+        info["endpoints"].as_array().unwrap().iter().map(|endpoint| endpoint["subject"].as_str().unwrap()).collect();
     assert!(subjects.contains(&"mneme.agent.memory_harvester.*"), "{subjects:?}");
     assert!(subjects.contains(&format!("mneme.instance.{}.*", instances[0].id).as_str()), "{subjects:?}");
 
@@ -115,10 +145,13 @@ async fn discovery_lists_the_harvester_with_its_capabilities_and_stats() {
     let stats = &reply.message.payload["stats"];
     assert_eq!(stats["agent_id"], instances[0].id.as_str());
     assert_eq!(stats["state"], "active");
-    for field in ["messages_processed", "errors_count", "avg_processing_time", "last_activity", "queue_size", "uptime_secs"] {
+    for field in
+        ["messages_processed", "errors_count", "avg_processing_time", "last_activity", "queue_size", "uptime_secs"]
+    {
         assert!(stats.get(field).is_some(), "stats lack {field}");
     }
-    let reply = raw_request(&client, "mneme.agent.memory_harvester.get_capabilities", HeaderMap::new(), Vec::new()).await;
+    let reply =
+        raw_request(&client, "mneme.agent.memory_harvester.get_capabilities", HeaderMap::new(), Vec::new()).await;
     assert_eq!(reply.message.payload["capabilities"][0]["input_types"][0], "raw_memory_input");
 }
 
@@ -129,7 +162,13 @@ async fn a_trace_sent_in_is_continued_across_the_hop() {
     let parent_span = "00f067aa0ba902b7";
     let mut headers = HeaderMap::new();
     headers.insert("traceparent", format!("00-{trace_id}-{parent_span}-01").as_str());
-    let reply = raw_request(&client, PROCESS_MEMORY, headers, msgpack_body("process_memory", serde_json::json!({"raw_input": "Traced note about the garden"}))).await;
+    let reply = raw_request(
+        &client,
+        PROCESS_MEMORY,
+        headers,
+        msgpack_body("process_memory", serde_json::json!({"raw_input": "Traced note about the garden"})),
+    )
+    .await;
     let response = reply.header("traceresponse").expect("the reply names the server span");
     let parts: Vec<&str> = response.split('-').collect();
     assert_eq!(parts.len(), 4, "{response}");
@@ -144,9 +183,16 @@ async fn duplicate_state_is_shared_by_replicas_and_survives_restarts() {
     let client = nats.connect().await;
     let first = Process::start("mneme-memory-harvester", &nats.url, &[]);
     let instances = wait_for_instances(&client, HARVESTER, 1, Duration::from_secs(20)).await;
-    let note = "Long walk on the beach with Grandpa Joe; he told the story of the 1962 storm again and we laughed a lot.";
+    let note =
+        "Long walk on the beach with Grandpa Joe; he told the story of the 1962 storm again and we laughed a lot.";
     let subject = format!("mneme.instance.{}.process_memory", instances[0].id);
-    let reply = raw_request(&client, &subject, HeaderMap::new(), msgpack_body("process_memory", serde_json::json!({"raw_input": note, "owner": "ann", "source": "journal"}))).await;
+    let reply = raw_request(
+        &client,
+        &subject,
+        HeaderMap::new(),
+        msgpack_body("process_memory", serde_json::json!({"raw_input": note, "owner": "ann", "source": "journal"})),
+    )
+    .await;
     let original = reply.message.payload_as::<MemoryProcessed>().unwrap().processed_memory;
     drop(first);
 
@@ -155,11 +201,26 @@ async fn duplicate_state_is_shared_by_replicas_and_survives_restarts() {
     let replicas = wait_for_instances(&client, HARVESTER, 2, Duration::from_secs(20)).await;
     for (replica, text) in replicas.iter().zip([note.to_owned(), note.replace("a lot", "so much")]) {
         let subject = format!("mneme.instance.{}.process_memory", replica.id);
-        let reply = raw_request(&client, &subject, HeaderMap::new(), msgpack_body("process_memory", serde_json::json!({"raw_input": text, "owner": "ann", "source": "chat"}))).await;
+        let reply = raw_request(
+            &client,
+            &subject,
+            HeaderMap::new(),
+            msgpack_body("process_memory", serde_json::json!({"raw_input": text, "owner": "ann", "source": "chat"})),
+        )
+        .await;
         let memory = reply.message.payload_as::<MemoryProcessed>().unwrap().processed_memory;
         let duplicate = memory.duplicate_of.expect("recognized as a repeat");
         assert_eq!(duplicate.memory_id, original.id);
     }
-    let reply = raw_request(&client, PROCESS_MEMORY, HeaderMap::new(), msgpack_body("process_memory", serde_json::json!({"raw_input": note, "owner": "bob"}))).await;
-    assert!(!reply.message.payload_as::<MemoryProcessed>().unwrap().processed_memory.is_duplicate, "owners are separate");
+    let reply = raw_request(
+        &client,
+        PROCESS_MEMORY,
+        HeaderMap::new(),
+        msgpack_body("process_memory", serde_json::json!({"raw_input": note, "owner": "bob"})),
+    )
+    .await;
+    assert!(
+        !reply.message.payload_as::<MemoryProcessed>().unwrap().processed_memory.is_duplicate,
+        "owners are separate"
+    );
 }

@@ -3,7 +3,9 @@
 use std::time::{Duration, Instant};
 
 use mneme_protocol::{AgentType, ComponentKind};
-use mneme_system_tests::{NatsServer, Process, children_named, free_port, mneme, nats_server_binary, wait_for_instances};
+use mneme_system_tests::{
+    NatsServer, Process, children_named, free_port, mneme, nats_server_binary, wait_for_instances,
+};
 use nix::sys::signal::Signal;
 
 const HARVESTER: ComponentKind = ComponentKind::Agent(AgentType::MemoryHarvester);
@@ -13,11 +15,15 @@ async fn starts_its_own_nats_and_every_agent_restarts_the_dead_and_stops_cleanly
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
     let server_binary = nats_server_binary();
-    let mut up = Process::spawn("mneme", &["up"], &[
-        ("MNEME__SUPERVISOR__LOCAL_NATS_PORT", &port.to_string()),
-        ("MNEME__SUPERVISOR__NATS_SERVER_BINARY", server_binary.to_str().unwrap()),
-        ("MNEME__SUPERVISOR__DATA_DIR", data.path().to_str().unwrap()),
-    ]);
+    let mut up = Process::spawn(
+        "mneme",
+        &["up"],
+        &[
+            ("MNEME__SUPERVISOR__LOCAL_NATS_PORT", &port.to_string()),
+            ("MNEME__SUPERVISOR__NATS_SERVER_BINARY", server_binary.to_str().unwrap()),
+            ("MNEME__SUPERVISOR__DATA_DIR", data.path().to_str().unwrap()),
+        ],
+    );
     let url = format!("nats://127.0.0.1:{port}");
     let client = {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -45,7 +51,15 @@ async fn starts_its_own_nats_and_every_agent_restarts_the_dead_and_stops_cleanly
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["instances_by_type"]["memory_harvester"], 1);
 
-    let (ok, reply) = mneme(&["--nats-url", &url, "send", "memory_harvester", "process_memory", r#"{"raw_input": "Picked up the new glasses; everything is sharp again."}"#, "--payload-only"]);
+    let (ok, reply) = mneme(&[
+        "--nats-url",
+        &url,
+        "send",
+        "memory_harvester",
+        "process_memory",
+        r#"{"raw_input": "Picked up the new glasses; everything is sharp again."}"#,
+        "--payload-only",
+    ]);
     assert!(ok);
     let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
     assert_eq!(reply["processed_memory"]["word_count"], 9);
@@ -57,7 +71,8 @@ async fn starts_its_own_nats_and_every_agent_restarts_the_dead_and_stops_cleanly
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pids[0]), Signal::SIGKILL).unwrap();
     let killed_at = Instant::now();
     loop {
-        let instances = mneme_orchestrator::discovery::discover(&client, Some(HARVESTER), Default::default()).await.unwrap();
+        let instances =
+            mneme_orchestrator::discovery::discover(&client, Some(HARVESTER), Default::default()).await.unwrap();
         if instances.len() == 1 && instances[0].id != harvester.id {
             break;
         }
@@ -68,7 +83,10 @@ async fn starts_its_own_nats_and_every_agent_restarts_the_dead_and_stops_cleanly
     up.signal(Signal::SIGINT);
     assert!(up.wait_exit(Duration::from_secs(30)).success());
     assert!(children_named(up.pid(), "mneme-memory-harvester").is_empty());
-    assert!(async_nats::connect(&url).await.is_err() || tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err(), "the local NATS server stopped with mneme");
+    assert!(
+        async_nats::connect(&url).await.is_err() || tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err(),
+        "the local NATS server stopped with mneme"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -80,6 +98,7 @@ async fn uses_the_configured_server_and_runs_replicas() {
     assert_ne!(replicas[0].id, replicas[1].id);
     up.signal(Signal::SIGTERM);
     assert!(up.wait_exit(Duration::from_secs(30)).success());
-    let remaining = mneme_orchestrator::discovery::discover(&client, Some(HARVESTER), Default::default()).await.unwrap();
+    let remaining =
+        mneme_orchestrator::discovery::discover(&client, Some(HARVESTER), Default::default()).await.unwrap();
     assert!(remaining.is_empty(), "every replica stopped with mneme up");
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use async_nats::HeaderMap;
 use mneme_protocol::{AgentCapability, AgentType, ComponentId, ComponentKind, ErrorPayload};
-use mneme_runtime::{Agent, Context, Event, EventDelivery, EventSubscription, HandlerError, Reply, Request, RuntimeSettings};
+use mneme_runtime::{
+    Agent, Context, Event, EventDelivery, EventSubscription, HandlerError, Reply, Request, RuntimeSettings,
+};
 use mneme_system_tests::{NatsServer, eventually, msgpack_body, raw_request, wait_for_instances};
 use tokio_util_shim::Stop;
 
@@ -66,7 +68,11 @@ impl Agent for Probe {
 }
 
 /// Serves a probe as `agent` in this process; returns its event counter and its stop switch.
-async fn serve_probe(nats: &NatsServer, agent: AgentType, tune: impl FnOnce(&mut RuntimeSettings)) -> (Arc<AtomicUsize>, Stop, tokio::task::JoinHandle<()>) {
+async fn serve_probe(
+    nats: &NatsServer,
+    agent: AgentType,
+    tune: impl FnOnce(&mut RuntimeSettings),
+) -> (Arc<AtomicUsize>, Stop, tokio::task::JoinHandle<()>) {
     let mut settings = RuntimeSettings::default();
     settings.nats.url = nats.url.clone();
     tune(&mut settings);
@@ -74,9 +80,14 @@ async fn serve_probe(nats: &NatsServer, agent: AgentType, tune: impl FnOnce(&mut
     let (stop, stopped) = Stop::new();
     let counter = Arc::clone(&events);
     let handle = tokio::spawn(async move {
-        mneme_runtime::run(ComponentKind::Agent(agent), settings, |_context: Context| async move { Ok::<_, std::convert::Infallible>(Probe { events: counter }) }, stopped)
-            .await
-            .expect("the probe serves and stops cleanly");
+        mneme_runtime::run(
+            ComponentKind::Agent(agent),
+            settings,
+            |_context: Context| async move { Ok::<_, std::convert::Infallible>(Probe { events: counter }) },
+            stopped,
+        )
+        .await
+        .expect("the probe serves and stops cleanly");
     });
     (events, stop, handle)
 }
@@ -97,12 +108,16 @@ async fn a_panicking_handler_is_a_500_and_the_agent_keeps_serving() {
     let client = nats.connect().await;
     wait_for_instances(&client, ComponentKind::Agent(AgentType::PatternAnalyzer), 1, Duration::from_secs(10)).await;
 
-    let reply = raw_request(&client, &subject("explode"), HeaderMap::new(), msgpack_body("explode", serde_json::json!({}))).await;
+    let reply =
+        raw_request(&client, &subject("explode"), HeaderMap::new(), msgpack_body("explode", serde_json::json!({})))
+            .await;
     let error = error_of(&reply);
     assert_eq!(error.code, 500);
     assert!(error.recoverable);
     assert!(error.error.contains("exploded on purpose"));
-    let reply = raw_request(&client, &subject("echo"), HeaderMap::new(), msgpack_body("echo", serde_json::json!({"n": 1}))).await;
+    let reply =
+        raw_request(&client, &subject("echo"), HeaderMap::new(), msgpack_body("echo", serde_json::json!({"n": 1})))
+            .await;
     assert_eq!(reply.message.payload["n"], 1);
     stop.fire();
     handle.await.unwrap();
@@ -115,9 +130,11 @@ async fn envelopes_that_disagree_with_their_subject_or_come_from_the_future_are_
     let client = nats.connect().await;
     wait_for_instances(&client, ComponentKind::Agent(AgentType::PatternAnalyzer), 1, Duration::from_secs(10)).await;
 
-    let reply = raw_request(&client, &subject("echo"), HeaderMap::new(), msgpack_body("sleep", serde_json::json!({}))).await;
+    let reply =
+        raw_request(&client, &subject("echo"), HeaderMap::new(), msgpack_body("sleep", serde_json::json!({}))).await;
     assert_eq!(error_of(&reply).code, 400);
-    let future = rmp_serde::to_vec_named(&serde_json::json!({"type": "echo", "payload": {}, "schema_version": 99})).unwrap();
+    let future =
+        rmp_serde::to_vec_named(&serde_json::json!({"type": "echo", "payload": {}, "schema_version": 99})).unwrap();
     let reply = raw_request(&client, &subject("echo"), HeaderMap::new(), future).await;
     assert_eq!(error_of(&reply).code, 422);
     // An empty body is a request with an empty payload, typed by its subject.
@@ -136,13 +153,24 @@ async fn a_full_line_is_shed_with_503_and_concurrency_is_bounded() {
     })
     .await;
     let client = nats.connect().await;
-    let instance = wait_for_instances(&client, ComponentKind::Agent(AgentType::PatternAnalyzer), 1, Duration::from_secs(10)).await.remove(0);
+    let instance =
+        wait_for_instances(&client, ComponentKind::Agent(AgentType::PatternAnalyzer), 1, Duration::from_secs(10))
+            .await
+            .remove(0);
 
     let started = std::time::Instant::now();
     let requests: Vec<_> = (0..10)
         .map(|_| {
             let client = client.clone();
-            tokio::spawn(async move { raw_request(&client, &subject("sleep"), HeaderMap::new(), msgpack_body("sleep", serde_json::json!({"ms": 300}))).await })
+            tokio::spawn(async move {
+                raw_request(
+                    &client,
+                    &subject("sleep"),
+                    HeaderMap::new(),
+                    msgpack_body("sleep", serde_json::json!({"ms": 300})),
+                )
+                .await
+            })
         })
         .collect();
     let stats_subject = format!("mneme.instance.{}.get_stats", instance.id);
@@ -189,9 +217,15 @@ async fn broadcast_reaches_everyone_or_exactly_the_chosen_types() {
         analyzer_events.load(Ordering::SeqCst) == 1 && mapper_events.load(Ordering::SeqCst) == 1
     })
     .await;
-    let sent = orchestrator.broadcast("probe_event", &serde_json::json!({}), Some(&[AgentType::RelationshipMapper])).await.unwrap();
+    let sent = orchestrator
+        .broadcast("probe_event", &serde_json::json!({}), Some(&[AgentType::RelationshipMapper]))
+        .await
+        .unwrap();
     assert_eq!(sent.subjects, ["mneme.event.probe_event.relationship_mapper"]);
-    eventually(Duration::from_secs(5), "the mapper got the targeted event", async || mapper_events.load(Ordering::SeqCst) == 2).await;
+    eventually(Duration::from_secs(5), "the mapper got the targeted event", async || {
+        mapper_events.load(Ordering::SeqCst) == 2
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(analyzer_events.load(Ordering::SeqCst), 1, "the analyzer was not chosen");
     assert!(orchestrator.broadcast("bad.type", &serde_json::json!({}), None).await.is_err());
@@ -215,7 +249,8 @@ async fn send_retries_while_nobody_serves_and_reports_typed_errors() {
     let client = nats.connect().await;
     let orchestrator = mneme_orchestrator::Orchestrator::new(client.clone(), "test", Duration::from_secs(5));
     let options = mneme_runtime::CallOptions { timeout: Some(Duration::from_millis(300)), ..Default::default() };
-    let error = orchestrator.send(AgentType::AvatarTrainer, "echo", &serde_json::json!({}), &options).await.unwrap_err();
+    let error =
+        orchestrator.send(AgentType::AvatarTrainer, "echo", &serde_json::json!({}), &options).await.unwrap_err();
     assert!(matches!(error, mneme_runtime::CallError::NoResponders { .. }), "{error}");
 
     // A call made before the agent exists succeeds once it comes up.
@@ -223,14 +258,17 @@ async fn send_retries_while_nobody_serves_and_reports_typed_errors() {
     let pending = {
         let orchestrator = orchestrator.clone();
         let patient = patient.clone();
-        tokio::spawn(async move { orchestrator.send(AgentType::AvatarTrainer, "echo", &serde_json::json!({"x": 1}), &patient).await })
+        tokio::spawn(async move {
+            orchestrator.send(AgentType::AvatarTrainer, "echo", &serde_json::json!({"x": 1}), &patient).await
+        })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, stop, handle) = serve_probe(&nats, AgentType::AvatarTrainer, |_| {}).await;
     let reply = pending.await.unwrap().unwrap();
     assert_eq!(reply.payload["x"], 1);
 
-    let error = orchestrator.send(AgentType::AvatarTrainer, "nope", &serde_json::json!({}), &patient).await.unwrap_err();
+    let error =
+        orchestrator.send(AgentType::AvatarTrainer, "nope", &serde_json::json!({}), &patient).await.unwrap_err();
     assert!(matches!(&error, mneme_runtime::CallError::Remote { error, .. } if error.code == 404), "{error}");
     let nobody = ComponentId::generate(ComponentKind::Agent(AgentType::AvatarTrainer));
     let error = orchestrator.send_to(&nobody, "echo", &serde_json::json!({}), &options).await.unwrap_err();

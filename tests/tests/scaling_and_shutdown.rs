@@ -54,11 +54,15 @@ async fn two_instances_share_a_thousand_requests() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_with_a_hundred_requests_in_flight_answers_all_of_them() {
     let nats = NatsServer::start();
-    let mut harvester = Process::start("mneme-memory-harvester", &nats.url, &[
-        ("MNEME__SERVICE__MAX_CONCURRENCY", "16"),
-        // The drain is what is tested, not its speed on a shared machine.
-        ("MNEME__SERVICE__SHUTDOWN_GRACE_MS", "180000"),
-    ]);
+    let mut harvester = Process::start(
+        "mneme-memory-harvester",
+        &nats.url,
+        &[
+            ("MNEME__SERVICE__MAX_CONCURRENCY", "16"),
+            // The drain is what is tested, not its speed on a shared machine.
+            ("MNEME__SERVICE__SHUTDOWN_GRACE_MS", "180000"),
+        ],
+    );
     let client = nats.connect().await;
     let instance = wait_for_instances(&client, HARVESTER, 1, Duration::from_secs(20)).await.remove(0);
 
@@ -68,8 +72,9 @@ async fn sigterm_with_a_hundred_requests_in_flight_answers_all_of_them() {
         .map(|batch| {
             let client = client.clone();
             tokio::spawn(async move {
-                let raw_inputs: Vec<String> =
-                    (0..10).map(|note| format!("Batch {batch}, note {note}: a day of small things worth keeping")).collect();
+                let raw_inputs: Vec<String> = (0..10)
+                    .map(|note| format!("Batch {batch}, note {note}: a day of small things worth keeping"))
+                    .collect();
                 let payload = serde_json::json!({"raw_inputs": raw_inputs, "owner": format!("owner-{batch}")});
                 let request = async_nats::Request::new()
                     .payload(msgpack_body("batch_process", payload).into())
@@ -78,7 +83,10 @@ async fn sigterm_with_a_hundred_requests_in_flight_answers_all_of_them() {
             })
         })
         .collect();
-    eventually(Duration::from_secs(20), "a hundred requests taken in", async || stats_of(&client, &instance.id).await.queue_size >= 100).await;
+    eventually(Duration::from_secs(20), "a hundred requests taken in", async || {
+        stats_of(&client, &instance.id).await.queue_size >= 100
+    })
+    .await;
     harvester.signal(Signal::SIGTERM);
 
     let mut answered = 0;

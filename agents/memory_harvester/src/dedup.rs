@@ -56,7 +56,11 @@ fn nearest<'a>(
         .map(|(candidate, candidate_signature)| (fingerprint::similarity(candidate_signature, signature), candidate))
         .filter(|(similarity, _)| *similarity >= min_similarity)
         .max_by(|(left, left_id), (right, right_id)| left.total_cmp(right).then_with(|| right_id.cmp(left_id)))
-        .map(|(similarity, candidate)| DuplicateOf { memory_id: candidate.to_owned(), kind: DuplicateKind::Near, similarity })
+        .map(|(similarity, candidate)| DuplicateOf {
+            memory_id: candidate.to_owned(),
+            kind: DuplicateKind::Near,
+            similarity,
+        })
 }
 
 /// The verdict for a memory whose content hash is already taken by `entry`.
@@ -89,20 +93,29 @@ impl MemoryDedupIndex {
 }
 
 impl DedupIndex for MemoryDedupIndex {
-    async fn check_and_record(&self, owner: &str, memory_id: &str, fingerprint: &Fingerprint) -> Result<Option<DuplicateOf>, DedupError> {
+    async fn check_and_record(
+        &self,
+        owner: &str,
+        memory_id: &str,
+        fingerprint: &Fingerprint,
+    ) -> Result<Option<DuplicateOf>, DedupError> {
         let mut state = self.state.lock().expect("dedup lock is never poisoned");
         let exact_key = (owner.to_owned(), fingerprint.content_hash.clone());
         if let Some(entry) = state.exact.get(&exact_key) {
             return Ok(verdict_for_taken_hash(entry.clone(), memory_id));
         }
         let bands = fingerprint.bands();
-        let mut candidate_ids: Vec<&String> =
-            bands.iter().enumerate().filter_map(|(band, value)| state.bands.get(&(owner.to_owned(), band, *value))).flatten().collect();
+        let mut candidate_ids: Vec<&String> = bands
+            .iter()
+            .enumerate()
+            .filter_map(|(band, value)| state.bands.get(&(owner.to_owned(), band, *value)))
+            .flatten()
+            .collect();
         candidate_ids.sort_unstable();
         candidate_ids.dedup();
-        let candidates = candidate_ids
-            .into_iter()
-            .filter_map(|id| state.signatures.get(&(owner.to_owned(), id.clone())).map(|signature| (id.as_str(), signature)));
+        let candidates = candidate_ids.into_iter().filter_map(|id| {
+            state.signatures.get(&(owner.to_owned(), id.clone())).map(|signature| (id.as_str(), signature))
+        });
         let verdict = nearest(candidates, memory_id, &fingerprint.signature, self.min_similarity);
         state.exact.insert(exact_key, ExactEntry { memory_id: memory_id.to_owned(), verdict: verdict.clone() });
         state.signatures.insert((owner.to_owned(), memory_id.to_owned()), fingerprint.signature);
@@ -143,7 +156,12 @@ pub const MAX_BUCKET_MEMBERS: usize = 64;
 
 impl KvDedupIndex {
     /// Opens the bucket, creating it on first use.
-    pub async fn open(jetstream: &jetstream::Context, bucket: &str, replicas: usize, min_similarity: f64) -> Result<Self, DedupError> {
+    pub async fn open(
+        jetstream: &jetstream::Context,
+        bucket: &str,
+        replicas: usize,
+        min_similarity: f64,
+    ) -> Result<Self, DedupError> {
         let store = match jetstream.get_key_value(bucket).await {
             Ok(store) => store,
             Err(_) => {
@@ -208,7 +226,8 @@ impl KvDedupIndex {
                 return Ok(());
             }
             members.push(memory_id.to_owned());
-            let bytes: bytes::Bytes = rmp_serde::to_vec(&members).map_err(|error| DedupError::Store(error.to_string()))?.into();
+            let bytes: bytes::Bytes =
+                rmp_serde::to_vec(&members).map_err(|error| DedupError::Store(error.to_string()))?.into();
             let written = if revision == 0 {
                 self.store.create(key, bytes).await.is_ok()
             } else {
@@ -223,15 +242,25 @@ impl KvDedupIndex {
 }
 
 impl DedupIndex for KvDedupIndex {
-    async fn check_and_record(&self, owner: &str, memory_id: &str, fingerprint: &Fingerprint) -> Result<Option<DuplicateOf>, DedupError> {
+    async fn check_and_record(
+        &self,
+        owner: &str,
+        memory_id: &str,
+        fingerprint: &Fingerprint,
+    ) -> Result<Option<DuplicateOf>, DedupError> {
         let owner_key = Self::owner_key(owner);
         let exact_key = format!("e.{owner_key}.{}", fingerprint.content_hash);
         if let Some((entry, _)) = self.read::<ExactEntry>(&exact_key).await? {
             return Ok(verdict_for_taken_hash(entry, memory_id));
         }
-        let bucket_keys: Vec<String> =
-            fingerprint.bands().iter().enumerate().map(|(band, value)| format!("b.{owner_key}.{band}.{value:016x}")).collect();
-        let buckets = futures::future::try_join_all(bucket_keys.iter().map(|key| self.read::<Vec<String>>(key))).await?;
+        let bucket_keys: Vec<String> = fingerprint
+            .bands()
+            .iter()
+            .enumerate()
+            .map(|(band, value)| format!("b.{owner_key}.{band}.{value:016x}"))
+            .collect();
+        let buckets =
+            futures::future::try_join_all(bucket_keys.iter().map(|key| self.read::<Vec<String>>(key))).await?;
         let mut candidate_ids: Vec<String> = buckets.into_iter().flatten().flat_map(|(members, _)| members).collect();
         candidate_ids.sort_unstable();
         candidate_ids.dedup();
@@ -247,7 +276,8 @@ impl DedupIndex for KvDedupIndex {
         let verdict = nearest(candidates, memory_id, &fingerprint.signature, self.min_similarity);
 
         let entry = ExactEntry { memory_id: memory_id.to_owned(), verdict: verdict.clone() };
-        let bytes: bytes::Bytes = rmp_serde::to_vec(&entry).map_err(|error| DedupError::Store(error.to_string()))?.into();
+        let bytes: bytes::Bytes =
+            rmp_serde::to_vec(&entry).map_err(|error| DedupError::Store(error.to_string()))?.into();
         if self.store.create(&exact_key, bytes).await.is_err() {
             // Another replica recorded the same text first: its entry decides.
             return match self.read::<ExactEntry>(&exact_key).await? {
@@ -290,7 +320,11 @@ mod tests {
         assert_eq!(index.check_and_record("ann", "m1", &fingerprint(NOTE)).await.unwrap(), None);
         let exact = index.check_and_record("ann", "m2", &fingerprint(NOTE)).await.unwrap().unwrap();
         assert_eq!((exact.memory_id.as_str(), exact.kind), ("m1", DuplicateKind::Exact));
-        let near = index.check_and_record("ann", "m3", &fingerprint(&NOTE.replace("twice", "three times"))).await.unwrap().unwrap();
+        let near = index
+            .check_and_record("ann", "m3", &fingerprint(&NOTE.replace("twice", "three times")))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((near.memory_id.as_str(), near.kind), ("m1", DuplicateKind::Near));
         assert!(near.similarity >= 0.7 && near.similarity < 1.0, "{}", near.similarity);
         let other = "Quarterly budget review: marketing overspent by twelve percent; hiring frozen until March.";

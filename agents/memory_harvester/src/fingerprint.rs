@@ -127,7 +127,10 @@ mod tests {
 
     #[test]
     fn case_and_punctuation_do_not_matter() {
-        assert_eq!(Fingerprint::of("Had coffee with Anna").signature, Fingerprint::of("had coffee with anna!").signature);
+        assert_eq!(
+            Fingerprint::of("Had coffee with Anna").signature,
+            Fingerprint::of("had coffee with anna!").signature
+        );
     }
 
     #[test]

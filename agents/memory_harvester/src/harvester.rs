@@ -39,7 +39,9 @@ pub enum HarvestError {
 impl From<HarvestError> for HandlerError {
     fn from(error: HarvestError) -> Self {
         let code = match &error {
-            HarvestError::EmptyOwner | HarvestError::OwnerTooLong | HarvestError::InvalidOccurredAt(_) => ErrorCode::BadRequest,
+            HarvestError::EmptyOwner | HarvestError::OwnerTooLong | HarvestError::InvalidOccurredAt(_) => {
+                ErrorCode::BadRequest
+            }
             HarvestError::BatchTooLarge { .. } => ErrorCode::PayloadTooLarge,
             HarvestError::Dedup(_) => ErrorCode::Unavailable,
         };
@@ -82,7 +84,8 @@ impl<D: DedupIndex> Harvester<D> {
         let quality = quality::assess(&input.raw_input, &text, &self.rules);
         let fingerprint = Fingerprint::of(&text);
         let id = memory_id(&owner, input.source.as_deref(), &text);
-        let duplicate_of = if text.is_empty() { None } else { self.dedup.check_and_record(&owner, &id, &fingerprint).await? };
+        let duplicate_of =
+            if text.is_empty() { None } else { self.dedup.check_and_record(&owner, &id, &fingerprint).await? };
         Ok(ProcessedMemory {
             id,
             owner,
@@ -103,15 +106,21 @@ impl<D: DedupIndex> Harvester<D> {
     /// that fail are reported by index; the rest are processed.
     pub async fn process_batch(&self, batch: BatchProcessRequest) -> Result<BatchProcessed, HarvestError> {
         if batch.raw_inputs.len() > self.settings.max_batch_size {
-            return Err(HarvestError::BatchTooLarge { size: batch.raw_inputs.len(), limit: self.settings.max_batch_size });
+            return Err(HarvestError::BatchTooLarge {
+                size: batch.raw_inputs.len(),
+                limit: self.settings.max_batch_size,
+            });
         }
         let mut processed_memories = Vec::with_capacity(batch.raw_inputs.len());
         let mut errors = Vec::new();
         for (index, item) in batch.raw_inputs.into_iter().enumerate() {
             let input = match item {
-                RawInput::Text(raw_input) => {
-                    ProcessMemoryRequest { raw_input, owner: batch.owner.clone(), source: batch.source.clone(), occurred_at: None }
-                }
+                RawInput::Text(raw_input) => ProcessMemoryRequest {
+                    raw_input,
+                    owner: batch.owner.clone(),
+                    source: batch.source.clone(),
+                    occurred_at: None,
+                },
                 RawInput::Full(mut input) => {
                     input.owner = input.owner.or_else(|| batch.owner.clone());
                     input.source = input.source.or_else(|| batch.source.clone());
@@ -166,9 +175,12 @@ pub fn capabilities() -> Vec<AgentCapability> {
             &["raw_memory_batch"],
             &["processed_memory_batch"],
         ),
-        AgentCapability::new(message_types::VALIDATE_QUALITY, "Validate memory content quality", &["memory_content"], &[
-            "quality_assessment",
-        ]),
+        AgentCapability::new(
+            message_types::VALIDATE_QUALITY,
+            "Validate memory content quality",
+            &["memory_content"],
+            &["quality_assessment"],
+        ),
     ]
 }
 
@@ -201,7 +213,8 @@ impl<D: DedupIndex> MemoryHarvester<D> {
 
 impl<D: DedupIndex> Agent for MemoryHarvester<D> {
     fn description(&self) -> String {
-        "Mneme memory harvester: normalizes raw inputs, judges their quality, detects language and duplicates".to_owned()
+        "Mneme memory harvester: normalizes raw inputs, judges their quality, detects language and duplicates"
+            .to_owned()
     }
 
     fn capabilities(&self) -> Vec<AgentCapability> {
@@ -278,7 +291,10 @@ mod tests {
         elsewhere.source = Some("chat-export.json".into());
         let copy = harvester.process(elsewhere).await.unwrap();
         assert_ne!(copy.id, first.id);
-        assert_eq!(copy.duplicate_of.as_ref().map(|duplicate| (duplicate.memory_id.as_str(), duplicate.kind)), Some((first.id.as_str(), DuplicateKind::Exact)));
+        assert_eq!(
+            copy.duplicate_of.as_ref().map(|duplicate| (duplicate.memory_id.as_str(), duplicate.kind)),
+            Some((first.id.as_str(), DuplicateKind::Exact))
+        );
 
         let edited = harvester.process(input(&text.replace("lovely", "wonderful"))).await.unwrap();
         assert_eq!(edited.duplicate_of.map(|duplicate| duplicate.kind), Some(DuplicateKind::Near));
@@ -330,8 +346,7 @@ mod tests {
 
     #[tokio::test]
     async fn oversized_batches_are_refused() {
-        let mut settings = HarvesterSettings::default();
-        settings.max_batch_size = 2;
+        let settings = HarvesterSettings { max_batch_size: 2, ..HarvesterSettings::default() };
         let harvester = Harvester::new(settings, MemoryDedupIndex::new(0.7));
         let batch = BatchProcessRequest { raw_inputs: vec![RawInput::Text("a".into()); 3], owner: None, source: None };
         let error = HandlerError::from(harvester.process_batch(batch).await.unwrap_err());
@@ -345,11 +360,15 @@ mod tests {
             message: AgentMessage::new(message_type, payload),
             encoding: Encoding::MessagePack,
         };
-        let reply = agent.handle(request("process_memory", serde_json::json!({"raw_input": "Lunch with Omar at the noodle bar"}))).await.unwrap();
+        let reply = agent
+            .handle(request("process_memory", serde_json::json!({"raw_input": "Lunch with Omar at the noodle bar"})))
+            .await
+            .unwrap();
         assert_eq!(reply.message_type, "memory_processed");
         let reply = agent.handle(request("validate_quality", serde_json::json!({"text": "ok"}))).await.unwrap();
         assert_eq!(reply.message_type, "quality_assessment");
-        let reply = agent.handle(request("batch_process", serde_json::json!({"raw_inputs": ["one two three"]}))).await.unwrap();
+        let reply =
+            agent.handle(request("batch_process", serde_json::json!({"raw_inputs": ["one two three"]}))).await.unwrap();
         assert_eq!(reply.message_type, "batch_processed");
         let error = agent.handle(request("process_memory", serde_json::json!({"raw_input": 42}))).await.unwrap_err();
         assert_eq!(error.code, ErrorCode::BadRequest);

@@ -13,7 +13,12 @@ pub fn detect(text: &str) -> DetectedLanguage {
             confidence: info.confidence(),
             reliable: info.is_reliable(),
         },
-        None => DetectedLanguage { code: UNDETERMINED.to_owned(), name: "Undetermined".to_owned(), confidence: 0.0, reliable: false },
+        None => DetectedLanguage {
+            code: UNDETERMINED.to_owned(),
+            name: "Undetermined".to_owned(),
+            confidence: 0.0,
+            reliable: false,
+        },
     }
 }
 

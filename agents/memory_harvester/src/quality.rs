@@ -32,7 +32,8 @@ const MOJIBAKE_MARKERS: [&str; 12] = ["Ã©", "Ã¨", "Ã¤", "Ã¶", "Ã¼", "�
 pub fn assess(raw: &str, normalized: &str, rules: &QualityRules) -> QualityAssessment {
     let mut reasons = Vec::new();
     if normalized.is_empty() {
-        reasons.push(QualityIssue { kind: QualityIssueKind::Empty, detail: "the input has no visible text".to_owned() });
+        reasons
+            .push(QualityIssue { kind: QualityIssueKind::Empty, detail: "the input has no visible text".to_owned() });
         return QualityAssessment { score: 0.0, acceptable: false, reasons };
     }
     let mut score: f64 = 1.0;
@@ -80,7 +81,8 @@ fn garbage(text: &str, words: &[&str]) -> Option<String> {
         .iter()
         .filter(|word| word.chars().count() >= 5 && word.chars().all(|character| character.is_ascii_alphabetic()))
         .collect();
-    let vowelless = latin.iter().filter(|word| !word.chars().any(|character| "aeiouyAEIOUY".contains(character))).count();
+    let vowelless =
+        latin.iter().filter(|word| !word.chars().any(|character| "aeiouyAEIOUY".contains(character))).count();
     if latin.len() >= 2 && vowelless * 2 > latin.len() {
         return Some(format!("{vowelless} of {} long words have no vowel", latin.len()));
     }
@@ -111,7 +113,8 @@ fn encoding_damage(raw: &str) -> Option<String> {
     if let Some(marker) = MOJIBAKE_MARKERS.iter().find(|marker| raw.contains(**marker)) {
         return Some(format!("`{marker}` looks like UTF-8 read as Latin-1 (mojibake)"));
     }
-    let controls = raw.chars().filter(|character| character.is_control() && !matches!(character, '\n' | '\r' | '\t')).count();
+    let controls =
+        raw.chars().filter(|character| character.is_control() && !matches!(character, '\n' | '\r' | '\t')).count();
     if controls > 0 {
         return Some(format!("{controls} control character(s) removed"));
     }
@@ -170,7 +173,11 @@ mod tests {
 
     #[test]
     fn encoding_damage_is_recognized() {
-        for text in ["We met at the cafÃ© near the station today", "Lost bytes \u{fffd}\u{fffd} in the middle of this note", "bell\u{0007} inside a normal sentence here"] {
+        for text in [
+            "We met at the cafÃ© near the station today",
+            "Lost bytes \u{fffd}\u{fffd} in the middle of this note",
+            "bell\u{0007} inside a normal sentence here",
+        ] {
             assert_eq!(kinds(&check(text)), [QualityIssueKind::Encoding], "{text}");
         }
     }

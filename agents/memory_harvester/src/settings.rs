@@ -59,13 +59,18 @@ impl Validate for Settings {
             problems.push("harvester.acceptance_threshold must lie in 0..=1".to_owned());
         }
         if !(0.5..=1.0).contains(&harvester.near_duplicate_min_similarity) {
-            problems.push("harvester.near_duplicate_min_similarity must lie in 0.5..=1 (lower finds unrelated notes)".to_owned());
+            problems.push(
+                "harvester.near_duplicate_min_similarity must lie in 0.5..=1 (lower finds unrelated notes)".to_owned(),
+            );
         }
         if harvester.max_batch_size == 0 {
             problems.push("harvester.max_batch_size must be at least 1".to_owned());
         }
         if harvester.dedup_bucket.is_empty()
-            || !harvester.dedup_bucket.chars().all(|character| character.is_ascii_alphanumeric() || "-_".contains(character))
+            || !harvester
+                .dedup_bucket
+                .chars()
+                .all(|character| character.is_ascii_alphanumeric() || "-_".contains(character))
         {
             problems.push("harvester.dedup_bucket may only hold letters, digits, `-` and `_`".to_owned());
         }

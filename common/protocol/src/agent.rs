@@ -53,7 +53,9 @@ impl fmt::Display for AgentType {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not an agent type; expected one of: memory_harvester, pattern_analyzer, relationship_mapper, avatar_trainer, privacy_guardian, insight_generator")]
+#[error(
+    "`{0}` is not an agent type; expected one of: memory_harvester, pattern_analyzer, relationship_mapper, avatar_trainer, privacy_guardian, insight_generator"
+)]
 pub struct ParseAgentTypeError(pub String);
 
 impl FromStr for AgentType {
@@ -178,7 +180,9 @@ mod tests {
 
     #[test]
     fn ids_that_could_escape_a_subject_are_rejected() {
-        for bad in ["memory_harvester_1234567", "memory_harvester_1234567g", "x_12345678", "memory_harvester_12.4*678", ""] {
+        for bad in
+            ["memory_harvester_1234567", "memory_harvester_1234567g", "x_12345678", "memory_harvester_12.4*678", ""]
+        {
             assert_eq!(ComponentId::parse(bad), None, "{bad}");
         }
     }

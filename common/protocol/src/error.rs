@@ -80,7 +80,12 @@ pub struct ErrorPayload {
 
 impl ErrorPayload {
     pub fn new(code: ErrorCode, error: impl Into<String>) -> Self {
-        ErrorPayload { error: error.into(), code: code.status(), recoverable: code.recoverable(), kind: code.as_str().to_owned() }
+        ErrorPayload {
+            error: error.into(),
+            code: code.status(),
+            recoverable: code.recoverable(),
+            kind: code.as_str().to_owned(),
+        }
     }
 
     pub fn error_code(&self) -> Option<ErrorCode> {

@@ -175,7 +175,8 @@ mod tests {
         let batch: BatchProcessRequest = message.payload_as().unwrap();
         assert_eq!(batch.raw_inputs[0], RawInput::Text("plain".into()));
         assert!(matches!(&batch.raw_inputs[1], RawInput::Full(input) if input.owner.as_deref() == Some("ann")));
-        let again = AgentMessage::decode(&message.encode(Encoding::MessagePack).unwrap(), Encoding::MessagePack).unwrap();
+        let again =
+            AgentMessage::decode(&message.encode(Encoding::MessagePack).unwrap(), Encoding::MessagePack).unwrap();
         assert_eq!(again.payload_as::<BatchProcessRequest>().unwrap(), batch);
     }
 

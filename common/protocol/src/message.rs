@@ -120,7 +120,11 @@ struct WireEnvelope<'a, P: ?Sized> {
 }
 
 /// Encodes an envelope made of `head` and `payload`.
-pub fn encode_envelope<P: Serialize + ?Sized>(head: &EnvelopeHead<'_>, payload: &P, encoding: Encoding) -> Result<Vec<u8>, EncodeError> {
+pub fn encode_envelope<P: Serialize + ?Sized>(
+    head: &EnvelopeHead<'_>,
+    payload: &P,
+    encoding: Encoding,
+) -> Result<Vec<u8>, EncodeError> {
     let wire = WireEnvelope {
         id: head.id,
         message_type: head.message_type,
@@ -232,8 +236,10 @@ impl AgentMessage {
             serde_json::Value::Null => empty_map(),
             other => other.clone(),
         };
-        serde_json::from_value(value)
-            .map_err(|error| DecodeError::Payload { message_type: self.message_type.clone(), reason: error.to_string() })
+        serde_json::from_value(value).map_err(|error| DecodeError::Payload {
+            message_type: self.message_type.clone(),
+            reason: error.to_string(),
+        })
     }
 
     /// If this is an `error_response`, its payload.
@@ -241,9 +247,11 @@ impl AgentMessage {
         if self.message_type != crate::builtin::ERROR_RESPONSE {
             return None;
         }
-        Some(self.payload_as().unwrap_or_else(|_| {
-            ErrorPayload::new(ErrorCode::Internal, "error_response with an unreadable payload")
-        }))
+        Some(
+            self.payload_as().unwrap_or_else(|_| {
+                ErrorPayload::new(ErrorCode::Internal, "error_response with an unreadable payload")
+            }),
+        )
     }
 
     pub fn encode(&self, encoding: Encoding) -> Result<Vec<u8>, EncodeError> {
@@ -324,10 +332,7 @@ mod tests {
         let mut packed = Vec::new();
         rmpv::encode::write_value(
             &mut packed,
-            &rmpv::Value::Map(vec![(
-                "payload".into(),
-                rmpv::Value::Map(vec![("text".into(), "hey".into())]),
-            )]),
+            &rmpv::Value::Map(vec![("payload".into(), rmpv::Value::Map(vec![("text".into(), "hey".into())]))]),
         )
         .unwrap();
         let message = AgentMessage::decode(&packed, Encoding::MessagePack).unwrap();
@@ -345,7 +350,10 @@ mod tests {
 
     #[test]
     fn garbage_and_wrong_payloads_are_typed_errors() {
-        assert!(matches!(AgentMessage::decode(b"\xc1\xff\x00", Encoding::MessagePack), Err(DecodeError::MessagePack(_))));
+        assert!(matches!(
+            AgentMessage::decode(b"\xc1\xff\x00", Encoding::MessagePack),
+            Err(DecodeError::MessagePack(_))
+        ));
         assert!(matches!(AgentMessage::decode(b"{not json", Encoding::Json), Err(DecodeError::Json(_))));
         let message = AgentMessage::decode(br#"{"type":"x","payload":{"text": 5}}"#, Encoding::Json).unwrap();
         assert!(matches!(message.payload_as::<Sample>(), Err(DecodeError::Payload { .. })));

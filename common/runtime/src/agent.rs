@@ -8,7 +8,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use mneme_protocol::{
-    AgentCapability, AgentMessage, ComponentId, ComponentKind, EncodeError, Encoding, EnvelopeHead, ErrorCode, ErrorPayload,
+    AgentCapability, AgentMessage, ComponentId, ComponentKind, EncodeError, Encoding, EnvelopeHead, ErrorCode,
+    ErrorPayload,
 };
 
 use crate::call::Caller;
@@ -112,7 +113,10 @@ pub struct Reply {
 
 impl std::fmt::Debug for Reply {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reply").field("message_type", &self.message_type).field("payload", &self.payload.tree().ok()).finish()
+        f.debug_struct("Reply")
+            .field("message_type", &self.message_type)
+            .field("payload", &self.payload.tree().ok())
+            .finish()
     }
 }
 

@@ -110,7 +110,12 @@ impl Caller {
 
     /// Sends a ready envelope to `subject` and waits for the reply; an `error_response` comes back as
     /// [`CallError::Remote`].
-    pub async fn send(&self, subject: String, mut message: AgentMessage, options: &CallOptions) -> Result<AgentMessage, CallError> {
+    pub async fn send(
+        &self,
+        subject: String,
+        mut message: AgentMessage,
+        options: &CallOptions,
+    ) -> Result<AgentMessage, CallError> {
         message.sender_id.clone_from(&self.sender_id);
         message.requires_response = true;
         let body = message
@@ -162,7 +167,9 @@ impl Caller {
 
 fn read_reply(subject: &str, reply: &async_nats::Message) -> Result<AgentMessage, CallError> {
     let reply_headers = reply.headers.as_ref();
-    let encoding = Encoding::from_content_type(reply_headers.and_then(|map| map.get(headers::CONTENT_TYPE)).map(|value| value.as_str()));
+    let encoding = Encoding::from_content_type(
+        reply_headers.and_then(|map| map.get(headers::CONTENT_TYPE)).map(|value| value.as_str()),
+    );
     if reply.payload.is_empty() {
         // A service that follows ADR-32 but not Mneme's envelope says what failed only in headers.
         if let Some(status) = reply_headers.and_then(|map| map.get(headers::SERVICE_ERROR)) {

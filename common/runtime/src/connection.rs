@@ -74,9 +74,14 @@ fn observe(health: &ConnectionHealth, event: Event) {
             health.0.store(false, Ordering::Relaxed);
             tracing::warn!("Disconnected from NATS; reconnecting.");
         }
-        Event::LameDuckMode => tracing::warn!("NATS server entered lame-duck mode; it will close this connection soon."),
+        Event::LameDuckMode => {
+            tracing::warn!("NATS server entered lame-duck mode; it will close this connection soon.")
+        }
         Event::SlowConsumer(sid) => {
-            tracing::error!(subscription = sid, "Slow consumer: NATS dropped messages that this process did not read in time.")
+            tracing::error!(
+                subscription = sid,
+                "Slow consumer: NATS dropped messages that this process did not read in time."
+            )
         }
         other => tracing::info!(event = %other, "NATS client event."),
     }

@@ -38,7 +38,8 @@ pub async fn publish<P: Serialize>(
         return Err(PublishEventError::InvalidEventType(event_type.to_owned()));
     }
     let encode_error = |reason: String| PublishEventError::Encode { event_type: event_type.to_owned(), reason };
-    let mut message = AgentMessage::with_payload(event_type, payload).map_err(|error| encode_error(error.to_string()))?;
+    let mut message =
+        AgentMessage::with_payload(event_type, payload).map_err(|error| encode_error(error.to_string()))?;
     message.sender_id = sender_id.to_owned();
     message.recipient_id = "broadcast".to_owned();
     let body = bytes::Bytes::from(message.encode(Default::default()).map_err(|error| encode_error(error.to_string()))?);
@@ -49,10 +50,9 @@ pub async fn publish<P: Serialize>(
     let mut headers = HeaderMap::new();
     trace_context::inject(&tracing::Span::current(), &mut headers);
     for subject in &targets {
-        client
-            .publish_with_headers(subject.clone(), headers.clone(), body.clone())
-            .await
-            .map_err(|error| PublishEventError::Publish { event_type: event_type.to_owned(), reason: error.to_string() })?;
+        client.publish_with_headers(subject.clone(), headers.clone(), body.clone()).await.map_err(|error| {
+            PublishEventError::Publish { event_type: event_type.to_owned(), reason: error.to_string() }
+        })?;
     }
     Ok((message.id, targets))
 }

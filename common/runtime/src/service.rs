@@ -17,12 +17,12 @@ use tracing::Instrument;
 use mneme_protocol::stats::{CapabilitiesResponse, StatsResponse};
 use mneme_protocol::subjects::{self, headers};
 use mneme_protocol::{
-    AgentCapability, AgentMessage, AgentState, AgentStats, ComponentId, ComponentKind, Encoding, EnvelopeHead, ErrorCode,
-    SCHEMA_VERSION, builtin,
+    AgentCapability, AgentMessage, AgentState, AgentStats, ComponentId, ComponentKind, Encoding, EnvelopeHead,
+    ErrorCode, SCHEMA_VERSION, builtin,
 };
 
-use crate::agent::{Agent, Context, Event, EventDelivery, HandlerError, Reply, Request};
 use crate::admission::AdmissionGate;
+use crate::agent::{Agent, Context, Event, EventDelivery, HandlerError, Reply, Request};
 use crate::connection::{self, ConnectError, ConnectionHealth};
 use crate::metrics::Metrics;
 use crate::settings::{RuntimeSettings, ServiceSettings};
@@ -141,7 +141,11 @@ impl Instance {
 }
 
 /// Serves `agent` on an established connection until `shutdown` resolves.
-pub async fn serve<A: Agent>(context: Context, agent: A, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
+pub async fn serve<A: Agent>(
+    context: Context,
+    agent: A,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
     let agent = Arc::new(agent);
     let capabilities = agent.capabilities();
     let instance = Arc::new(Instance {
@@ -250,7 +254,11 @@ pub async fn serve<A: Agent>(context: Context, agent: A, shutdown: impl Future<O
     outcome
 }
 
-async fn start_service(context: &Context, instance: &Arc<Instance>, description: String) -> Result<service::Service, ServeError> {
+async fn start_service(
+    context: &Context,
+    instance: &Arc<Instance>,
+    description: String,
+) -> Result<service::Service, ServeError> {
     let capabilities_json =
         serde_json::to_string(&instance.capabilities).map_err(|error| ServeError::Service(error.to_string()))?;
     let message_types: Vec<&str> = instance.message_types.iter().map(String::as_str).collect();
@@ -285,7 +293,10 @@ async fn probe_readiness(caller: crate::call::Caller, id: ComponentId, timeout: 
         .map_err(|error| error.to_string())
 }
 
-async fn subscribe_events(context: &Context, subscriptions: Vec<crate::agent::EventSubscription>) -> Result<Vec<Subscriber>, ServeError> {
+async fn subscribe_events(
+    context: &Context,
+    subscriptions: Vec<crate::agent::EventSubscription>,
+) -> Result<Vec<Subscriber>, ServeError> {
     let mut subscribers = Vec::new();
     for subscription in subscriptions {
         let mut subjects = vec![subjects::event(&subscription.event_type)];
@@ -296,7 +307,10 @@ async fn subscribe_events(context: &Context, subscriptions: Vec<crate::agent::Ev
             let subscribed = match subscription.delivery {
                 EventDelivery::EveryInstance => context.client.subscribe(subject.clone()).await,
                 EventDelivery::OneInstance => {
-                    context.client.queue_subscribe(subject.clone(), subjects::queue_group(context.kind).to_owned()).await
+                    context
+                        .client
+                        .queue_subscribe(subject.clone(), subjects::queue_group(context.kind).to_owned())
+                        .await
                 }
             };
             subscribers.push(subscribed.map_err(|error| ServeError::Subscribe { subject, reason: error.to_string() })?);
@@ -425,7 +439,12 @@ struct Pong {
 }
 
 /// Reads the envelope and checks it against the subject it came on.
-fn decode_request(instance: &Instance, body: &[u8], message_type: &str, encoding: Encoding) -> Result<AgentMessage, HandlerError> {
+fn decode_request(
+    instance: &Instance,
+    body: &[u8],
+    message_type: &str,
+    encoding: Encoding,
+) -> Result<AgentMessage, HandlerError> {
     if body.len() > instance.settings.max_body_bytes {
         return Err(HandlerError::new(
             ErrorCode::PayloadTooLarge,
@@ -454,10 +473,17 @@ fn decode_request(instance: &Instance, body: &[u8], message_type: &str, encoding
     Ok(message)
 }
 
-async fn dispatch<A: Agent>(instance: &Instance, agent: &A, message: AgentMessage, encoding: Encoding) -> Result<Reply, HandlerError> {
+async fn dispatch<A: Agent>(
+    instance: &Instance,
+    agent: &A,
+    message: AgentMessage,
+    encoding: Encoding,
+) -> Result<Reply, HandlerError> {
     // Built-ins skip the admission gate: they are cheap, and a saturated instance must still report on itself.
     match message.message_type.as_str() {
-        builtin::GET_STATS => return Ok(Reply::new(builtin::STATS_RESPONSE, StatsResponse { stats: instance.stats() })),
+        builtin::GET_STATS => {
+            return Ok(Reply::new(builtin::STATS_RESPONSE, StatsResponse { stats: instance.stats() }));
+        }
         builtin::GET_CAPABILITIES => {
             let response = CapabilitiesResponse {
                 agent_id: instance.id.to_string(),

@@ -183,11 +183,15 @@ where
 }
 
 /// [`load`] with the environment given, so that tests do not touch the process's own.
-pub fn load_from<T>(file: Option<&Path>, environment: impl IntoIterator<Item = (String, String)>) -> Result<T, SettingsError>
+pub fn load_from<T>(
+    file: Option<&Path>,
+    environment: impl IntoIterator<Item = (String, String)>,
+) -> Result<T, SettingsError>
 where
     T: Default + Serialize + DeserializeOwned + Validate,
 {
-    let defaults = config::Config::try_from(&T::default()).map_err(|error| SettingsError::Invalid(error.to_string()))?;
+    let defaults =
+        config::Config::try_from(&T::default()).map_err(|error| SettingsError::Invalid(error.to_string()))?;
     let mut builder = config::Config::builder().add_source(defaults);
     if let Some(path) = file {
         if !path.is_file() {
@@ -204,15 +208,12 @@ where
             .try_parsing(true)
             .source(Some(environment)),
     );
-    let settings: T = builder
-        .build()
-        .and_then(config::Config::try_deserialize)
-        .map_err(|error| match file {
-            Some(path) if error.to_string().contains(&path.display().to_string()) => {
-                SettingsError::File { path: path.to_owned(), reason: error.to_string() }
-            }
-            _ => SettingsError::Invalid(error.to_string()),
-        })?;
+    let settings: T = builder.build().and_then(config::Config::try_deserialize).map_err(|error| match file {
+        Some(path) if error.to_string().contains(&path.display().to_string()) => {
+            SettingsError::File { path: path.to_owned(), reason: error.to_string() }
+        }
+        _ => SettingsError::Invalid(error.to_string()),
+    })?;
     let problems = settings.problems();
     if problems.is_empty() { Ok(settings) } else { Err(SettingsError::Validation(problems)) }
 }
@@ -230,9 +231,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("mneme.toml");
         std::fs::write(&file, "[nats]\nurl = \"nats://file:4222\"\nping_interval_secs = 5\n").unwrap();
-        let settings: RuntimeSettings =
-            load_from(Some(&file), env(&[("MNEME__NATS__URL", "nats://env:4222"), ("MNEME__SERVICE__MAX_CONCURRENCY", "8")]))
-                .unwrap();
+        let settings: RuntimeSettings = load_from(
+            Some(&file),
+            env(&[("MNEME__NATS__URL", "nats://env:4222"), ("MNEME__SERVICE__MAX_CONCURRENCY", "8")]),
+        )
+        .unwrap();
         assert_eq!(settings.nats.url, "nats://env:4222");
         assert_eq!(settings.nats.ping_interval_secs, 5);
         assert_eq!(settings.service.max_concurrency, 8);
@@ -252,9 +255,11 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_at_once() {
-        let error =
-            load_from::<RuntimeSettings>(None, env(&[("MNEME__SERVICE__MAX_CONCURRENCY", "0"), ("MNEME__NATS__PING_INTERVAL_SECS", "0")]))
-                .unwrap_err();
+        let error = load_from::<RuntimeSettings>(
+            None,
+            env(&[("MNEME__SERVICE__MAX_CONCURRENCY", "0"), ("MNEME__NATS__PING_INTERVAL_SECS", "0")]),
+        )
+        .unwrap_err();
         let SettingsError::Validation(problems) = error else { panic!("expected validation errors") };
         assert_eq!(problems.len(), 2);
     }
