@@ -13,7 +13,8 @@ fn config() -> std::path::PathBuf {
 
 #[test]
 fn the_nats_configuration_is_valid() {
-    let output = Command::new(nats_server_binary()).args(["-t", "-c"]).arg(config()).output().expect("nats-server runs");
+    let output =
+        Command::new(nats_server_binary()).args(["-t", "-c"]).arg(config()).output().expect("nats-server runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
