@@ -1,8 +1,9 @@
-//! What the runtime costs per request: `get_stats` through a Mneme agent against a bare async-nats service
-//! that echoes, both in this process on their own connections, one nats-server, one client connection.
+//! What the runtime costs per request: `get_stats` (and `ping`) through a Mneme agent against a bare
+//! async-nats service that echoes, each server in a process of its own as in production, one nats-server,
+//! one client connection in this process.
 //!
-//! Run with `cargo bench -p mneme-system-tests --bench request_reply`. Rounds alternate between the two
-//! targets so that drift on a shared machine falls on both alike.
+//! Run with `cargo bench -p mneme-system-tests --bench request_reply`. Rounds alternate between the
+//! targets so that drift on a shared machine falls on all alike.
 
 use std::time::{Duration, Instant};
 
@@ -13,8 +14,8 @@ use mneme_runtime::settings::TelemetrySettings;
 use mneme_runtime::{Agent, HandlerError, Reply, Request, RuntimeSettings};
 use mneme_system_tests::NatsServer;
 
-const ROUNDS: usize = 2;
-const ROUND_DURATION: Duration = Duration::from_secs(2);
+const ROUNDS: usize = 3;
+const ROUND_DURATION: Duration = Duration::from_secs(3);
 const WARM_UP: usize = 2_000;
 
 /// An agent with nothing of its own: every request it gets is a built-in, so what is measured is the runtime.
@@ -82,56 +83,98 @@ async fn drive(
     samples.elapsed += started.elapsed();
 }
 
+/// The allocator every Mneme executable uses, for both servers alike.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const KIND: ComponentKind = ComponentKind::Agent(AgentType::InsightGenerator);
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
-    runtime.block_on(run());
+    let arguments: Vec<String> = std::env::args().collect();
+    match arguments.iter().position(|argument| argument == "--serve") {
+        Some(at) => runtime.block_on(serve(&arguments[at + 1], &arguments[at + 2])),
+        None => runtime.block_on(run()),
+    }
+}
+
+/// A server process: the Mneme runtime with the telemetry every Mneme process has, or the bare service.
+async fn serve(which: &str, url: &str) {
+    match which {
+        "runtime" => {
+            let telemetry = TelemetrySettings { log_filter: "warn".to_owned(), ..TelemetrySettings::default() };
+            let _telemetry = mneme_runtime::telemetry::init("request-reply-bench", &telemetry).expect("telemetry");
+            let mut settings = RuntimeSettings::default();
+            settings.nats.url = url.to_owned();
+            mneme_runtime::run(
+                KIND,
+                settings,
+                |_| async { Ok::<_, std::convert::Infallible>(Idle) },
+                std::future::pending(),
+            )
+            .await
+            .expect("the runtime serves");
+        }
+        "bare" => {
+            let client = async_nats::connect(url).await.expect("a connection");
+            let bare = client.service_builder().start("bare_echo", "1.0.0").await.expect("a bare service");
+            let mut echo = bare.endpoint("bench.echo").await.expect("an endpoint");
+            // The same bare service answering with a body as large as a stats reply: what the size costs.
+            let mut sized = bare.endpoint("bench.sized").await.expect("an endpoint");
+            let stats_reply: bytes::Bytes = loop {
+                let body = rmp_serde::to_vec_named(&serde_json::json!({"payload": {}})).unwrap();
+                match client.request(mneme_protocol::subjects::request(KIND, "get_stats"), body.into()).await {
+                    Ok(reply) => break reply.payload,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            };
+            loop {
+                tokio::select! {
+                    Some(request) = echo.next() => {
+                        let payload = request.message.payload.clone();
+                        let _ = request.respond(Ok(payload)).await;
+                    }
+                    Some(request) = sized.next() => {
+                        let _ = request.respond(Ok(stats_reply.clone())).await;
+                    }
+                }
+            }
+        }
+        other => panic!("no server called {other}"),
+    }
+}
+
+/// A server process, killed when dropped.
+struct Server(std::process::Child);
+
+impl Server {
+    fn start(which: &str, url: &str) -> Self {
+        let exe = std::env::current_exe().expect("the benchmark knows its path");
+        Server(std::process::Command::new(exe).args(["--serve", which, url]).spawn().expect("a server process"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 async fn run() {
-    // The agent runs with the telemetry every Mneme process has: OpenTelemetry context on every request.
-    let telemetry = TelemetrySettings { log_filter: "warn".to_owned(), ..TelemetrySettings::default() };
-    let _telemetry = mneme_runtime::telemetry::init("request-reply-bench", &telemetry).expect("telemetry");
     let nats = NatsServer::start();
-
-    let mut settings = RuntimeSettings::default();
-    settings.nats.url = nats.url.clone();
-    let kind = ComponentKind::Agent(AgentType::InsightGenerator);
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(mneme_runtime::run(kind, settings, |_| async { Ok::<_, std::convert::Infallible>(Idle) }, async {
-        let _ = stopped.await;
-    }));
-
-    let bare_client = nats.connect().await;
-    let bare = bare_client.service_builder().start("bare_echo", "1.0.0").await.expect("a bare service");
-    let mut echo = bare.endpoint("bench.echo").await.expect("an endpoint");
-    tokio::spawn(async move {
-        while let Some(request) = echo.next().await {
-            let payload = request.message.payload.clone();
-            let _ = request.respond(Ok(payload)).await;
-        }
-    });
-    // The same bare service answering with a body as large as a stats reply: what the reply's size costs.
+    let _runtime = Server::start("runtime", &nats.url);
+    let _bare = Server::start("bare", &nats.url);
     let client = nats.connect().await;
-    let body: bytes::Bytes =
-        rmp_serde::to_vec_named(&serde_json::json!({"type": "get_stats", "payload": {}})).unwrap().into();
-    let runtime_subject = mneme_protocol::subjects::request(kind, "get_stats");
-    let stats_reply = loop {
-        match client.request(runtime_subject.clone(), body.clone()).await {
-            Ok(reply) => break reply.payload,
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    };
-    let mut sized = bare.endpoint("bench.sized").await.expect("an endpoint");
-    tokio::spawn(async move {
-        while let Some(request) = sized.next().await {
-            let _ = request.respond(Ok(stats_reply.clone())).await;
-        }
-    });
+    // No `type`: the subject's message type applies, so one body serves every target.
+    let body: bytes::Bytes = rmp_serde::to_vec_named(&serde_json::json!({"payload": {}})).unwrap().into();
+    let runtime_subject = mneme_protocol::subjects::request(KIND, "get_stats");
 
     let targets = [
         ("bare async-nats service (echo)", "bench.echo".to_owned()),
         ("Mneme runtime (get_stats)", runtime_subject),
         ("bare service, stats-sized reply", "bench.sized".to_owned()),
+        ("Mneme runtime (ping)", mneme_protocol::subjects::request(KIND, "ping")),
     ];
     for (_, subject) in &targets {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -146,7 +189,10 @@ async fn run() {
         }
     }
 
-    println!("request-reply, {} rounds of {:?} per cell, rounds alternating between targets\n", ROUNDS, ROUND_DURATION);
+    println!(
+        "request-reply, each server its own process, {} rounds of {:?} per cell, rounds alternating between targets\n",
+        ROUNDS, ROUND_DURATION
+    );
     println!("| target | in flight | requests | throughput (req/s) | p50 (us) | p99 (us) |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     for in_flight in [1, 64] {
@@ -168,12 +214,14 @@ async fn run() {
             );
             summary.push((p50, p99, throughput));
         }
-        let (bare, mneme) = (summary[0], summary[1]);
-        println!(
-            "| runtime / bare | {in_flight} | | {:.3} | {:.3} | {:.3} |",
-            mneme.2 / bare.2,
-            mneme.0.as_secs_f64() / bare.0.as_secs_f64(),
-            mneme.1.as_secs_f64() / bare.1.as_secs_f64()
-        );
+        for ((name, _), row) in targets.iter().zip(&summary).skip(1) {
+            let bare = summary[0];
+            println!(
+                "| ratio: {name} / bare echo | {in_flight} | | {:.3} | {:.3} | {:.3} |",
+                row.2 / bare.2,
+                row.0.as_secs_f64() / bare.0.as_secs_f64(),
+                row.1.as_secs_f64() / bare.1.as_secs_f64()
+            );
+        }
     }
 }
