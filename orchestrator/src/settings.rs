@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use mneme_protocol::AgentType;
 use mneme_runtime::RuntimeSettings;
+use mneme_runtime::process::ProcessSettings;
 use mneme_runtime::settings::Validate;
 
 use crate::discovery::DiscoveryWindow;
@@ -96,6 +97,12 @@ pub struct Settings {
     pub runtime: RuntimeSettings,
     pub orchestrator: OrchestratorSettings,
     pub supervisor: SupervisorSettings,
+}
+
+impl ProcessSettings for Settings {
+    fn runtime(&self) -> &RuntimeSettings {
+        &self.runtime
+    }
 }
 
 impl Validate for Settings {

@@ -1,25 +1,15 @@
 //! The `mneme-memory-harvester` process.
 
-use clap::Parser;
-
 /// glibc's allocator showed up in profiles of the request path; mimalloc costs a fraction of it.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Mneme's memory harvester agent.
-#[derive(Parser)]
-#[command(version)]
-struct Arguments {
-    /// Settings file (TOML); `MNEME__...` environment variables override it.
-    #[arg(long, env = "MNEME_CONFIG")]
-    config: Option<std::path::PathBuf>,
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let arguments = Arguments::parse();
-    let settings: mneme_memory_harvester::Settings = mneme_runtime::settings::load(arguments.config.as_deref())?;
-    let _telemetry = mneme_runtime::telemetry::init("mneme-memory-harvester", &settings.runtime.telemetry)?;
+    let (settings, _telemetry) = mneme_runtime::process::start::<mneme_memory_harvester::Settings>(
+        "mneme-memory-harvester",
+        "Mneme's memory harvester agent.",
+    )?;
     mneme_memory_harvester::run(settings, mneme_runtime::shutdown_signal()).await?;
     Ok(())
 }

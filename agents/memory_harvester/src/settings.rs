@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use mneme_runtime::RuntimeSettings;
+use mneme_runtime::process::ProcessSettings;
 use mneme_runtime::settings::Validate;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +47,12 @@ pub struct Settings {
     #[serde(flatten)]
     pub runtime: RuntimeSettings,
     pub harvester: HarvesterSettings,
+}
+
+impl ProcessSettings for Settings {
+    fn runtime(&self) -> &RuntimeSettings {
+        &self.runtime
+    }
 }
 
 impl Validate for Settings {

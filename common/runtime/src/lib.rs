@@ -7,6 +7,7 @@ pub mod call;
 pub mod connection;
 pub mod events;
 pub mod metrics;
+pub mod process;
 pub mod service;
 pub mod settings;
 pub mod shutdown;

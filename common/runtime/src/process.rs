@@ -1,0 +1,48 @@
+//! How every Mneme process starts: its command line, its settings, its telemetry.
+
+use std::path::PathBuf;
+
+use clap::{CommandFactory, FromArgMatches, Parser};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::settings::{RuntimeSettings, SettingsError, Validate};
+use crate::telemetry::{self, Telemetry, TelemetryError};
+
+/// The command line every agent and the orchestrator take.
+#[derive(Debug, Parser)]
+#[command(version)]
+pub struct ProcessArguments {
+    /// Settings file (TOML); `MNEME__...` environment variables override it.
+    #[arg(long, env = "MNEME_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// A binary's settings: its own sections around the runtime's.
+pub trait ProcessSettings: Default + Serialize + DeserializeOwned + Validate {
+    fn runtime(&self) -> &RuntimeSettings;
+}
+
+impl ProcessSettings for RuntimeSettings {
+    fn runtime(&self) -> &RuntimeSettings {
+        self
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Telemetry(#[from] TelemetryError),
+}
+
+/// Reads the command line of `binary` (exiting on `--help` or a bad argument, as command lines do), loads the
+/// settings and installs telemetry. Keep the returned [`Telemetry`] alive for the life of the process.
+pub fn start<S: ProcessSettings>(binary: &'static str, about: &'static str) -> Result<(S, Telemetry), StartError> {
+    let matches = ProcessArguments::command().name(binary).about(about).get_matches();
+    let arguments = ProcessArguments::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    let settings: S = crate::settings::load(arguments.config.as_deref())?;
+    let telemetry = telemetry::init(binary, &settings.runtime().telemetry)?;
+    Ok((settings, telemetry))
+}
