@@ -39,6 +39,8 @@ impl Agent for Idle {
 struct Samples {
     latencies: Vec<Duration>,
     elapsed: Duration,
+    /// CPU time the server process spent during the rounds: the cost that a loaded machine does not blur.
+    server_cpu: Duration,
 }
 
 impl Samples {
@@ -51,6 +53,21 @@ impl Samples {
     fn throughput(&self) -> f64 {
         self.latencies.len() as f64 / self.elapsed.as_secs_f64()
     }
+
+    fn cpu_per_request(&self) -> Duration {
+        self.server_cpu / u32::try_from(self.latencies.len()).unwrap_or(u32::MAX).max(1)
+    }
+}
+
+/// User plus system CPU time a process has used, from `/proc/<pid>/stat`.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the server's /proc entry");
+    let after_name = stat.rsplit_once(')').expect("a stat line").1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok().flatten().unwrap_or(100) as u64;
+    Duration::from_micros(ticks * 1_000_000 / per_second)
 }
 
 /// Sends requests to `subject` with `in_flight` outstanding for `duration`; records each one's latency.
@@ -148,6 +165,12 @@ async fn serve(which: &str, url: &str) {
 struct Server(std::process::Child);
 
 impl Server {
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Server {
     fn start(which: &str, url: &str) -> Self {
         let exe = std::env::current_exe().expect("the benchmark knows its path");
         Server(std::process::Command::new(exe).args(["--serve", which, url]).spawn().expect("a server process"))
@@ -163,27 +186,25 @@ impl Drop for Server {
 
 async fn run() {
     let nats = NatsServer::start();
-    let _runtime = Server::start("runtime", &nats.url);
-    let _bare = Server::start("bare", &nats.url);
+    let runtime_server = Server::start("runtime", &nats.url);
+    let bare_server = Server::start("bare", &nats.url);
     let client = nats.connect().await;
     // No `type`: the subject's message type applies, so one body serves every target.
     let body: bytes::Bytes = rmp_serde::to_vec_named(&serde_json::json!({"payload": {}})).unwrap().into();
     let runtime_subject = mneme_protocol::subjects::request(KIND, "get_stats");
 
     let targets = [
-        ("bare async-nats service (echo)", "bench.echo".to_owned()),
-        ("Mneme runtime (get_stats)", runtime_subject),
-        ("bare service, stats-sized reply", "bench.sized".to_owned()),
-        ("Mneme runtime (ping)", mneme_protocol::subjects::request(KIND, "ping")),
+        ("bare async-nats service (echo)", "bench.echo".to_owned(), bare_server.pid()),
+        ("Mneme runtime (get_stats)", runtime_subject, runtime_server.pid()),
+        ("bare service, stats-sized reply", "bench.sized".to_owned(), bare_server.pid()),
+        ("Mneme runtime (ping)", mneme_protocol::subjects::request(KIND, "ping"), runtime_server.pid()),
     ];
-    for (_, subject) in &targets {
+    for (_, subject, _) in &targets {
         let deadline = Instant::now() + Duration::from_secs(10);
         while client.request(subject.clone(), body.clone()).await.is_err() {
             assert!(Instant::now() < deadline, "{subject} never answered");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let mut warm = Samples::default();
-        drive(&client, subject, &body, 16, Duration::from_millis(1), &mut warm).await;
         for _ in 0..WARM_UP / 16 {
             let _ = client.request(subject.clone(), body.clone()).await;
         }
@@ -193,34 +214,41 @@ async fn run() {
         "request-reply, each server its own process, {} rounds of {:?} per cell, rounds alternating between targets\n",
         ROUNDS, ROUND_DURATION
     );
-    println!("| target | in flight | requests | throughput (req/s) | p50 (us) | p99 (us) |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| target | in flight | requests | throughput (req/s) | p50 (us) | p99 (us) | server CPU per request (us) |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     for in_flight in [1, 64] {
         let mut results: Vec<Samples> = targets.iter().map(|_| Samples::default()).collect();
         for _ in 0..ROUNDS {
-            for ((_, subject), samples) in targets.iter().zip(results.iter_mut()) {
+            for ((_, subject, pid), samples) in targets.iter().zip(results.iter_mut()) {
+                let cpu_before = cpu_time(*pid);
                 drive(&client, subject, &body, in_flight, ROUND_DURATION, samples).await;
+                samples.server_cpu += cpu_time(*pid).saturating_sub(cpu_before);
             }
         }
-        let mut summary: Vec<(Duration, Duration, f64)> = Vec::new();
-        for ((name, _), samples) in targets.iter().zip(results.iter_mut()) {
-            let (p50, p99, throughput) = (samples.percentile(0.50), samples.percentile(0.99), samples.throughput());
+        let mut summary: Vec<(Duration, Duration, f64, Duration)> = Vec::new();
+        for ((name, _, _), samples) in targets.iter().zip(results.iter_mut()) {
+            let row =
+                (samples.percentile(0.50), samples.percentile(0.99), samples.throughput(), samples.cpu_per_request());
             println!(
-                "| {name} | {in_flight} | {} | {:.0} | {:.0} | {:.0} |",
+                "| {name} | {in_flight} | {} | {:.0} | {:.0} | {:.0} | {:.2} |",
                 samples.latencies.len(),
-                throughput,
-                p50.as_secs_f64() * 1e6,
-                p99.as_secs_f64() * 1e6
+                row.2,
+                row.0.as_secs_f64() * 1e6,
+                row.1.as_secs_f64() * 1e6,
+                row.3.as_secs_f64() * 1e6
             );
-            summary.push((p50, p99, throughput));
+            summary.push(row);
         }
-        for ((name, _), row) in targets.iter().zip(&summary).skip(1) {
+        for ((name, _, _), row) in targets.iter().zip(&summary).skip(1) {
             let bare = summary[0];
             println!(
-                "| ratio: {name} / bare echo | {in_flight} | | {:.3} | {:.3} | {:.3} |",
+                "| ratio: {name} / bare echo | {in_flight} | | {:.3} | {:.3} | {:.3} | {:.3} |",
                 row.2 / bare.2,
                 row.0.as_secs_f64() / bare.0.as_secs_f64(),
-                row.1.as_secs_f64() / bare.1.as_secs_f64()
+                row.1.as_secs_f64() / bare.1.as_secs_f64(),
+                row.3.as_secs_f64() / bare.3.as_secs_f64()
             );
         }
     }

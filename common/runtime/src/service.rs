@@ -343,7 +343,7 @@ fn is_builtin(message_type: &str) -> bool {
 }
 
 async fn answer<A: Agent>(instance: &Instance, agent: &A, request: service::Request, overloaded: bool) {
-    let message_type = subjects::message_type_of(&request.message.subject).to_owned();
+    let message_type = subjects::message_type_of(&request.message.subject);
     let request_headers = request.message.headers.as_ref();
     let traced = request_headers.is_some_and(|map| map.get(headers::TRACEPARENT).is_some());
     // A span backed by OpenTelemetry costs more than the rest of a small request; it is made when it has
@@ -358,7 +358,7 @@ async fn answer<A: Agent>(instance: &Instance, agent: &A, request: service::Requ
         let encoding = Encoding::from_content_type(
             request_headers.and_then(|map| map.get(headers::CONTENT_TYPE)).map(|value| value.as_str()),
         );
-        let envelope = decode_request(instance, &request.message.payload, &message_type, encoding);
+        let envelope = decode_request(instance, &request.message.payload, message_type, encoding);
         // What the reply needs of the request, kept before the request moves into its handler.
         let reply_to = match &envelope {
             Ok(message) => ReplyTo { id: message.id.clone(), sender_id: message.sender_id.clone(), priority: message.priority },
@@ -370,7 +370,7 @@ async fn answer<A: Agent>(instance: &Instance, agent: &A, request: service::Requ
             (Ok(_), true) => Err(HandlerError::unavailable("the instance is overloaded; try again shortly")),
             (Ok(message), false) => dispatch(instance, agent, message, encoding).await,
         };
-        instance.metrics.record(&message_type, started.elapsed(), outcome.is_err());
+        instance.metrics.record(message_type, started.elapsed(), outcome.is_err());
 
         if request.message.reply.is_none() {
             tracing::debug!("Request carried no reply subject; nothing to answer.");
@@ -383,10 +383,11 @@ async fn answer<A: Agent>(instance: &Instance, agent: &A, request: service::Requ
         if traced && let Some(value) = trace_context::trace_response(&tracing::Span::current()) {
             reply_headers.insert(headers::TRACERESPONSE, value.as_str());
         }
-        let reply_id = uuid::Uuid::now_v7().to_string();
+        let mut reply_id_text = uuid::Uuid::encode_buffer();
+        let reply_id: &str = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut reply_id_text);
         let body = match outcome {
             Ok(reply) => {
-                let head = reply_to.head(&reply_id, &reply.message_type, instance.id.as_str());
+                let head = reply_to.head(reply_id, &reply.message_type, instance.id.as_str());
                 reply.payload.encode(&head, encoding).map_err(|error| {
                     tracing::error!(%error, "Reply cannot be encoded.");
                     HandlerError::internal(format!("reply cannot be encoded: {error}"))
@@ -398,7 +399,7 @@ async fn answer<A: Agent>(instance: &Instance, agent: &A, request: service::Requ
             tracing::info!(agent_id = %instance.id, %message_type, code = error.code.status(), error = %error.message, "Request failed.");
             reply_headers.insert(headers::SERVICE_ERROR, error.message.as_str());
             reply_headers.insert(headers::SERVICE_ERROR_CODE, error.code.status().to_string().as_str());
-            let head = reply_to.head(&reply_id, builtin::ERROR_RESPONSE, instance.id.as_str());
+            let head = reply_to.head(reply_id, builtin::ERROR_RESPONSE, instance.id.as_str());
             mneme_protocol::encode_envelope(&head, &error.payload(), encoding).expect("an error_response always encodes")
         });
         if let Err(error) = request.respond_with_headers(Ok(body.into()), reply_headers).await {
