@@ -24,7 +24,8 @@ pub struct NatsServer {
     child: Child,
     pub port: u16,
     pub url: String,
-    store: tempfile::TempDir,
+    /// Held, not read: the store is deleted when the server is dropped.
+    _store: tempfile::TempDir,
 }
 
 impl NatsServer {
@@ -60,11 +61,7 @@ impl NatsServer {
                 )
             });
         let port = wait_for_port(&ports_dir, child.id());
-        NatsServer { child, port, url: format!("nats://127.0.0.1:{port}"), store }
-    }
-
-    pub fn store_dir(&self) -> &Path {
-        self.store.path()
+        NatsServer { child, port, url: format!("nats://127.0.0.1:{port}"), _store: store }
     }
 
     pub async fn connect(&self) -> async_nats::Client {
@@ -165,7 +162,7 @@ impl Process {
             .env("MNEME__TELEMETRY__LOG_FILTER", "warn")
             .env_remove("MNEME_CONFIG")
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         for (key, value) in environment {
             command.env(key, value);
@@ -192,16 +189,6 @@ impl Process {
             assert!(Instant::now() < deadline, "{} did not exit within {limit:?}", self.label);
             std::thread::sleep(Duration::from_millis(20));
         }
-    }
-
-    /// What the process printed on standard output; call after it exited.
-    pub fn stdout(&mut self) -> String {
-        use std::io::Read;
-        let mut text = String::new();
-        if let Some(mut stdout) = self.child.stdout.take() {
-            stdout.read_to_string(&mut text).expect("stdout is readable");
-        }
-        text
     }
 }
 

@@ -63,10 +63,6 @@ impl<D: DedupIndex> Harvester<D> {
         Harvester { settings, rules, dedup }
     }
 
-    pub fn settings(&self) -> &HarvesterSettings {
-        &self.settings
-    }
-
     pub fn assess(&self, text: &str) -> QualityAssessment {
         quality::assess(text, &normalize::normalize(text), &self.rules)
     }

@@ -15,7 +15,9 @@ pub mod subjects;
 pub use agent::{AgentType, ComponentId, ComponentKind, ParseAgentTypeError};
 pub use capability::AgentCapability;
 pub use error::{ErrorCode, ErrorPayload};
-pub use message::{AgentMessage, DecodeError, EncodeError, Encoding, EnvelopeHead, SCHEMA_VERSION, encode_envelope};
+pub use message::{
+    AgentMessage, DecodeError, EncodeError, Encoding, EnvelopeHead, ReplyTo, SCHEMA_VERSION, encode_envelope,
+};
 pub use stats::{AgentState, AgentStats, MessageTypeStats};
 
 /// Message types every component answers, whatever its kind.

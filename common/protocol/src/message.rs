@@ -146,9 +146,35 @@ pub fn encode_envelope<P: Serialize + ?Sized>(
     Ok(body)
 }
 
-/// Reads a payload written by [`encode_envelope`] back into a tree, for code that holds it as one.
+/// Any serializable payload as a tree, for code that holds payloads as one.
 pub fn payload_tree<P: Serialize + ?Sized>(payload: &P) -> Result<serde_json::Value, EncodeError> {
     serde_json::to_value(payload).map_err(|error| EncodeError::Payload(error.to_string()))
+}
+
+/// What a reply needs of the request it answers; kept apart so that the request itself can move on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTo {
+    pub id: String,
+    pub sender_id: String,
+    pub priority: i32,
+}
+
+impl ReplyTo {
+    /// The head of a reply with id `id`, sent by `sender_id`: addressed back to the request's sender, with its
+    /// priority, and correlated with its id.
+    pub fn head<'a>(&'a self, id: &'a str, message_type: &'a str, sender_id: &'a str) -> EnvelopeHead<'a> {
+        EnvelopeHead {
+            id,
+            message_type,
+            sender_id,
+            recipient_id: &self.sender_id,
+            timestamp: unix_now(),
+            priority: self.priority,
+            requires_response: false,
+            correlation_id: Some(&self.id),
+            schema_version: SCHEMA_VERSION,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -212,21 +238,9 @@ impl AgentMessage {
         Ok(Self::new(message_type, payload_tree(payload)?))
     }
 
-    /// The reply to `self`: addressed back to its sender and correlated with its id.
-    pub fn reply(&self, message_type: impl Into<String>, sender_id: &str, payload: serde_json::Value) -> Self {
-        AgentMessage {
-            sender_id: sender_id.to_owned(),
-            recipient_id: self.sender_id.clone(),
-            correlation_id: Some(self.id.clone()),
-            priority: self.priority,
-            ..Self::new(message_type, payload)
-        }
-    }
-
-    /// The `error_response` to `self`.
-    pub fn error_reply(&self, sender_id: &str, error: &ErrorPayload) -> Self {
-        let payload = serde_json::to_value(error).expect("an ErrorPayload always has a tree form");
-        self.reply(crate::builtin::ERROR_RESPONSE, sender_id, payload)
+    /// Who a reply to `self` goes back to.
+    pub fn reply_to(&self) -> ReplyTo {
+        ReplyTo { id: self.id.clone(), sender_id: self.sender_id.clone(), priority: self.priority }
     }
 
     /// Reads the payload as the typed payload of `self.message_type`.
@@ -364,7 +378,10 @@ mod tests {
         let mut request = AgentMessage::new("get_stats", serde_json::Value::Null);
         request.sender_id = "cli".into();
         let error = ErrorPayload::new(ErrorCode::UnknownMessageType, "no such type");
-        let reply = request.error_reply("memory_harvester_0000abcd", &error);
+        let reply_to = request.reply_to();
+        let head = reply_to.head("reply-id", crate::builtin::ERROR_RESPONSE, "memory_harvester_0000abcd");
+        let bytes = encode_envelope(&head, &error, Encoding::MessagePack).unwrap();
+        let reply = AgentMessage::decode(&bytes, Encoding::MessagePack).unwrap();
         assert_eq!(reply.correlation_id.as_deref(), Some(request.id.as_str()));
         assert_eq!(reply.recipient_id, "cli");
         assert_eq!(reply.as_error(), Some(error));

@@ -28,17 +28,6 @@ pub enum CallError {
     Transport { subject: String, reason: String },
 }
 
-impl CallError {
-    /// Whether trying again later may succeed.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            CallError::NoResponders { .. } | CallError::TimedOut { .. } | CallError::Transport { .. } => true,
-            CallError::Remote { error, .. } => error.recoverable,
-            CallError::BadReply { .. } | CallError::Encode { .. } => false,
-        }
-    }
-}
-
 /// Where a call goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {

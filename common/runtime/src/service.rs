@@ -17,8 +17,8 @@ use tracing::Instrument;
 use mneme_protocol::stats::{CapabilitiesResponse, StatsResponse};
 use mneme_protocol::subjects::{self, headers};
 use mneme_protocol::{
-    AgentCapability, AgentMessage, AgentState, AgentStats, ComponentId, ComponentKind, Encoding, EnvelopeHead,
-    ErrorCode, SCHEMA_VERSION, builtin,
+    AgentCapability, AgentMessage, AgentState, AgentStats, ComponentId, ComponentKind, Encoding, ErrorCode, ReplyTo,
+    SCHEMA_VERSION, builtin,
 };
 
 use crate::admission::AdmissionGate;
@@ -361,7 +361,7 @@ async fn answer<A: Agent>(instance: &Instance, agent: &A, request: service::Requ
         let envelope = decode_request(instance, &request.message.payload, message_type, encoding);
         // What the reply needs of the request, kept before the request moves into its handler.
         let reply_to = match &envelope {
-            Ok(message) => ReplyTo { id: message.id.clone(), sender_id: message.sender_id.clone(), priority: message.priority },
+            Ok(message) => message.reply_to(),
             Err(_) => ReplyTo { id: uuid::Uuid::now_v7().to_string(), sender_id: String::new(), priority: 0 },
         };
         let started = Instant::now();
@@ -408,30 +408,6 @@ async fn answer<A: Agent>(instance: &Instance, agent: &A, request: service::Requ
     }
     .instrument(span)
     .await;
-}
-
-/// Who a reply goes back to and what it answers.
-struct ReplyTo {
-    id: String,
-    sender_id: String,
-    priority: i32,
-}
-
-impl ReplyTo {
-    /// The envelope of the reply: addressed back to the sender and correlated with the request's id.
-    fn head<'a>(&'a self, id: &'a str, message_type: &'a str, sender_id: &'a str) -> EnvelopeHead<'a> {
-        EnvelopeHead {
-            id,
-            message_type,
-            sender_id,
-            recipient_id: &self.sender_id,
-            timestamp: mneme_protocol::message::unix_now(),
-            priority: self.priority,
-            requires_response: false,
-            correlation_id: Some(&self.id),
-            schema_version: SCHEMA_VERSION,
-        }
-    }
 }
 
 #[derive(serde::Serialize)]
