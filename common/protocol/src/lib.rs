@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod capability;
 pub mod error;
+pub mod guardian;
 pub mod harvester;
 pub mod message;
 pub mod orchestrator;
