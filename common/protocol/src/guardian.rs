@@ -177,9 +177,10 @@ mod tests {
         let message = AgentMessage::decode(br#"{"payload":{"text":"hi"}}"#, Encoding::Json).unwrap();
         let request: RedactRequest = message.payload_as().unwrap();
         assert_eq!(request.mode, RedactionMode::Placeholder);
-        let unknown = AgentMessage::decode(br#"{"payload":{"text":"hi","entity_types":["SHOE_SIZE"]}}"#, Encoding::Json)
-            .unwrap()
-            .payload_as::<RedactRequest>();
+        let unknown =
+            AgentMessage::decode(br#"{"payload":{"text":"hi","entity_types":["SHOE_SIZE"]}}"#, Encoding::Json)
+                .unwrap()
+                .payload_as::<RedactRequest>();
         assert!(unknown.is_err());
     }
 }

@@ -15,7 +15,8 @@ const SUFFIXES_EN: &str = "street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|l
 /// Street kinds that follow the name as a separate word, in other European languages.
 const SUFFIXES_EU: &str = "út|utca|u\\.|útja|tér|tere|körút|krt\\.|sétány|köz|sor|straße|strasse|str\\.|gasse|weg|platz|allee|ring|damm|vej|gade|plads|gatan|vägen|väg|gata|gränd|veien|vegen|gate|tie|katu|kuja|polku|laan|straat|plein|gracht|kade|dreef|steeg";
 /// Street kinds glued to the end of the name (`Laukaantie`, `Hauptstraße`, `Storgatan`).
-const GLUED_EU: &str = "straße|strasse|gasse|weg|platz|allee|vej|gade|gatan|vägen|veien|vegen|gata|tie|katu|kuja|straat|laan|gracht";
+const GLUED_EU: &str =
+    "straße|strasse|gasse|weg|platz|allee|vej|gade|gatan|vägen|veien|vegen|gata|tie|katu|kuja|straat|laan|gracht";
 /// Street kinds written before the name.
 const PREFIXES: &str = "ul\\.|ulica|al\\.|aleja|pl\\.|plac|os\\.|osiedle|rue|avenue|av\\.|avda\\.?|boulevard|bd\\.?|chemin|allée|impasse|quai|via|viale|piazza|piazzale|corso|largo|vicolo|calle|c/|avenida|paseo|camino|carrer|rambla|plaza|rua|travessa|praça|largo|ulitsa|ul|náměstí|nám\\.|třída|nábřeží|ulice|πλατεία|οδός|λεωφόρος";
 
@@ -26,7 +27,7 @@ const NUMBER: &str = r"\d{1,5}(?:[/\-]\d{1,4})?[A-Za-z]?\.?";
 const NUMBERS: &str = r"(?:\d{1,5}\s+)?\d{1,5}(?:[/\-]\d{1,4})?[A-Za-z]?\.?";
 const UNIT: &str = r"(?:,?\s*(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Floor|Fl\.?|Room|Rm\.?|#)\s*[\w\-]+)";
 /// `, Springfield, IL 62704` or `Veszprém VE` or `SW1A 1AA`, after a street.
-const TAIL: &str = r"(?:,?\s+(?:\p{Lu}[\p{L}\p{M}'’.\-]+\s?){1,3},?\s+[A-Z]{2}\.?(?:\s+\d{5}(?:-\d{4})?)?)";
+const TAIL: &str = r"(?:,?\s+(?:\p{Lu}[\p{L}\p{M}'’.\-]+\s?){1,3},?\s+[A-Z]{2}\b\.?(?:\s+\d{5}(?:-\d{4})?)?)";
 
 fn regex(pattern: &str) -> Regex {
     Regex::new(pattern).expect("the address patterns are valid")
@@ -41,9 +42,7 @@ fn longest_first(words: &str) -> String {
 
 static ENGLISH: LazyLock<Regex> = LazyLock::new(|| {
     let suffixes_en = longest_first(SUFFIXES_EN);
-    regex(&format!(
-        r"\b{NUMBERS}\s+(?:{NAME_WORD}\s+){{0,4}}(?i:{suffixes_en})\b\.?{UNIT}?{TAIL}?"
-    ))
+    regex(&format!(r"\b{NUMBERS}\s+(?:{NAME_WORD}\s+){{0,4}}(?i:{suffixes_en})\b\.?{UNIT}?{TAIL}?"))
 });
 static EUROPEAN_SUFFIX: LazyLock<Regex> = LazyLock::new(|| {
     let suffixes_eu = longest_first(SUFFIXES_EU);
@@ -62,29 +61,37 @@ static PREFIXED: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 static MILITARY: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"\b(?:(?:Unit|PSC|USNS|USS|USCGC)\s+[\w ]{2,24}?(?:,?\s*Box\s+\d{3,5})?\s*\n?\s*)?(?:APO|FPO|DPO)\s+A[AEP]\s+\d{5}\b")
+    regex(
+        r"\b(?:(?:Unit|PSC|USNS|USS|USCGC)\s+[\w ]{2,24}?(?:,?\s*Box\s+\d{3,5})?\s*\n?\s*)?(?:APO|FPO|DPO)\s+A[AEP]\s+\d{5}\b",
+    )
 });
-static UNIT_ALONE: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"\b(?:Apt\.|Apartment|Suite|Ste\.)\s*\d[\w\-]*\b"));
-static US_TAIL: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"\b(?:\p{Lu}[\p{L}'.\-]+\s){0,2}\p{Lu}[\p{L}'.\-]+,\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
-});
+static UNIT_ALONE: LazyLock<Regex> = LazyLock::new(|| regex(r"\b(?:Apt\.|Apartment|Suite|Ste\.)\s*\d[\w\-]*\b"));
+static US_TAIL: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"\b(?:\p{Lu}[\p{L}'.\-]+\s){0,2}\p{Lu}[\p{L}'.\-]+,\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"));
 /// Words after which a place to go or send things follows.
 static CUE: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"(?i)\b(?:address(?:\s+is)?:?|addresses|live[sd]?\s+(?:at|on)|lives\s+(?:at|on)|meet\s+(?:me|you|us)\s+at|sen[dt]\s+(?:it\s+|them\s+|this\s+|a\s+new\s+one\s+)?to|return\s+(?:it\s+)?to|corner\s+of|located\s+at|office\s+is\s+at|it\s+is\s+at|it's\s+(?:at|in)|it\s+is|drops?\s+you\s+off\s+at|taxi\s+to|deliver(?:ed)?\s+to|ship(?:ped)?\s+to|billing\s+address\s+with|and)\s+")
+    regex(
+        r"(?i)\b(?:address(?:\s+is)?:?|addresses|live[sd]?\s+(?:at|on)|lives\s+(?:at|on)|meet\s+(?:me|you|us)\s+at|sen[dt]\s+(?:it\s+|them\s+|this\s+|a\s+new\s+one\s+)?to|return\s+(?:it\s+)?to|corner\s+of|located\s+at|office\s+is\s+at|it\s+is\s+at|it's\s+(?:at|in)|it\s+is|drops?\s+you\s+off\s+at|taxi\s+to|deliver(?:ed)?\s+to|ship(?:ped)?\s+to|billing\s+address\s+with|and)\s+",
+    )
 });
 /// After a cue: a street written as its name and a number (`Dalbraut 99`, `5638 Aasa 43`).
 static NAME_AND_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
     let suffixes_en = longest_first(SUFFIXES_EN);
-    regex(&format!(r"^(?:{NUMBERS}\s+)?(?:{NAME_WORD}\s+){{1,3}}{NUMBER}(?:\s+(?:{NAME_WORD}\s+){{0,2}}(?i:{suffixes_en}))?{UNIT}?"))
+    regex(&format!(
+        r"^(?:{NUMBERS}\s+)?(?:{NAME_WORD}\s+){{1,3}}{NUMBER}(?:\s+(?:{NAME_WORD}\s+){{0,2}}(?i:{suffixes_en}))?{UNIT}?"
+    ))
 });
 /// What may follow a street in the same address: units, post boxes, towns, regions, countries and postcodes,
 /// split by commas and line breaks.
 static CONTINUATION: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"^(?:[ \t]*(?:,|\n)?[ \t]*(?:(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Floor|Room|P\.?\s?O\.?\s+Box|Box|#)\s*[\w\-]+|\p{Lu}[\p{L}\p{M}'’.\-]*(?:[ \-](?:\p{Lu}[\p{L}\p{M}'’.\-]*|de|del|la|le|na|an|am|im|upon|on|sur|di|da))*(?:\s\d[\w\-]*)?|\([^)\n]{1,30}\)|[A-Z]{1,3}\.?|nan|\d{3,6}(?:[ \-]\d{2,4})?(?:\s[A-Z]{2})?))")
+    regex(
+        r"^(?:[ \t]*(?:,|\n)?[ \t]*(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b|(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Floor|Room|P\.?\s?O\.?\s+Box|Box|#)\s*[\w\-]+|\p{Lu}[\p{L}\p{M}'’.\-]*\b(?:[ \-](?:\p{Lu}[\p{L}\p{M}'’.\-]*\b|de|del|la|le|na|an|am|im|upon|on|sur|di|da))*(?:\s\d[\w\-]*)?|\([^)\n]{1,30}\)|[A-Z]{1,3}\.?|nan|\d{3,6}(?:[ \-]\d{2,4})?(?:\s[A-Z]{2})?))",
+    )
 });
 static POSTCODE_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"(?i)\b(?:zip|zip code|zipcode|postal code|postcode|post code)(?:\s+is)?:?\s+([A-Z0-9]{2,5}(?:[ \-][A-Z0-9]{2,4})?)\b")
+    regex(
+        r"(?i)\b(?:zip|zip code|zipcode|postal code|postcode|post code)(?:\s+is)?:?\s+([A-Z0-9]{2,5}(?:[ \-][A-Z0-9]{2,4})?)\b",
+    )
 });
 
 pub fn recognize(text: &str, findings: &mut Vec<Finding>) {
@@ -99,7 +106,10 @@ pub fn recognize(text: &str, findings: &mut Vec<Finding>) {
     for (pattern, score) in patterns {
         for hit in pattern.find_iter(text) {
             let matched = hit.as_str().trim_end_matches([',', ' ']);
-            if !plausible(matched) {
+            if !plausible(matched)
+                || inside_a_number(text, hit.start())
+                || ends_in_a_title(text, hit.start() + matched.len())
+            {
                 continue;
             }
             findings.push(Finding {
@@ -157,7 +167,41 @@ fn continued(text: &str, mut end: usize) -> usize {
 /// Words that continue the sentence rather than the address (`Please`, `The`, `I`).
 fn common_words(part: &str) -> bool {
     let first = part.trim_start_matches([' ', '\t', ',', '\n']).split_whitespace().next().unwrap_or("");
-    matches!(first, "I" | "Please" | "The" | "Thanks" | "Thank" | "We" | "You" | "It" | "This" | "My" | "Mobile:" | "Desk:" | "Fax:" | "Phone:" | "Mobile" | "Desk" | "Fax" | "Phone" | "Email" | "E-mail" | "Website")
+    matches!(
+        first,
+        "I" | "Please"
+            | "The"
+            | "Thanks"
+            | "Thank"
+            | "We"
+            | "You"
+            | "It"
+            | "This"
+            | "My"
+            | "Mobile:"
+            | "Desk:"
+            | "Fax:"
+            | "Phone:"
+            | "Mobile"
+            | "Desk"
+            | "Fax"
+            | "Phone"
+            | "Email"
+            | "E-mail"
+            | "Website"
+    )
+}
+
+/// `12/03/2024`: a match that starts in the middle of a number or a date is neither.
+fn inside_a_number(text: &str, start: usize) -> bool {
+    text[..start].chars().next_back().is_some_and(|c| c.is_ascii_digit() || matches!(c, '/' | '-' | '.' | ':'))
+}
+
+/// `Dr. Feldman`: the abbreviation of Drive is also a title.
+fn ends_in_a_title(text: &str, end: usize) -> bool {
+    let matched = text[..end].trim_end_matches('.');
+    let title_word = matched.rsplit(char::is_whitespace).next().is_some_and(|word| word == "Dr");
+    title_word && text[end..].trim_start_matches('.').trim_start().starts_with(char::is_uppercase)
 }
 
 /// An address has a number somewhere, and more than a number and a word such as `5 St`.
@@ -179,6 +223,8 @@ mod tests {
     fn english_addresses_with_units_and_tails() {
         let found = addresses("Send it to 742 Evergreen Terrace, Springfield, IL 62704 by Friday.");
         assert!(found.contains(&"742 Evergreen Terrace, Springfield, IL 62704".to_owned()), "{found:?}");
+        let found = addresses("My new address is 221B Baker Street, London NW1 6XE. Come by.");
+        assert!(found.contains(&"221B Baker Street, London NW1 6XE".to_owned()), "{found:?}");
         let found = addresses("We live at 1600 Pennsylvania Ave Apt. 4B now.");
         assert!(found.contains(&"1600 Pennsylvania Ave Apt. 4B".to_owned()), "{found:?}");
         assert!(addresses("Unit 5146 Box 1772\nDPO AE 91410").contains(&"Unit 5146 Box 1772\nDPO AE 91410".to_owned()));
@@ -187,7 +233,9 @@ mod tests {
     #[test]
     fn european_addresses() {
         assert!(addresses("Meet me at Laukaantie 80 tomorrow").contains(&"Laukaantie 80".to_owned()));
-        assert!(addresses("She moved to ul. Biskupa Bogedaina 118 in May").iter().any(|a| a.starts_with("ul. Biskupa")));
+        assert!(
+            addresses("She moved to ul. Biskupa Bogedaina 118 in May").iter().any(|a| a.starts_with("ul. Biskupa"))
+        );
         assert!(addresses("Árpád fejedelem útja 3. is far").iter().any(|a| a.ends_with("útja 3.")));
         assert!(addresses("The office is at Hauptstraße 5.").contains(&"Hauptstraße 5.".to_owned()));
     }
@@ -196,5 +244,6 @@ mod tests {
     fn words_alone_are_not_addresses() {
         assert!(addresses("I went down the road to the park.").is_empty());
         assert!(addresses("Top 5 St").is_empty());
+        assert!(addresses("Moved to 14:30 on 12/03/2024. Dr. Feldman called.").is_empty());
     }
 }

@@ -15,6 +15,10 @@ pub struct Lexicon {
     /// Lower-cased English words: a capitalized token that is one is a weak sign of a name.
     english: HashSet<&'static str>,
     demonyms: HashSet<&'static str>,
+    /// The given names and surnames in file order (sorted), for made-up names that must be the same in every
+    /// process.
+    given_name_list: Vec<&'static str>,
+    surname_list: Vec<&'static str>,
     /// The most words a place name in `places` has.
     pub longest_place: usize,
 }
@@ -33,15 +37,28 @@ impl Lexicon {
     fn load() -> Self {
         let places: HashSet<&'static str> = lines(include_str!("../../data/places.txt")).collect();
         let longest_place = places.iter().map(|place| place.split_whitespace().count()).max().unwrap_or(1);
+        let given_name_list: Vec<&'static str> = lines(include_str!("../../data/first_names.txt")).collect();
+        let surname_list: Vec<&'static str> = lines(include_str!("../../data/surnames.txt")).collect();
         Lexicon {
-            first_names: lines(include_str!("../../data/first_names.txt")).collect(),
-            surnames: lines(include_str!("../../data/surnames.txt")).collect(),
+            first_names: given_name_list.iter().copied().collect(),
+            surnames: surname_list.iter().copied().collect(),
+            given_name_list,
+            surname_list,
             countries: lines(include_str!("../../data/countries.txt")).map(str::to_lowercase).collect(),
             places,
             english: lines(include_str!("../../data/english_words.txt")).collect(),
             demonyms: lines(include_str!("../../data/demonyms.txt")).collect(),
             longest_place,
         }
+    }
+
+    /// The `index`-th given name, wrapping around.
+    pub fn given_name_at(&self, index: u64) -> &'static str {
+        self.given_name_list[(index % self.given_name_list.len() as u64) as usize]
+    }
+
+    pub fn surname_at(&self, index: u64) -> &'static str {
+        self.surname_list[(index % self.surname_list.len() as u64) as usize]
     }
 
     /// Whether `word` (as written, title case) is a given name.

@@ -148,11 +148,68 @@ mod tests {
         assert_eq!(entities[0].entity_type, PiiEntityType::StreetAddress);
     }
 
+    /// Notes of the kind Mneme ingests, written for this test and never used to tune the recognizers.
+    #[test]
+    fn everyday_notes() {
+        let cases: [(&str, &[(PiiEntityType, &str)]); 6] = [
+            (
+                "Had coffee with Priya Raman downtown. She's moving to Lisbon in March.",
+                &[
+                    (PiiEntityType::Person, "Priya Raman"),
+                    (PiiEntityType::Location, "Lisbon"),
+                    (PiiEntityType::DateTime, "March"),
+                ],
+            ),
+            (
+                "Dentist moved to 14:30 on 12/03/2024. Dr. Feldman's office: (415) 555-0134.",
+                &[
+                    (PiiEntityType::DateTime, "14:30"),
+                    (PiiEntityType::DateTime, "12/03/2024"),
+                    (PiiEntityType::Person, "Feldman"),
+                    (PiiEntityType::PhoneNumber, "(415) 555-0134"),
+                ],
+            ),
+            (
+                "Paid the deposit from NL91 ABNA 0417 1643 00 to Mr. Henrik Olsen, Bredgade 24, 1260 København K.",
+                &[
+                    (PiiEntityType::IbanCode, "NL91 ABNA 0417 1643 00"),
+                    (PiiEntityType::Person, "Henrik Olsen"),
+                    (PiiEntityType::StreetAddress, "Bredgade 24, 1260 København K"),
+                ],
+            ),
+            (
+                "Sent the slides to j.okafor@westbridge.io this morning.",
+                &[(PiiEntityType::EmailAddress, "j.okafor@westbridge.io")],
+            ),
+            (
+                "Lena: are we still on for tonight?\nMe: yes! 8pm at the usual place",
+                &[(PiiEntityType::Person, "Lena"), (PiiEntityType::DateTime, "8pm")],
+            ),
+            (
+                "My new address is 221B Baker Street, London NW1 6XE. The NAS is at 192.168.1.20.",
+                &[
+                    (PiiEntityType::StreetAddress, "221B Baker Street, London NW1 6XE"),
+                    (PiiEntityType::IpAddress, "192.168.1.20"),
+                ],
+            ),
+        ];
+        for (text, expected) in cases {
+            let found: Vec<(PiiEntityType, String)> = detect(text, &DetectOptions::default())
+                .into_iter()
+                .map(|entity| (entity.entity_type, entity.text))
+                .collect();
+            let expected: Vec<(PiiEntityType, String)> =
+                expected.iter().map(|(kind, text)| (*kind, (*text).to_owned())).collect();
+            assert_eq!(found, expected, "in {text:?}");
+        }
+        let quiet = "Ran 10k along the river this morning and felt great. The kids loved the new park.";
+        assert!(detect(quiet, &DetectOptions::default()).is_empty());
+    }
+
     #[test]
     fn options_filter_types_and_scores() {
         let text = "Mail anna@example.org or call +1 415 555 0100.";
-        let only_email =
-            DetectOptions { entity_types: vec![PiiEntityType::EmailAddress], ..DetectOptions::default() };
+        let only_email = DetectOptions { entity_types: vec![PiiEntityType::EmailAddress], ..DetectOptions::default() };
         let entities = detect(text, &only_email);
         assert_eq!(entities.len(), 1);
         assert_eq!(entities[0].entity_type, PiiEntityType::EmailAddress);

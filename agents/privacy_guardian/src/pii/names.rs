@@ -79,25 +79,45 @@ const PERSON_BEFORE: [&str; 22] = [
 ];
 /// Words after a name that make it a person.
 const PERSON_AFTER: [&str; 14] = [
-    "said", "says", "told", "asked", "wrote", "replied", "thinks", "thought", "called", "texted", "emailed",
-    "lives", "works", "spent",
+    "said", "says", "told", "asked", "wrote", "replied", "thinks", "thought", "called", "texted", "emailed", "lives",
+    "works", "spent",
 ];
 const PLACE_BEFORE: [&str; 12] =
     ["in", "from", "to", "near", "visit", "visiting", "visited", "around", "outside", "across", "via", "towards"];
 /// Company designators: a run ending in one is an organization, never a person.
 const ORGANIZATION_WORDS: [&str; 24] = [
-    "inc", "llc", "ltd", "corp", "corporation", "company", "co", "gmbh", "ag", "plc", "sa", "bv", "group",
-    "partners", "holdings", "bank", "university", "college", "school", "institute", "foundation", "associates",
-    "hospital", "church",
+    "inc",
+    "llc",
+    "ltd",
+    "corp",
+    "corporation",
+    "company",
+    "co",
+    "gmbh",
+    "ag",
+    "plc",
+    "sa",
+    "bv",
+    "group",
+    "partners",
+    "holdings",
+    "bank",
+    "university",
+    "college",
+    "school",
+    "institute",
+    "foundation",
+    "associates",
+    "hospital",
+    "church",
 ];
 /// Function words: capitalized at the start of a sentence or in a title (`Carry Me Back To Canada`), they
 /// name nobody, and a capitalized run that holds one is a title rather than a name.
 const FUNCTION_WORDS: [&str; 64] = [
     "i", "i'm", "i've", "i'll", "i'd", "me", "my", "mine", "you", "your", "he", "him", "his", "she", "her", "it",
-    "its", "we", "us", "our", "they", "them", "their", "the", "a", "an", "and", "or", "but", "if", "of", "to",
-    "in", "on", "at", "for", "with", "from", "by", "as", "is", "are", "was", "be", "this", "that", "these",
-    "those", "there", "here", "what", "when", "where", "who", "why", "how", "not", "no", "yes", "ok", "okay",
-    "so", "do", "all",
+    "its", "we", "us", "our", "they", "them", "their", "the", "a", "an", "and", "or", "but", "if", "of", "to", "in",
+    "on", "at", "for", "with", "from", "by", "as", "is", "are", "was", "be", "this", "that", "these", "those", "there",
+    "here", "what", "when", "where", "who", "why", "how", "not", "no", "yes", "ok", "okay", "so", "do", "all",
 ];
 
 /// Whether the word starts a sentence, a line or a field: its capital says nothing there.
@@ -146,7 +166,8 @@ fn speaker(text: &str, lexicon: &Lexicon, run: &[Word<'_>], findings: &mut Vec<F
     let (first, last) = (&run[0], &run[run.len() - 1]);
     let line_start = text[..first.start].rsplit('\n').next().is_some_and(|line| line.trim().is_empty());
     let colon_after = text[last.end..].starts_with(':');
-    let says_something = text[last.end + usize::from(colon_after)..].lines().next().is_some_and(|rest| !rest.trim().is_empty());
+    let says_something =
+        text[last.end + usize::from(colon_after)..].lines().next().is_some_and(|rest| !rest.trim().is_empty());
     if !(line_start && colon_after && says_something && run.len() <= 3) {
         return false;
     }
@@ -214,7 +235,13 @@ fn lower_case_name(
 }
 
 /// Countries written in lower case (`from belgium`) are still countries.
-fn lower_case_place(text: &str, lexicon: &Lexicon, words: &[Word<'_>], index: usize, findings: &mut Vec<Finding>) -> usize {
+fn lower_case_place(
+    text: &str,
+    lexicon: &Lexicon,
+    words: &[Word<'_>],
+    index: usize,
+    findings: &mut Vec<Finding>,
+) -> usize {
     for length in (1..=3).rev() {
         if index + length > words.len() {
             continue;
@@ -247,13 +274,22 @@ fn classify_run(
             start += 1;
         } else if FUNCTION_WORDS.contains(&lower.as_str())
             || lexicon.is_demonym(word.text)
-            || (starts_sentence(text, word) && lexicon.is_english(word.text) && !lexicon.is_first_name(word.text)
+            || (starts_sentence(text, word)
+                && lexicon.is_english(word.text)
+                && !lexicon.is_first_name(word.text)
                 && !lexicon.is_place(word.text))
         {
             start += 1;
         } else {
             break;
         }
+    }
+    if start >= end {
+        return;
+    }
+    // Months and weekdays are times, even where a town shares the name (March, Cambridgeshire).
+    while end > start && is_calendar_word(words[start].text) {
+        start += 1;
     }
     if start >= end {
         return;
@@ -270,7 +306,12 @@ fn classify_run(
         if let Some((from, to)) = longest_place(text, lexicon, run)
             && (to - from >= 2 || lexicon.is_country(&text[run[from].start..run[to - 1].end]))
         {
-            findings.push(Finding { kind: PiiEntityType::Location, start: run[from].start, end: run[to - 1].end, score: 0.6 });
+            findings.push(Finding {
+                kind: PiiEntityType::Location,
+                start: run[from].start,
+                end: run[to - 1].end,
+                score: 0.6,
+            });
         }
         return;
     }
@@ -287,7 +328,13 @@ fn classify_run(
             let before_place = previous.as_deref().is_some_and(|word| PLACE_BEFORE.contains(&word));
             if !ambiguous || before_place {
                 let (start, end) = span(from, to);
-                let score = if lexicon.is_country(phrase) { 0.85 } else if before_place { 0.8 } else { 0.6 };
+                let score = if lexicon.is_country(phrase) {
+                    0.85
+                } else if before_place {
+                    0.8
+                } else {
+                    0.6
+                };
                 findings.push(Finding { kind: PiiEntityType::Location, start, end, score });
             }
             return;
@@ -346,6 +393,31 @@ fn classify_run(
     findings.push(Finding { kind: PiiEntityType::Person, start: word.start, end: word.end, score });
 }
 
+fn is_calendar_word(word: &str) -> bool {
+    const CALENDAR: [&str; 19] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    CALENDAR.contains(&word)
+}
+
 fn joined_loosely(text: &str, left: &Word<'_>, right: &Word<'_>) -> bool {
     text[left.end..right.start].chars().all(|c| c == ' ' || c == ',')
 }
@@ -384,7 +456,8 @@ mod tests {
 
     #[test]
     fn people_by_list_by_title_and_by_shape() {
-        let people = found("Yesterday Anna Keller met Dr. Okonkwo and Krisztián Szöllösy at the Entertainment Weekly party.");
+        let people =
+            found("Yesterday Anna Keller met Dr. Okonkwo and Krisztián Szöllösy at the Entertainment Weekly party.");
         assert!(people.contains(&(PiiEntityType::Person, "Anna Keller".into())), "{people:?}");
         assert!(people.contains(&(PiiEntityType::Person, "Okonkwo".into())), "{people:?}");
         assert!(people.contains(&(PiiEntityType::Person, "Krisztián Szöllösy".into())), "{people:?}");

@@ -15,11 +15,10 @@ fn regex(pattern: &str) -> Regex {
 }
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"(?i)\b[a-z0-9][a-z0-9._%+\-]*@(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+[a-z]{2,24}\b")
+    regex(r"(?i)\b[\p{L}\p{N}][\p{L}\p{N}._%+\-]*@(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+[a-z]{2,24}\b")
 });
-static URL: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r#"(?i)\b(?:https?://|ftp://|www\.)[^\s<>"'()\[\]{}]+[^\s<>"'()\[\]{}.,;:!?]"#)
-});
+static URL: LazyLock<Regex> =
+    LazyLock::new(|| regex(r#"(?i)\b(?:https?://|ftp://|www\.)[^\s<>"'()\[\]{}]+[^\s<>"'()\[\]{}.,;:!?]"#));
 /// A bare domain: labels and a top-level domain among the common ones, so that `e.g.` and `file.txt` stay out.
 static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
     regex(
@@ -34,8 +33,7 @@ static IBAN: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)\b[a-z]{2}\d{2}(?: ?
 static SSN: LazyLock<Regex> = LazyLock::new(|| regex(r"\b(\d{3})([- ]?)(\d{2})([- ]?)(\d{4})\b"));
 static SSN_CONTEXT: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)\b(?:ssn|social security|social sec)\b"));
 /// Digits with the separators phone numbers are written with, optionally after `+` or an opening bracket.
-static PHONE: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"(?:\+|\(\+?)?\d[\d().\- \u{a0}/]{4,22}\d\b"));
+static PHONE: LazyLock<Regex> = LazyLock::new(|| regex(r"(?:\+|\(\+?)?\d[\d().\- \u{a0}/]{4,22}\d\b"));
 static PHONE_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
     regex(r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|fax|number|text|reach|whatsapp|sms|dial|ring|contact)\b")
 });
@@ -59,9 +57,18 @@ static DATE: LazyLock<Regex> = LazyLock::new(|| {
     ];
     regex(&patterns.join("|"))
 });
+/// A month named alone, capitalized, after a word that makes it a time (`in March`, `since May`).
+static MONTH_ALONE: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"\b(?:in|since|until|till|by|last|next|early|late|mid|this|of|from|through)\s+(January|February|March|April|May|June|July|August|September|October|November|December)\b",
+    )
+});
+
 /// A year standing alone: a date when a preposition or a bracket says so.
 static YEAR: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"(?i)(?:\b(?:in|since|from|until|till|by|of|during|around|circa|year|born|before|after|early|late|mid|summer|winter|spring|autumn|fall)\s+|\()((?:19|20)\d{2})s?\b")
+    regex(
+        r"(?i)(?:\b(?:in|since|from|until|till|by|of|during|around|circa|year|born|before|after|early|late|mid|summer|winter|spring|autumn|fall)\s+|\()((?:19|20)\d{2})s?\b",
+    )
 });
 
 fn found(kind: PiiEntityType, start: usize, end: usize, score: f64) -> Finding {
@@ -90,8 +97,12 @@ pub fn recognize(text: &str, findings: &mut Vec<Finding>) {
         }
     }
     for hit in IBAN.find_iter(text) {
-        if iban_valid(hit.as_str()) {
-            findings.push(found(PiiEntityType::IbanCode, hit.start(), hit.end(), 1.0));
+        // Written in groups, the pattern may run on into the words after it: the longest prefix that ends
+        // at a group and passes the check is the IBAN.
+        let candidate = hit.as_str();
+        let ends = candidate.match_indices(' ').map(|(at, _)| at).chain([candidate.len()]);
+        if let Some(end) = ends.filter(|&end| iban_valid(&candidate[..end])).max() {
+            findings.push(found(PiiEntityType::IbanCode, hit.start(), hit.start() + end, 1.0));
         }
     }
     for captures in SSN.captures_iter(text) {
@@ -118,6 +129,10 @@ pub fn recognize(text: &str, findings: &mut Vec<Finding>) {
         let matched = hit.as_str().trim_end_matches(|c: char| !c.is_alphanumeric() && c != '.');
         findings.push(found(PiiEntityType::DateTime, hit.start(), hit.start() + matched.len(), 0.85));
     }
+    for captures in MONTH_ALONE.captures_iter(text) {
+        let month = captures.get(1).expect("the pattern has a month group");
+        findings.push(found(PiiEntityType::DateTime, month.start(), month.end(), 0.7));
+    }
     for captures in YEAR.captures_iter(text) {
         let year = captures.get(1).expect("the pattern has a year group");
         findings.push(found(PiiEntityType::DateTime, year.start(), year.end(), 0.6));
@@ -128,8 +143,8 @@ fn ip_addresses(text: &str, findings: &mut Vec<Finding>) {
     for hit in IPV4.find_iter(text) {
         let octets_valid = hit.as_str().split('.').all(|octet| octet.parse::<u8>().is_ok() && octet.len() <= 3);
         // `1.2.3.4.5` is a version or a list, not an address.
-        let followed_by_more = text[hit.end()..].starts_with(|c: char| c == '.')
-            && text[hit.end() + 1..].starts_with(|c: char| c.is_ascii_digit());
+        let followed_by_more =
+            text[hit.end()..].starts_with('.') && text[hit.end() + 1..].starts_with(|c: char| c.is_ascii_digit());
         if octets_valid && !followed_by_more {
             findings.push(found(PiiEntityType::IpAddress, hit.start(), hit.end(), 0.95));
         }
@@ -157,7 +172,7 @@ fn phone_numbers(text: &str, findings: &mut Vec<Finding>) {
         let has_plus = candidate.starts_with('+') || candidate.starts_with("(+");
         let groups = candidate.split(|c: char| !c.is_ascii_digit()).filter(|group| !group.is_empty()).count();
         // A run of digits split by one kind of separator in two to five groups, as people write numbers.
-        let shaped = groups >= 2 && groups <= 6;
+        let shaped = (2..=6).contains(&groups);
         // Amounts and versions (`3.14`, `1,000`) are not numbers to dial.
         let dotted_decimal = candidate.contains('.') && groups == 2;
         if dotted_decimal || candidate.contains("  ") {
@@ -204,7 +219,7 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// ISO 13616: the country code and check digits move to the end, letters become numbers, and the whole
@@ -250,6 +265,8 @@ mod tests {
         assert!(!luhn_valid(&digits_of("4111 1111 1111 1112")));
         assert!(iban_valid("GB82 WEST 1234 5698 7654 32"));
         assert!(iban_valid("de89370400440532013000"));
+        let spaced = kinds("Paid from NL91 ABNA 0417 1643 00 to Mr. Olsen");
+        assert!(spaced.contains(&(PiiEntityType::IbanCode, "NL91 ABNA 0417 1643 00".into())), "{spaced:?}");
         assert!(!iban_valid("GB82 WEST 1234 5698 7654 33"));
         let found = kinds("Card 4111-1111-1111-1111, not 4111-1111-1111-1112; IBAN GB82WEST12345698765432.");
         assert!(found.contains(&(PiiEntityType::CreditCard, "4111-1111-1111-1111".into())));
@@ -259,7 +276,9 @@ mod tests {
 
     #[test]
     fn internet_addresses() {
-        let found = kinds("Mail ana.k@example.co.uk or see https://example.org/a?b=1. Server 10.0.0.12, fe80::1ff:fe23:4567:890a.");
+        let found = kinds(
+            "Mail ana.k@example.co.uk or see https://example.org/a?b=1. Server 10.0.0.12, fe80::1ff:fe23:4567:890a.",
+        );
         assert!(found.contains(&(PiiEntityType::EmailAddress, "ana.k@example.co.uk".into())));
         assert!(found.contains(&(PiiEntityType::Url, "https://example.org/a?b=1".into())));
         assert!(found.contains(&(PiiEntityType::IpAddress, "10.0.0.12".into())));
@@ -282,6 +301,7 @@ mod tests {
         assert!(found.contains(&(PiiEntityType::PhoneNumber, "(602) 272-9781".into())));
         assert!(found.contains(&(PiiEntityType::DateTime, "Thursday".into())));
         assert!(found.contains(&(PiiEntityType::DateTime, "May 4th 2023".into())));
+        assert!(kinds("She moves to Lisbon in March.").contains(&(PiiEntityType::DateTime, "March".into())));
         let text = "It was founded in 1977 and costs 3.50 today; see 2018-01-14 03:07:43.";
         let found = kinds(text);
         assert!(found.contains(&(PiiEntityType::DateTime, "1977".into())));
