@@ -174,6 +174,18 @@ async fn up(settings: Settings, url_configured: bool, config: Option<PathBuf>) -
     if let Some(config) = config {
         environment.push(("MNEME_CONFIG".to_owned(), config.display().to_string()));
     }
+    let key_configured = ["MNEME__GUARDIAN__MASTER_KEY_FILE", "MNEME__GUARDIAN__MASTER_KEY"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some());
+    if !key_configured {
+        let key_file = supervisor_settings.master_key_file();
+        if supervisor::ensure_master_key(&key_file)
+            .with_context(|| format!("cannot make the master key {}", key_file.display()))?
+        {
+            tracing::info!(file = %key_file.display(), "Made a master key; keep it safe and back it up.");
+        }
+        environment.push(("MNEME__GUARDIAN__MASTER_KEY_FILE".to_owned(), key_file.display().to_string()));
+    }
     let specs = supervisor::plan(&dir, &agents, supervisor_settings.replicas, &environment);
     let agent_names: Vec<&str> = agents.iter().map(|agent| agent.as_str()).collect();
     tracing::info!(%url, processes = specs.len(), agents = %agent_names.join(", "), "Mneme is starting. Try `mneme status` in another terminal; Ctrl-C stops everything.");

@@ -59,6 +59,10 @@ pub struct SupervisorSettings {
     pub restart_stable_after_secs: u64,
     /// On stop, how long each process may take to finish its work before it is killed.
     pub stop_grace_ms: u64,
+    /// The privacy guardian's master key, in hex; `<data_dir>/master.key` when empty. It is made (readable
+    /// by its owner only) when missing, and handed to the agents, unless `MNEME__GUARDIAN__MASTER_KEY_FILE`
+    /// or `MNEME__GUARDIAN__MASTER_KEY` is set.
+    pub master_key_file: Option<PathBuf>,
 }
 
 impl Default for SupervisorSettings {
@@ -73,6 +77,7 @@ impl Default for SupervisorSettings {
             restart_max_backoff_ms: 10_000,
             restart_stable_after_secs: 10,
             stop_grace_ms: 25_000,
+            master_key_file: None,
         }
     }
 }
@@ -87,6 +92,10 @@ impl SupervisorSettings {
             .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
             .unwrap_or_else(|| PathBuf::from("."));
         base.join("mneme")
+    }
+
+    pub fn master_key_file(&self) -> PathBuf {
+        self.master_key_file.clone().unwrap_or_else(|| self.data_dir().join("master.key"))
     }
 }
 

@@ -78,6 +78,24 @@ pub fn plan(dir: &Path, agents: &[AgentType], replicas: usize, environment: &[(S
     specs
 }
 
+/// Makes a master key at `path` unless one is there: 32 random bytes in hex, readable by the owner only.
+pub fn ensure_master_key(path: &Path) -> std::io::Result<bool> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    if path.exists() {
+        return Ok(false);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let key: [u8; 32] = rand::random();
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(hex::encode(key).as_bytes())?;
+    file.sync_all()?;
+    Ok(true)
+}
+
 /// Runs every child until `stop` is cancelled, then stops them all and returns.
 pub async fn supervise(specs: Vec<ChildSpec>, policy: RestartPolicy, stop: CancellationToken) {
     let tracker = TaskTracker::new();
@@ -165,6 +183,21 @@ mod tests {
         std::fs::write(dir.path().join("mneme-memory-harvester"), b"").unwrap();
         assert_eq!(available_agents(dir.path(), &[]), [AgentType::MemoryHarvester]);
         assert_eq!(available_agents(dir.path(), &[AgentType::AvatarTrainer]), [AgentType::AvatarTrainer]);
+    }
+
+    #[test]
+    fn makes_a_private_master_key_once() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/master.key");
+        assert!(ensure_master_key(&path).unwrap());
+        let key = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(key.len(), 64);
+        assert!(key.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(!ensure_master_key(&path).unwrap(), "an existing key is kept");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), key);
     }
 
     #[tokio::test]

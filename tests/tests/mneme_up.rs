@@ -66,6 +66,22 @@ async fn starts_its_own_nats_and_every_agent_restarts_the_dead_and_stops_cleanly
     let (ok, _) = mneme(&["--nats-url", &url, "send", "memory_harvester", "no_such_thing"]);
     assert!(!ok, "an error_response makes mneme send fail");
 
+    // The guardian runs too, with the master key `mneme up` made for it: pseudonyms work out of the box.
+    wait_for_instances(&client, ComponentKind::Agent(AgentType::PrivacyGuardian), 1, Duration::from_secs(20)).await;
+    assert_eq!(std::fs::read_to_string(data.path().join("master.key")).unwrap().len(), 64);
+    let (ok, reply) = mneme(&[
+        "--nats-url",
+        &url,
+        "send",
+        "privacy_guardian",
+        "redact",
+        r#"{"text": "Lunch with Omar Haddad", "mode": "pseudonym", "owner": "ann"}"#,
+        "--payload-only",
+    ]);
+    assert!(ok, "{reply}");
+    let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
+    assert!(!reply["text"].as_str().unwrap().contains("Omar"), "{reply}");
+
     let pids = children_named(up.pid(), "mneme-memory-harvester");
     assert_eq!(pids.len(), 1, "one harvester process under mneme up");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pids[0]), Signal::SIGKILL).unwrap();
@@ -92,7 +108,12 @@ async fn starts_its_own_nats_and_every_agent_restarts_the_dead_and_stops_cleanly
 #[tokio::test(flavor = "multi_thread")]
 async fn uses_the_configured_server_and_runs_replicas() {
     let nats = NatsServer::start();
-    let mut up = Process::spawn("mneme", &["--nats-url", &nats.url, "up", "--replicas", "2"], &[]);
+    let data = tempfile::tempdir().unwrap();
+    let mut up = Process::spawn(
+        "mneme",
+        &["--nats-url", &nats.url, "up", "--replicas", "2"],
+        &[("MNEME__SUPERVISOR__DATA_DIR", data.path().to_str().unwrap())],
+    );
     let client = nats.connect().await;
     let replicas = wait_for_instances(&client, HARVESTER, 2, Duration::from_secs(20)).await;
     assert_ne!(replicas[0].id, replicas[1].id);
