@@ -82,10 +82,18 @@ impl<D: DedupIndex> Harvester<D> {
         let id = memory_id(&owner, input.source.as_deref(), &text);
         let duplicate_of =
             if text.is_empty() { None } else { self.dedup.check_and_record(&owner, &id, &fingerprint).await? };
+        let author = input.author.map(|author| author.trim().to_owned()).filter(|author| !author.is_empty());
+        let participants = people(input.participants, author.as_deref());
+        let tags = tags(&input.tags, &text);
         Ok(ProcessedMemory {
             id,
             owner,
             source: input.source,
+            source_kind: input.source_kind,
+            author,
+            participants,
+            title: input.title.map(|title| normalize::normalize(&title)).filter(|title| !title.is_empty()),
+            tags,
             language: language::detect(&text),
             word_count: u32::try_from(text.unicode_words().count()).unwrap_or(u32::MAX),
             text,
@@ -115,7 +123,7 @@ impl<D: DedupIndex> Harvester<D> {
                     raw_input,
                     owner: batch.owner.clone(),
                     source: batch.source.clone(),
-                    occurred_at: None,
+                    ..ProcessMemoryRequest::default()
                 },
                 RawInput::Full(mut input) => {
                     input.owner = input.owner.or_else(|| batch.owner.clone());
@@ -131,6 +139,40 @@ impl<D: DedupIndex> Harvester<D> {
         }
         Ok(BatchProcessed { processed_memories, errors })
     }
+}
+
+/// The people taking part, each once (case aside), without the author, in the order given.
+fn people(participants: Vec<String>, author: Option<&str>) -> Vec<String> {
+    let mut seen: Vec<String> = author.map(str::to_lowercase).into_iter().collect();
+    let mut people = Vec::new();
+    for person in participants {
+        let person = person.trim();
+        if !person.is_empty() && !seen.contains(&person.to_lowercase()) {
+            seen.push(person.to_lowercase());
+            people.push(person.to_owned());
+        }
+    }
+    people
+}
+
+/// The tags given and the `#hashtags` of the text, lower-cased, each once, sorted.
+fn tags(given: &[String], text: &str) -> Vec<String> {
+    let hashtags = text.split(|c: char| c.is_whitespace() || ",;()[]".contains(c)).filter_map(|word| {
+        let tag = word.strip_prefix('#')?.trim_end_matches(|c: char| !c.is_alphanumeric());
+        // `#1` and `#` are not tags.
+        (tag.chars().next()?.is_alphabetic() && tag.chars().all(|c| c.is_alphanumeric() || "_-/".contains(c)))
+            .then_some(tag)
+    });
+    let mut tags: Vec<String> = given
+        .iter()
+        .map(|tag| tag.trim().trim_start_matches('#'))
+        .chain(hashtags)
+        .filter(|tag| !tag.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    tags.sort();
+    tags.dedup();
+    tags
 }
 
 /// UUID v5 of owner, source and text: stable across runs, machines and replicas.
@@ -255,7 +297,11 @@ mod tests {
     }
 
     fn input(text: &str) -> ProcessMemoryRequest {
-        ProcessMemoryRequest { raw_input: text.to_owned(), owner: Some("ann".into()), source: None, occurred_at: None }
+        ProcessMemoryRequest {
+            raw_input: text.to_owned(),
+            owner: Some("ann".into()),
+            ..ProcessMemoryRequest::default()
+        }
     }
 
     #[tokio::test]
@@ -317,15 +363,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn keeps_who_took_part_and_collects_tags() {
+        let mut request = input("Planning the #Lisbon trip with Omar. #travel #2024 #travel");
+        request.source_kind = mneme_protocol::harvester::SourceKind::Chat;
+        request.author = Some(" Ann ".into());
+        request.participants = vec!["Omar".into(), "ann".into(), "omar".into(), " ".into(), "Lena".into()];
+        request.tags = vec!["#Trips".into()];
+        let memory = harvester().process(request).await.unwrap();
+        assert_eq!(memory.author.as_deref(), Some("Ann"));
+        assert_eq!(memory.participants, ["Omar", "Lena"]);
+        assert_eq!(memory.tags, ["lisbon", "travel", "trips"]);
+        assert_eq!(memory.source_kind, mneme_protocol::harvester::SourceKind::Chat);
+    }
+
+    #[tokio::test]
     async fn batches_check_items_against_each_other_and_report_bad_items() {
         let batch = BatchProcessRequest {
             raw_inputs: vec![
                 RawInput::Text("Morning run along the canal, eight kilometres in the rain.".into()),
                 RawInput::Full(ProcessMemoryRequest {
                     raw_input: "Bad date here".into(),
-                    owner: None,
-                    source: None,
                     occurred_at: Some("yesterday-ish".into()),
+                    ..ProcessMemoryRequest::default()
                 }),
                 RawInput::Text("Morning run along the canal, eight kilometres in the rain.".into()),
             ],

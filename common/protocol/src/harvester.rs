@@ -16,20 +16,66 @@ pub mod event_types {
     pub const MEMORY_PROCESSED: &str = "memory_processed";
 }
 
+/// What kind of record a memory was made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// Text sent as it is, with nothing known of its origin.
+    #[default]
+    Text,
+    /// A note file (plain text or Markdown).
+    Note,
+    /// One dated entry of a journal file.
+    Journal,
+    /// One turn of a chat conversation.
+    Chat,
+    /// One e-mail message.
+    Email,
+    /// One row of a CSV file.
+    Csv,
+}
+
+impl SourceKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Text => "text",
+            SourceKind::Note => "note",
+            SourceKind::Journal => "journal",
+            SourceKind::Chat => "chat",
+            SourceKind::Email => "email",
+            SourceKind::Csv => "csv",
+        }
+    }
+}
+
 /// One raw input: the text and what is known of where and when it comes from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ProcessMemoryRequest {
     pub raw_input: String,
     /// Whose memory this is; the harvester's configured default owner when absent.
     #[serde(default)]
     pub owner: Option<String>,
-    /// Where the input came from (a file path, a message id); part of the memory's identity.
+    /// The source locator: where exactly the input came from (`notes/2024-05-01.md`, a chat turn's id, an
+    /// e-mail's Message-ID). Part of the memory's identity, and cited with the memory in every result.
     #[serde(default)]
     pub source: Option<String>,
     /// When it happened: RFC 3339 (`2024-05-01T09:30:00Z`, any offset), a civil date-time
     /// (`2024-05-01 09:30`, read as UTC) or a date (`2024-05-01`).
     #[serde(default)]
     pub occurred_at: Option<String>,
+    #[serde(default)]
+    pub source_kind: SourceKind,
+    /// Who wrote or said it: a chat turn's speaker, an e-mail's sender.
+    #[serde(default)]
+    pub author: Option<String>,
+    /// Everyone taking part besides the author: the other people of a chat session, an e-mail's recipients.
+    #[serde(default)]
+    pub participants: Vec<String>,
+    /// A note's title, an e-mail's subject.
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 /// A batch item: plain text, or a full input whose fields win over the batch's.
@@ -120,7 +166,18 @@ pub struct ProcessedMemory {
     /// UUID v5 of owner, source and normalized text: processing the same input again gives the same id.
     pub id: String,
     pub owner: String,
+    /// The source locator (see [`ProcessMemoryRequest::source`]).
     pub source: Option<String>,
+    #[serde(default)]
+    pub source_kind: SourceKind,
+    #[serde(default)]
+    pub author: Option<String>,
+    #[serde(default)]
+    pub participants: Vec<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
     /// The text, Unicode-normalized (NFC) with line endings and white space tidied.
     pub text: String,
     pub language: DetectedLanguage,
