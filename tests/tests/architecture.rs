@@ -42,19 +42,24 @@ fn dependencies_run_from_agents_and_orchestrator_to_runtime_to_protocol() {
     };
     assert!(ours("mneme-protocol").is_empty());
     assert_eq!(ours("mneme-runtime"), ["mneme-protocol"]);
+    assert_eq!(ours("mneme-sources"), ["mneme-protocol"]);
     for (package, _) in
         packages.iter().filter(|(name, _)| name.starts_with("mneme-") && name.as_str() != "mneme-system-tests")
     {
-        if matches!(package.as_str(), "mneme-protocol" | "mneme-runtime") {
+        if matches!(package.as_str(), "mneme-protocol" | "mneme-runtime" | "mneme-sources") {
             continue;
         }
-        let mut found = ours(package);
-        found.sort();
-        assert_eq!(found, ["mneme-protocol", "mneme-runtime"], "{package} may depend only on protocol and runtime");
+        let found = ours(package);
+        assert!(
+            found.iter().any(|name| name == "mneme-runtime")
+                && found.iter().all(|name| matches!(name.as_str(), "mneme-protocol" | "mneme-runtime" | "mneme-sources")),
+            "{package} may depend only on protocol, runtime and sources: {found:?}"
+        );
     }
-    let protocol = &packages["mneme-protocol"];
-    for forbidden in ["tokio", "async-nats", "futures"] {
-        assert!(!protocol.iter().any(|name| name == forbidden), "protocol must not depend on {forbidden}");
+    for pure in ["mneme-protocol", "mneme-sources"] {
+        for forbidden in ["tokio", "async-nats", "futures"] {
+            assert!(!packages[pure].iter().any(|name| name == forbidden), "{pure} must not depend on {forbidden}");
+        }
     }
 }
 
