@@ -52,7 +52,9 @@ fn dependencies_run_from_agents_and_orchestrator_to_runtime_to_protocol() {
         let found = ours(package);
         assert!(
             found.iter().any(|name| name == "mneme-runtime")
-                && found.iter().all(|name| matches!(name.as_str(), "mneme-protocol" | "mneme-runtime" | "mneme-sources")),
+                && found
+                    .iter()
+                    .all(|name| matches!(name.as_str(), "mneme-protocol" | "mneme-runtime" | "mneme-sources")),
             "{package} may depend only on protocol, runtime and sources: {found:?}"
         );
     }

@@ -4,8 +4,9 @@ use unicode_segmentation::UnicodeSegmentation;
 use uuid::Uuid;
 
 use mneme_protocol::harvester::{
-    BatchItemError, BatchProcessRequest, BatchProcessed, MemoryProcessed, MemoryProcessedEvent, ProcessMemoryRequest,
-    ProcessedMemory, QualityAssessment, RawInput, ValidateQualityRequest, event_types, message_types,
+    BatchItemError, BatchProcessRequest, BatchProcessed, MemoryProcessed, MemoryProcessedEvent, ProcessFileRequest,
+    ProcessMemoryRequest, ProcessedMemory, QualityAssessment, RawInput, ValidateQualityRequest, event_types,
+    message_types,
 };
 use mneme_protocol::{AgentCapability, AgentType, ErrorCode};
 use mneme_runtime::events::Audience;
@@ -32,6 +33,8 @@ pub enum HarvestError {
     InvalidOccurredAt(String),
     #[error("batch of {size} inputs exceeds the limit of {limit}")]
     BatchTooLarge { size: usize, limit: usize },
+    #[error("file `{name}`: {reason}")]
+    Source { name: String, reason: String },
     #[error(transparent)]
     Dedup(#[from] DedupError),
 }
@@ -39,9 +42,10 @@ pub enum HarvestError {
 impl From<HarvestError> for HandlerError {
     fn from(error: HarvestError) -> Self {
         let code = match &error {
-            HarvestError::EmptyOwner | HarvestError::OwnerTooLong | HarvestError::InvalidOccurredAt(_) => {
-                ErrorCode::BadRequest
-            }
+            HarvestError::EmptyOwner
+            | HarvestError::OwnerTooLong
+            | HarvestError::InvalidOccurredAt(_)
+            | HarvestError::Source { .. } => ErrorCode::BadRequest,
             HarvestError::BatchTooLarge { .. } => ErrorCode::PayloadTooLarge,
             HarvestError::Dedup(_) => ErrorCode::Unavailable,
         };
@@ -141,6 +145,27 @@ impl<D: DedupIndex> Harvester<D> {
     }
 }
 
+/// The inputs a file holds, each with the request's owner.
+pub fn file_inputs(request: ProcessFileRequest) -> Result<Vec<ProcessMemoryRequest>, HarvestError> {
+    let source_error = |reason: String| HarvestError::Source { name: request.name.clone(), reason };
+    let mut options = mneme_sources::ReadOptions::default();
+    if let Some(mapping) = &request.csv_mapping {
+        options.csv = mapping.parse().map_err(|error: mneme_sources::SourceError| source_error(error.to_string()))?;
+    }
+    let bytes = request.content.as_bytes();
+    let format = match &request.format {
+        Some(format) => format.parse().map_err(source_error)?,
+        None => mneme_sources::detect(&request.name, bytes)
+            .ok_or_else(|| source_error("its format cannot be told; name it with `format`".to_owned()))?,
+    };
+    let mut inputs = mneme_sources::parse(format, bytes, &request.name, None, &options)
+        .map_err(|error| source_error(error.to_string()))?;
+    for input in &mut inputs {
+        input.owner = request.owner.clone();
+    }
+    Ok(inputs)
+}
+
 /// The people taking part, each once (case aside), without the author, in the order given.
 fn people(participants: Vec<String>, author: Option<&str>) -> Vec<String> {
     let mut seen: Vec<String> = author.map(str::to_lowercase).into_iter().collect();
@@ -219,6 +244,12 @@ pub fn capabilities() -> Vec<AgentCapability> {
             &["memory_content"],
             &["quality_assessment"],
         ),
+        AgentCapability::new(
+            message_types::PROCESS_FILE,
+            "Process a note, journal, chat export, e-mail or CSV file into memories",
+            &["source_file"],
+            &["processed_memory_batch"],
+        ),
     ]
 }
 
@@ -269,6 +300,19 @@ impl<D: DedupIndex> Agent for MemoryHarvester<D> {
             }
             message_types::BATCH_PROCESS => {
                 let batch = self.harvester.process_batch(request.payload()?).await?;
+                for memory in &batch.processed_memories {
+                    self.announce(memory).await;
+                }
+                Ok(Reply::new(message_types::BATCH_PROCESSED, batch))
+            }
+            message_types::PROCESS_FILE => {
+                let inputs = file_inputs(request.payload()?)?;
+                let batch = BatchProcessRequest {
+                    raw_inputs: inputs.into_iter().map(RawInput::Full).collect(),
+                    owner: None,
+                    source: None,
+                };
+                let batch = self.harvester.process_batch(batch).await?;
                 for memory in &batch.processed_memories {
                     self.announce(memory).await;
                 }
@@ -360,6 +404,29 @@ mod tests {
         let mut request = input("words words words");
         request.owner = None;
         assert_eq!(harvester().process(request).await.unwrap().owner, HarvesterSettings::default().default_owner);
+    }
+
+    #[tokio::test]
+    async fn files_become_memories_of_their_owner() {
+        let export = "1/2/24, 8:05 AM - Omar: Brunch at 11?\n1/2/24, 8:06 AM - Ann: Perfect, see you there\n";
+        let request = ProcessFileRequest {
+            name: "whatsapp/omar.txt".into(),
+            content: export.into(),
+            format: None,
+            csv_mapping: None,
+            owner: Some("ann".into()),
+        };
+        let inputs = file_inputs(request.clone()).unwrap();
+        assert_eq!(inputs.len(), 2);
+        assert!(inputs.iter().all(|input| input.owner.as_deref() == Some("ann")));
+        let memory = harvester().process(inputs[0].clone()).await.unwrap();
+        assert_eq!(memory.source.as_deref(), Some("whatsapp/omar.txt#L1"));
+        assert_eq!(memory.author.as_deref(), Some("Omar"));
+
+        let unknown = ProcessFileRequest { format: Some("pdf".into()), ..request.clone() };
+        assert!(matches!(file_inputs(unknown), Err(HarvestError::Source { .. })));
+        let bad_mapping = ProcessFileRequest { csv_mapping: Some("colour=x".into()), ..request };
+        assert!(matches!(file_inputs(bad_mapping), Err(HarvestError::Source { .. })));
     }
 
     #[tokio::test]

@@ -8,6 +8,8 @@ pub mod message_types {
     pub const BATCH_PROCESS: &str = "batch_process";
     pub const BATCH_PROCESSED: &str = "batch_processed";
     pub const VALIDATE_QUALITY: &str = "validate_quality";
+    /// A whole file (note, journal, chat, e-mail, CSV) made into memories; answered with `batch_processed`.
+    pub const PROCESS_FILE: &str = "process_file";
     pub const QUALITY_ASSESSMENT: &str = "quality_assessment";
 }
 
@@ -95,6 +97,23 @@ pub struct BatchProcessRequest {
     /// Source of the items that name none.
     #[serde(default)]
     pub source: Option<String>,
+}
+
+/// `process_file`: one file's content, read as `docs/sources.md` describes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessFileRequest {
+    /// The file's name or path as it should be cited (`notes/2024-05-01.md`); its extension helps detection.
+    pub name: String,
+    /// The file's content, as text.
+    pub content: String,
+    /// `note`, `journal`, `chat-json`, `whatsapp`, `eml`, `mbox` or `csv`; detected when absent.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// For CSV: `field=column` pairs such as `text=body,date=created_at`.
+    #[serde(default)]
+    pub csv_mapping: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
