@@ -62,6 +62,11 @@ impl fmt::Debug for DerivedKey {
 }
 
 impl DerivedKey {
+    /// The key itself, to key a cipher with.
+    pub fn prf_key(&self) -> [u8; 32] {
+        self.0
+    }
+
     /// A keyed pseudo-random function of `message` (HKDF-Expand, an HMAC-SHA256): the same message always
     /// gives the same value under this key, and without the key nothing about the message can be learnt.
     pub fn prf(&self, message: &[u8]) -> [u8; 16] {

@@ -6,6 +6,7 @@ pub mod keys;
 pub mod pii;
 pub mod redact;
 pub mod settings;
+pub mod vault;
 
 use std::future::Future;
 

@@ -14,6 +14,10 @@ pub enum ErrorCode {
     UnsupportedSchema,
     /// The body is larger than the agent accepts.
     PayloadTooLarge,
+    /// The principal may not do this.
+    Forbidden,
+    /// What the request names does not exist (or the principal may not know that it does).
+    NotFound,
     /// The handler failed.
     Internal,
     /// The agent cannot take more work now, or a dependency is down; try again.
@@ -27,6 +31,8 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest => 400,
             ErrorCode::UnknownMessageType => 404,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedSchema => 422,
             ErrorCode::Internal => 500,
@@ -42,6 +48,8 @@ impl ErrorCode {
             ErrorCode::UnknownMessageType => "unknown_message_type",
             ErrorCode::UnsupportedSchema => "unsupported_schema",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
             ErrorCode::Internal => "internal",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Timeout => "timeout",
@@ -59,6 +67,8 @@ impl ErrorCode {
             ErrorCode::UnknownMessageType,
             ErrorCode::UnsupportedSchema,
             ErrorCode::PayloadTooLarge,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
             ErrorCode::Internal,
             ErrorCode::Unavailable,
             ErrorCode::Timeout,

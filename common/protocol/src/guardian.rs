@@ -1,14 +1,39 @@
-//! Payloads of the privacy guardian: `detect_pii` and `redact`.
+//! Payloads of the privacy guardian: finding and redacting personal information, and the vault of
+//! memories it keeps encrypted and answers for (storing, reading under access control, grants, forgetting).
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::harvester::ProcessedMemory;
 
 pub mod message_types {
     pub const DETECT_PII: &str = "detect_pii";
     pub const PII_DETECTED: &str = "pii_detected";
     pub const REDACT: &str = "redact";
     pub const REDACTED: &str = "redacted";
+    /// The pipeline step: classify a processed memory, encrypt it and store it.
+    pub const APPLY_SECURITY: &str = "apply_security";
+    pub const SECURITY_APPLIED: &str = "security_applied";
+    pub const GET_MEMORY: &str = "get_memory";
+    pub const MEMORY: &str = "memory";
+    pub const LIST_MEMORIES: &str = "list_memories";
+    pub const MEMORIES: &str = "memories";
+    pub const COUNT_MEMORIES: &str = "count_memories";
+    pub const MEMORY_COUNT: &str = "memory_count";
+    pub const GRANT_ACCESS: &str = "grant_access";
+    pub const ACCESS_GRANTED: &str = "access_granted";
+    pub const REVOKE_ACCESS: &str = "revoke_access";
+    pub const ACCESS_REVOKED: &str = "access_revoked";
+    pub const FORGET: &str = "forget";
+    pub const FORGOTTEN: &str = "forgotten";
+}
+
+pub mod event_types {
+    /// A memory was stored, with [`super::MemoryStoredEvent`].
+    pub const MEMORY_STORED: &str = "memory_stored";
+    /// Memories were forgotten, with [`super::Forgotten`]: derived state must drop them.
+    pub const MEMORY_FORGOTTEN: &str = "memory_forgotten";
 }
 
 /// Kinds of personal information, named as Presidio names them so that tools built for it read ours.
@@ -156,6 +181,178 @@ pub struct Redacted {
     pub text: String,
     pub mode: RedactionMode,
     pub replacements: Vec<Replacement>,
+}
+
+/// How much harm a memory could do in the wrong hands, in increasing order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sensitivity {
+    /// Nothing about a person: could be published.
+    Public,
+    /// About people, or naming them: for the owner and those they trust.
+    Personal,
+    /// Health, money, intimacy, beliefs, conflict, or contact details: for the owner and close grantees.
+    Sensitive,
+    /// Credentials, card and account numbers, identity numbers: the owner only.
+    Secret,
+}
+
+/// `apply_security`: a memory as the harvester made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplySecurityRequest {
+    pub memory: ProcessedMemory,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecurityApplied {
+    pub memory_id: String,
+    pub owner: String,
+    pub sensitivity: Sensitivity,
+    /// Why: the kinds of personal information and the sensitive topics found.
+    pub reasons: Vec<String>,
+    /// False when the memory was already stored (a redelivery): nothing changed.
+    pub stored: bool,
+    /// The text as it may leave the owner's trust boundary (to grantees, to public answers, to an external
+    /// model): personal information replaced by placeholders.
+    pub shareable_text: String,
+}
+
+/// `mneme.event.memory_stored`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryStoredEvent {
+    pub memory_id: String,
+    pub owner: String,
+    pub sensitivity: Sensitivity,
+    pub occurred_at: Option<String>,
+}
+
+/// Who asks. Reads name the principal: the owner sees everything of theirs; anyone else sees what the owner
+/// granted them and nothing more.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetMemoryRequest {
+    pub principal: String,
+    pub owner: String,
+    pub memory_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListMemoriesRequest {
+    pub principal: String,
+    pub owner: String,
+    /// At most this many, newest first; 100 when absent.
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CountMemoriesRequest {
+    pub principal: String,
+    pub owner: String,
+}
+
+/// A stored memory as a principal may see it. For anyone but the owner, `text` and `title` are the
+/// shareable (redacted) forms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryView {
+    pub memory: ProcessedMemory,
+    pub sensitivity: Sensitivity,
+    pub redacted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryReply {
+    pub memory: MemoryView,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoriesReply {
+    pub memories: Vec<MemoryView>,
+    /// How many the principal may see in all.
+    pub total: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryCount {
+    pub owner: String,
+    pub count: usize,
+}
+
+/// What a grant lets a grantee read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Memories themselves.
+    Memories,
+    /// Results derived from memories (patterns, people, insights).
+    Derived,
+}
+
+/// `grant_access`: only the owner may grant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrantAccessRequest {
+    pub principal: String,
+    pub owner: String,
+    pub grantee: String,
+    pub max_sensitivity: Sensitivity,
+    pub scopes: Vec<Scope>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessGranted {
+    pub owner: String,
+    pub grantee: String,
+    pub max_sensitivity: Sensitivity,
+    pub scopes: Vec<Scope>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RevokeAccessRequest {
+    pub principal: String,
+    pub owner: String,
+    pub grantee: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessRevoked {
+    pub owner: String,
+    pub grantee: String,
+    /// False when there was no grant to revoke.
+    pub revoked: bool,
+}
+
+/// `forget`: one memory, or (without `memory_id`) everything of the owner. Only the owner may forget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForgetRequest {
+    pub principal: String,
+    pub owner: String,
+    #[serde(default)]
+    pub memory_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forgotten {
+    pub owner: String,
+    /// The memory forgotten, or none when the whole owner was.
+    pub memory_id: Option<String>,
+    pub memories_deleted: usize,
+    /// Whether the owner's data key was destroyed, so that no copy of their memories can be read again.
+    pub key_destroyed: bool,
+}
+
+/// One entry of the audit stream (`mneme.audit.<action>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// RFC 3339.
+    pub at: String,
+    pub principal: String,
+    pub owner: String,
+    pub action: String,
+    #[serde(default)]
+    pub memory_id: Option<String>,
+    pub allowed: bool,
+    pub reason: String,
+    /// The instance that decided.
+    pub agent_id: String,
 }
 
 #[cfg(test)]

@@ -15,6 +15,68 @@ pub mod headers {
     /// ADR-32 service errors, set on every `error_response`.
     pub const SERVICE_ERROR: &str = "Nats-Service-Error";
     pub const SERVICE_ERROR_CODE: &str = "Nats-Service-Error-Code";
+    /// JetStream's de-duplication id: publishing the same input twice within the window stores it once.
+    pub const MSG_ID: &str = "Nats-Msg-Id";
+    /// On an ingest message: an inbox where the pipeline reports what became of the input.
+    pub const REPORT_TO: &str = "Mneme-Report-To";
+    /// On a dead letter: why it died, where it came from, and how often it was tried.
+    pub const DEAD_REASON: &str = "Mneme-Dead-Reason";
+    pub const DEAD_SUBJECT: &str = "Mneme-Dead-Subject";
+    pub const DEAD_SEQUENCE: &str = "Mneme-Dead-Sequence";
+    pub const DEAD_DELIVERIES: &str = "Mneme-Dead-Deliveries";
+}
+
+/// JetStream streams, consumers and buckets.
+pub mod jetstream {
+    /// Inputs waiting to become memories: a work queue over [`super::INGEST_WILDCARD`].
+    pub const INGEST_STREAM: &str = "MNEME_INGEST";
+    /// The durable consumer every orchestrator instance pulls the ingest stream through.
+    pub const INGEST_CONSUMER: &str = "mneme_ingest";
+    /// Inputs that could not become memories, with the reason, kept for inspection and replay.
+    pub const DEAD_LETTER_STREAM: &str = "MNEME_DEAD_LETTERS";
+    /// Every access decision and every forget.
+    pub const AUDIT_STREAM: &str = "MNEME_AUDIT";
+    /// The guardian's encrypted memories.
+    pub const MEMORY_BUCKET: &str = "mneme_memories";
+    /// Owners' data keys, wrapped by the master key.
+    pub const KEY_BUCKET: &str = "mneme_keys";
+    /// Grants of access, per owner and grantee.
+    pub const GRANT_BUCKET: &str = "mneme_grants";
+}
+
+/// Where clients publish inputs: `mneme.ingest.<token>`; see [`ingest`].
+pub const INGEST_WILDCARD: &str = "mneme.ingest.>";
+pub const DEAD_LETTER_WILDCARD: &str = "mneme.dead.>";
+pub const AUDIT_WILDCARD: &str = "mneme.audit.>";
+
+/// The subject an owner's inputs are published on: `mneme.ingest.<owner token>`. The owner is read from the
+/// payload; the token only spreads owners over subjects, so that user text never becomes part of a subject.
+pub fn ingest(owner: &str) -> String {
+    format!("{ROOT}.ingest.{}", owner_token(owner))
+}
+
+/// The dead letter of an input that came on `ingest_subject`'s owner token.
+pub fn dead_letter(ingest_subject: &str) -> String {
+    let token = ingest_subject.rsplit('.').next().filter(|token| is_key_token(token)).unwrap_or("unknown");
+    format!("{ROOT}.dead.{token}")
+}
+
+/// An audit record of `action` (`read`, `list`, `grant`, `forget`, ...).
+pub fn audit(action: &str) -> String {
+    let action = if is_valid_type_token(action) { action } else { "other" };
+    format!("{ROOT}.audit.{action}")
+}
+
+/// A stable, opaque token for an owner, valid in subjects and key-value keys: the simple form of the UUID v5
+/// of the owner's name.
+pub fn owner_token(owner: &str) -> String {
+    const OWNERS: uuid::Uuid = uuid::Uuid::from_u128(0x6d6e_656d_652d_6f77_6e65_722d_746f_6b6e);
+    uuid::Uuid::new_v5(&OWNERS, owner.as_bytes()).simple().to_string()
+}
+
+/// Whether `token` is a valid key-value key token: letters, digits, `-` and `_`.
+pub fn is_key_token(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
 }
 
 /// Whether `token` may stand as one subject token for a message or event type: lower-case ASCII letters,

@@ -1,0 +1,497 @@
+//! The vault: memories stored encrypted under their owner's data key, read only by the owner and by the
+//! grantees the owner names (each up to a sensitivity), forgotten by destroying keys, with every decision
+//! appended to the audit stream.
+
+pub mod classify;
+pub mod crypto;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use mneme_protocol::guardian::{
+    AccessGranted, AccessRevoked, AuditRecord, Forgotten, GrantAccessRequest, MemoryView, Scope, SecurityApplied,
+    Sensitivity,
+};
+use mneme_protocol::harvester::ProcessedMemory;
+use mneme_protocol::subjects::{self, owner_token};
+
+use crate::keys::MasterKey;
+use crate::pii::{self, DetectOptions};
+use crate::redact::{Redaction, redact};
+use crypto::{CryptoError, DataKey};
+use store::{StoreError, VaultStore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error("{principal} may not {action} memories of {owner}")]
+    Forbidden { principal: String, owner: String, action: String },
+    #[error("no memory {memory_id} of {owner}")]
+    NotFound { owner: String, memory_id: String },
+    #[error("the principal is empty")]
+    NoPrincipal,
+    #[error("a stored memory does not open: {0}")]
+    Corrupt(#[from] CryptoError),
+    #[error("a stored record cannot be read: {0}")]
+    Undecodable(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where access decisions and forgets are recorded.
+pub trait AuditSink: Send + Sync + 'static {
+    fn record(&self, record: AuditRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The audit trail in the `MNEME_AUDIT` stream, acknowledged by JetStream before the decision takes effect.
+#[derive(Debug, Clone)]
+pub struct JetStreamAudit {
+    jetstream: async_nats::jetstream::Context,
+}
+
+impl JetStreamAudit {
+    pub async fn open(jetstream: &async_nats::jetstream::Context, replicas: usize) -> Result<Self, StoreError> {
+        let config = async_nats::jetstream::stream::Config {
+            name: subjects::jetstream::AUDIT_STREAM.to_owned(),
+            description: Some("Mneme: every access decision and forget".to_owned()),
+            subjects: vec![subjects::AUDIT_WILDCARD.to_owned()],
+            storage: async_nats::jetstream::stream::StorageType::File,
+            num_replicas: replicas,
+            ..Default::default()
+        };
+        jetstream.get_or_create_stream(config).await.map_err(|error| StoreError(error.to_string()))?;
+        Ok(JetStreamAudit { jetstream: jetstream.clone() })
+    }
+}
+
+impl AuditSink for JetStreamAudit {
+    async fn record(&self, record: AuditRecord) -> Result<(), StoreError> {
+        let body = rmp_serde::to_vec_named(&record).map_err(|error| StoreError(error.to_string()))?;
+        let ack = self
+            .jetstream
+            .publish(subjects::audit(&record.action), body.into())
+            .await
+            .map_err(|error| StoreError(error.to_string()))?;
+        ack.await.map(|_| ()).map_err(|error| StoreError(error.to_string()))
+    }
+}
+
+/// The audit trail in memory, for tests.
+#[derive(Debug, Default)]
+pub struct MemoryAudit(pub Mutex<Vec<AuditRecord>>);
+
+impl AuditSink for MemoryAudit {
+    async fn record(&self, record: AuditRecord) -> Result<(), StoreError> {
+        self.0.lock().expect("unpoisoned").push(record);
+        Ok(())
+    }
+}
+
+/// What is sealed for each memory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SealedMemory {
+    memory: ProcessedMemory,
+    sensitivity: Sensitivity,
+    shareable_text: String,
+    shareable_title: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Grant {
+    max_sensitivity: Sensitivity,
+    scopes: Vec<Scope>,
+}
+
+/// The stored form of a memory: a version byte, then the sealed [`SealedMemory`].
+const RECORD_VERSION: u8 = 1;
+
+/// Who may see what of an owner's memories.
+#[derive(Debug, Clone, PartialEq)]
+enum Access {
+    Owner,
+    Grantee { max_sensitivity: Sensitivity },
+}
+
+#[derive(Debug)]
+pub struct Vault<S, A> {
+    store: S,
+    audit: A,
+    master: MasterKey,
+    agent_id: String,
+}
+
+impl<S: VaultStore, A: AuditSink> Vault<S, A> {
+    pub fn new(store: S, audit: A, master: MasterKey, agent_id: impl Into<String>) -> Self {
+        Vault { store, audit, master, agent_id: agent_id.into() }
+    }
+
+    pub fn audit_sink(&self) -> &A {
+        &self.audit
+    }
+
+    /// The owner's data key, made on first use. Of two replicas making one at once, one wins and both use it.
+    async fn data_key(&self, owner: &str, create: bool) -> Result<Option<DataKey>, VaultError> {
+        let token = owner_token(owner);
+        if let Some(wrapped) = self.store.wrapped_key(&token).await? {
+            return Ok(Some(DataKey::unwrap(&self.master, &token, &wrapped)?));
+        }
+        if !create {
+            return Ok(None);
+        }
+        let key = DataKey::generate();
+        if self.store.create_wrapped_key(&token, key.wrap(&self.master, &token)).await? {
+            return Ok(Some(key));
+        }
+        let wrapped = self.store.wrapped_key(&token).await?.ok_or_else(|| StoreError("data key vanished".into()))?;
+        Ok(Some(DataKey::unwrap(&self.master, &token, &wrapped)?))
+    }
+
+    fn context(owner: &str, memory_id: &str) -> Vec<u8> {
+        format!("memory:{}:{memory_id}", owner_token(owner)).into_bytes()
+    }
+
+    /// The pipeline step: classifies the memory, prepares its shareable form, and stores it sealed. Storing
+    /// the same memory again changes nothing (`stored` is false), so redeliveries are harmless.
+    pub async fn apply_security(&self, memory: ProcessedMemory) -> Result<SecurityApplied, VaultError> {
+        let findings = pii::find(&memory.text, &DetectOptions::default());
+        let (sensitivity, reasons) = classify::classify(&memory.text, &findings);
+        let (shareable_text, _) = redact(&memory.text, &findings, &Redaction::Placeholder);
+        let shareable_title = memory.title.as_ref().map(|title| {
+            let findings = pii::find(title, &DetectOptions::default());
+            redact(title, &findings, &Redaction::Placeholder).0
+        });
+        let key = self.data_key(&memory.owner, true).await?.expect("made when missing");
+        let sealed = SealedMemory {
+            memory: memory.clone(),
+            sensitivity,
+            shareable_text: shareable_text.clone(),
+            shareable_title,
+        };
+        let plaintext = rmp_serde::to_vec_named(&sealed).map_err(|error| VaultError::Undecodable(error.to_string()))?;
+        let mut record = vec![RECORD_VERSION];
+        record.extend(key.seal(&Self::context(&memory.owner, &memory.id), &plaintext));
+        let stored = self.store.create_memory(&owner_token(&memory.owner), &memory.id, record).await?;
+        Ok(SecurityApplied { memory_id: memory.id, owner: memory.owner, sensitivity, reasons, stored, shareable_text })
+    }
+
+    fn open(key: &DataKey, owner: &str, memory_id: &str, record: &[u8]) -> Result<SealedMemory, VaultError> {
+        let (version, sealed) = record.split_first().ok_or(VaultError::Corrupt(CryptoError::Truncated))?;
+        if *version != RECORD_VERSION {
+            return Err(VaultError::Undecodable(format!("record version {version}")));
+        }
+        let plaintext = key.open(&Self::context(owner, memory_id), sealed)?;
+        rmp_serde::from_slice(&plaintext).map_err(|error| VaultError::Undecodable(error.to_string()))
+    }
+
+    async fn audit(
+        &self,
+        principal: &str,
+        owner: &str,
+        action: &str,
+        memory_id: Option<&str>,
+        allowed: bool,
+        reason: &str,
+    ) -> Result<(), VaultError> {
+        let record = AuditRecord {
+            at: jiff::Timestamp::now().to_string(),
+            principal: principal.to_owned(),
+            owner: owner.to_owned(),
+            action: action.to_owned(),
+            memory_id: memory_id.map(str::to_owned),
+            allowed,
+            reason: reason.to_owned(),
+            agent_id: self.agent_id.clone(),
+        };
+        self.audit.record(record).await.map_err(VaultError::from)
+    }
+
+    /// Decides whether `principal` may read `owner`'s memories (or results derived from them, for `scope`
+    /// `derived`), and records the decision.
+    async fn authorize(
+        &self,
+        principal: &str,
+        owner: &str,
+        scope: Scope,
+        action: &str,
+        memory_id: Option<&str>,
+    ) -> Result<Access, VaultError> {
+        if principal.trim().is_empty() {
+            return Err(VaultError::NoPrincipal);
+        }
+        if principal == owner {
+            self.audit(principal, owner, action, memory_id, true, "owner").await?;
+            return Ok(Access::Owner);
+        }
+        let grant = self.store.grant(&owner_token(owner), &owner_token(principal)).await?;
+        let grant: Option<Grant> = grant.and_then(|bytes| rmp_serde::from_slice(&bytes).ok());
+        match grant {
+            Some(grant) if grant.scopes.contains(&scope) => {
+                let reason = format!("grant up to {:?}", grant.max_sensitivity).to_lowercase();
+                self.audit(principal, owner, action, memory_id, true, &reason).await?;
+                Ok(Access::Grantee { max_sensitivity: grant.max_sensitivity })
+            }
+            Some(_) => {
+                self.audit(principal, owner, action, memory_id, false, "grant does not cover this scope").await?;
+                Err(VaultError::Forbidden {
+                    principal: principal.to_owned(),
+                    owner: owner.to_owned(),
+                    action: action.to_owned(),
+                })
+            }
+            None => {
+                self.audit(principal, owner, action, memory_id, false, "no grant").await?;
+                Err(VaultError::Forbidden {
+                    principal: principal.to_owned(),
+                    owner: owner.to_owned(),
+                    action: action.to_owned(),
+                })
+            }
+        }
+    }
+
+    /// Whether `principal` may use results derived from `owner`'s memories, and up to which sensitivity.
+    pub async fn authorize_derived(&self, principal: &str, owner: &str) -> Result<Option<Sensitivity>, VaultError> {
+        match self.authorize(principal, owner, Scope::Derived, "read_derived", None).await? {
+            Access::Owner => Ok(None),
+            Access::Grantee { max_sensitivity } => Ok(Some(max_sensitivity)),
+        }
+    }
+
+    fn view(sealed: SealedMemory, access: &Access) -> Option<MemoryView> {
+        match access {
+            Access::Owner => {
+                Some(MemoryView { memory: sealed.memory, sensitivity: sealed.sensitivity, redacted: false })
+            }
+            Access::Grantee { max_sensitivity } if sealed.sensitivity <= *max_sensitivity => {
+                let mut memory = sealed.memory;
+                memory.text = sealed.shareable_text;
+                memory.title = sealed.shareable_title;
+                Some(MemoryView { memory, sensitivity: sealed.sensitivity, redacted: true })
+            }
+            Access::Grantee { .. } => None,
+        }
+    }
+
+    pub async fn get(&self, principal: &str, owner: &str, memory_id: &str) -> Result<MemoryView, VaultError> {
+        let access = self.authorize(principal, owner, Scope::Memories, "read", Some(memory_id)).await?;
+        let not_found = || VaultError::NotFound { owner: owner.to_owned(), memory_id: memory_id.to_owned() };
+        let key = self.data_key(owner, false).await?.ok_or_else(not_found)?;
+        let record = self.store.memory(&owner_token(owner), memory_id).await?.ok_or_else(not_found)?;
+        // Above a grantee's level, the memory is as good as absent: its existence is not confirmed.
+        Self::view(Self::open(&key, owner, memory_id, &record)?, &access).ok_or_else(not_found)
+    }
+
+    /// The memories `principal` may see, newest first, at most `limit`, and how many there are in all.
+    pub async fn list(
+        &self,
+        principal: &str,
+        owner: &str,
+        limit: usize,
+    ) -> Result<(Vec<MemoryView>, usize), VaultError> {
+        let access = self.authorize(principal, owner, Scope::Memories, "list", None).await?;
+        let Some(key) = self.data_key(owner, false).await? else { return Ok((Vec::new(), 0)) };
+        let mut views = Vec::new();
+        for (id, record) in self.store.memories(&owner_token(owner)).await? {
+            if let Some(view) = Self::view(Self::open(&key, owner, &id, &record)?, &access) {
+                views.push(view);
+            }
+        }
+        views.sort_by(|a, b| {
+            b.memory.occurred_at.cmp(&a.memory.occurred_at).then_with(|| a.memory.id.cmp(&b.memory.id))
+        });
+        let total = views.len();
+        views.truncate(limit);
+        Ok((views, total))
+    }
+
+    pub async fn count(&self, principal: &str, owner: &str) -> Result<usize, VaultError> {
+        let access = self.authorize(principal, owner, Scope::Memories, "count", None).await?;
+        if access == Access::Owner {
+            return Ok(self.store.memories(&owner_token(owner)).await?.len());
+        }
+        drop(access);
+        Ok(self.list(principal, owner, 0).await?.1)
+    }
+
+    /// Only the owner grants.
+    pub async fn grant(&self, request: &GrantAccessRequest) -> Result<AccessGranted, VaultError> {
+        self.owner_only(&request.principal, &request.owner, "grant", None).await?;
+        let grant = Grant { max_sensitivity: request.max_sensitivity, scopes: request.scopes.clone() };
+        let bytes = rmp_serde::to_vec_named(&grant).map_err(|error| VaultError::Undecodable(error.to_string()))?;
+        self.store.put_grant(&owner_token(&request.owner), &owner_token(&request.grantee), bytes).await?;
+        Ok(AccessGranted {
+            owner: request.owner.clone(),
+            grantee: request.grantee.clone(),
+            max_sensitivity: request.max_sensitivity,
+            scopes: request.scopes.clone(),
+        })
+    }
+
+    pub async fn revoke(&self, principal: &str, owner: &str, grantee: &str) -> Result<AccessRevoked, VaultError> {
+        self.owner_only(principal, owner, "revoke", None).await?;
+        let revoked = self.store.delete_grant(&owner_token(owner), &owner_token(grantee)).await?;
+        Ok(AccessRevoked { owner: owner.to_owned(), grantee: grantee.to_owned(), revoked })
+    }
+
+    async fn owner_only(
+        &self,
+        principal: &str,
+        owner: &str,
+        action: &str,
+        memory_id: Option<&str>,
+    ) -> Result<(), VaultError> {
+        if principal.trim().is_empty() {
+            return Err(VaultError::NoPrincipal);
+        }
+        let allowed = principal == owner;
+        self.audit(principal, owner, action, memory_id, allowed, if allowed { "owner" } else { "only the owner may" })
+            .await?;
+        if allowed {
+            Ok(())
+        } else {
+            Err(VaultError::Forbidden {
+                principal: principal.to_owned(),
+                owner: owner.to_owned(),
+                action: action.to_owned(),
+            })
+        }
+    }
+
+    /// Forgets one memory, or everything of the owner: first the data key is destroyed (so that any copy of
+    /// their memories, in a backup or a stream not yet compacted, can no longer be read), then the memories
+    /// and grants are purged.
+    pub async fn forget(&self, principal: &str, owner: &str, memory_id: Option<&str>) -> Result<Forgotten, VaultError> {
+        self.owner_only(principal, owner, "forget", memory_id).await?;
+        let token = owner_token(owner);
+        match memory_id {
+            Some(id) => {
+                let deleted = self.store.delete_memory(&token, id).await?;
+                Ok(Forgotten {
+                    owner: owner.to_owned(),
+                    memory_id: Some(id.to_owned()),
+                    memories_deleted: usize::from(deleted),
+                    key_destroyed: false,
+                })
+            }
+            None => {
+                let key_destroyed = self.store.destroy_key(&token).await?;
+                let memories_deleted = self.store.purge_memories(&token).await?;
+                self.store.purge_grants(&token).await?;
+                Ok(Forgotten { owner: owner.to_owned(), memory_id: None, memories_deleted, key_destroyed })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mneme_protocol::harvester::{DetectedLanguage, QualityAssessment, SourceKind};
+    use store::MemoryVaultStore;
+
+    fn vault() -> Vault<MemoryVaultStore, MemoryAudit> {
+        let master = MasterKey::from_hex(&"42".repeat(32)).unwrap();
+        Vault::new(MemoryVaultStore::default(), MemoryAudit::default(), master, "privacy_guardian_0000abcd")
+    }
+
+    fn memory(owner: &str, id: &str, text: &str) -> ProcessedMemory {
+        ProcessedMemory {
+            id: id.into(),
+            owner: owner.into(),
+            source: Some("notes/x.md".into()),
+            source_kind: SourceKind::Note,
+            author: None,
+            participants: Vec::new(),
+            title: None,
+            tags: Vec::new(),
+            text: text.into(),
+            language: DetectedLanguage { code: "eng".into(), name: "English".into(), confidence: 1.0, reliable: true },
+            word_count: 3,
+            occurred_at: Some(format!("2024-05-0{}T00:00:00Z", id.len() % 9)),
+            processed_at: "2024-05-01T00:00:00Z".into(),
+            content_hash: "00".into(),
+            quality: QualityAssessment { score: 1.0, acceptable: true, reasons: Vec::new() },
+            is_duplicate: false,
+            duplicate_of: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn stores_once_and_the_owner_reads_it_back() {
+        let vault = vault();
+        let applied = vault.apply_security(memory("ann", "m1", "Lunch with Omar Haddad at noon")).await.unwrap();
+        assert!(applied.stored);
+        assert_eq!(applied.sensitivity, Sensitivity::Personal);
+        assert_eq!(applied.shareable_text, "Lunch with <PERSON> at noon");
+        assert!(!vault.apply_security(memory("ann", "m1", "Lunch with Omar Haddad at noon")).await.unwrap().stored);
+        let view = vault.get("ann", "ann", "m1").await.unwrap();
+        assert_eq!(view.memory.text, "Lunch with Omar Haddad at noon");
+        assert!(!view.redacted);
+        assert_eq!(vault.count("ann", "ann").await.unwrap(), 1);
+        let stored = vault.store.memory(&owner_token("ann"), "m1").await.unwrap().unwrap();
+        assert!(!stored.windows(4).any(|window| window == b"Omar"), "stored sealed");
+    }
+
+    #[tokio::test]
+    async fn other_owners_are_denied_and_grantees_see_up_to_their_level_redacted() {
+        let vault = vault();
+        vault.apply_security(memory("ann", "m1", "Lunch with Omar Haddad at noon")).await.unwrap();
+        vault.apply_security(memory("ann", "m22", "The doctor changed my medication")).await.unwrap();
+        vault.apply_security(memory("bob", "m333", "Bob's own note about the garden")).await.unwrap();
+
+        assert!(matches!(vault.get("bob", "ann", "m1").await, Err(VaultError::Forbidden { .. })));
+        assert!(matches!(vault.list("bob", "ann", 10).await, Err(VaultError::Forbidden { .. })));
+        assert!(matches!(vault.count("bob", "ann").await, Err(VaultError::Forbidden { .. })));
+        assert_eq!(vault.list("bob", "bob", 10).await.unwrap().1, 1, "bob sees only his own");
+
+        let grant = GrantAccessRequest {
+            principal: "bob".into(),
+            owner: "ann".into(),
+            grantee: "bob".into(),
+            max_sensitivity: Sensitivity::Secret,
+            scopes: vec![Scope::Memories],
+        };
+        assert!(matches!(vault.grant(&grant).await, Err(VaultError::Forbidden { .. })), "only the owner grants");
+        vault
+            .grant(&GrantAccessRequest { principal: "ann".into(), max_sensitivity: Sensitivity::Personal, ..grant })
+            .await
+            .unwrap();
+        let (views, total) = vault.list("bob", "ann", 10).await.unwrap();
+        assert_eq!(total, 1);
+        assert_eq!(views[0].memory.text, "Lunch with <PERSON> at noon");
+        assert!(views[0].redacted);
+        assert!(matches!(vault.get("bob", "ann", "m22").await, Err(VaultError::NotFound { .. })), "above the grant");
+        assert!(vault.revoke("ann", "ann", "bob").await.unwrap().revoked);
+        assert!(matches!(vault.list("bob", "ann", 10).await, Err(VaultError::Forbidden { .. })));
+
+        let audit = vault.audit_sink().0.lock().unwrap();
+        assert!(audit.iter().any(|record| record.principal == "bob" && record.owner == "ann" && !record.allowed));
+        assert!(audit.iter().any(|record| record.action == "grant" && record.allowed));
+    }
+
+    #[tokio::test]
+    async fn forgetting_destroys_the_key_and_the_memories() {
+        let vault = vault();
+        vault.apply_security(memory("ann", "m1", "Lunch with Omar Haddad at noon")).await.unwrap();
+        vault.apply_security(memory("ann", "m22", "Swam forty lengths")).await.unwrap();
+        vault.apply_security(memory("bob", "m333", "Bob's garden")).await.unwrap();
+
+        let one = vault.forget("ann", "ann", Some("m22")).await.unwrap();
+        assert_eq!(one.memories_deleted, 1);
+        assert_eq!(vault.count("ann", "ann").await.unwrap(), 1);
+        assert!(matches!(vault.forget("bob", "ann", None).await, Err(VaultError::Forbidden { .. })));
+
+        let record = vault.store.memory(&owner_token("ann"), "m1").await.unwrap().unwrap();
+        let all = vault.forget("ann", "ann", None).await.unwrap();
+        assert_eq!((all.memories_deleted, all.key_destroyed), (1, true));
+        assert_eq!(vault.count("ann", "ann").await.unwrap(), 0);
+        assert!(matches!(vault.get("ann", "ann", "m1").await, Err(VaultError::NotFound { .. })));
+        // A copy kept elsewhere no longer opens: the key that sealed it is gone, and a new one differs.
+        vault.apply_security(memory("ann", "m4444", "A new start")).await.unwrap();
+        let new_key = vault.data_key("ann", false).await.unwrap().unwrap();
+        assert!(Vault::<MemoryVaultStore, MemoryAudit>::open(&new_key, "ann", "m1", &record).is_err());
+        assert_eq!(vault.count("bob", "bob").await.unwrap(), 1, "other owners untouched");
+    }
+}
