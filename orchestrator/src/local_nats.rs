@@ -23,6 +23,9 @@ pub enum LocalNatsError {
     NotStarting(Duration, String),
 }
 
+/// The environment variable the local server's configuration reads its store key from.
+const STORE_KEY_VARIABLE: &str = "MNEME_JETSTREAM_KEY";
+
 /// A `nats-server` child process; stopped with [`LocalNats::stop`], killed if dropped.
 pub struct LocalNats {
     child: Child,
@@ -43,14 +46,23 @@ pub async fn answers(host: &str, port: u16) -> Result<bool, LocalNatsError> {
 }
 
 impl LocalNats {
-    /// Starts `binary` with JetStream, storing under `data_dir`, listening on loopback `port`.
-    pub async fn start(binary: &Path, data_dir: &Path, port: u16) -> Result<Self, LocalNatsError> {
+    /// Starts `binary` with JetStream, storing under `data_dir` encrypted with `store_key` (ChaCha20-Poly1305,
+    /// NATS's own encryption at rest), listening on loopback `port`.
+    pub async fn start(binary: &Path, data_dir: &Path, port: u16, store_key: &str) -> Result<Self, LocalNatsError> {
         let store = data_dir.join("nats");
         std::fs::create_dir_all(&store)
             .map_err(|error| LocalNatsError::DataDir { path: store.clone(), reason: error.to_string() })?;
+        // The key stays out of the file: the server reads it from its environment.
+        let config = data_dir.join("nats-server.conf");
+        let text = format!(
+            "# Written by `mneme up` at every start.\njetstream {{\n  store_dir: {store:?}\n  cipher: chachapoly\n  key: ${STORE_KEY_VARIABLE}\n}}\n"
+        );
+        std::fs::write(&config, text)
+            .map_err(|error| LocalNatsError::DataDir { path: config.clone(), reason: error.to_string() })?;
         let child = Command::new(binary)
-            .args(["--jetstream", "--store_dir"])
-            .arg(&store)
+            .arg("-c")
+            .arg(&config)
+            .env(STORE_KEY_VARIABLE, store_key)
             .args(["--addr", "127.0.0.1", "--port", &port.to_string(), "--server_name", "mneme-local", "--log"])
             .arg(data_dir.join("nats-server.log"))
             .stdin(Stdio::null())

@@ -7,6 +7,10 @@ use mneme_protocol::orchestrator::{BroadcastRequest, message_types};
 use mneme_protocol::{AgentCapability, ComponentKind, ErrorCode};
 use mneme_runtime::{Agent, HandlerError, Reply, Request, ServeError};
 
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::ingest::IngestWorker;
 use crate::orchestrator::Orchestrator;
 use crate::settings::Settings;
 
@@ -76,19 +80,49 @@ impl Agent for OrchestratorService {
     }
 }
 
-/// Serves the orchestrator until `shutdown` resolves.
+/// Serves the orchestrator, and works the ingest stream when `ingest.enabled`, until `shutdown` resolves.
 pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
     let request_timeout = settings.runtime.nats.request_timeout();
     let window = settings.orchestrator.discovery_window();
-    mneme_runtime::run(
+    let ingest = settings.ingest.clone();
+    let nats = settings.runtime.nats.clone();
+    let stop_ingest = CancellationToken::new();
+    let worker = TaskTracker::new();
+    let serving = mneme_runtime::run(
         ComponentKind::Orchestrator,
         settings.runtime,
-        |context| async move {
-            let orchestrator = Orchestrator::new(context.client.clone(), context.id.as_str(), request_timeout)
-                .with_discovery_window(window);
-            Ok::<_, std::convert::Infallible>(OrchestratorService::new(orchestrator))
+        |context| {
+            let stop = stop_ingest.clone();
+            let worker = worker.clone();
+            async move {
+                if ingest.enabled {
+                    // A connection of its own, so that ingest traffic never queues behind the service's replies.
+                    let name = format!("{}-ingest", context.id);
+                    let (client, _) = mneme_runtime::connection::connect(&nats, &name).await?;
+                    let ingest_worker = IngestWorker::new(client.clone(), context.id.as_str(), ingest);
+                    worker.spawn(async move {
+                        if let Err(error) = ingest_worker.run(stop).await {
+                            tracing::error!(%error, "The ingest pipeline stopped.");
+                        }
+                        // Acknowledgements are queued in the client; flushing sends them before it closes.
+                        let _ = client.flush().await;
+                        let _ = client.drain().await;
+                    });
+                }
+                let orchestrator = Orchestrator::new(context.client.clone(), context.id.as_str(), request_timeout)
+                    .with_discovery_window(window);
+                Ok::<_, mneme_runtime::connection::ConnectError>(OrchestratorService::new(orchestrator))
+            }
         },
-        shutdown,
-    )
-    .await
+        async {
+            shutdown.await;
+            // Intake of inputs stops with intake of requests; in-flight inputs finish first.
+            stop_ingest.cancel();
+        },
+    );
+    let outcome = serving.await;
+    stop_ingest.cancel();
+    worker.close();
+    worker.wait().await;
+    outcome
 }

@@ -106,6 +106,7 @@ pub struct Settings {
     pub runtime: RuntimeSettings,
     pub orchestrator: OrchestratorSettings,
     pub supervisor: SupervisorSettings,
+    pub ingest: crate::ingest::IngestSettings,
 }
 
 impl ProcessSettings for Settings {
@@ -126,6 +127,29 @@ impl Validate for Settings {
         if self.orchestrator.discovery_quiet_ms > self.orchestrator.discovery_max_wait_ms {
             problems.push("orchestrator.discovery_quiet_ms exceeds orchestrator.discovery_max_wait_ms".to_owned());
         }
+        problems.extend(self.ingest.problems());
         problems
+    }
+
+    fn list_keys() -> &'static [&'static str] {
+        &["ingest.retry_backoff_ms", "supervisor.agents"]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_come_from_the_environment_split_by_commas() {
+        let environment = [
+            ("MNEME__INGEST__RETRY_BACKOFF_MS".to_owned(), "200,500,1000".to_owned()),
+            ("MNEME__SUPERVISOR__AGENTS".to_owned(), "memory_harvester,privacy_guardian".to_owned()),
+            ("MNEME__TELEMETRY__LOG_FILTER".to_owned(), "info,async_nats=warn".to_owned()),
+        ];
+        let settings: Settings = mneme_runtime::settings::load_from(None, environment).unwrap();
+        assert_eq!(settings.ingest.retry_backoff_ms, [200, 500, 1000]);
+        assert_eq!(settings.supervisor.agents, [AgentType::MemoryHarvester, AgentType::PrivacyGuardian]);
+        assert_eq!(settings.runtime.telemetry.log_filter, "info,async_nats=warn");
     }
 }

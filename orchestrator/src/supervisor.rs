@@ -78,8 +78,8 @@ pub fn plan(dir: &Path, agents: &[AgentType], replicas: usize, environment: &[(S
     specs
 }
 
-/// Makes a master key at `path` unless one is there: 32 random bytes in hex, readable by the owner only.
-pub fn ensure_master_key(path: &Path) -> std::io::Result<bool> {
+/// Makes a key at `path` unless one is there: 32 random bytes in hex, readable by the owner only.
+pub fn ensure_key_file(path: &Path) -> std::io::Result<bool> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
 
@@ -186,17 +186,17 @@ mod tests {
     }
 
     #[test]
-    fn makes_a_private_master_key_once() {
+    fn makes_a_private_key_file_once() {
         use std::os::unix::fs::PermissionsExt;
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state/master.key");
-        assert!(ensure_master_key(&path).unwrap());
+        assert!(ensure_key_file(&path).unwrap());
         let key = std::fs::read_to_string(&path).unwrap();
         assert_eq!(key.len(), 64);
         assert!(key.chars().all(|c| c.is_ascii_hexdigit()));
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        assert!(!ensure_master_key(&path).unwrap(), "an existing key is kept");
+        assert!(!ensure_key_file(&path).unwrap(), "an existing key is kept");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), key);
     }
 

@@ -24,7 +24,7 @@ pub struct NatsServer {
     child: Child,
     pub port: u16,
     pub url: String,
-    /// Held, not read: the store is deleted when the server is dropped.
+    /// The store, deleted when the server is dropped.
     _store: tempfile::TempDir,
 }
 
@@ -34,6 +34,28 @@ impl NatsServer {
         let jetstream = store.path().join("js");
         let jetstream = jetstream.to_str().expect("a UTF-8 temporary path");
         Self::launch(store, &["--jetstream", "--store_dir", jetstream])
+    }
+
+    /// Starts with JetStream encryption at rest (ChaCha20-Poly1305), as `mneme up` runs its own server.
+    pub fn start_encrypted() -> Self {
+        let store = tempfile::tempdir().expect("temporary directory");
+        let config = store.path().join("nats-server.conf");
+        let jetstream = store.path().join("js");
+        std::fs::write(
+            &config,
+            format!(
+                "jetstream {{\n  store_dir: {jetstream:?}\n  cipher: chachapoly\n  key: \"{}\"\n}}\n",
+                "7e".repeat(32)
+            ),
+        )
+        .expect("a config file");
+        let config = config.to_str().expect("a UTF-8 config path").to_owned();
+        Self::launch(store, &["-c", &config])
+    }
+
+    /// Where the server keeps its files.
+    pub fn store_dir(&self) -> &Path {
+        self._store.path()
     }
 
     /// Starts with a configuration file, which then decides JetStream's settings; the address and port are

@@ -1,16 +1,37 @@
-//! The privacy guardian as an agent: `detect_pii` and `redact` over the logic in [`crate::pii`] and
-//! [`crate::redact`].
+//! The privacy guardian as an agent: finding and redacting personal information ([`crate::pii`],
+//! [`crate::redact`]), and the vault of memories ([`crate::vault`]).
 
 use mneme_protocol::guardian::{
-    DetectPiiRequest, PiiDetected, PiiEntityType, RedactRequest, Redacted, RedactionMode, message_types,
+    ApplySecurityRequest, CountMemoriesRequest, DetectPiiRequest, ForgetRequest, GetMemoryRequest, GrantAccessRequest,
+    ListMemoriesRequest, MemoriesReply, MemoryCount, MemoryReply, MemoryStoredEvent, PiiDetected, PiiEntityType,
+    RedactRequest, Redacted, RedactionMode, RevokeAccessRequest, event_types, message_types,
 };
 use mneme_protocol::{AgentCapability, ErrorCode};
-use mneme_runtime::{Agent, HandlerError, Reply, Request};
+use mneme_runtime::events::Audience;
+use mneme_runtime::{Agent, Context, HandlerError, Reply, Request};
 
 use crate::keys::MasterKey;
 use crate::pii::{self, DetectOptions};
 use crate::redact::{PSEUDONYM_PURPOSE, Redaction, redact};
 use crate::settings::GuardianSettings;
+use crate::vault::store::VaultStore;
+use crate::vault::{AuditSink, Vault, VaultError};
+
+/// The most memories one `list_memories` answers with.
+const MAX_LIST: usize = 1_000;
+
+impl From<VaultError> for HandlerError {
+    fn from(error: VaultError) -> Self {
+        let code = match &error {
+            VaultError::Forbidden { .. } => ErrorCode::Forbidden,
+            VaultError::NotFound { .. } => ErrorCode::NotFound,
+            VaultError::NoPrincipal => ErrorCode::BadRequest,
+            VaultError::Corrupt(_) | VaultError::Undecodable(_) => ErrorCode::Internal,
+            VaultError::Store(_) => ErrorCode::Unavailable,
+        };
+        HandlerError::new(code, error.to_string())
+    }
+}
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum GuardianError {
@@ -22,6 +43,8 @@ pub enum GuardianError {
     OwnerRequired,
     #[error("pseudonym mode needs a master key, and none is configured (guardian.master_key_file)")]
     NoMasterKey,
+    #[error("the vault needs a master key, and none is configured (guardian.master_key_file)")]
+    NoVault,
 }
 
 impl From<GuardianError> for HandlerError {
@@ -29,22 +52,42 @@ impl From<GuardianError> for HandlerError {
         let code = match &error {
             GuardianError::TextTooLong { .. } => ErrorCode::PayloadTooLarge,
             GuardianError::InvalidMinScore(_) | GuardianError::OwnerRequired => ErrorCode::BadRequest,
-            GuardianError::NoMasterKey => ErrorCode::Unavailable,
+            GuardianError::NoMasterKey | GuardianError::NoVault => ErrorCode::Unavailable,
         };
         HandlerError::new(code, error.to_string())
     }
 }
 
-/// The guardian's logic and its keys.
+/// The guardian's logic, its keys, and its vault (present when a master key is configured).
 #[derive(Debug)]
-pub struct Guardian {
+pub struct Guardian<S, A> {
     settings: GuardianSettings,
     master_key: Option<MasterKey>,
+    vault: Option<Vault<S, A>>,
+    /// Where events go; none in tests without NATS.
+    context: Option<Context>,
 }
 
-impl Guardian {
-    pub fn new(settings: GuardianSettings, master_key: Option<MasterKey>) -> Self {
-        Guardian { settings, master_key }
+impl<S: VaultStore, A: AuditSink> Guardian<S, A> {
+    pub fn new(
+        settings: GuardianSettings,
+        master_key: Option<MasterKey>,
+        vault: Option<Vault<S, A>>,
+        context: Option<Context>,
+    ) -> Self {
+        Guardian { settings, master_key, vault, context }
+    }
+
+    fn vault(&self) -> Result<&Vault<S, A>, GuardianError> {
+        self.vault.as_ref().ok_or(GuardianError::NoVault)
+    }
+
+    async fn announce<P: serde::Serialize>(&self, event_type: &str, payload: &P) {
+        if let Some(context) = &self.context
+            && let Err(error) = context.publish_event(event_type, payload, &Audience::Everyone).await
+        {
+            tracing::warn!(%error, event_type, "Event not published.");
+        }
     }
 
     fn options(
@@ -87,7 +130,35 @@ impl Guardian {
 }
 
 pub fn capabilities() -> Vec<AgentCapability> {
+    let vault = |name: &str, description: &str, output: &str| {
+        AgentCapability::new(name, description, &["principal", "owner"], &[output])
+    };
     vec![
+        AgentCapability::new(
+            message_types::APPLY_SECURITY,
+            "Classifies a processed memory's sensitivity, prepares its shareable form, and stores it encrypted",
+            &["processed_memory"],
+            &[message_types::SECURITY_APPLIED],
+        )
+        .with_dependencies(&["memory_harvester"]),
+        vault(message_types::GET_MEMORY, "One memory, as the principal may see it", message_types::MEMORY),
+        vault(
+            message_types::LIST_MEMORIES,
+            "An owner's memories, as the principal may see them",
+            message_types::MEMORIES,
+        ),
+        vault(message_types::COUNT_MEMORIES, "How many memories the principal may see", message_types::MEMORY_COUNT),
+        vault(
+            message_types::GRANT_ACCESS,
+            "The owner lets a grantee read up to a sensitivity",
+            message_types::ACCESS_GRANTED,
+        ),
+        vault(message_types::REVOKE_ACCESS, "The owner takes a grant back", message_types::ACCESS_REVOKED),
+        vault(
+            message_types::FORGET,
+            "Forgets one memory, or everything of an owner (crypto-shredding)",
+            message_types::FORGOTTEN,
+        ),
         AgentCapability::new(
             message_types::DETECT_PII,
             "Finds personal information (names, places, addresses, contact details, card and account numbers, \
@@ -104,7 +175,7 @@ pub fn capabilities() -> Vec<AgentCapability> {
     ]
 }
 
-impl Agent for Guardian {
+impl<S: VaultStore, A: AuditSink> Agent for Guardian<S, A> {
     fn description(&self) -> String {
         "Mneme privacy guardian: finds and redacts personal information".to_owned()
     }
@@ -123,6 +194,53 @@ impl Agent for Guardian {
                 let redacted = self.redact(&request.payload()?)?;
                 Ok(Reply::new(message_types::REDACTED, redacted))
             }
+            message_types::APPLY_SECURITY => {
+                let input: ApplySecurityRequest = request.payload()?;
+                let occurred_at = input.memory.occurred_at.clone();
+                let applied = self.vault()?.apply_security(input.memory).await?;
+                if applied.stored {
+                    let event = MemoryStoredEvent {
+                        memory_id: applied.memory_id.clone(),
+                        owner: applied.owner.clone(),
+                        sensitivity: applied.sensitivity,
+                        occurred_at,
+                    };
+                    self.announce(event_types::MEMORY_STORED, &event).await;
+                }
+                Ok(Reply::new(message_types::SECURITY_APPLIED, applied))
+            }
+            message_types::GET_MEMORY => {
+                let input: GetMemoryRequest = request.payload()?;
+                let memory = self.vault()?.get(&input.principal, &input.owner, &input.memory_id).await?;
+                Ok(Reply::new(message_types::MEMORY, MemoryReply { memory }))
+            }
+            message_types::LIST_MEMORIES => {
+                let input: ListMemoriesRequest = request.payload()?;
+                let limit = input.limit.unwrap_or(100).min(MAX_LIST);
+                let (memories, total) = self.vault()?.list(&input.principal, &input.owner, limit).await?;
+                Ok(Reply::new(message_types::MEMORIES, MemoriesReply { memories, total }))
+            }
+            message_types::COUNT_MEMORIES => {
+                let input: CountMemoriesRequest = request.payload()?;
+                let count = self.vault()?.count(&input.principal, &input.owner).await?;
+                Ok(Reply::new(message_types::MEMORY_COUNT, MemoryCount { owner: input.owner, count }))
+            }
+            message_types::GRANT_ACCESS => {
+                let input: GrantAccessRequest = request.payload()?;
+                Ok(Reply::new(message_types::ACCESS_GRANTED, self.vault()?.grant(&input).await?))
+            }
+            message_types::REVOKE_ACCESS => {
+                let input: RevokeAccessRequest = request.payload()?;
+                let revoked = self.vault()?.revoke(&input.principal, &input.owner, &input.grantee).await?;
+                Ok(Reply::new(message_types::ACCESS_REVOKED, revoked))
+            }
+            message_types::FORGET => {
+                let input: ForgetRequest = request.payload()?;
+                let forgotten =
+                    self.vault()?.forget(&input.principal, &input.owner, input.memory_id.as_deref()).await?;
+                self.announce(event_types::MEMORY_FORGOTTEN, &forgotten).await;
+                Ok(Reply::new(message_types::FORGOTTEN, forgotten))
+            }
             other => Err(HandlerError::internal(format!("`{other}` is advertised but has no handler"))),
         }
     }
@@ -131,11 +249,18 @@ impl Agent for Guardian {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vault::MemoryAudit;
+    use crate::vault::store::MemoryVaultStore;
     use mneme_protocol::{AgentMessage, Encoding};
 
-    fn guardian(with_key: bool) -> Guardian {
+    type TestGuardian = Guardian<MemoryVaultStore, MemoryAudit>;
+
+    fn guardian(with_key: bool) -> TestGuardian {
         let key = with_key.then(|| MasterKey::from_hex(&"11".repeat(32)).unwrap());
-        Guardian::new(GuardianSettings::default(), key)
+        let vault = key.clone().map(|key| {
+            Vault::new(MemoryVaultStore::default(), MemoryAudit::default(), key, "privacy_guardian_0000abcd")
+        });
+        Guardian::new(GuardianSettings::default(), key, vault, None)
     }
 
     fn request(message_type: &str, payload: serde_json::Value) -> Request {

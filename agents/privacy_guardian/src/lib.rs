@@ -14,6 +14,17 @@ use mneme_protocol::{AgentType, ComponentKind};
 use mneme_runtime::ServeError;
 
 pub use guardian::Guardian;
+use vault::store::{KvVaultStore, StoreError};
+use vault::{JetStreamAudit, Vault};
+
+/// Why the guardian could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 pub use settings::{GuardianSettings, Settings};
 
 /// Serves the guardian until `shutdown` resolves.
@@ -22,14 +33,26 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
     mneme_runtime::run(
         ComponentKind::Agent(AgentType::PrivacyGuardian),
         settings.runtime,
-        |_context| async move {
+        |context| async move {
             let master_key = guardian_settings.master_key()?;
-            if master_key.is_none() {
-                tracing::warn!("No master key configured (guardian.master_key_file): pseudonyms are unavailable.");
-            }
+            let vault = match &master_key {
+                Some(key) => {
+                    let jetstream = context.jetstream();
+                    let replicas = guardian_settings.store_replicas;
+                    let store = KvVaultStore::open(&jetstream, replicas).await?;
+                    let audit = JetStreamAudit::open(&jetstream, replicas).await?;
+                    Some(Vault::new(store, audit, key.clone(), context.id.as_str()))
+                }
+                None => {
+                    tracing::warn!(
+                        "No master key configured (guardian.master_key_file): pseudonyms and the vault are unavailable."
+                    );
+                    None
+                }
+            };
             // The word lists load on first use; loading them now keeps that cost off the first request.
             pii::lexicon::lexicon();
-            Ok::<_, keys::KeyError>(Guardian::new(guardian_settings, master_key))
+            Ok::<_, StartError>(Guardian::new(guardian_settings, master_key, vault, Some(context)))
         },
         shutdown,
     )

@@ -21,11 +21,19 @@ pub struct GuardianSettings {
     pub master_key_file: Option<PathBuf>,
     /// The master key in hex, when no file is used; prefer the file, since environments leak.
     pub master_key: Option<String>,
+    /// Replicas of the vault's buckets and the audit stream in a clustered JetStream (1 on a single server).
+    pub store_replicas: usize,
 }
 
 impl Default for GuardianSettings {
     fn default() -> Self {
-        GuardianSettings { min_score: 0.5, max_text_bytes: 512 * 1024, master_key_file: None, master_key: None }
+        GuardianSettings {
+            min_score: 0.5,
+            max_text_bytes: 512 * 1024,
+            master_key_file: None,
+            master_key: None,
+            store_replicas: 1,
+        }
     }
 }
 
@@ -63,6 +71,9 @@ impl Validate for Settings {
         }
         if guardian.max_text_bytes == 0 {
             problems.push("guardian.max_text_bytes must be at least 1".to_owned());
+        }
+        if guardian.store_replicas == 0 {
+            problems.push("guardian.store_replicas must be at least 1".to_owned());
         }
         if let Err(error) = guardian.master_key() {
             problems.push(format!("guardian master key: {error}"));

@@ -8,6 +8,7 @@ pub mod capability;
 pub mod error;
 pub mod guardian;
 pub mod harvester;
+pub mod ingest;
 pub mod message;
 pub mod orchestrator;
 pub mod stats;

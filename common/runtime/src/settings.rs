@@ -148,6 +148,15 @@ pub enum SettingsError {
 /// Settings that can say what is wrong with them, all at once.
 pub trait Validate {
     fn problems(&self) -> Vec<String>;
+
+    /// Keys whose environment value is a comma-separated list (`MNEME__INGEST__RETRY_BACKOFF_MS=200,500`).
+    /// Only these are split, so that other values may hold commas (`info,async_nats=warn`).
+    fn list_keys() -> &'static [&'static str]
+    where
+        Self: Sized,
+    {
+        &[]
+    }
 }
 
 impl Validate for RuntimeSettings {
@@ -201,13 +210,18 @@ where
     }
     let environment: config::Map<String, String> =
         environment.into_iter().filter(|(key, _)| key.starts_with(&format!("{ENV_PREFIX}{ENV_SEPARATOR}"))).collect();
-    builder = builder.add_source(
-        config::Environment::with_prefix(ENV_PREFIX)
-            .prefix_separator(ENV_SEPARATOR)
-            .separator(ENV_SEPARATOR)
-            .try_parsing(true)
-            .source(Some(environment)),
-    );
+    let mut environment_source = config::Environment::with_prefix(ENV_PREFIX)
+        .prefix_separator(ENV_SEPARATOR)
+        .separator(ENV_SEPARATOR)
+        .try_parsing(true)
+        .source(Some(environment));
+    if !T::list_keys().is_empty() {
+        environment_source = environment_source.list_separator(",");
+        for key in T::list_keys() {
+            environment_source = environment_source.with_list_parse_key(key);
+        }
+    }
+    builder = builder.add_source(environment_source);
     let settings: T = builder.build().and_then(config::Config::try_deserialize).map_err(|error| match file {
         Some(path) if error.to_string().contains(&path.display().to_string()) => {
             SettingsError::File { path: path.to_owned(), reason: error.to_string() }

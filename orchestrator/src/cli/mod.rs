@@ -1,4 +1,9 @@
-//! The `mneme` command: run the system on this machine, look at it, and talk to its agents.
+//! The `mneme` command: run the system on this machine, look at it, talk to its agents, pour records into it,
+//! and read, forget and audit what it keeps.
+
+mod dlq;
+mod ingest;
+mod vault;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,8 +57,8 @@ enum Command {
     },
     /// Show every running instance with its state and metrics.
     Status {
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
     },
     /// Send one request to an agent and print the reply.
     Send {
@@ -72,6 +77,66 @@ enum Command {
         #[arg(long)]
         payload_only: bool,
     },
+    /// Read notes, journals, chats, e-mail or CSV (a file, a folder tree, or `-` for standard input) into the
+    /// durable ingest stream, follow what becomes of every record, and print a summary.
+    Ingest {
+        /// A file, a folder, or `-`.
+        path: PathBuf,
+        /// Whose memories these are.
+        #[arg(long)]
+        owner: String,
+        /// Read every file as this format instead of detecting it.
+        #[arg(long)]
+        source_format: Option<mneme_sources::Format>,
+        /// CSV columns: `text=body,date=created_at,author=from`.
+        #[arg(long)]
+        map: Option<String>,
+        /// Give up waiting after this many seconds without progress.
+        #[arg(long, default_value_t = 120)]
+        wait_secs: u64,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Read an owner's memories, as the owner or (with --as) as someone they granted access.
+    Memories {
+        #[command(subcommand)]
+        command: MemoriesCommand,
+        #[arg(long, global = true)]
+        owner: Option<String>,
+        /// The principal asking; the owner when absent.
+        #[arg(long = "as", global = true)]
+        principal: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table, global = true)]
+        format: OutputFormat,
+    },
+    /// Forget one memory, or (with --yes) everything of an owner: their data key is destroyed first.
+    Forget {
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        memory: Option<String>,
+        /// Confirms forgetting everything of the owner.
+        #[arg(long)]
+        yes: bool,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Show the audit trail: every access decision and forget.
+    Audit {
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Inputs that could not become memories.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table, global = true)]
+        format: OutputFormat,
+    },
     /// Publish an event to every agent, or to chosen agent types.
     Broadcast {
         event_type: String,
@@ -83,8 +148,32 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum MemoriesCommand {
+    /// The newest memories first.
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// One memory in full.
+    Show { memory_id: String },
+    /// How many memories there are.
+    Count,
+}
+
+#[derive(Debug, Subcommand)]
+enum DlqCommand {
+    /// Every dead letter with its reason.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Send dead letters through the pipeline again (all, or the given sequence numbers).
+    Replay { sequences: Vec<u64> },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
+pub enum OutputFormat {
     Table,
     Json,
 }
@@ -126,6 +215,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             up(settings, url_configured, cli.global.config).await
         }
         Command::Status { format } => status(&settings, format).await,
+        Command::Ingest { path, owner, source_format, map, wait_secs, format } => {
+            let request = ingest::IngestRequest {
+                path,
+                owner,
+                format: source_format,
+                csv_mapping: map,
+                wait: Duration::from_secs(wait_secs),
+                output: format,
+            };
+            ingest::ingest(&settings, request).await
+        }
+        Command::Memories { command, owner, principal, format } => {
+            let owner = owner.context("--owner is required")?;
+            let command = match command {
+                MemoriesCommand::List { limit } => vault::MemoriesCommand::List { limit },
+                MemoriesCommand::Show { memory_id } => vault::MemoriesCommand::Show { memory_id },
+                MemoriesCommand::Count => vault::MemoriesCommand::Count,
+            };
+            vault::memories(&settings, &owner, principal.as_deref(), command, format).await
+        }
+        Command::Forget { owner, memory, yes, format } => vault::forget(&settings, &owner, memory, yes, format).await,
+        Command::Audit { owner, limit, format } => vault::audit(&settings, owner.as_deref(), limit, format).await,
+        Command::Dlq { command, format } => match command {
+            DlqCommand::List { limit } => dlq::list(&settings, limit, format).await,
+            DlqCommand::Replay { sequences } => dlq::replay(&settings, &sequences, format).await,
+        },
         Command::Send { agent_type, message_type, payload, instance, timeout_ms, payload_only } => {
             send(
                 &settings,
@@ -154,10 +269,16 @@ async fn up(settings: Settings, url_configured: bool, config: Option<PathBuf>) -
         tracing::info!(port = supervisor_settings.local_nats_port, "Using the NATS server already running here.");
         format!("nats://127.0.0.1:{}", supervisor_settings.local_nats_port)
     } else {
+        let key_file = supervisor_settings.data_dir().join("jetstream.key");
+        supervisor::ensure_key_file(&key_file)
+            .with_context(|| format!("cannot make the store key {}", key_file.display()))?;
+        let store_key = std::fs::read_to_string(&key_file)
+            .with_context(|| format!("cannot read the store key {}", key_file.display()))?;
         let server = LocalNats::start(
             &supervisor_settings.nats_server_binary,
             &supervisor_settings.data_dir(),
             supervisor_settings.local_nats_port,
+            store_key.trim(),
         )
         .await?;
         let url = server.url.clone();
@@ -179,7 +300,7 @@ async fn up(settings: Settings, url_configured: bool, config: Option<PathBuf>) -
         .any(|name| std::env::var_os(name).is_some());
     if !key_configured {
         let key_file = supervisor_settings.master_key_file();
-        if supervisor::ensure_master_key(&key_file)
+        if supervisor::ensure_key_file(&key_file)
             .with_context(|| format!("cannot make the master key {}", key_file.display()))?
         {
             tracing::info!(file = %key_file.display(), "Made a master key; keep it safe and back it up.");
@@ -204,22 +325,27 @@ async fn up(settings: Settings, url_configured: bool, config: Option<PathBuf>) -
 }
 
 /// Connects for a one-off command: fail at once, with a hint, when no server answers.
-async fn connect(settings: &Settings) -> anyhow::Result<Orchestrator> {
+async fn connect_client(settings: &Settings) -> anyhow::Result<async_nats::Client> {
     let mut nats = settings.runtime.nats.clone();
     nats.retry_on_initial_connect = false;
     let (client, _) = mneme_runtime::connection::connect(&nats, "mneme-cli").await.with_context(|| {
         format!("is Mneme running? Start it with `mneme up`, or point --nats-url at its NATS server ({})", nats.url)
     })?;
-    Ok(Orchestrator::new(client, "mneme-cli", nats.request_timeout())
+    Ok(client)
+}
+
+async fn connect(settings: &Settings) -> anyhow::Result<Orchestrator> {
+    let client = connect_client(settings).await?;
+    Ok(Orchestrator::new(client, "mneme-cli", settings.runtime.nats.request_timeout())
         .with_discovery_window(settings.orchestrator.discovery_window()))
 }
 
-async fn status(settings: &Settings, format: Format) -> anyhow::Result<ExitCode> {
+async fn status(settings: &Settings, format: OutputFormat) -> anyhow::Result<ExitCode> {
     let orchestrator = connect(settings).await?;
     let status = orchestrator.system_status().await?;
     match format {
-        Format::Json => say(&serde_json::to_string_pretty(&status)?)?,
-        Format::Table => say(&status_table(&status))?,
+        OutputFormat::Json => say(&serde_json::to_string_pretty(&status)?)?,
+        OutputFormat::Table => say(&status_table(&status))?,
     }
     Ok(ExitCode::SUCCESS)
 }

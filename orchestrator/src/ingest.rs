@@ -1,0 +1,413 @@
+//! The durable ingest pipeline. Clients publish inputs on `mneme.ingest.<owner>` into a JetStream work queue;
+//! every orchestrator instance pulls from one shared durable consumer and takes each input through the
+//! harvester and the guardian (which stores it encrypted and announces it). A message is acknowledged only
+//! after every input in it is settled, so a process that dies mid-way leaves it to be redelivered; memory ids
+//! are deterministic and the guardian stores each once, so a redelivery never makes a second memory. What
+//! cannot be read, or keeps failing until its deliveries run out, goes to the dead-letter stream with its
+//! reason and original headers.
+
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, AckKind, consumer, stream};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use mneme_protocol::guardian::{ApplySecurityRequest, SecurityApplied};
+use mneme_protocol::harvester::{
+    BatchProcessRequest, DuplicateKind, MemoryProcessed, ProcessMemoryRequest, RawInput, message_types,
+};
+use mneme_protocol::ingest::{IngestOutcome, IngestReport};
+use mneme_protocol::subjects::{self, headers, jetstream as names};
+use mneme_protocol::{AgentMessage, AgentType, ComponentKind, Encoding};
+use mneme_runtime::call::{CallError, CallOptions, Caller, Target};
+
+/// How the pipeline runs: its streams, its consumer, and its patience.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestSettings {
+    /// Whether this orchestrator instance works the ingest stream.
+    pub enabled: bool,
+    /// Messages worked on at once by one instance.
+    pub concurrency: usize,
+    /// Deliveries of a message before it goes to the dead-letter stream.
+    pub max_deliver: i64,
+    /// How long a delivery may stay unacknowledged before JetStream gives it to another instance.
+    pub ack_wait_ms: u64,
+    /// Pauses before the 1st, 2nd, ... retry of a message whose step failed; the last repeats.
+    pub retry_backoff_ms: Vec<u64>,
+    /// Time for each step (harvester, guardian) of one input.
+    pub step_timeout_ms: u64,
+    /// A message published again with the same `Nats-Msg-Id` within this window is stored once.
+    pub duplicate_window_secs: u64,
+    /// Replicas of the streams in a clustered JetStream.
+    pub stream_replicas: usize,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        IngestSettings {
+            enabled: true,
+            concurrency: 16,
+            max_deliver: 5,
+            ack_wait_ms: 30_000,
+            retry_backoff_ms: vec![1_000, 5_000, 15_000],
+            step_timeout_ms: 10_000,
+            duplicate_window_secs: 600,
+            stream_replicas: 1,
+        }
+    }
+}
+
+impl IngestSettings {
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.concurrency == 0 {
+            problems.push("ingest.concurrency must be at least 1".to_owned());
+        }
+        if self.max_deliver < 1 {
+            problems.push("ingest.max_deliver must be at least 1".to_owned());
+        }
+        if self.ack_wait_ms < 1_000 {
+            problems.push("ingest.ack_wait_ms must be at least 1000".to_owned());
+        }
+        if self.step_timeout_ms == 0 || self.step_timeout_ms * 2 >= self.ack_wait_ms {
+            problems
+                .push("ingest.step_timeout_ms must be positive and less than half of ingest.ack_wait_ms".to_owned());
+        }
+        if self.duplicate_window_secs == 0 {
+            problems.push("ingest.duplicate_window_secs must be at least 1".to_owned());
+        }
+        if self.stream_replicas == 0 {
+            problems.push("ingest.stream_replicas must be at least 1".to_owned());
+        }
+        problems
+    }
+
+    fn retry_pause(&self, delivered: i64) -> Duration {
+        let index = usize::try_from(delivered.saturating_sub(1)).unwrap_or(0);
+        let millis = self.retry_backoff_ms.get(index).or(self.retry_backoff_ms.last()).copied().unwrap_or(1_000);
+        Duration::from_millis(millis)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("JetStream: {0}")]
+    JetStream(String),
+}
+
+fn jetstream_error(error: impl std::fmt::Display) -> IngestError {
+    IngestError::JetStream(error.to_string())
+}
+
+/// Creates the ingest and dead-letter streams and the shared consumer, or checks they exist.
+pub async fn ensure_streams(
+    jetstream: &jetstream::Context,
+    settings: &IngestSettings,
+) -> Result<consumer::Consumer<consumer::pull::Config>, IngestError> {
+    let ingest = jetstream
+        .get_or_create_stream(stream::Config {
+            name: names::INGEST_STREAM.to_owned(),
+            description: Some("Mneme: inputs waiting to become memories".to_owned()),
+            subjects: vec![subjects::INGEST_WILDCARD.to_owned()],
+            retention: stream::RetentionPolicy::WorkQueue,
+            storage: stream::StorageType::File,
+            duplicate_window: Duration::from_secs(settings.duplicate_window_secs),
+            num_replicas: settings.stream_replicas,
+            ..Default::default()
+        })
+        .await
+        .map_err(jetstream_error)?;
+    jetstream
+        .get_or_create_stream(stream::Config {
+            name: names::DEAD_LETTER_STREAM.to_owned(),
+            description: Some("Mneme: inputs that could not become memories, with the reason".to_owned()),
+            subjects: vec![subjects::DEAD_LETTER_WILDCARD.to_owned()],
+            storage: stream::StorageType::File,
+            num_replicas: settings.stream_replicas,
+            ..Default::default()
+        })
+        .await
+        .map_err(jetstream_error)?;
+    ingest
+        .get_or_create_consumer(
+            names::INGEST_CONSUMER,
+            consumer::pull::Config {
+                durable_name: Some(names::INGEST_CONSUMER.to_owned()),
+                description: Some("Mneme: every orchestrator instance pulls inputs here".to_owned()),
+                ack_policy: consumer::AckPolicy::Explicit,
+                ack_wait: Duration::from_millis(settings.ack_wait_ms),
+                max_deliver: settings.max_deliver,
+                max_ack_pending: 10_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(jetstream_error)
+}
+
+/// Why a message or an input failed.
+#[derive(Debug)]
+enum Failure {
+    /// It will fail the same way every time: dead-letter it now.
+    Permanent(String),
+    /// A step was unavailable or slow: try again later.
+    Transient(String),
+}
+
+impl From<CallError> for Failure {
+    fn from(error: CallError) -> Self {
+        match &error {
+            CallError::Remote { error: payload, .. } if !payload.recoverable => Failure::Permanent(error.to_string()),
+            CallError::Encode { .. } | CallError::BadReply { .. } => Failure::Permanent(error.to_string()),
+            _ => Failure::Transient(error.to_string()),
+        }
+    }
+}
+
+/// Works the ingest stream until `stop` is cancelled.
+pub struct IngestWorker {
+    jetstream: jetstream::Context,
+    caller: Caller,
+    settings: IngestSettings,
+}
+
+impl IngestWorker {
+    pub fn new(client: async_nats::Client, sender_id: &str, settings: IngestSettings) -> Self {
+        let caller = Caller::new(client.clone(), sender_id, Duration::from_millis(settings.step_timeout_ms));
+        IngestWorker { jetstream: jetstream::new(client), caller, settings }
+    }
+
+    pub async fn run(self, stop: CancellationToken) -> Result<(), IngestError> {
+        let consumer = ensure_streams(&self.jetstream, &self.settings).await?;
+        tracing::info!(
+            consumer = names::INGEST_CONSUMER,
+            concurrency = self.settings.concurrency,
+            "Working the ingest stream."
+        );
+        while !stop.is_cancelled() {
+            // Small batches: a message held by a busy instance is a message another instance cannot take.
+            let messages = consumer
+                .stream()
+                .max_messages_per_batch(self.settings.concurrency)
+                .heartbeat(Duration::from_secs(5))
+                .messages()
+                .await;
+            let messages = match messages {
+                Ok(messages) => messages,
+                Err(error) => {
+                    tracing::warn!(%error, "Cannot pull from the ingest stream; retrying.");
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        () = stop.cancelled() => break,
+                    }
+                }
+            };
+            let worked =
+                messages.take_until(stop.cancelled()).for_each_concurrent(self.settings.concurrency, |message| async {
+                    match message {
+                        Ok(message) => self.settle(message).await,
+                        Err(error) => tracing::warn!(%error, "Pulling from the ingest stream failed."),
+                    }
+                });
+            worked.await;
+        }
+        tracing::info!("Stopped working the ingest stream.");
+        Ok(())
+    }
+
+    /// Takes one message to its end: acknowledged, retried later, or dead-lettered.
+    async fn settle(&self, message: jetstream::Message) {
+        let (delivered, sequence) = match message.info() {
+            Ok(info) => (info.delivered, info.stream_sequence),
+            Err(_) => (1, 0),
+        };
+        let outcome = self.work(&message).await;
+        let result = match outcome {
+            Ok(()) => message.double_ack().await,
+            Err(Failure::Transient(reason)) if delivered < self.settings.max_deliver => {
+                let pause = self.settings.retry_pause(delivered);
+                tracing::info!(sequence, delivered, ?pause, %reason, "Input will be retried.");
+                message.ack_with(AckKind::Nak(Some(pause))).await
+            }
+            Err(Failure::Transient(reason)) => {
+                let reason = format!("gave up after {delivered} deliveries: {reason}");
+                self.dead_letter(&message, &reason, delivered).await
+            }
+            Err(Failure::Permanent(reason)) => self.dead_letter(&message, &reason, delivered).await,
+        };
+        if let Err(error) = result {
+            // JetStream redelivers it after ack_wait; its memories are stored once however often that happens.
+            tracing::warn!(sequence, %error, "Could not settle an ingest message.");
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        message: &jetstream::Message,
+        reason: &str,
+        delivered: i64,
+    ) -> Result<(), async_nats::Error> {
+        tracing::warn!(subject = %message.subject, %reason, "Input sent to the dead-letter stream.");
+        let mut dead_headers = message.headers.clone().unwrap_or_default();
+        dead_headers.insert(headers::DEAD_REASON, reason);
+        dead_headers.insert(headers::DEAD_SUBJECT, message.subject.as_str());
+        dead_headers.insert(headers::DEAD_DELIVERIES, delivered.to_string().as_str());
+        if let Ok(info) = message.info() {
+            dead_headers.insert(headers::DEAD_SEQUENCE, info.stream_sequence.to_string().as_str());
+        }
+        // The dead letter is a new message: its id must not collide with the input's in the duplicate window.
+        dead_headers.insert(headers::MSG_ID, format!("dead-{}", uuid::Uuid::now_v7()).as_str());
+        let ack = self
+            .jetstream
+            .publish_with_headers(subjects::dead_letter(&message.subject), dead_headers, message.payload.clone())
+            .await?;
+        ack.await?;
+        self.report_rejection(message, reason).await;
+        message.ack_with(AckKind::Term).await
+    }
+
+    async fn report_rejection(&self, message: &jetstream::Message, reason: &str) {
+        let report = IngestReport {
+            message_id: header(message.headers.as_ref(), headers::MSG_ID),
+            index: 0,
+            source: None,
+            outcome: IngestOutcome::Rejected { reason: reason.to_owned() },
+        };
+        self.report(message.headers.as_ref(), &report).await;
+    }
+
+    async fn report(&self, message_headers: Option<&HeaderMap>, report: &IngestReport) {
+        let Some(inbox) = header(message_headers, headers::REPORT_TO) else { return };
+        if !inbox.starts_with("_INBOX.") {
+            return;
+        }
+        match rmp_serde::to_vec_named(report) {
+            Ok(body) => {
+                if let Err(error) = self.caller.client().publish(inbox, body.into()).await {
+                    tracing::debug!(%error, "Ingest report not published.");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "Ingest report cannot be encoded."),
+        }
+    }
+
+    /// Every input of the message, in order. Inputs already settled on an earlier delivery are settled again
+    /// the same way, without effect.
+    async fn work(&self, message: &jetstream::Message) -> Result<(), Failure> {
+        let inputs = decode(message)?;
+        let message_id = header(message.headers.as_ref(), headers::MSG_ID);
+        for (index, input) in inputs.into_iter().enumerate() {
+            let source = input.source.clone();
+            let outcome = match self.input(input).await {
+                Ok(outcome) => outcome,
+                // One bad input of a batch is reported and skipped; the others go on.
+                Err(Failure::Permanent(reason)) => IngestOutcome::Rejected { reason },
+                Err(transient) => return Err(transient),
+            };
+            let report = IngestReport { message_id: message_id.clone(), index, source, outcome };
+            self.report(message.headers.as_ref(), &report).await;
+        }
+        Ok(())
+    }
+
+    async fn input(&self, input: ProcessMemoryRequest) -> Result<IngestOutcome, Failure> {
+        let options = CallOptions::default();
+        let reply = self
+            .caller
+            .call(
+                &Target::AnyOf(ComponentKind::Agent(AgentType::MemoryHarvester)),
+                message_types::PROCESS_MEMORY,
+                &input,
+                &options,
+            )
+            .await?;
+        let memory = reply
+            .payload_as::<MemoryProcessed>()
+            .map_err(|error| Failure::Permanent(format!("harvester reply: {error}")))?
+            .processed_memory;
+        if !memory.quality.acceptable {
+            let reasons: Vec<String> = memory.quality.reasons.iter().map(|reason| reason.detail.clone()).collect();
+            return Ok(IngestOutcome::Rejected {
+                reason: format!("quality {:.2}: {}", memory.quality.score, reasons.join("; ")),
+            });
+        }
+        if let Some(original) = &memory.duplicate_of
+            && original.kind == DuplicateKind::Exact
+        {
+            return Ok(IngestOutcome::Duplicate { memory_id: memory.id, duplicate_of: original.memory_id.clone() });
+        }
+        let reply = self
+            .caller
+            .call(
+                &Target::AnyOf(ComponentKind::Agent(AgentType::PrivacyGuardian)),
+                mneme_protocol::guardian::message_types::APPLY_SECURITY,
+                &ApplySecurityRequest { memory },
+                &options,
+            )
+            .await?;
+        let applied: SecurityApplied =
+            reply.payload_as().map_err(|error| Failure::Permanent(format!("guardian reply: {error}")))?;
+        Ok(if applied.stored {
+            IngestOutcome::Stored { memory_id: applied.memory_id, sensitivity: applied.sensitivity }
+        } else {
+            IngestOutcome::AlreadyStored { memory_id: applied.memory_id }
+        })
+    }
+}
+
+fn header(map: Option<&HeaderMap>, name: &str) -> Option<String> {
+    map.and_then(|map| map.get(name)).map(|value| value.as_str().to_owned())
+}
+
+/// The inputs an ingest message holds; anything unreadable is a permanent failure.
+fn decode(message: &jetstream::Message) -> Result<Vec<ProcessMemoryRequest>, Failure> {
+    let encoding = Encoding::from_content_type(header(message.headers.as_ref(), headers::CONTENT_TYPE).as_deref());
+    let envelope = AgentMessage::decode(&message.payload, encoding)
+        .map_err(|error| Failure::Permanent(format!("undecodable: {error}")))?;
+    let invalid = |error: mneme_protocol::DecodeError| Failure::Permanent(format!("invalid payload: {error}"));
+    match envelope.message_type.as_str() {
+        message_types::PROCESS_MEMORY => Ok(vec![envelope.payload_as::<ProcessMemoryRequest>().map_err(invalid)?]),
+        message_types::BATCH_PROCESS => {
+            let batch: BatchProcessRequest = envelope.payload_as().map_err(invalid)?;
+            Ok(batch
+                .raw_inputs
+                .into_iter()
+                .map(|item| match item {
+                    RawInput::Text(raw_input) => ProcessMemoryRequest {
+                        raw_input,
+                        owner: batch.owner.clone(),
+                        source: batch.source.clone(),
+                        ..ProcessMemoryRequest::default()
+                    },
+                    RawInput::Full(mut input) => {
+                        input.owner = input.owner.or_else(|| batch.owner.clone());
+                        input.source = input.source.or_else(|| batch.source.clone());
+                        input
+                    }
+                })
+                .collect())
+        }
+        other => Err(Failure::Permanent(format!(
+            "`{other}` is not an ingest message type; send process_memory or batch_process"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_checked_and_pauses_grow() {
+        assert!(IngestSettings::default().problems().is_empty());
+        let settings = IngestSettings { step_timeout_ms: 20_000, ack_wait_ms: 30_000, ..Default::default() };
+        assert_eq!(settings.problems().len(), 1);
+        let settings = IngestSettings::default();
+        assert_eq!(settings.retry_pause(1), Duration::from_secs(1));
+        assert_eq!(settings.retry_pause(3), Duration::from_secs(15));
+        assert_eq!(settings.retry_pause(9), Duration::from_secs(15));
+    }
+}

@@ -1,0 +1,330 @@
+//! The durable ingest path end to end, with real processes: `mneme ingest` of a mixed corpus through the
+//! orchestrators, harvesters and guardians, with instances killed on the way; dead letters; owners kept
+//! apart; encryption at rest; forgetting.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use nix::sys::signal::Signal;
+
+use mneme_protocol::guardian::{MemoriesReply, MemoryCount};
+use mneme_protocol::ingest::DeadLetter;
+use mneme_protocol::{AgentType, ComponentKind};
+use mneme_system_tests::{NatsServer, Process, binary, eventually, mneme, msgpack_body, wait_for_instances};
+
+const PEOPLE: [&str; 8] = ["Omar", "Lena", "Priya", "Jakob", "Mei", "Tomasz", "Aisha", "Carlos"];
+const PLACES: [&str; 6] =
+    ["the canal", "the market", "the old library", "the ridge trail", "the harbour", "the bakery"];
+const DOINGS: [&str; 6] =
+    ["walked", "had lunch", "argued about books", "planned the trip", "cooked dinner", "went swimming"];
+const FEELINGS: [&str; 5] = ["calm", "tired but happy", "restless", "grateful", "a little sad"];
+/// A phrase that must never appear in the NATS store as plain text.
+const CANARY: &str = "zanzibar-periwinkle";
+
+/// A text that differs from every other generated one.
+fn line(index: usize) -> String {
+    format!(
+        "Entry {index}: {} with {} near {}; felt {}. Remember number {} and the {CANARY} tin.",
+        DOINGS[index % DOINGS.len()],
+        PEOPLE[index % PEOPLE.len()],
+        PLACES[(index / 7) % PLACES.len()],
+        FEELINGS[(index / 3) % FEELINGS.len()],
+        index * 7919
+    )
+}
+
+/// Writes a corpus of every kind Mneme reads, and returns how many memories it holds and how many of them
+/// repeat an earlier text exactly.
+fn write_corpus(dir: &Path, size: usize) -> (usize, usize) {
+    let per_kind = size / 6;
+    let mut next = 0;
+    let mut take = || {
+        next += 1;
+        line(next)
+    };
+    std::fs::create_dir_all(dir.join("notes")).unwrap();
+    for index in 0..per_kind {
+        std::fs::write(dir.join(format!("notes/2024-01-{:02} note {index}.md", index % 28 + 1)), take()).unwrap();
+    }
+    let mut journal = String::from("My journal\n\n");
+    for index in 0..per_kind {
+        let date = jiff::civil::date(2023, 1, 1).checked_add(jiff::Span::new().days(index as i64)).unwrap();
+        writeln!(journal, "# {date}\n{}\n", take()).unwrap();
+    }
+    std::fs::write(dir.join("journal.md"), journal).unwrap();
+    let turns: Vec<serde_json::Value> = (0..per_kind)
+        .map(|index| serde_json::json!({"speaker": if index % 2 == 0 { "Ann" } else { "Omar" }, "text": take(), "id": format!("D1:{index}")}))
+        .collect();
+    let chat = serde_json::json!({"conversations": [{"id": "ann-omar", "sessions": [{"date_time": "2023-05-08T13:56:00Z", "turns": turns}]}]});
+    std::fs::write(dir.join("chat.json"), serde_json::to_vec(&chat).unwrap()).unwrap();
+    let mut whatsapp = String::new();
+    for index in 0..per_kind {
+        writeln!(whatsapp, "3/{}/24, 9:{:02} PM - {}: {}", index % 28 + 1, index % 60, PEOPLE[index % 8], take())
+            .unwrap();
+    }
+    std::fs::write(dir.join("whatsapp.txt"), whatsapp).unwrap();
+    let mut mbox = String::new();
+    for index in 0..per_kind {
+        write!(
+            mbox,
+            "From ann@example.org Mon Mar  4 10:00:00 2024\nFrom: Ann <ann@example.org>\nTo: omar@example.net\nSubject: note {index}\nDate: Mon, 04 Mar 2024 10:00:00 +0000\nMessage-ID: <m{index}@example.org>\n\n{}\n\n",
+            take()
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("mail.mbox"), mbox).unwrap();
+    let mut csv = String::from("id,date,text\n");
+    let rows = size - 5 * per_kind;
+    let duplicates = rows / 10;
+    for index in 0..rows {
+        // Every tenth row repeats an earlier note's text from another source: an exact duplicate.
+        let text = if index < duplicates { line(index + 1) } else { take() };
+        writeln!(csv, "r{index},2024-02-01,\"{text}\"").unwrap();
+    }
+    std::fs::write(dir.join("log.csv"), csv).unwrap();
+    (size, duplicates)
+}
+
+struct System {
+    nats: NatsServer,
+    client: async_nats::Client,
+    _key_dir: tempfile::TempDir,
+    key_file: String,
+    agents: Vec<Process>,
+}
+
+const INGEST_ENV: [(&str, &str); 4] = [
+    ("MNEME__INGEST__ACK_WAIT_MS", "6000"),
+    ("MNEME__INGEST__STEP_TIMEOUT_MS", "2500"),
+    ("MNEME__INGEST__RETRY_BACKOFF_MS", "200,500,1000"),
+    ("MNEME__INGEST__MAX_DELIVER", "8"),
+];
+
+impl System {
+    async fn start(replicas: usize) -> Self {
+        let nats = NatsServer::start_encrypted();
+        let key_dir = tempfile::tempdir().unwrap();
+        let key_file = key_dir.path().join("master.key");
+        std::fs::write(&key_file, "3c".repeat(32)).unwrap();
+        let key_file = key_file.display().to_string();
+        let mut system = System { client: nats.connect().await, nats, _key_dir: key_dir, key_file, agents: Vec::new() };
+        for _ in 0..replicas {
+            system.start_agent(AgentType::MemoryHarvester);
+            system.start_agent(AgentType::PrivacyGuardian);
+            system.agents.push(Process::start("mneme-orchestrator", &system.nats.url, &INGEST_ENV));
+        }
+        for kind in [AgentType::MemoryHarvester, AgentType::PrivacyGuardian] {
+            wait_for_instances(&system.client, ComponentKind::Agent(kind), replicas, Duration::from_secs(30)).await;
+        }
+        wait_for_instances(&system.client, ComponentKind::Orchestrator, replicas, Duration::from_secs(30)).await;
+        system
+    }
+
+    fn start_agent(&mut self, kind: AgentType) {
+        let key = self.key_file.clone();
+        let process =
+            Process::start(&kind.binary_name(), &self.nats.url, &[("MNEME__GUARDIAN__MASTER_KEY_FILE", &key)]);
+        self.agents.push(process);
+    }
+
+    fn mneme(&self, args: &[&str]) -> (bool, String) {
+        let mut all = vec!["--nats-url", &self.nats.url];
+        all.extend_from_slice(args);
+        mneme(&all)
+    }
+
+    fn count(&self, owner: &str, principal: &str) -> Option<usize> {
+        let (ok, out) = self.mneme(&["memories", "count", "--owner", owner, "--as", principal, "--format", "json"]);
+        ok.then(|| serde_json::from_str::<MemoryCount>(&out).unwrap().count)
+    }
+}
+
+fn store_holds(dir: &Path, needle: &[u8]) -> bool {
+    walk(dir)
+        .iter()
+        .any(|file| std::fs::read(file).is_ok_and(|bytes| bytes.windows(needle.len()).any(|window| window == needle)))
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// Corpus size: `MNEME_INGEST_TEST_SIZE` (the acceptance run uses 10,000), 1,200 by default.
+fn corpus_size() -> usize {
+    std::env::var("MNEME_INGEST_TEST_SIZE").ok().and_then(|size| size.parse().ok()).unwrap_or(1_200)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mixed_corpus_is_stored_exactly_once_while_instances_are_killed() {
+    let mut system = System::start(2).await;
+    let corpus = tempfile::tempdir().unwrap();
+    let (size, duplicates) = write_corpus(corpus.path(), corpus_size());
+
+    let ingest = Command::new(binary("mneme"))
+        .args(["--nats-url", &system.nats.url, "ingest"])
+        .arg(corpus.path())
+        .args(["--owner", "ann", "--format", "json", "--wait-secs", "60"])
+        .env("MNEME__TELEMETRY__LOG_FILTER", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+
+    // Mid-ingest, kill -9 a harvester and a guardian (and start replacements, as a supervisor would).
+    eventually(Duration::from_secs(120), "some memories stored", async || {
+        system.count("ann", "ann").is_some_and(|count| count >= size / 10)
+    })
+    .await;
+    let harvester = system.agents.iter().position(|process| process.label == "mneme-memory-harvester").unwrap();
+    system.agents.remove(harvester).signal(Signal::SIGKILL);
+    let guardian = system.agents.iter().position(|process| process.label == "mneme-privacy-guardian").unwrap();
+    system.agents.remove(guardian).signal(Signal::SIGKILL);
+    system.start_agent(AgentType::MemoryHarvester);
+    system.start_agent(AgentType::PrivacyGuardian);
+
+    let output = ingest.wait_with_output_timeout();
+    let summary: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    assert_eq!(summary["inputs"], size, "{summary}");
+    assert_eq!(summary["unsettled"], 0, "{summary}");
+    assert_eq!(summary["rejected"], 0, "{summary}");
+    assert_eq!(summary["duplicates"], duplicates, "{summary}");
+    let stored = size - duplicates;
+    assert_eq!(
+        summary["ingested"].as_u64().unwrap() + summary["already_stored"].as_u64().unwrap(),
+        stored as u64,
+        "{summary}"
+    );
+    assert_eq!(system.count("ann", "ann"), Some(stored), "no loss and no duplicates in the store");
+
+    // Ingesting the same corpus again changes nothing.
+    let (ok, again) = system.mneme(&["ingest", corpus.path().to_str().unwrap(), "--owner", "ann", "--format", "json"]);
+    assert!(ok);
+    let again: serde_json::Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(again["ingested"], 0, "{again}");
+    assert_eq!(system.count("ann", "ann"), Some(stored));
+
+    // An undecodable input goes to the dead-letter stream with its reason; the rest flows.
+    let jetstream = async_nats::jetstream::new(system.client.clone());
+    let mut headers = HeaderMap::new();
+    headers.insert("Nats-Msg-Id", "poison-1");
+    jetstream
+        .publish_with_headers(mneme_protocol::subjects::ingest("ann"), headers, "\u{1}not an envelope".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let mut good = HeaderMap::new();
+    good.insert("Nats-Msg-Id", "after-poison-1");
+    let body = msgpack_body(
+        "process_memory",
+        serde_json::json!({"raw_input": "After the poison pill, a quiet walk by the sea.", "owner": "ann", "source": "after-poison"}),
+    );
+    jetstream
+        .publish_with_headers(mneme_protocol::subjects::ingest("ann"), good, body.into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(30), "the poison pill is dead-lettered", async || {
+        let (ok, out) = system.mneme(&["dlq", "list", "--format", "json"]);
+        ok && serde_json::from_str::<Vec<DeadLetter>>(&out)
+            .unwrap()
+            .iter()
+            .any(|letter| letter.reason.contains("undecodable"))
+    })
+    .await;
+    eventually(Duration::from_secs(30), "the input after it is stored", async || {
+        system.count("ann", "ann") == Some(stored + 1)
+    })
+    .await;
+
+    // Neither the memories nor the inputs are in the NATS store as plain text.
+    assert!(!store_holds(system.nats.store_dir(), CANARY.as_bytes()), "plaintext found in the NATS store");
+}
+
+trait WaitWithTimeout {
+    fn wait_with_output_timeout(self) -> Vec<u8>;
+}
+
+impl WaitWithTimeout for std::process::Child {
+    fn wait_with_output_timeout(self) -> Vec<u8> {
+        let output = self.wait_with_output().unwrap();
+        assert!(output.status.success(), "mneme ingest failed: {}", String::from_utf8_lossy(&output.stdout));
+        output.stdout
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn owners_are_kept_apart_grants_hold_and_forgetting_leaves_nothing() {
+    let system = System::start(1).await;
+    let notes = tempfile::tempdir().unwrap();
+    std::fs::write(notes.path().join("lunch.md"), "Lunch with Omar Haddad at the noodle bar.").unwrap();
+    std::fs::write(notes.path().join("doctor.md"), "The doctor changed my medication again; feeling foggy.").unwrap();
+    std::fs::write(notes.path().join("card.md"), "New card 4111 1111 1111 1111 arrived today for the trip.").unwrap();
+    let (ok, _) = system.mneme(&["ingest", notes.path().to_str().unwrap(), "--owner", "ann"]);
+    assert!(ok);
+    let bob_notes = tempfile::tempdir().unwrap();
+    std::fs::write(bob_notes.path().join("garden.md"), "Planted tomatoes along the south fence today.").unwrap();
+    let (ok, _) = system.mneme(&["ingest", bob_notes.path().to_str().unwrap(), "--owner", "bob"]);
+    assert!(ok);
+
+    assert_eq!(system.count("ann", "ann"), Some(3));
+    assert_eq!(system.count("bob", "bob"), Some(1));
+    assert_eq!(system.count("ann", "bob"), None, "bob never reads ann's memories");
+    let (ok, _) = system.mneme(&["memories", "list", "--owner", "ann", "--as", "bob"]);
+    assert!(!ok);
+
+    // Ann lets Carol read personal memories: she sees the lunch, redacted, and nothing more sensitive.
+    let grant = r#"{"principal": "ann", "owner": "ann", "grantee": "carol", "max_sensitivity": "personal", "scopes": ["memories"]}"#;
+    let (ok, _) = system.mneme(&["send", "privacy_guardian", "grant_access", grant]);
+    assert!(ok);
+    let (ok, out) = system.mneme(&["memories", "list", "--owner", "ann", "--as", "carol", "--format", "json"]);
+    assert!(ok);
+    let seen: MemoriesReply = serde_json::from_str(&out).unwrap();
+    assert_eq!(seen.total, 1);
+    assert_eq!(seen.memories[0].memory.text, "Lunch with <PERSON> at the noodle bar.");
+    let (ok, _) = system.mneme(&[
+        "send",
+        "privacy_guardian",
+        "grant_access",
+        &grant.replace("\"ann\", \"owner\"", "\"bob\", \"owner\""),
+    ]);
+    assert!(!ok, "only the owner grants");
+
+    let (ok, out) = system.mneme(&["memories", "list", "--owner", "ann", "--format", "json"]);
+    assert!(ok);
+    let own: MemoriesReply = serde_json::from_str(&out).unwrap();
+    assert_eq!(own.total, 3);
+    let card = own.memories.iter().find(|view| view.memory.text.contains("4111")).unwrap();
+    assert_eq!(serde_json::to_value(card.sensitivity).unwrap(), "secret");
+
+    let (ok, _) = system.mneme(&["forget", "--owner", "ann"]);
+    assert!(!ok, "forgetting everything needs --yes");
+    let (ok, out) = system.mneme(&["forget", "--owner", "ann", "--yes", "--format", "json"]);
+    assert!(ok);
+    let forgotten: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(forgotten["memories_deleted"], 3);
+    assert_eq!(forgotten["key_destroyed"], true);
+    assert_eq!(system.count("ann", "ann"), Some(0));
+    let (ok, _) = system.mneme(&["memories", "show", "--owner", "ann", &card.memory.id]);
+    assert!(!ok, "nothing of ann can be read after forget");
+    assert_eq!(system.count("bob", "bob"), Some(1), "bob is untouched");
+
+    let (ok, out) = system.mneme(&["audit", "--owner", "ann", "--limit", "200", "--format", "json"]);
+    assert!(ok);
+    let audit: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert!(audit.iter().any(|record| record["principal"] == "bob" && record["allowed"] == false), "{audit:?}");
+    assert!(audit.iter().any(|record| record["action"] == "forget" && record["allowed"] == true), "{audit:?}");
+}
