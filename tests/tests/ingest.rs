@@ -88,12 +88,13 @@ fn write_corpus(dir: &Path, size: usize) -> (usize, usize) {
     (size, duplicates)
 }
 
+/// Fields drop in order: the processes stop before the server they talk to.
 struct System {
-    nats: NatsServer,
+    agents: Vec<Process>,
     client: async_nats::Client,
+    nats: NatsServer,
     _key_dir: tempfile::TempDir,
     key_file: String,
-    agents: Vec<Process>,
 }
 
 const INGEST_ENV: [(&str, &str); 4] = [
@@ -110,7 +111,7 @@ impl System {
         let key_file = key_dir.path().join("master.key");
         std::fs::write(&key_file, "3c".repeat(32)).unwrap();
         let key_file = key_file.display().to_string();
-        let mut system = System { client: nats.connect().await, nats, _key_dir: key_dir, key_file, agents: Vec::new() };
+        let mut system = System { agents: Vec::new(), client: nats.connect().await, nats, _key_dir: key_dir, key_file };
         for _ in 0..replicas {
             system.start_agent(AgentType::MemoryHarvester);
             system.start_agent(AgentType::PrivacyGuardian);
@@ -309,6 +310,25 @@ async fn owners_are_kept_apart_grants_hold_and_forgetting_leaves_nothing() {
     assert_eq!(own.total, 3);
     let card = own.memories.iter().find(|view| view.memory.text.contains("4111")).unwrap();
     assert_eq!(serde_json::to_value(card.sensitivity).unwrap(), "secret");
+
+    // Forgetting one memory frees its text: the same words from another note are a new memory, not a
+    // duplicate of something that no longer exists.
+    let lunch = own.memories.iter().find(|view| view.memory.text.starts_with("Lunch")).unwrap();
+    let (ok, _) = system.mneme(&["forget", "--owner", "ann", "--memory", &lunch.memory.id]);
+    assert!(ok);
+    assert_eq!(system.count("ann", "ann"), Some(2));
+    let mut attempt = 0;
+    eventually(Duration::from_secs(20), "the forgotten text is new again", async || {
+        // The harvester forgets on an event; until it has, the text is a duplicate, so each try is a new note.
+        attempt += 1;
+        let again = tempfile::tempdir().unwrap();
+        let note = again.path().join(format!("lunch again {attempt}.md"));
+        std::fs::write(&note, "Lunch with Omar Haddad at the noodle bar.").unwrap();
+        let (ok, out) = system.mneme(&["ingest", note.to_str().unwrap(), "--owner", "ann", "--format", "json"]);
+        ok && serde_json::from_str::<serde_json::Value>(&out).unwrap()["ingested"] == 1
+    })
+    .await;
+    assert_eq!(system.count("ann", "ann"), Some(3));
 
     let (ok, _) = system.mneme(&["forget", "--owner", "ann"]);
     assert!(!ok, "forgetting everything needs --yes");

@@ -33,6 +33,13 @@ pub trait DedupIndex: Send + Sync + 'static {
         memory_id: &str,
         fingerprint: &Fingerprint,
     ) -> impl Future<Output = Result<Option<DuplicateOf>, DedupError>> + Send;
+
+    /// Drops what the index holds of one memory, so that nothing of it remains and the same text may be
+    /// ingested again as new.
+    fn forget_memory(&self, owner: &str, memory_id: &str) -> impl Future<Output = Result<(), DedupError>> + Send;
+
+    /// Drops everything the index holds of an owner.
+    fn forget_owner(&self, owner: &str) -> impl Future<Output = Result<(), DedupError>> + Send;
 }
 
 /// What is stored under a memory's content hash.
@@ -129,6 +136,26 @@ impl DedupIndex for MemoryDedupIndex {
         }
         Ok(verdict)
     }
+
+    async fn forget_memory(&self, owner: &str, memory_id: &str) -> Result<(), DedupError> {
+        let mut state = self.state.lock().expect("dedup lock is never poisoned");
+        state.exact.retain(|(entry_owner, _), entry| !(entry_owner == owner && entry.memory_id == memory_id));
+        state.signatures.remove(&(owner.to_owned(), memory_id.to_owned()));
+        for ((bucket_owner, _, _), members) in state.bands.iter_mut() {
+            if bucket_owner == owner {
+                members.retain(|member| member != memory_id);
+            }
+        }
+        Ok(())
+    }
+
+    async fn forget_owner(&self, owner: &str) -> Result<(), DedupError> {
+        let mut state = self.state.lock().expect("dedup lock is never poisoned");
+        state.exact.retain(|(entry_owner, _), _| entry_owner != owner);
+        state.signatures.retain(|(entry_owner, _), _| entry_owner != owner);
+        state.bands.retain(|(entry_owner, _, _), _| entry_owner != owner);
+        Ok(())
+    }
 }
 
 /// The index in a JetStream key-value bucket, shared by every harvester replica.
@@ -146,6 +173,8 @@ impl DedupIndex for MemoryDedupIndex {
 #[derive(Debug, Clone)]
 pub struct KvDedupIndex {
     store: kv::Store,
+    jetstream: jetstream::Context,
+    bucket: String,
     min_similarity: f64,
 }
 
@@ -183,7 +212,7 @@ impl KvDedupIndex {
                 }
             }
         };
-        Ok(KvDedupIndex { store, min_similarity })
+        Ok(KvDedupIndex { store, jetstream: jetstream.clone(), bucket: bucket.to_owned(), min_similarity })
     }
 
     fn owner_key(owner: &str) -> String {
@@ -205,13 +234,42 @@ impl KvDedupIndex {
     }
 
     async fn read_signature(&self, key: &str) -> Result<Option<Signature>, DedupError> {
+        Ok(self.read_signature_entry(key).await?.map(|(signature, _)| signature))
+    }
+
+    /// A signature entry: the signature, then (since forgetting was added) the content hash in hex.
+    async fn read_signature_entry(&self, key: &str) -> Result<Option<(Signature, Option<String>)>, DedupError> {
         let Some((bytes, _)) = self.read_raw(key).await? else { return Ok(None) };
-        if bytes.len() != fingerprint::SIGNATURE_LEN * 4 {
+        let signature_bytes = fingerprint::SIGNATURE_LEN * 4;
+        if bytes.len() != signature_bytes && bytes.len() != signature_bytes + 64 {
             return Err(DedupError::Corrupt { key: key.to_owned(), reason: format!("{} bytes", bytes.len()) });
         }
-        Ok(Some(std::array::from_fn(|slot| {
+        let signature = std::array::from_fn(|slot| {
             u32::from_le_bytes(bytes[slot * 4..slot * 4 + 4].try_into().expect("four bytes"))
-        })))
+        });
+        let content_hash =
+            (bytes.len() > signature_bytes).then(|| String::from_utf8_lossy(&bytes[signature_bytes..]).into_owned());
+        Ok(Some((signature, content_hash)))
+    }
+
+    async fn remove_from_bucket(&self, key: &str, memory_id: &str) -> Result<(), DedupError> {
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let Some((mut members, revision)) = self.read::<Vec<String>>(key).await? else { return Ok(()) };
+            if !members.iter().any(|member| member == memory_id) {
+                return Ok(());
+            }
+            members.retain(|member| member != memory_id);
+            let bytes: bytes::Bytes =
+                rmp_serde::to_vec(&members).map_err(|error| DedupError::Store(error.to_string()))?.into();
+            if self.store.update(key, bytes, revision).await.is_ok() {
+                return Ok(());
+            }
+        }
+        Err(DedupError::Store(format!("bucket `{key}` kept changing under {MAX_CAS_ATTEMPTS} attempts")))
+    }
+
+    async fn purge(&self, key: &str) -> Result<(), DedupError> {
+        self.store.purge(key).await.map_err(|error| DedupError::Store(error.to_string()))
     }
 
     async fn add_to_bucket(&self, key: &str, memory_id: &str) -> Result<(), DedupError> {
@@ -285,7 +343,9 @@ impl DedupIndex for KvDedupIndex {
                 None => Err(DedupError::Store(format!("`{exact_key}` could neither be created nor read"))),
             };
         }
-        let signature: Vec<u8> = fingerprint.signature.iter().flat_map(|value| value.to_le_bytes()).collect();
+        // The content hash rides along, so that forgetting the memory can find its exact entry.
+        let mut signature: Vec<u8> = fingerprint.signature.iter().flat_map(|value| value.to_le_bytes()).collect();
+        signature.extend_from_slice(fingerprint.content_hash.as_bytes());
         self.store
             .put(format!("s.{owner_key}.{memory_id}"), signature.into())
             .await
@@ -295,9 +355,55 @@ impl DedupIndex for KvDedupIndex {
         }
         Ok(verdict)
     }
+
+    async fn forget_memory(&self, owner: &str, memory_id: &str) -> Result<(), DedupError> {
+        self.forget_one(owner, memory_id).await
+    }
+
+    async fn forget_owner(&self, owner: &str) -> Result<(), DedupError> {
+        self.forget_all(owner).await
+    }
 }
 
 impl KvDedupIndex {
+    /// Forgetting, for [`DedupIndex`]: kept apart from `check_and_record` so that the latter reads as the
+    /// algorithm it is.
+    async fn forget_one(&self, owner: &str, memory_id: &str) -> Result<(), DedupError> {
+        let owner_key = Self::owner_key(owner);
+        let signature_key = format!("s.{owner_key}.{memory_id}");
+        let Some((signature, content_hash)) = self.read_signature_entry(&signature_key).await? else { return Ok(()) };
+        for (band, value) in fingerprint::bands_of(&signature).iter().enumerate() {
+            self.remove_from_bucket(&format!("b.{owner_key}.{band}.{value:016x}"), memory_id).await?;
+        }
+        if let Some(content_hash) = content_hash {
+            let exact_key = format!("e.{owner_key}.{content_hash}");
+            if let Some((entry, _)) = self.read::<ExactEntry>(&exact_key).await?
+                && entry.memory_id == memory_id
+            {
+                self.purge(&exact_key).await?;
+            }
+        }
+        self.purge(&signature_key).await
+    }
+
+    /// Removes every entry of the owner from the bucket's stream, markers included.
+    async fn forget_all(&self, owner: &str) -> Result<(), DedupError> {
+        let owner_key = Self::owner_key(owner);
+        let stream = self
+            .jetstream
+            .get_stream(format!("KV_{}", self.bucket))
+            .await
+            .map_err(|error| DedupError::Store(error.to_string()))?;
+        for kind in ["e", "s", "b"] {
+            stream
+                .purge()
+                .filter(format!("$KV.{}.{kind}.{owner_key}.>", self.bucket))
+                .await
+                .map_err(|error| DedupError::Store(error.to_string()))?;
+        }
+        Ok(())
+    }
+
     async fn read_signature_of(&self, owner_key: &str, memory_id: &str) -> Result<Option<Signature>, DedupError> {
         self.read_signature(&format!("s.{owner_key}.{memory_id}")).await
     }
@@ -329,6 +435,19 @@ mod tests {
         assert!(near.similarity >= 0.7 && near.similarity < 1.0, "{}", near.similarity);
         let other = "Quarterly budget review: marketing overspent by twelve percent; hiring frozen until March.";
         assert_eq!(index.check_and_record("ann", "m4", &fingerprint(other)).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn forgotten_memories_leave_nothing_behind() {
+        let index = MemoryDedupIndex::new(0.7);
+        index.check_and_record("ann", "m1", &fingerprint(NOTE)).await.unwrap();
+        index.forget_memory("ann", "m1").await.unwrap();
+        assert_eq!(index.check_and_record("ann", "m2", &fingerprint(NOTE)).await.unwrap(), None, "new again");
+        index.check_and_record("bob", "m9", &fingerprint(NOTE)).await.unwrap();
+        index.forget_owner("ann").await.unwrap();
+        assert_eq!(index.check_and_record("ann", "m3", &fingerprint(NOTE)).await.unwrap(), None);
+        let bob = index.check_and_record("bob", "m10", &fingerprint(NOTE)).await.unwrap().unwrap();
+        assert_eq!(bob.memory_id, "m9", "other owners keep theirs");
     }
 
     #[tokio::test]

@@ -29,12 +29,17 @@ impl Fingerprint {
 
     /// One 64-bit key per band: the band's values hashed together.
     pub fn bands(&self) -> [u64; BANDS] {
-        std::array::from_fn(|band| {
-            let rows = &self.signature[band * ROWS_PER_BAND..(band + 1) * ROWS_PER_BAND];
-            let bytes: Vec<u8> = rows.iter().flat_map(|value| value.to_le_bytes()).collect();
-            fnv1a(&bytes)
-        })
+        bands_of(&self.signature)
     }
+}
+
+/// The band keys of a signature (see [`Fingerprint::bands`]).
+pub fn bands_of(signature: &Signature) -> [u64; BANDS] {
+    std::array::from_fn(|band| {
+        let rows = &signature[band * ROWS_PER_BAND..(band + 1) * ROWS_PER_BAND];
+        let bytes: Vec<u8> = rows.iter().flat_map(|value| value.to_le_bytes()).collect();
+        fnv1a(&bytes)
+    })
 }
 
 /// Estimated Jaccard similarity of the texts behind two signatures.

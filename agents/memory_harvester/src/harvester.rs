@@ -3,6 +3,7 @@
 use unicode_segmentation::UnicodeSegmentation;
 use uuid::Uuid;
 
+use mneme_protocol::guardian::{Forgotten, event_types as guardian_events};
 use mneme_protocol::harvester::{
     BatchItemError, BatchProcessRequest, BatchProcessed, MemoryProcessed, MemoryProcessedEvent, ProcessFileRequest,
     ProcessMemoryRequest, ProcessedMemory, QualityAssessment, RawInput, ValidateQualityRequest, event_types,
@@ -10,7 +11,7 @@ use mneme_protocol::harvester::{
 };
 use mneme_protocol::{AgentCapability, AgentType, ErrorCode};
 use mneme_runtime::events::Audience;
-use mneme_runtime::{Agent, Context, HandlerError, Reply, Request};
+use mneme_runtime::{Agent, Context, Event, EventDelivery, EventSubscription, HandlerError, Reply, Request};
 
 use crate::dedup::{DedupError, DedupIndex};
 use crate::fingerprint::Fingerprint;
@@ -266,6 +267,14 @@ impl<D: DedupIndex> MemoryHarvester<D> {
         MemoryHarvester { harvester, events }
     }
 
+    /// Forgets what the index holds of a forgotten memory or owner.
+    pub async fn forget(&self, forgotten: &Forgotten) -> Result<(), DedupError> {
+        match &forgotten.memory_id {
+            Some(memory_id) => self.harvester.dedup.forget_memory(&forgotten.owner, memory_id).await,
+            None => self.harvester.dedup.forget_owner(&forgotten.owner).await,
+        }
+    }
+
     async fn announce(&self, memory: &ProcessedMemory) {
         let Some(context) = self.events.as_ref().filter(|_| self.harvester.settings.publish_events) else { return };
         let event = MemoryProcessedEvent {
@@ -288,6 +297,18 @@ impl<D: DedupIndex> Agent for MemoryHarvester<D> {
 
     fn capabilities(&self) -> Vec<AgentCapability> {
         capabilities()
+    }
+
+    fn event_subscriptions(&self) -> Vec<EventSubscription> {
+        // The index is shared by every replica: one of them forgets for all.
+        vec![EventSubscription::new(guardian_events::MEMORY_FORGOTTEN, EventDelivery::OneInstance)]
+    }
+
+    async fn on_event(&self, event: Event) -> Result<(), HandlerError> {
+        let forgotten: Forgotten = event.payload()?;
+        self.forget(&forgotten).await.map_err(|error| HandlerError::unavailable(error.to_string()))?;
+        tracing::info!(memory_id = ?forgotten.memory_id, "Forgot what the duplicate index held.");
+        Ok(())
     }
 
     async fn handle(&self, request: Request) -> Result<Reply, HandlerError> {

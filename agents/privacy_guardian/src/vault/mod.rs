@@ -291,13 +291,7 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
         limit: usize,
     ) -> Result<(Vec<MemoryView>, usize), VaultError> {
         let access = self.authorize(principal, owner, Scope::Memories, "list", None).await?;
-        let Some(key) = self.data_key(owner, false).await? else { return Ok((Vec::new(), 0)) };
-        let mut views = Vec::new();
-        for (id, record) in self.store.memories(&owner_token(owner)).await? {
-            if let Some(view) = Self::view(Self::open(&key, owner, &id, &record)?, &access) {
-                views.push(view);
-            }
-        }
+        let mut views = self.visible(owner, &access).await?;
         views.sort_by(|a, b| {
             b.memory.occurred_at.cmp(&a.memory.occurred_at).then_with(|| a.memory.id.cmp(&b.memory.id))
         });
@@ -309,10 +303,22 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
     pub async fn count(&self, principal: &str, owner: &str) -> Result<usize, VaultError> {
         let access = self.authorize(principal, owner, Scope::Memories, "count", None).await?;
         if access == Access::Owner {
+            // The owner sees everything: nothing needs opening to be counted.
             return Ok(self.store.memories(&owner_token(owner)).await?.len());
         }
-        drop(access);
-        Ok(self.list(principal, owner, 0).await?.1)
+        Ok(self.visible(owner, &access).await?.len())
+    }
+
+    /// Every memory of `owner` that `access` lets through, opened.
+    async fn visible(&self, owner: &str, access: &Access) -> Result<Vec<MemoryView>, VaultError> {
+        let Some(key) = self.data_key(owner, false).await? else { return Ok(Vec::new()) };
+        let mut views = Vec::new();
+        for (id, record) in self.store.memories(&owner_token(owner)).await? {
+            if let Some(view) = Self::view(Self::open(&key, owner, &id, &record)?, access) {
+                views.push(view);
+            }
+        }
+        Ok(views)
     }
 
     /// Only the owner grants.
