@@ -121,11 +121,33 @@ async fn malformed_requests_get_typed_errors_and_the_agent_keeps_serving() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn reads_whole_files_sent_over_nats() {
+    let (_nats, _harvester, client) = system().await;
+    let export =
+        "1/2/24, 8:05 AM - Omar: Brunch at 11 at the usual place?\n1/2/24, 8:06 AM - Ann: Perfect, see you there\n";
+    let body = serde_json::to_vec(&serde_json::json!({
+        "type": "process_file",
+        "payload": {"name": "whatsapp/omar.txt", "content": export, "owner": "ann"}
+    }))
+    .unwrap();
+    let reply = raw_request(&client, "mneme.agent.memory_harvester.process_file", json_headers(), body).await;
+    assert_eq!(reply.message.message_type, "batch_processed");
+    let batch: mneme_protocol::harvester::BatchProcessed = reply.message.payload_as().unwrap();
+    assert_eq!(batch.processed_memories.len(), 2);
+    assert_eq!(batch.processed_memories[0].author.as_deref(), Some("Omar"));
+    assert_eq!(batch.processed_memories[0].source.as_deref(), Some("whatsapp/omar.txt#L1"));
+
+    let body = msgpack_body("process_file", serde_json::json!({"name": "x.csv", "content": "a,b\n1,2\n"}));
+    let reply = raw_request(&client, "mneme.agent.memory_harvester.process_file", HeaderMap::new(), body).await;
+    assert_eq!(error_of(&reply).code, 400, "a CSV without a text column is the client's to fix");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn discovery_lists_the_harvester_with_its_capabilities_and_stats() {
     let (_nats, _harvester, client) = system().await;
     let instances = wait_for_instances(&client, HARVESTER, 1, Duration::from_secs(5)).await;
     let names: Vec<&str> = instances[0].capabilities.iter().map(|capability| capability.name.as_str()).collect();
-    assert_eq!(names, ["process_memory", "batch_process", "validate_quality"]);
+    assert_eq!(names, ["process_memory", "batch_process", "validate_quality", "process_file"]);
 
     let ping = client.request("$SRV.PING.memory_harvester", "".into()).await.unwrap();
     let ping: serde_json::Value = serde_json::from_slice(&ping.payload).unwrap();
