@@ -36,6 +36,7 @@ pub struct IngestSettings {
     /// How long a delivery may stay unacknowledged before JetStream gives it to another instance.
     pub ack_wait_ms: u64,
     /// Pauses before the 1st, 2nd, ... retry of a message whose step failed; the last repeats.
+    #[serde(deserialize_with = "one_or_many")]
     pub retry_backoff_ms: Vec<u64>,
     /// Time for each step (harvester, guardian) of one input.
     pub step_timeout_ms: u64,
@@ -90,6 +91,36 @@ impl IngestSettings {
         let millis = self.retry_backoff_ms.get(index).or(self.retry_backoff_ms.last()).copied().unwrap_or(1_000);
         Duration::from_millis(millis)
     }
+}
+
+/// A list, or one value standing for a list of one (`MNEME__INGEST__RETRY_BACKOFF_MS=500`); from the
+/// environment the numbers arrive as text.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Value(u64),
+        Text(String),
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(Number),
+        Many(Vec<Number>),
+    }
+    let numbers = match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(number) => vec![number],
+        OneOrMany::Many(numbers) => numbers,
+    };
+    numbers
+        .into_iter()
+        .map(|number| match number {
+            Number::Value(value) => Ok(value),
+            Number::Text(text) => {
+                text.trim().parse().map_err(|_| serde::de::Error::custom(format!("`{text}` is not a number")))
+            }
+        })
+        .collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +198,21 @@ impl From<CallError> for Failure {
     }
 }
 
+/// An input as it goes to the dead-letter stream.
+struct Letter<'a> {
+    subject: &'a str,
+    headers: Option<&'a HeaderMap>,
+    payload: &'a bytes::Bytes,
+}
+
+/// The fields of JetStream's max-deliveries advisory that matter here.
+#[derive(Debug, Deserialize)]
+struct ExhaustedAdvisory {
+    stream_seq: u64,
+    #[serde(default)]
+    deliveries: i64,
+}
+
 /// Works the ingest stream until `stop` is cancelled.
 pub struct IngestWorker {
     jetstream: jetstream::Context,
@@ -182,6 +228,15 @@ impl IngestWorker {
 
     pub async fn run(self, stop: CancellationToken) -> Result<(), IngestError> {
         let consumer = ensure_streams(&self.jetstream, &self.settings).await?;
+        let (worked, watched) = tokio::join!(self.work_stream(consumer, stop.clone()), self.watch_exhausted(stop));
+        worked.and(watched)
+    }
+
+    async fn work_stream(
+        &self,
+        consumer: consumer::Consumer<consumer::pull::Config>,
+        stop: CancellationToken,
+    ) -> Result<(), IngestError> {
         tracing::info!(
             consumer = names::INGEST_CONSUMER,
             concurrency = self.settings.concurrency,
@@ -250,33 +305,75 @@ impl IngestWorker {
         reason: &str,
         delivered: i64,
     ) -> Result<(), async_nats::Error> {
-        tracing::warn!(subject = %message.subject, %reason, "Input sent to the dead-letter stream.");
-        let mut dead_headers = message.headers.clone().unwrap_or_default();
+        let sequence = message.info().map(|info| info.stream_sequence).unwrap_or_default();
+        let letter = Letter { subject: &message.subject, headers: message.headers.as_ref(), payload: &message.payload };
+        self.publish_dead(letter, reason, delivered, sequence).await?;
+        message.ack_with(AckKind::Term).await
+    }
+
+    /// Publishes a dead letter: the input's body and headers, and why and where it died. Reports the input as
+    /// rejected to whoever waits for it.
+    async fn publish_dead(
+        &self,
+        letter: Letter<'_>,
+        reason: &str,
+        delivered: i64,
+        sequence: u64,
+    ) -> Result<(), async_nats::Error> {
+        tracing::warn!(subject = %letter.subject, %reason, "Input sent to the dead-letter stream.");
+        let mut dead_headers = letter.headers.cloned().unwrap_or_default();
         dead_headers.insert(headers::DEAD_REASON, reason);
-        dead_headers.insert(headers::DEAD_SUBJECT, message.subject.as_str());
+        dead_headers.insert(headers::DEAD_SUBJECT, letter.subject);
         dead_headers.insert(headers::DEAD_DELIVERIES, delivered.to_string().as_str());
-        if let Ok(info) = message.info() {
-            dead_headers.insert(headers::DEAD_SEQUENCE, info.stream_sequence.to_string().as_str());
-        }
+        dead_headers.insert(headers::DEAD_SEQUENCE, sequence.to_string().as_str());
         // The dead letter is a new message: its id must not collide with the input's in the duplicate window.
         dead_headers.insert(headers::MSG_ID, format!("dead-{}", uuid::Uuid::now_v7()).as_str());
         let ack = self
             .jetstream
-            .publish_with_headers(subjects::dead_letter(&message.subject), dead_headers, message.payload.clone())
+            .publish_with_headers(subjects::dead_letter(letter.subject), dead_headers, letter.payload.clone())
             .await?;
         ack.await?;
-        self.report_rejection(message, reason).await;
-        message.ack_with(AckKind::Term).await
-    }
-
-    async fn report_rejection(&self, message: &jetstream::Message, reason: &str) {
         let report = IngestReport {
-            message_id: header(message.headers.as_ref(), headers::MSG_ID),
+            message_id: header(letter.headers, headers::MSG_ID),
             index: 0,
             source: None,
             outcome: IngestOutcome::Rejected { reason: reason.to_owned() },
         };
-        self.report(message.headers.as_ref(), &report).await;
+        self.report(letter.headers, &report).await;
+        Ok(())
+    }
+
+    /// Takes out of the work queue, and dead-letters, the messages whose deliveries ran out while no instance
+    /// settled them (their last holder died): JetStream no longer delivers them, but keeps them.
+    async fn watch_exhausted(&self, stop: CancellationToken) -> Result<(), IngestError> {
+        let client = self.caller.client();
+        let mut advisories = client
+            .queue_subscribe(names::ingest_exhausted_advisory(), names::INGEST_CONSUMER.to_owned())
+            .await
+            .map_err(jetstream_error)?;
+        let stream = self.jetstream.get_stream(names::INGEST_STREAM).await.map_err(jetstream_error)?;
+        loop {
+            let advisory = tokio::select! {
+                advisory = advisories.next() => advisory,
+                () = stop.cancelled() => return Ok(()),
+            };
+            let Some(advisory) = advisory else { return Ok(()) };
+            let Ok(advisory) = serde_json::from_slice::<ExhaustedAdvisory>(&advisory.payload) else { continue };
+            let Ok(message) = stream.get_raw_message(advisory.stream_seq).await else { continue };
+            let letter =
+                Letter { subject: &message.subject, headers: Some(&message.headers), payload: &message.payload };
+            let reason = "its deliveries ran out while no instance settled it (each holder stopped before finishing)";
+            match self.publish_dead(letter, reason, advisory.deliveries, advisory.stream_seq).await {
+                Ok(()) => {
+                    if let Err(error) = stream.delete_message(advisory.stream_seq).await {
+                        tracing::warn!(sequence = advisory.stream_seq, %error, "A dead-lettered input stays in the queue.");
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(sequence = advisory.stream_seq, %error, "Could not dead-letter an exhausted input.")
+                }
+            }
+        }
     }
 
     async fn report(&self, message_headers: Option<&HeaderMap>, report: &IngestReport) {

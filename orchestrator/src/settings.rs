@@ -151,5 +151,8 @@ mod tests {
         assert_eq!(settings.ingest.retry_backoff_ms, [200, 500, 1000]);
         assert_eq!(settings.supervisor.agents, [AgentType::MemoryHarvester, AgentType::PrivacyGuardian]);
         assert_eq!(settings.runtime.telemetry.log_filter, "info,async_nats=warn");
+        let one = [("MNEME__INGEST__RETRY_BACKOFF_MS".to_owned(), "500".to_owned())];
+        let settings: Settings = mneme_runtime::settings::load_from(None, one).unwrap();
+        assert_eq!(settings.ingest.retry_backoff_ms, [500]);
     }
 }

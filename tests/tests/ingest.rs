@@ -1,6 +1,6 @@
 //! The durable ingest path end to end, with real processes: `mneme ingest` of a mixed corpus through the
-//! orchestrators, harvesters and guardians, with instances killed on the way; dead letters; owners kept
-//! apart; encryption at rest; forgetting.
+//! orchestrators, harvesters and guardians, with instances of each killed on the way; dead letters and their
+//! replay; owners kept apart; encryption at rest; forgetting.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -192,8 +192,11 @@ async fn a_mixed_corpus_is_stored_exactly_once_while_instances_are_killed() {
     system.agents.remove(harvester).signal(Signal::SIGKILL);
     let guardian = system.agents.iter().position(|process| process.label == "mneme-privacy-guardian").unwrap();
     system.agents.remove(guardian).signal(Signal::SIGKILL);
+    let orchestrator = system.agents.iter().position(|process| process.label == "mneme-orchestrator").unwrap();
+    system.agents.remove(orchestrator).signal(Signal::SIGKILL);
     system.start_agent(AgentType::MemoryHarvester);
     system.start_agent(AgentType::PrivacyGuardian);
+    system.agents.push(Process::start("mneme-orchestrator", &system.nats.url, &INGEST_ENV));
 
     let output = ingest.wait_with_output_timeout();
     let summary: serde_json::Value = serde_json::from_slice(&output).unwrap();
@@ -347,4 +350,55 @@ async fn owners_are_kept_apart_grants_hold_and_forgetting_leaves_nothing() {
     let audit: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
     assert!(audit.iter().any(|record| record["principal"] == "bob" && record["allowed"] == false), "{audit:?}");
     assert!(audit.iter().any(|record| record["action"] == "forget" && record["allowed"] == true), "{audit:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inputs_that_keep_failing_are_dead_lettered_and_replayed_once_fixed() {
+    // No guardian runs: every input fails its second step until its deliveries run out.
+    let nats = NatsServer::start();
+    let client = nats.connect().await;
+    let key_dir = tempfile::tempdir().unwrap();
+    let key_file = key_dir.path().join("master.key");
+    std::fs::write(&key_file, "4b".repeat(32)).unwrap();
+    let key = key_file.display().to_string();
+    let patience = [
+        ("MNEME__INGEST__ACK_WAIT_MS", "4000"),
+        ("MNEME__INGEST__STEP_TIMEOUT_MS", "500"),
+        ("MNEME__INGEST__RETRY_BACKOFF_MS", "100"),
+        ("MNEME__INGEST__MAX_DELIVER", "2"),
+    ];
+    let _harvester = Process::start("mneme-memory-harvester", &nats.url, &[]);
+    let _orchestrator = Process::start("mneme-orchestrator", &nats.url, &patience);
+    wait_for_instances(&client, ComponentKind::Orchestrator, 1, Duration::from_secs(30)).await;
+    let mneme_at = |args: &[&str]| {
+        let mut all = vec!["--nats-url", nats.url.as_str()];
+        all.extend_from_slice(args);
+        mneme(&all)
+    };
+
+    let notes = tempfile::tempdir().unwrap();
+    std::fs::write(notes.path().join("kite.md"), "Flew the red kite on the dunes until the string snapped.").unwrap();
+    let (ok, out) = mneme_at(&["ingest", notes.path().to_str().unwrap(), "--owner", "ann", "--format", "json"]);
+    assert!(ok);
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["rejected"], 1, "{summary}");
+    let (ok, out) = mneme_at(&["dlq", "list", "--format", "json"]);
+    assert!(ok);
+    let letters: Vec<DeadLetter> = serde_json::from_str(&out).unwrap();
+    assert_eq!(letters.len(), 1);
+    assert!(letters[0].reason.contains("gave up after 2 deliveries"), "{:?}", letters[0]);
+    assert_eq!(letters[0].deliveries, 2);
+
+    // The cause is fixed: a guardian starts. The replay goes through and the dead letter is gone.
+    let _guardian = Process::start("mneme-privacy-guardian", &nats.url, &[("MNEME__GUARDIAN__MASTER_KEY_FILE", &key)]);
+    wait_for_instances(&client, ComponentKind::Agent(AgentType::PrivacyGuardian), 1, Duration::from_secs(30)).await;
+    let (ok, _) = mneme_at(&["dlq", "replay"]);
+    assert!(ok);
+    eventually(Duration::from_secs(30), "the replayed input is stored", async || {
+        let (ok, out) = mneme_at(&["memories", "count", "--owner", "ann", "--format", "json"]);
+        ok && serde_json::from_str::<MemoryCount>(&out).unwrap().count == 1
+    })
+    .await;
+    let (_, out) = mneme_at(&["dlq", "list", "--format", "json"]);
+    assert!(serde_json::from_str::<Vec<DeadLetter>>(&out).unwrap().is_empty());
 }

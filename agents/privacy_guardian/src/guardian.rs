@@ -2,9 +2,9 @@
 //! [`crate::redact`]), and the vault of memories ([`crate::vault`]).
 
 use mneme_protocol::guardian::{
-    ApplySecurityRequest, CountMemoriesRequest, DetectPiiRequest, ForgetRequest, GetMemoryRequest, GrantAccessRequest,
-    ListMemoriesRequest, MemoriesReply, MemoryCount, MemoryReply, MemoryStoredEvent, PiiDetected, PiiEntityType,
-    RedactRequest, Redacted, RedactionMode, RevokeAccessRequest, event_types, message_types,
+    ApplySecurityRequest, CheckAccessRequest, CountMemoriesRequest, DetectPiiRequest, ForgetRequest, GetMemoryRequest,
+    GrantAccessRequest, ListMemoriesRequest, MemoriesReply, MemoryCount, MemoryReply, MemoryStoredEvent, PiiDetected,
+    PiiEntityType, RedactRequest, Redacted, RedactionMode, RevokeAccessRequest, event_types, message_types,
 };
 use mneme_protocol::{AgentCapability, ErrorCode};
 use mneme_runtime::events::Audience;
@@ -233,6 +233,11 @@ impl<S: VaultStore, A: AuditSink> Agent for Guardian<S, A> {
                 let input: RevokeAccessRequest = request.payload()?;
                 let revoked = self.vault()?.revoke(&input.principal, &input.owner, &input.grantee).await?;
                 Ok(Reply::new(message_types::ACCESS_REVOKED, revoked))
+            }
+            message_types::CHECK_ACCESS => {
+                let input: CheckAccessRequest = request.payload()?;
+                let decision = self.vault()?.check_access(&input.principal, &input.owner, input.scope).await?;
+                Ok(Reply::new(message_types::ACCESS_DECISION, decision))
             }
             message_types::FORGET => {
                 let input: ForgetRequest = request.payload()?;

@@ -27,6 +27,9 @@ pub mod message_types {
     pub const ACCESS_REVOKED: &str = "access_revoked";
     pub const FORGET: &str = "forget";
     pub const FORGOTTEN: &str = "forgotten";
+    /// For agents that serve results derived from memories: may this principal see them?
+    pub const CHECK_ACCESS: &str = "check_access";
+    pub const ACCESS_DECISION: &str = "access_decision";
 }
 
 pub mod event_types {
@@ -337,6 +340,26 @@ pub struct Forgotten {
     pub memories_deleted: usize,
     /// Whether the owner's data key was destroyed, so that no copy of their memories can be read again.
     pub key_destroyed: bool,
+}
+
+/// `check_access`: whether `principal` may read `owner`'s memories or results derived from them (`scope`).
+/// The decision is audited like every read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckAccessRequest {
+    pub principal: String,
+    pub owner: String,
+    pub scope: Scope,
+}
+
+/// Allowed; denials are answered with a 403 `error_response`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessDecision {
+    pub owner: String,
+    pub principal: String,
+    /// What the principal may see: everything for the owner, else the grant's level.
+    pub max_sensitivity: Sensitivity,
+    /// Whether what leaves for this principal must be in shareable (redacted) form.
+    pub redact: bool,
 }
 
 /// One entry of the audit stream (`mneme.audit.<action>`).

@@ -42,6 +42,11 @@ pub mod jetstream {
     pub const KEY_BUCKET: &str = "mneme_keys";
     /// Grants of access, per owner and grantee.
     pub const GRANT_BUCKET: &str = "mneme_grants";
+
+    /// What JetStream publishes when an ingest message used up its deliveries without being settled.
+    pub fn ingest_exhausted_advisory() -> String {
+        format!("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{INGEST_STREAM}.{INGEST_CONSUMER}")
+    }
 }
 
 /// Where clients publish inputs: `mneme.ingest.<token>`; see [`ingest`].

@@ -12,8 +12,8 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use mneme_protocol::guardian::{
-    AccessGranted, AccessRevoked, AuditRecord, Forgotten, GrantAccessRequest, MemoryView, Scope, SecurityApplied,
-    Sensitivity,
+    AccessDecision, AccessGranted, AccessRevoked, AuditRecord, Forgotten, GrantAccessRequest, MemoryView, Scope,
+    SecurityApplied, Sensitivity,
 };
 use mneme_protocol::harvester::ProcessedMemory;
 use mneme_protocol::subjects::{self, owner_token};
@@ -251,12 +251,15 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
         }
     }
 
-    /// Whether `principal` may use results derived from `owner`'s memories, and up to which sensitivity.
-    pub async fn authorize_derived(&self, principal: &str, owner: &str) -> Result<Option<Sensitivity>, VaultError> {
-        match self.authorize(principal, owner, Scope::Derived, "read_derived", None).await? {
-            Access::Owner => Ok(None),
-            Access::Grantee { max_sensitivity } => Ok(Some(max_sensitivity)),
-        }
+    /// Whether `principal` may read `owner`'s memories or what is derived from them (`scope`), and up to
+    /// which sensitivity; recorded like every read.
+    pub async fn check_access(&self, principal: &str, owner: &str, scope: Scope) -> Result<AccessDecision, VaultError> {
+        let access = self.authorize(principal, owner, scope, "check_access", None).await?;
+        let (max_sensitivity, redact) = match access {
+            Access::Owner => (Sensitivity::Secret, false),
+            Access::Grantee { max_sensitivity } => (max_sensitivity, true),
+        };
+        Ok(AccessDecision { owner: owner.to_owned(), principal: principal.to_owned(), max_sensitivity, redact })
     }
 
     fn view(sealed: SealedMemory, access: &Access) -> Option<MemoryView> {
@@ -469,6 +472,10 @@ mod tests {
         assert_eq!(views[0].memory.text, "Lunch with <PERSON> at noon");
         assert!(views[0].redacted);
         assert!(matches!(vault.get("bob", "ann", "m22").await, Err(VaultError::NotFound { .. })), "above the grant");
+        let decision = vault.check_access("bob", "ann", Scope::Memories).await.unwrap();
+        assert_eq!((decision.max_sensitivity, decision.redact), (Sensitivity::Personal, true));
+        assert!(matches!(vault.check_access("bob", "ann", Scope::Derived).await, Err(VaultError::Forbidden { .. })));
+        assert!(!vault.check_access("ann", "ann", Scope::Derived).await.unwrap().redact);
         assert!(vault.revoke("ann", "ann", "bob").await.unwrap().revoked);
         assert!(matches!(vault.list("bob", "ann", 10).await, Err(VaultError::Forbidden { .. })));
 
