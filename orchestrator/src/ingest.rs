@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use mneme_protocol::guardian::{ApplySecurityRequest, SecurityApplied};
 use mneme_protocol::harvester::{
-    BatchProcessRequest, DuplicateKind, MemoryProcessed, ProcessMemoryRequest, RawInput, message_types,
+    BatchProcessRequest, DuplicateKind, MemoryProcessed, ProcessMemoryRequest, message_types,
 };
 use mneme_protocol::ingest::{IngestOutcome, IngestReport};
 use mneme_protocol::subjects::{self, headers, jetstream as names};
@@ -469,23 +469,7 @@ fn decode(message: &jetstream::Message) -> Result<Vec<ProcessMemoryRequest>, Fai
         message_types::PROCESS_MEMORY => Ok(vec![envelope.payload_as::<ProcessMemoryRequest>().map_err(invalid)?]),
         message_types::BATCH_PROCESS => {
             let batch: BatchProcessRequest = envelope.payload_as().map_err(invalid)?;
-            Ok(batch
-                .raw_inputs
-                .into_iter()
-                .map(|item| match item {
-                    RawInput::Text(raw_input) => ProcessMemoryRequest {
-                        raw_input,
-                        owner: batch.owner.clone(),
-                        source: batch.source.clone(),
-                        ..ProcessMemoryRequest::default()
-                    },
-                    RawInput::Full(mut input) => {
-                        input.owner = input.owner.or_else(|| batch.owner.clone());
-                        input.source = input.source.or_else(|| batch.source.clone());
-                        input
-                    }
-                })
-                .collect())
+            Ok(batch.into_inputs())
         }
         other => Err(Failure::Permanent(format!(
             "`{other}` is not an ingest message type; send process_memory or batch_process"

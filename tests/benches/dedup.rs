@@ -9,7 +9,7 @@ use futures::StreamExt;
 
 use mneme_memory_harvester::dedup::{DedupIndex, KvDedupIndex};
 use mneme_memory_harvester::fingerprint::Fingerprint;
-use mneme_system_tests::NatsServer;
+use mneme_system_tests::{NatsServer, seeded_words};
 
 /// A vocabulary large enough that generated notes are distinct, as real notes are.
 fn vocabulary() -> Vec<String> {
@@ -27,15 +27,7 @@ fn vocabulary() -> Vec<String> {
 }
 
 fn note(index: usize, words: &[String]) -> String {
-    let mut state = (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let length = 15 + (next() % 15) as usize;
-    (0..length).map(|_| words[(next() % words.len() as u64) as usize].as_str()).collect::<Vec<_>>().join(" ")
+    seeded_words(index, words, 15, 15).join(" ")
 }
 
 /// Records memories `range` with `in_flight` at a time, as replicas under load do.

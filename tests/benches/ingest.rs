@@ -15,7 +15,7 @@ use mneme_protocol::ingest::{IngestOutcome, IngestReport};
 use mneme_protocol::subjects::{self, headers};
 use mneme_protocol::{AgentMessage, AgentType, ComponentKind, Encoding};
 use mneme_runtime::call::{CallOptions, Caller, Target};
-use mneme_system_tests::{NatsServer, Process, wait_for_instances};
+use mneme_system_tests::{NatsServer, Process, seeded_words, wait_for_instances};
 
 const WORDS: [&str; 48] = [
     "river", "lunch", "garden", "letter", "train", "market", "violin", "rain", "bakery", "library", "mountain",
@@ -25,18 +25,9 @@ const WORDS: [&str; 48] = [
     "station", "theatre", "picnic", "workshop",
 ];
 
-/// A note unlike the others: words drawn by a seeded generator, a dozen to twenty of them.
+/// A note unlike the others: a dozen to twenty words drawn by a seeded generator.
 fn note(index: usize) -> String {
-    let mut state = (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let length = 12 + (next() % 9) as usize;
-    let words: Vec<&str> = (0..length).map(|_| WORDS[(next() % WORDS.len() as u64) as usize]).collect();
-    format!("Note {index}: {} with Omar in Lisbon.", words.join(" "))
+    format!("Note {index}: {} with Omar in Lisbon.", seeded_words(index, &WORDS, 12, 9).join(" "))
 }
 
 fn input(index: usize) -> ProcessMemoryRequest {

@@ -325,3 +325,18 @@ impl Process {
         self.child.try_wait().expect("the process can be waited for").is_none()
     }
 }
+
+/// Words drawn from `vocabulary` by a small generator seeded with `seed`: the same seed always gives the same
+/// words, different seeds different texts. Between `fewest` and `fewest + spread - 1` words.
+pub fn seeded_words<W: AsRef<str>>(seed: usize, vocabulary: &[W], fewest: usize, spread: usize) -> Vec<&str> {
+    let mut state = (seed as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut next = || {
+        // xorshift64
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let length = fewest + (next() % spread.max(1) as u64) as usize;
+    (0..length).map(|_| vocabulary[(next() % vocabulary.len() as u64) as usize].as_ref()).collect()
+}

@@ -122,20 +122,7 @@ impl<D: DedupIndex> Harvester<D> {
         }
         let mut processed_memories = Vec::with_capacity(batch.raw_inputs.len());
         let mut errors = Vec::new();
-        for (index, item) in batch.raw_inputs.into_iter().enumerate() {
-            let input = match item {
-                RawInput::Text(raw_input) => ProcessMemoryRequest {
-                    raw_input,
-                    owner: batch.owner.clone(),
-                    source: batch.source.clone(),
-                    ..ProcessMemoryRequest::default()
-                },
-                RawInput::Full(mut input) => {
-                    input.owner = input.owner.or_else(|| batch.owner.clone());
-                    input.source = input.source.or_else(|| batch.source.clone());
-                    input
-                }
-            };
+        for (index, input) in batch.into_inputs().into_iter().enumerate() {
             match self.process(input).await {
                 Ok(memory) => processed_memories.push(memory),
                 Err(HarvestError::Dedup(error)) => return Err(HarvestError::Dedup(error)),

@@ -99,6 +99,29 @@ pub struct BatchProcessRequest {
     pub source: Option<String>,
 }
 
+impl BatchProcessRequest {
+    /// Each item as a full input, with the batch's owner and source where the item names none.
+    pub fn into_inputs(self) -> Vec<ProcessMemoryRequest> {
+        let (owner, source) = (self.owner, self.source);
+        self.raw_inputs
+            .into_iter()
+            .map(|item| match item {
+                RawInput::Text(raw_input) => ProcessMemoryRequest {
+                    raw_input,
+                    owner: owner.clone(),
+                    source: source.clone(),
+                    ..ProcessMemoryRequest::default()
+                },
+                RawInput::Full(mut input) => {
+                    input.owner = input.owner.or_else(|| owner.clone());
+                    input.source = input.source.or_else(|| source.clone());
+                    input
+                }
+            })
+            .collect()
+    }
+}
+
 /// `process_file`: one file's content, read as `docs/sources.md` describes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProcessFileRequest {
