@@ -11,6 +11,7 @@ pub mod harvester;
 pub mod ingest;
 pub mod message;
 pub mod orchestrator;
+pub mod patterns;
 pub mod stats;
 pub mod subjects;
 

@@ -1,0 +1,368 @@
+//! Sentiment of short texts with a lexicon and rules, in the manner of VADER (Hutto & Gilbert, 2014): each word
+//! of the lexicon carries a valence that its neighbours adjust (intensifiers and dampeners, negation, "but"
+//! clauses, emphasis by capitals and by punctuation, idioms), emoji are read as their descriptions, and the sum
+//! is squashed into -1..1.
+//!
+//! The rules follow VADER 3.3.2 with two of its slips mended: the "but" rule weighs each word by its position
+//! (VADER looks values up by value, so equal scores before and after "but" are weighed alike), and the
+//! sentiment-laden idioms VADER lists but never applies are applied.
+
+mod lexicon;
+
+use lexicon::{BOOSTERS, Lexicon, NEGATIONS, SENTIMENT_LADEN_IDIOMS, SPECIAL_CASES, lexicon};
+
+/// How much an intensifier in capitals adds when the text is not all in capitals.
+const CAPS_INCREMENT: f64 = 0.733;
+/// What drawing a word out (`goooood`) adds to its strength, as much as an intensifier.
+const ELONGATION_INCREMENT: f64 = 0.293;
+/// What a negation multiplies a valence by.
+const NEGATION_SCALAR: f64 = -0.74;
+/// Sums are squashed by `x / sqrt(x^2 + ALPHA)`, which approaches ±1 for the largest sums seen in practice.
+const ALPHA: f64 = 15.0;
+
+/// The scores of one text: `compound` in -1..1, and the shares of positive, negative and neutral words
+/// (which add up to 1, rounding aside).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Polarity {
+    pub compound: f64,
+    pub positive: f64,
+    pub negative: f64,
+    pub neutral: f64,
+}
+
+/// Scores `text`.
+pub fn polarity(text: &str) -> Polarity {
+    let lexicon = lexicon();
+    let text = with_emoji_described(text, lexicon);
+    let words = tokens(&text);
+    let mut elongated = vec![false; words.len()];
+    let lower: Vec<String> = words
+        .iter()
+        .enumerate()
+        .map(|(index, word)| {
+            let lower = word.to_lowercase();
+            if lexicon.valence(&lower).is_some() {
+                return lower;
+            }
+            // `sooo goooood`: letters drawn out for emphasis; the word is the one with the run shortened.
+            match unelongated(&lower).into_iter().find(|candidate| lexicon.valence(candidate).is_some()) {
+                Some(found) => {
+                    elongated[index] = true;
+                    found
+                }
+                None => lower,
+            }
+        })
+        .collect();
+    let caps_differ = caps_differ(&words);
+    let mut valences = Vec::with_capacity(words.len());
+    for index in 0..words.len() {
+        let is_booster = BOOSTERS.iter().any(|(booster, _)| *booster == lower[index]);
+        let kind_of = lower[index] == "kind" && lower.get(index + 1).is_some_and(|next| next == "of");
+        if is_booster || kind_of {
+            valences.push(0.0);
+            continue;
+        }
+        let mut valence = valence_at(index, &words, &lower, caps_differ, lexicon);
+        if elongated[index] && valence != 0.0 {
+            valence += ELONGATION_INCREMENT * valence.signum();
+        }
+        valences.push(valence);
+    }
+    but_rule(&lower, &mut valences);
+    idioms(&lower, &mut valences);
+    score(&valences, &text)
+}
+
+/// A word with runs of three or more equal letters shortened to two, then to one: the spellings it may stand
+/// for, most likely first. Empty when the word has no such run.
+fn unelongated(word: &str) -> Vec<String> {
+    let characters: Vec<char> = word.chars().collect();
+    if !characters.windows(3).any(|run| run[0] == run[1] && run[1] == run[2] && run[0].is_alphabetic()) {
+        return Vec::new();
+    }
+    let shorten = |keep: usize| {
+        let mut out = String::with_capacity(word.len());
+        let mut run = 0;
+        for (index, character) in characters.iter().enumerate() {
+            run = if index > 0 && characters[index - 1] == *character { run + 1 } else { 1 };
+            if run <= keep {
+                out.push(*character);
+            }
+        }
+        out
+    };
+    vec![shorten(2), shorten(1)]
+}
+
+/// Emoji replaced by their descriptions, which the lexicon scores.
+fn with_emoji_described(text: &str, lexicon: &Lexicon) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut previous_space = true;
+    for character in text.chars() {
+        match lexicon.emoji(character) {
+            Some(description) => {
+                if !previous_space {
+                    out.push(' ');
+                }
+                out.push_str(description);
+                previous_space = false;
+            }
+            None => {
+                out.push(character);
+                previous_space = character == ' ';
+            }
+        }
+    }
+    out.trim().to_owned()
+}
+
+/// Words split on white space, with leading and trailing punctuation removed unless that leaves two characters
+/// or fewer (then it was an emoticon such as `:)` and stays whole).
+fn tokens(text: &str) -> Vec<&str> {
+    text.split_whitespace()
+        .map(|token| {
+            let stripped = token.trim_matches(|c: char| c.is_ascii_punctuation());
+            if stripped.chars().count() <= 2 { token } else { stripped }
+        })
+        .collect()
+}
+
+/// Python's `str.isupper`: some cased character, and every cased one upper case.
+fn is_upper(word: &str) -> bool {
+    word.chars().any(char::is_uppercase) && !word.chars().any(char::is_lowercase)
+}
+
+/// Whether some, but not all, words are in capitals: only then do capitals emphasize.
+fn caps_differ(words: &[&str]) -> bool {
+    let upper = words.iter().filter(|word| is_upper(word)).count();
+    upper > 0 && upper < words.len()
+}
+
+fn booster(word: &str) -> Option<f64> {
+    BOOSTERS.iter().find(|(booster, _)| *booster == word).map(|(_, value)| *value)
+}
+
+fn is_negation(word: &str) -> bool {
+    NEGATIONS.contains(&word) || word.contains("n't")
+}
+
+/// What a preceding word adds to `valence`: an intensifier or dampener, stronger in capitals.
+fn booster_effect(word: &str, valence: f64, caps_differ: bool) -> f64 {
+    let Some(mut scalar) = booster(&word.to_lowercase()) else { return 0.0 };
+    if valence < 0.0 {
+        scalar = -scalar;
+    }
+    if is_upper(word) && caps_differ {
+        scalar += if valence > 0.0 { CAPS_INCREMENT } else { -CAPS_INCREMENT };
+    }
+    scalar
+}
+
+fn valence_at(index: usize, words: &[&str], lower: &[String], caps_differ: bool, lexicon: &Lexicon) -> f64 {
+    let Some(base) = lexicon.valence_as_written(words[index], &lower[index]) else { return 0.0 };
+    let mut valence = base;
+    // "no" before a lexicon word negates it rather than counting as negative itself.
+    if lower[index] == "no" && lower.get(index + 1).is_some_and(|next| lexicon.valence(next).is_some()) {
+        valence = 0.0;
+    }
+    let before = |distance: usize| index.checked_sub(distance).map(|at| lower[at].as_str());
+    if before(1) == Some("no")
+        || before(2) == Some("no")
+        || (before(3) == Some("no") && matches!(before(1), Some("or" | "nor")))
+    {
+        valence = base * NEGATION_SCALAR;
+    }
+    if is_upper(words[index]) && caps_differ {
+        valence += if valence > 0.0 { CAPS_INCREMENT } else { -CAPS_INCREMENT };
+    }
+    for distance in 1..=3 {
+        let Some(previous) = before(distance) else { break };
+        if lexicon.valence(previous).is_some() {
+            continue;
+        }
+        let mut effect = booster_effect(words[index - distance], valence, caps_differ);
+        // Modifiers further away weigh less.
+        effect *= match distance {
+            2 => 0.95,
+            3 => 0.9,
+            _ => 1.0,
+        };
+        valence += effect;
+        valence = negation_rule(valence, lower, distance, index);
+        if distance == 3 {
+            valence = special_cases(valence, lower, index);
+        }
+    }
+    least_rule(valence, lower, index, lexicon)
+}
+
+fn negation_rule(valence: f64, lower: &[String], distance: usize, index: usize) -> f64 {
+    let at = |back: usize| lower[index - back].as_str();
+    match distance {
+        1 if is_negation(at(1)) => valence * NEGATION_SCALAR,
+        2 if at(2) == "never" && matches!(at(1), "so" | "this") => valence * 1.25,
+        2 if at(2) == "without" && at(1) == "doubt" => valence,
+        2 if is_negation(at(2)) => valence * NEGATION_SCALAR,
+        3 if (at(3) == "never" && matches!(at(2), "so" | "this")) || matches!(at(1), "so" | "this") => valence * 1.25,
+        3 if at(3) == "without" && (at(2) == "doubt" || at(1) == "doubt") => valence,
+        3 if is_negation(at(3)) => valence * NEGATION_SCALAR,
+        _ => valence,
+    }
+}
+
+/// Phrases whose valence replaces the word's (`the bomb`, `bad ass`, `yeah right`), and multi-word boosters.
+fn special_cases(mut valence: f64, lower: &[String], index: usize) -> f64 {
+    let phrase = |from: usize, to: usize| lower[from..=to].join(" ");
+    let mut sequences = vec![phrase(index - 1, index), phrase(index - 2, index), phrase(index - 2, index - 1)];
+    sequences.push(phrase(index - 3, index - 1));
+    sequences.push(phrase(index - 3, index - 2));
+    if let Some((_, value)) =
+        sequences.iter().find_map(|sequence| SPECIAL_CASES.iter().find(|(case, _)| case == sequence))
+    {
+        valence = *value;
+    }
+    if index + 1 < lower.len()
+        && let Some((_, value)) = SPECIAL_CASES.iter().find(|(case, _)| *case == phrase(index, index + 1))
+    {
+        valence = *value;
+    }
+    if index + 2 < lower.len()
+        && let Some((_, value)) = SPECIAL_CASES.iter().find(|(case, _)| *case == phrase(index, index + 2))
+    {
+        valence = *value;
+    }
+    for n_gram in [phrase(index - 3, index - 1), phrase(index - 3, index - 2), phrase(index - 2, index - 1)] {
+        if let Some(value) = booster(&n_gram) {
+            valence += value;
+        }
+    }
+    valence
+}
+
+/// "least" negates what follows, except in "at least" and "very least".
+fn least_rule(valence: f64, lower: &[String], index: usize, lexicon: &Lexicon) -> f64 {
+    if index == 0 || lower[index - 1] != "least" || lexicon.valence(&lower[index - 1]).is_some() {
+        return valence;
+    }
+    if index > 1 && matches!(lower[index - 2].as_str(), "at" | "very") {
+        return valence;
+    }
+    valence * NEGATION_SCALAR
+}
+
+/// After "but", what follows dominates: words before it count half, words after it one and a half.
+fn but_rule(lower: &[String], valences: &mut [f64]) {
+    let Some(but) = lower.iter().position(|word| word == "but") else { return };
+    for (index, valence) in valences.iter_mut().enumerate() {
+        if index < but {
+            *valence *= 0.5;
+        } else if index > but {
+            *valence *= 1.5;
+        }
+    }
+}
+
+/// Idioms whose meaning is not their words' (`under the weather`, `cut the mustard`): the idiom's valence
+/// replaces that of its last word.
+fn idioms(lower: &[String], valences: &mut [f64]) {
+    for (idiom, value) in SENTIMENT_LADEN_IDIOMS {
+        let parts: Vec<&str> = idiom.split(' ').collect();
+        for start in 0..lower.len().saturating_sub(parts.len() - 1) {
+            if parts.iter().enumerate().all(|(offset, part)| lower[start + offset] == *part) {
+                for index in start..start + parts.len() {
+                    valences[index] = 0.0;
+                }
+                valences[start + parts.len() - 1] = value;
+            }
+        }
+    }
+}
+
+/// Exclamation marks (up to four) and question marks (two or more) add emphasis in the direction of the sum.
+fn punctuation_emphasis(text: &str) -> f64 {
+    let exclamations = text.matches('!').count().min(4) as f64 * 0.292;
+    let questions = match text.matches('?').count() {
+        0 | 1 => 0.0,
+        count @ 2..=3 => count as f64 * 0.18,
+        _ => 0.96,
+    };
+    exclamations + questions
+}
+
+fn score(valences: &[f64], text: &str) -> Polarity {
+    if valences.is_empty() {
+        return Polarity { compound: 0.0, positive: 0.0, negative: 0.0, neutral: 0.0 };
+    }
+    let emphasis = punctuation_emphasis(text);
+    let mut sum: f64 = valences.iter().sum();
+    if sum > 0.0 {
+        sum += emphasis;
+    } else if sum < 0.0 {
+        sum -= emphasis;
+    }
+    let compound = (sum / (sum * sum + ALPHA).sqrt()).clamp(-1.0, 1.0);
+    // Each sentiment-bearing word counts one more than its valence, so that neutral words (counted 1) compare.
+    let mut positive: f64 = valences.iter().filter(|v| **v > 0.0).map(|v| v + 1.0).sum();
+    let mut negative: f64 = valences.iter().filter(|v| **v < 0.0).map(|v| v - 1.0).sum();
+    let neutral = valences.iter().filter(|v| **v == 0.0).count() as f64;
+    if positive > negative.abs() {
+        positive += emphasis;
+    } else if positive < negative.abs() {
+        negative -= emphasis;
+    }
+    let total = positive + negative.abs() + neutral;
+    Polarity { compound, positive: positive / total, negative: negative.abs() / total, neutral: neutral / total }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compound(text: &str) -> f64 {
+        (polarity(text).compound * 10_000.0).round() / 10_000.0
+    }
+
+    /// VADER's own examples, with the compound scores vaderSentiment 3.3.2 gives them.
+    #[test]
+    fn agrees_with_vader_on_its_examples() {
+        let cases = [
+            ("VADER is smart, handsome, and funny.", 0.8316),
+            ("VADER is smart, handsome, and funny!", 0.8439),
+            ("VADER is very smart, handsome, and funny.", 0.8545),
+            ("VADER is VERY SMART, handsome, and FUNNY.", 0.9227),
+            ("VADER is VERY SMART, handsome, and FUNNY!!!", 0.9342),
+            ("VADER is not smart, handsome, nor funny.", -0.7424),
+            ("The book was good.", 0.4404),
+            ("At least it isn't a horrible book.", 0.431),
+            ("The book was only kind of good.", 0.3832),
+            ("Today SUX!", -0.5461),
+            ("Make sure you :) or :D today!", 0.8633),
+            ("Not bad at all", 0.431),
+        ];
+        for (text, expected) in cases {
+            assert!((compound(text) - expected).abs() < 0.002, "{text}: {} against {expected}", compound(text));
+        }
+    }
+
+    #[test]
+    fn drawn_out_words_count_and_weigh_more() {
+        assert!(compound("goooood") > compound("good"));
+        assert!(compound("this is baaaad") < compound("this is bad") && compound("this is bad") < 0.0);
+        assert_eq!(unelongated("good"), Vec::<String>::new());
+        assert!(compound("I forgot it again D:") < 0.0, "D: is a horrified face");
+        assert!(compound("haha d:") > 0.0);
+    }
+
+    #[test]
+    fn but_clauses_idioms_and_emoji() {
+        let contrast = polarity("The plot was good, but the characters are uncompelling and the dialog is not great.");
+        assert!(contrast.compound < 0.0, "{contrast:?}");
+        assert!(compound("I am feeling under the weather today") < 0.0);
+        assert!(compound("Catch utf-8 emoji such as 💘 and 💋 and 😁") > 0.5);
+        let empty = polarity("");
+        assert_eq!(empty.compound, 0.0);
+        let shares = polarity("A fine day, a bad night.");
+        assert!((shares.positive + shares.negative + shares.neutral - 1.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,49 @@
+//! The pattern analyzer's settings: the runtime's sections plus `[analyzer]`.
+
+use serde::{Deserialize, Serialize};
+
+use mneme_runtime::RuntimeSettings;
+use mneme_runtime::process::ProcessSettings;
+use mneme_runtime::settings::Validate;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalyzerSettings {
+    /// Texts one `analyze_sentiment` may carry.
+    pub max_texts: usize,
+    /// Bytes one text may have.
+    pub max_text_bytes: usize,
+}
+
+impl Default for AnalyzerSettings {
+    fn default() -> Self {
+        AnalyzerSettings { max_texts: 10_000, max_text_bytes: 64 * 1024 }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    #[serde(flatten)]
+    pub runtime: RuntimeSettings,
+    pub analyzer: AnalyzerSettings,
+}
+
+impl ProcessSettings for Settings {
+    fn runtime(&self) -> &RuntimeSettings {
+        &self.runtime
+    }
+}
+
+impl Validate for Settings {
+    fn problems(&self) -> Vec<String> {
+        let mut problems = self.runtime.problems();
+        if self.analyzer.max_texts == 0 {
+            problems.push("analyzer.max_texts must be at least 1".to_owned());
+        }
+        if self.analyzer.max_text_bytes == 0 {
+            problems.push("analyzer.max_text_bytes must be at least 1".to_owned());
+        }
+        problems
+    }
+}
