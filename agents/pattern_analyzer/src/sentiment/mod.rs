@@ -270,9 +270,7 @@ fn idioms(lower: &[String], valences: &mut [f64]) {
         let parts: Vec<&str> = idiom.split(' ').collect();
         for start in 0..lower.len().saturating_sub(parts.len() - 1) {
             if parts.iter().enumerate().all(|(offset, part)| lower[start + offset] == *part) {
-                for index in start..start + parts.len() {
-                    valences[index] = 0.0;
-                }
+                valences[start..start + parts.len()].fill(0.0);
                 valences[start + parts.len() - 1] = value;
             }
         }
