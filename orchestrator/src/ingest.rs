@@ -1,10 +1,10 @@
 //! The durable ingest pipeline. Clients publish inputs on `mneme.ingest.<owner>` into a JetStream work queue;
 //! every orchestrator instance pulls from one shared durable consumer and takes each input through the
-//! harvester and the guardian (which stores it encrypted and announces it). A message is acknowledged only
-//! after every input in it is settled, so a process that dies mid-way leaves it to be redelivered; memory ids
-//! are deterministic and the guardian stores each once, so a redelivery never makes a second memory. What
-//! cannot be read, or keeps failing until its deliveries run out, goes to the dead-letter stream with its
-//! reason and original headers.
+//! harvester, the guardian (which stores it encrypted and announces it) and the pattern analyzer. A message is
+//! acknowledged only after every input in it is settled, so a process that dies mid-way leaves it to be
+//! redelivered; memory ids are deterministic and every step takes each memory once, so a redelivery never makes
+//! a second memory. What cannot be read, or keeps failing until its deliveries run out, goes to the dead-letter
+//! stream with its reason and original headers.
 
 use std::time::Duration;
 
@@ -19,6 +19,7 @@ use mneme_protocol::harvester::{
     BatchProcessRequest, DuplicateKind, MemoryProcessed, ProcessMemoryRequest, message_types,
 };
 use mneme_protocol::ingest::{IngestOutcome, IngestReport};
+use mneme_protocol::patterns::AnalyzePatternsRequest;
 use mneme_protocol::subjects::{self, headers, jetstream as names};
 use mneme_protocol::{AgentMessage, AgentType, ComponentKind, Encoding};
 use mneme_runtime::call::{CallError, CallOptions, Caller, Target};
@@ -44,6 +45,8 @@ pub struct IngestSettings {
     pub duplicate_window_secs: u64,
     /// Replicas of the streams in a clustered JetStream.
     pub stream_replicas: usize,
+    /// Whether each stored memory also goes to the pattern analyzer (`analyze_patterns`).
+    pub analyze_patterns: bool,
 }
 
 impl Default for IngestSettings {
@@ -57,6 +60,7 @@ impl Default for IngestSettings {
             step_timeout_ms: 10_000,
             duplicate_window_secs: 600,
             stream_replicas: 1,
+            analyze_patterns: true,
         }
     }
 }
@@ -441,12 +445,24 @@ impl IngestWorker {
             .call(
                 &Target::AnyOf(ComponentKind::Agent(AgentType::PrivacyGuardian)),
                 mneme_protocol::guardian::message_types::APPLY_SECURITY,
-                &ApplySecurityRequest { memory },
+                &ApplySecurityRequest { memory: memory.clone() },
                 &options,
             )
             .await?;
         let applied: SecurityApplied =
             reply.payload_as().map_err(|error| Failure::Permanent(format!("guardian reply: {error}")))?;
+        // Also after a redelivery: the previous attempt may have died between the two steps, and the analyzer
+        // takes each memory once however often it is sent.
+        if self.settings.analyze_patterns {
+            self.caller
+                .call(
+                    &Target::AnyOf(ComponentKind::Agent(AgentType::PatternAnalyzer)),
+                    mneme_protocol::patterns::message_types::ANALYZE_PATTERNS,
+                    &AnalyzePatternsRequest { memory },
+                    &options,
+                )
+                .await?;
+        }
         Ok(if applied.stored {
             IngestOutcome::Stored { memory_id: applied.memory_id, sensitivity: applied.sensitivity }
         } else {

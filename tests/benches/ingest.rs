@@ -207,9 +207,10 @@ async fn main() {
     let _processes = [
         Process::start("mneme-memory-harvester", &nats.url, &environment),
         Process::start("mneme-privacy-guardian", &nats.url, &environment),
+        Process::start("mneme-pattern-analyzer", &nats.url, &environment),
         Process::start("mneme-orchestrator", &nats.url, &environment),
     ];
-    for kind in [AgentType::MemoryHarvester, AgentType::PrivacyGuardian] {
+    for kind in [AgentType::MemoryHarvester, AgentType::PrivacyGuardian, AgentType::PatternAnalyzer] {
         wait_for_instances(&client, ComponentKind::Agent(kind), 1, Duration::from_secs(30)).await;
     }
     wait_for_instances(&client, ComponentKind::Orchestrator, 1, Duration::from_secs(30)).await;
@@ -221,12 +222,15 @@ async fn main() {
     let (mut harvest, mut secure) = stages(&client, 1_000, 2_000_000).await;
 
     println!(
-        "ingest of {count} inputs, one instance each of harvester, guardian and orchestrator, encrypted file store\n"
+        "ingest of {count} inputs, one instance each of harvester, guardian, pattern analyzer and orchestrator, encrypted file store\n"
     );
     println!("| path | inputs/s | ratio to raw JetStream |");
     println!("| --- | ---: | ---: |");
     println!("| raw JetStream publish + pull + ack (the limit) | {raw:.0} | 1.000 |");
-    println!("| Mneme ingest: harvester, guardian, encrypted store, report | {rate:.0} | {:.3} |", rate / raw);
+    println!(
+        "| Mneme ingest: harvester, guardian, encrypted store, pattern analyzer, report | {rate:.0} | {:.3} |",
+        rate / raw
+    );
     println!("\n| latency | p50 (ms) | p99 (ms) |");
     println!("| --- | ---: | ---: |");
     println!(

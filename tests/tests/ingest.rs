@@ -115,9 +115,10 @@ impl System {
         for _ in 0..replicas {
             system.start_agent(AgentType::MemoryHarvester);
             system.start_agent(AgentType::PrivacyGuardian);
+            system.start_agent(AgentType::PatternAnalyzer);
             system.agents.push(Process::start("mneme-orchestrator", &system.nats.url, &INGEST_ENV));
         }
-        for kind in [AgentType::MemoryHarvester, AgentType::PrivacyGuardian] {
+        for kind in [AgentType::MemoryHarvester, AgentType::PrivacyGuardian, AgentType::PatternAnalyzer] {
             wait_for_instances(&system.client, ComponentKind::Agent(kind), replicas, Duration::from_secs(30)).await;
         }
         wait_for_instances(&system.client, ComponentKind::Orchestrator, replicas, Duration::from_secs(30)).await;
@@ -211,6 +212,10 @@ async fn a_mixed_corpus_is_stored_exactly_once_while_instances_are_killed() {
         "{summary}"
     );
     assert_eq!(system.count("ann", "ann"), Some(stored), "no loss and no duplicates in the store");
+    let (ok, out) = system.mneme(&["patterns", "--owner", "ann", "--format", "json"]);
+    assert!(ok);
+    let patterns: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(patterns["memories"], stored, "the patterns took in every stored memory exactly once");
 
     // Ingesting the same corpus again changes nothing.
     let (ok, again) = system.mneme(&["ingest", corpus.path().to_str().unwrap(), "--owner", "ann", "--format", "json"]);
@@ -344,6 +349,11 @@ async fn owners_are_kept_apart_grants_hold_and_forgetting_leaves_nothing() {
     let (ok, _) = system.mneme(&["memories", "show", "--owner", "ann", &card.memory.id]);
     assert!(!ok, "nothing of ann can be read after forget");
     assert_eq!(system.count("bob", "bob"), Some(1), "bob is untouched");
+    eventually(Duration::from_secs(20), "the patterns forget ann too", async || {
+        let (ok, out) = system.mneme(&["patterns", "--owner", "ann", "--format", "json"]);
+        ok && serde_json::from_str::<serde_json::Value>(&out).unwrap()["memories"] == 0
+    })
+    .await;
 
     let (ok, out) = system.mneme(&["audit", "--owner", "ann", "--limit", "200", "--format", "json"]);
     assert!(ok);
@@ -366,6 +376,7 @@ async fn inputs_that_keep_failing_are_dead_lettered_and_replayed_once_fixed() {
         ("MNEME__INGEST__STEP_TIMEOUT_MS", "500"),
         ("MNEME__INGEST__RETRY_BACKOFF_MS", "100"),
         ("MNEME__INGEST__MAX_DELIVER", "2"),
+        ("MNEME__INGEST__ANALYZE_PATTERNS", "false"),
     ];
     let _harvester = Process::start("mneme-memory-harvester", &nats.url, &[]);
     let _orchestrator = Process::start("mneme-orchestrator", &nats.url, &patience);

@@ -1,8 +1,11 @@
-//! The pattern analyzer as a process: `analyze_sentiment` over plain NATS requests.
+//! The pattern analyzer as a process: `analyze_sentiment` over plain NATS requests, and patterns kept exact
+//! by replicas updating them at once.
 
 use std::time::Duration;
 
 use async_nats::HeaderMap;
+use futures::StreamExt;
+use mneme_protocol::patterns::Patterns;
 use mneme_protocol::patterns::SentimentAnalyzed;
 use mneme_protocol::{AgentType, ComponentKind, ErrorPayload};
 use mneme_system_tests::{NatsServer, Process, msgpack_body, raw_request, wait_for_instances};
@@ -44,4 +47,65 @@ async fn scores_sentiment_in_json_and_messagepack() {
     )
     .await;
     assert_eq!(reply.message.message_type, "sentiment_analyzed", "still serving");
+}
+
+fn memory(index: usize) -> serde_json::Value {
+    let at = format!("2024-06-{:02}T{:02}:15:00Z", index % 28 + 1, index % 24);
+    serde_json::json!({"memory": {
+        "id": format!("m{index}"), "owner": "ann", "source": format!("note/{index}"),
+        "text": format!("Note {index}: a good walk and a calm evening."),
+        "language": {"code": "eng", "name": "English", "confidence": 1.0, "reliable": true},
+        "word_count": 8, "occurred_at": at, "processed_at": at, "content_hash": "00",
+        "quality": {"score": 1.0, "acceptable": true, "reasons": []}, "is_duplicate": false, "duplicate_of": null
+    }})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_replicas_updating_at_once_lose_nothing() {
+    let nats = NatsServer::start();
+    let key_dir = tempfile::tempdir().unwrap();
+    let key_file = key_dir.path().join("master.key");
+    std::fs::write(&key_file, "6a".repeat(32)).unwrap();
+    let key = key_file.display().to_string();
+    let _replicas = [
+        Process::start("mneme-pattern-analyzer", &nats.url, &[]),
+        Process::start("mneme-pattern-analyzer", &nats.url, &[]),
+        Process::start("mneme-privacy-guardian", &nats.url, &[("MNEME__GUARDIAN__MASTER_KEY_FILE", &key)]),
+    ];
+    let client = nats.connect().await;
+    wait_for_instances(&client, ComponentKind::Agent(AgentType::PatternAnalyzer), 2, Duration::from_secs(20)).await;
+    wait_for_instances(&client, ComponentKind::Agent(AgentType::PrivacyGuardian), 1, Duration::from_secs(20)).await;
+
+    // 1,000 memories at once, most of them in the same month (the same key), and 200 of them sent twice.
+    let sends: Vec<usize> = (0..1_000).chain(0..200).collect();
+    let subject = "mneme.agent.pattern_analyzer.analyze_patterns";
+    let replies: Vec<String> = futures::stream::iter(sends)
+        .map(|index| {
+            let client = client.clone();
+            async move {
+                raw_request(&client, subject, HeaderMap::new(), msgpack_body("analyze_patterns", memory(index)))
+                    .await
+                    .message
+                    .message_type
+            }
+        })
+        .buffer_unordered(256)
+        .collect()
+        .await;
+    assert!(
+        replies.iter().all(|kind| kind == "patterns_analyzed"),
+        "{:?}",
+        replies.iter().find(|kind| *kind != "patterns_analyzed")
+    );
+
+    let body = msgpack_body("get_patterns", serde_json::json!({"principal": "ann", "owner": "ann"}));
+    let reply = raw_request(&client, "mneme.agent.pattern_analyzer.get_patterns", HeaderMap::new(), body).await;
+    assert_eq!(reply.message.message_type, "patterns", "{:?}", reply.message.as_error());
+    let patterns: Patterns = reply.message.payload_as().unwrap();
+    assert_eq!(patterns.memories, 1_000, "every update kept, none twice");
+    assert_eq!(patterns.rhythms.by_hour.iter().sum::<u64>(), 1_000);
+
+    let body = msgpack_body("get_patterns", serde_json::json!({"principal": "bob", "owner": "ann"}));
+    let reply = raw_request(&client, "mneme.agent.pattern_analyzer.get_patterns", HeaderMap::new(), body).await;
+    assert_eq!(reply.message.payload_as::<ErrorPayload>().unwrap().code, 403, "the guardian says no");
 }

@@ -1,11 +1,76 @@
-//! The pattern analyzer as an agent: `analyze_sentiment` over [`crate::sentiment`].
+//! The pattern analyzer as an agent: `analyze_sentiment` over [`crate::sentiment`]; `analyze_patterns` and
+//! `get_patterns` over [`crate::patterns`], with reads of derived results decided by the privacy guardian.
 
-use mneme_protocol::patterns::{AnalyzeSentimentRequest, SentimentAnalyzed, SentimentScore, message_types};
-use mneme_protocol::{AgentCapability, ErrorCode};
-use mneme_runtime::{Agent, HandlerError, Reply, Request};
+use std::future::Future;
 
+use mneme_protocol::guardian::{CheckAccessRequest, Forgotten, Scope, event_types as guardian_events};
+use mneme_protocol::patterns::{
+    AnalyzePatternsRequest, AnalyzeSentimentRequest, GetPatternsRequest, PatternsAnalyzed, SentimentAnalyzed,
+    SentimentScore, event_types, message_types,
+};
+use mneme_protocol::{AgentCapability, AgentType, ComponentKind, ErrorCode};
+use mneme_runtime::call::{CallError, CallOptions, Caller, Target};
+use mneme_runtime::events::Audience;
+use mneme_runtime::{Agent, Context, Event, EventDelivery, EventSubscription, HandlerError, Reply, Request};
+
+use crate::patterns::store::{PatternStore, StoreError};
+use crate::patterns::{observe, report};
 use crate::sentiment::polarity;
 use crate::settings::AnalyzerSettings;
+
+impl From<StoreError> for HandlerError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Kv(_) => HandlerError::unavailable(error.to_string()),
+            StoreError::Corrupt { .. } => HandlerError::internal(error.to_string()),
+        }
+    }
+}
+
+/// Decides whether a principal may read results derived from an owner's memories.
+pub trait AccessCheck: Send + Sync + 'static {
+    fn check_derived(&self, principal: &str, owner: &str) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
+/// Asks the privacy guardian, which decides and audits every read.
+#[derive(Debug, Clone)]
+pub struct GuardianAccess(pub Caller);
+
+impl AccessCheck for GuardianAccess {
+    async fn check_derived(&self, principal: &str, owner: &str) -> Result<(), HandlerError> {
+        let request =
+            CheckAccessRequest { principal: principal.to_owned(), owner: owner.to_owned(), scope: Scope::Derived };
+        let target = Target::AnyOf(ComponentKind::Agent(AgentType::PrivacyGuardian));
+        match self
+            .0
+            .call(&target, mneme_protocol::guardian::message_types::CHECK_ACCESS, &request, &CallOptions::default())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(CallError::Remote { error, .. }) if error.code == ErrorCode::Forbidden.status() => {
+                Err(HandlerError::new(ErrorCode::Forbidden, error.error))
+            }
+            Err(error) => Err(HandlerError::unavailable(format!("the privacy guardian cannot decide: {error}"))),
+        }
+    }
+}
+
+/// Lets owners read their own results and nobody else's: for running without a guardian, in tests.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnerOnly;
+
+impl AccessCheck for OwnerOnly {
+    async fn check_derived(&self, principal: &str, owner: &str) -> Result<(), HandlerError> {
+        if principal == owner {
+            Ok(())
+        } else {
+            Err(HandlerError::new(
+                ErrorCode::Forbidden,
+                format!("{principal} may not read what is derived from {owner}'s memories"),
+            ))
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum AnalyzerError {
@@ -22,13 +87,27 @@ impl From<AnalyzerError> for HandlerError {
 }
 
 #[derive(Debug)]
-pub struct PatternAnalyzer {
+pub struct PatternAnalyzer<S, A> {
     settings: AnalyzerSettings,
+    store: S,
+    access: A,
+    /// Where events go; none in tests without NATS.
+    context: Option<Context>,
 }
 
-impl PatternAnalyzer {
-    pub fn new(settings: AnalyzerSettings) -> Self {
-        PatternAnalyzer { settings }
+impl<S: PatternStore, A: AccessCheck> PatternAnalyzer<S, A> {
+    pub fn new(settings: AnalyzerSettings, store: S, access: A, context: Option<Context>) -> Self {
+        PatternAnalyzer { settings, store, access, context }
+    }
+
+    /// Takes one memory into its owner's patterns; a memory taken in before changes nothing.
+    pub async fn analyze_patterns(&self, request: AnalyzePatternsRequest) -> Result<PatternsAnalyzed, HandlerError> {
+        let memory = request.memory;
+        if memory.owner.trim().is_empty() || memory.id.trim().is_empty() {
+            return Err(HandlerError::bad_request("the memory needs an owner and an id"));
+        }
+        let recorded = self.store.record(&memory.owner, &memory.id, observe(&memory)).await?;
+        Ok(PatternsAnalyzed { owner: memory.owner, memory_id: memory.id, recorded })
     }
 
     pub fn analyze_sentiment(&self, request: &AnalyzeSentimentRequest) -> Result<SentimentAnalyzed, AnalyzerError> {
@@ -58,15 +137,31 @@ impl PatternAnalyzer {
 }
 
 pub fn capabilities() -> Vec<AgentCapability> {
-    vec![AgentCapability::new(
-        message_types::ANALYZE_SENTIMENT,
-        "Scores the sentiment of texts: compound in -1..1 and the shares of positive, negative and neutral words",
-        &["texts"],
-        &[message_types::SENTIMENT_ANALYZED],
-    )]
+    vec![
+        AgentCapability::new(
+            message_types::ANALYZE_SENTIMENT,
+            "Scores the sentiment of texts: compound in -1..1 and the shares of positive, negative and neutral words",
+            &["texts"],
+            &[message_types::SENTIMENT_ANALYZED],
+        ),
+        AgentCapability::new(
+            message_types::ANALYZE_PATTERNS,
+            "Takes a stored memory into its owner's patterns (rhythms, streaks and gaps, mood)",
+            &["processed_memory"],
+            &[message_types::PATTERNS_ANALYZED],
+        )
+        .with_dependencies(&[AgentType::MemoryHarvester.as_str()]),
+        AgentCapability::new(
+            message_types::GET_PATTERNS,
+            "An owner's patterns: activity by hour, weekday and month, streaks and gaps, daily mood with its baseline and shifts",
+            &["principal", "owner"],
+            &[message_types::PATTERNS],
+        )
+        .with_dependencies(&[AgentType::PrivacyGuardian.as_str()]),
+    ]
 }
 
-impl Agent for PatternAnalyzer {
+impl<S: PatternStore, A: AccessCheck> Agent for PatternAnalyzer<S, A> {
     fn description(&self) -> String {
         "Mneme pattern analyzer: sentiment of what a person writes".to_owned()
     }
@@ -75,11 +170,39 @@ impl Agent for PatternAnalyzer {
         capabilities()
     }
 
+    fn event_subscriptions(&self) -> Vec<EventSubscription> {
+        // The observations are shared by every replica: one of them forgets for all.
+        vec![EventSubscription::new(guardian_events::MEMORY_FORGOTTEN, EventDelivery::OneInstance)]
+    }
+
+    async fn on_event(&self, event: Event) -> Result<(), HandlerError> {
+        let forgotten: Forgotten = event.payload()?;
+        self.store.forget(&forgotten.owner, forgotten.memory_id.as_deref()).await?;
+        Ok(())
+    }
+
     async fn handle(&self, request: Request) -> Result<Reply, HandlerError> {
         match request.message_type() {
             message_types::ANALYZE_SENTIMENT => {
                 let analyzed = self.analyze_sentiment(&request.payload()?)?;
                 Ok(Reply::new(message_types::SENTIMENT_ANALYZED, analyzed))
+            }
+            message_types::ANALYZE_PATTERNS => {
+                let analyzed = self.analyze_patterns(request.payload()?).await?;
+                if analyzed.recorded
+                    && let Some(context) = &self.context
+                    && let Err(error) =
+                        context.publish_event(event_types::PATTERNS_UPDATED, &analyzed, &Audience::Everyone).await
+                {
+                    tracing::warn!(%error, "Announcing updated patterns failed.");
+                }
+                Ok(Reply::new(message_types::PATTERNS_ANALYZED, analyzed))
+            }
+            message_types::GET_PATTERNS => {
+                let input: GetPatternsRequest = request.payload()?;
+                self.access.check_derived(&input.principal, &input.owner).await?;
+                let observations = self.store.observations(&input.owner).await?;
+                Ok(Reply::new(message_types::PATTERNS, report(&input.owner, &observations)))
             }
             other => Err(HandlerError::internal(format!("`{other}` is advertised but has no handler"))),
         }
@@ -89,15 +212,59 @@ impl Agent for PatternAnalyzer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::patterns::store::MemoryPatternStore;
     use mneme_protocol::{AgentMessage, Encoding};
 
     fn request(payload: serde_json::Value) -> Request {
         Request { message: AgentMessage::new("analyze_sentiment", payload), encoding: Encoding::MessagePack }
     }
 
+    fn analyzer(settings: AnalyzerSettings) -> PatternAnalyzer<MemoryPatternStore, OwnerOnly> {
+        PatternAnalyzer::new(settings, MemoryPatternStore::default(), OwnerOnly, None)
+    }
+
+    fn memory(id: &str, at: &str, text: &str) -> serde_json::Value {
+        serde_json::json!({"memory": {
+            "id": id, "owner": "ann", "source": null, "text": text,
+            "language": {"code": "eng", "name": "English", "confidence": 1.0, "reliable": true},
+            "word_count": 3, "occurred_at": at, "processed_at": at, "content_hash": "00",
+            "quality": {"score": 1.0, "acceptable": true, "reasons": []}, "is_duplicate": false, "duplicate_of": null
+        }})
+    }
+
+    #[tokio::test]
+    async fn patterns_take_each_memory_once_and_only_the_owner_reads_them() {
+        let analyzer = analyzer(AnalyzerSettings::default());
+        for (id, at, text) in [
+            ("m1", "2024-05-06T07:10:00Z", "A lovely run by the river"),
+            ("m2", "2024-05-07T07:20:00Z", "Tired, but the run was good"),
+            ("m1", "2024-05-06T07:10:00Z", "A lovely run by the river"),
+        ] {
+            analyzer.handle(request_of("analyze_patterns", memory(id, at, text))).await.unwrap();
+        }
+        let reply = analyzer
+            .handle(request_of("get_patterns", serde_json::json!({"principal": "ann", "owner": "ann"})))
+            .await
+            .unwrap();
+        let tree = reply.payload_tree().unwrap();
+        assert_eq!(tree["memories"], 2, "a redelivered memory counts once");
+        assert_eq!(tree["rhythms"]["peak_hour"], 7);
+        let denied = analyzer
+            .handle(request_of("get_patterns", serde_json::json!({"principal": "bob", "owner": "ann"})))
+            .await
+            .unwrap_err();
+        assert_eq!(denied.code, ErrorCode::Forbidden);
+    }
+
+    fn request_of(message_type: &str, payload: serde_json::Value) -> Request {
+        let mut message = AgentMessage::new(message_type, payload);
+        message.message_type = message_type.to_owned();
+        Request { message, encoding: Encoding::MessagePack }
+    }
+
     #[tokio::test]
     async fn scores_every_text_in_order() {
-        let analyzer = PatternAnalyzer::new(AnalyzerSettings::default());
+        let analyzer = analyzer(AnalyzerSettings::default());
         let reply = analyzer
             .handle(request(serde_json::json!({"texts": ["What a lovely day!", "I hate queues.", ""]})))
             .await
@@ -110,7 +277,7 @@ mod tests {
 
     #[tokio::test]
     async fn oversized_requests_are_refused() {
-        let analyzer = PatternAnalyzer::new(AnalyzerSettings { max_texts: 2, ..AnalyzerSettings::default() });
+        let analyzer = analyzer(AnalyzerSettings { max_texts: 2, ..AnalyzerSettings::default() });
         let error = analyzer.handle(request(serde_json::json!({"texts": ["a", "b", "c"]}))).await.unwrap_err();
         assert_eq!(error.code, ErrorCode::PayloadTooLarge);
         let error = analyzer.handle(request(serde_json::json!({"texts": 3}))).await.unwrap_err();

@@ -1,7 +1,8 @@
-//! Mneme's pattern analyzer: how a person feels in what they write. The logic is plain Rust ([`sentiment`]);
-//! [`run`] serves it over NATS.
+//! Mneme's pattern analyzer: how a person feels in what they write, and the rhythms, streaks and mood of their
+//! memories. The logic is plain Rust ([`sentiment`], [`patterns`]); [`run`] serves it over NATS.
 
 pub mod analyzer;
+pub mod patterns;
 pub mod sentiment;
 pub mod settings;
 
@@ -10,7 +11,8 @@ use std::future::Future;
 use mneme_protocol::{AgentType, ComponentKind};
 use mneme_runtime::ServeError;
 
-pub use analyzer::PatternAnalyzer;
+pub use analyzer::{GuardianAccess, PatternAnalyzer};
+use patterns::store::{KvPatternStore, StoreError};
 pub use settings::{AnalyzerSettings, Settings};
 
 /// Serves the pattern analyzer until `shutdown` resolves.
@@ -19,10 +21,12 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
     mneme_runtime::run(
         ComponentKind::Agent(AgentType::PatternAnalyzer),
         settings.runtime,
-        |_context| async move {
+        |context| async move {
+            let store = KvPatternStore::open(&context.jetstream(), analyzer_settings.store_replicas).await?;
+            let access = GuardianAccess(context.caller());
             // The lexicon loads on first use; loading it now keeps that cost off the first request.
             sentiment::polarity("");
-            Ok::<_, std::convert::Infallible>(PatternAnalyzer::new(analyzer_settings))
+            Ok::<_, StoreError>(PatternAnalyzer::new(analyzer_settings, store, access, Some(context)))
         },
         shutdown,
     )

@@ -159,6 +159,11 @@ pub fn capabilities() -> Vec<AgentCapability> {
             "Forgets one memory, or everything of an owner (crypto-shredding)",
             message_types::FORGOTTEN,
         ),
+        vault(
+            message_types::CHECK_ACCESS,
+            "Whether a principal may read an owner's memories or results derived from them, and up to which sensitivity",
+            message_types::ACCESS_DECISION,
+        ),
         AgentCapability::new(
             message_types::DETECT_PII,
             "Finds personal information (names, places, addresses, contact details, card and account numbers, \

@@ -1,10 +1,23 @@
-//! Payloads of the pattern analyzer: `analyze_sentiment`.
+//! Payloads of the pattern analyzer: sentiment of texts, and an owner's patterns (rhythms, streaks and gaps,
+//! mood) kept up to date as memories are stored.
 
 use serde::{Deserialize, Serialize};
+
+use crate::harvester::ProcessedMemory;
 
 pub mod message_types {
     pub const ANALYZE_SENTIMENT: &str = "analyze_sentiment";
     pub const SENTIMENT_ANALYZED: &str = "sentiment_analyzed";
+    /// The pipeline step: take one stored memory into its owner's patterns.
+    pub const ANALYZE_PATTERNS: &str = "analyze_patterns";
+    pub const PATTERNS_ANALYZED: &str = "patterns_analyzed";
+    pub const GET_PATTERNS: &str = "get_patterns";
+    pub const PATTERNS: &str = "patterns";
+}
+
+pub mod event_types {
+    /// An owner's patterns took in new memories, with [`super::PatternsAnalyzed`].
+    pub const PATTERNS_UPDATED: &str = "patterns_updated";
 }
 
 /// `analyze_sentiment`: texts to score, in order.
@@ -26,4 +39,86 @@ pub struct SentimentScore {
 pub struct SentimentAnalyzed {
     /// One per text, in the order of the request.
     pub scores: Vec<SentimentScore>,
+}
+
+/// `analyze_patterns`: one memory as the pipeline stored it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyzePatternsRequest {
+    pub memory: ProcessedMemory,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatternsAnalyzed {
+    pub owner: String,
+    pub memory_id: String,
+    /// False when the memory was taken in before (a redelivery): nothing changed.
+    pub recorded: bool,
+}
+
+/// `get_patterns`: an owner's patterns, for a principal the guardian lets read derived results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetPatternsRequest {
+    pub principal: String,
+    pub owner: String,
+}
+
+/// How many memories fall in each hour of the day (UTC), day of the week (Monday first) and month.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Rhythms {
+    pub by_hour: Vec<u64>,
+    pub by_weekday: Vec<u64>,
+    /// `(YYYY-MM, count)`, oldest first.
+    pub by_month: Vec<(String, u64)>,
+    /// The busiest hour and weekday, when there are memories.
+    pub peak_hour: Option<u8>,
+    pub peak_weekday: Option<String>,
+}
+
+/// A run of consecutive days with memories, or a stretch without.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayRange {
+    /// `YYYY-MM-DD`, inclusive.
+    pub from: String,
+    pub to: String,
+    pub days: u32,
+}
+
+/// One day of mood: the mean compound sentiment of the day's memories, and the trailing baseline before it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MoodDay {
+    pub date: String,
+    pub mean: f64,
+    pub memories: u32,
+    /// Mean of the preceding days within the baseline window, when there are enough of them.
+    pub baseline: Option<f64>,
+}
+
+/// A day whose mood stands well apart from the baseline before it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MoodShift {
+    pub date: String,
+    /// `drop` or `rise`.
+    pub direction: String,
+    pub mean: f64,
+    pub baseline: f64,
+    /// How many baseline standard deviations apart.
+    pub z: f64,
+    pub confidence: f64,
+    /// The memories of that day.
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Patterns {
+    pub owner: String,
+    /// Memories taken in (with a date; undated ones count here only).
+    pub memories: u64,
+    pub undated: u64,
+    pub rhythms: Rhythms,
+    pub longest_streak: Option<DayRange>,
+    pub current_streak: Option<DayRange>,
+    /// The longest stretches without a memory, longest first (at most five).
+    pub gaps: Vec<DayRange>,
+    pub mood: Vec<MoodDay>,
+    pub mood_shifts: Vec<MoodShift>,
 }

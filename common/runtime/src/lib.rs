@@ -6,6 +6,7 @@ pub mod agent;
 pub mod call;
 pub mod connection;
 pub mod events;
+pub mod kv;
 pub mod metrics;
 pub mod process;
 pub mod service;

@@ -3,6 +3,7 @@
 
 mod dlq;
 mod ingest;
+mod patterns;
 mod vault;
 
 use std::path::PathBuf;
@@ -107,6 +108,16 @@ enum Command {
         #[arg(long = "as", global = true)]
         principal: Option<String>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table, global = true)]
+        format: OutputFormat,
+    },
+    /// An owner's patterns: when they are active, streaks and gaps, and their mood day by day.
+    Patterns {
+        #[arg(long)]
+        owner: String,
+        /// The principal asking; the owner when absent.
+        #[arg(long = "as")]
+        principal: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
     /// Forget one memory, or (with --yes) everything of an owner: their data key is destroyed first.
@@ -234,6 +245,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 MemoriesCommand::Count => vault::MemoriesCommand::Count,
             };
             vault::memories(&settings, &owner, principal.as_deref(), command, format).await
+        }
+        Command::Patterns { owner, principal, format } => {
+            patterns::patterns(&settings, &owner, principal.as_deref(), format).await
         }
         Command::Forget { owner, memory, yes, format } => vault::forget(&settings, &owner, memory, yes, format).await,
         Command::Audit { owner, limit, format } => vault::audit(&settings, owner.as_deref(), limit, format).await,

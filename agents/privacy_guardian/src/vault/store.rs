@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Mutex;
 
-use async_nats::jetstream::{self, consumer, kv};
-use futures::StreamExt;
+use async_nats::jetstream::{self, kv};
 
 use mneme_protocol::subjects::jetstream::{GRANT_BUCKET, KEY_BUCKET, MEMORY_BUCKET};
 
@@ -70,22 +69,7 @@ async fn bucket(
     description: &str,
     replicas: usize,
 ) -> Result<kv::Store, StoreError> {
-    if let Ok(store) = jetstream.get_key_value(name).await {
-        return Ok(store);
-    }
-    let config = kv::Config {
-        bucket: name.to_owned(),
-        description: description.to_owned(),
-        history: 1,
-        num_replicas: replicas,
-        storage: jetstream::stream::StorageType::File,
-        ..Default::default()
-    };
-    match jetstream.create_key_value(config).await {
-        Ok(store) => Ok(store),
-        // Another replica created it in between.
-        Err(_) => jetstream.get_key_value(name).await.map_err(failed),
-    }
+    mneme_runtime::kv::bucket(jetstream, name, description, replicas).await.map_err(failed)
 }
 
 impl KvVaultStore {
@@ -105,54 +89,13 @@ impl KvVaultStore {
         })
     }
 
-    fn stream_name(bucket: &str) -> String {
-        format!("KV_{bucket}")
-    }
-
-    /// The latest value of every live key under `prefix.` in `bucket`, read through an ordered consumer on
-    /// the bucket's stream so that other owners' keys are never touched.
     async fn scan(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let stream = self.jetstream.get_stream(Self::stream_name(bucket)).await.map_err(failed)?;
-        let filter = format!("$KV.{bucket}.{prefix}.>");
-        let consumer = stream
-            .create_consumer(consumer::pull::OrderedConfig {
-                filter_subject: filter,
-                deliver_policy: consumer::DeliverPolicy::LastPerSubject,
-                ..Default::default()
-            })
-            .await
-            .map_err(failed)?;
-        let mut consumer = consumer;
-        let pending = consumer.info().await.map_err(failed)?.num_pending as usize;
-        let mut found = Vec::with_capacity(pending);
-        if pending == 0 {
-            return Ok(found);
-        }
-        let mut messages = consumer.messages().await.map_err(failed)?;
-        for _ in 0..pending {
-            let Some(message) = messages.next().await else { break };
-            let message = message.map_err(failed)?;
-            let deleted = message
-                .headers
-                .as_ref()
-                .and_then(|headers| headers.get("KV-Operation"))
-                .is_some_and(|operation| matches!(operation.as_str(), "DEL" | "PURGE"));
-            if deleted {
-                continue;
-            }
-            let key = message.subject.as_str().strip_prefix(&format!("$KV.{bucket}.{prefix}.")).unwrap_or_default();
-            found.push((key.to_owned(), message.payload.to_vec()));
-        }
-        Ok(found)
+        mneme_runtime::kv::scan(&self.jetstream, bucket, prefix).await.map_err(failed)
     }
 
     async fn purge_prefix(&self, bucket: &str, prefix: &str) -> Result<usize, StoreError> {
-        let mut stream = self.jetstream.get_stream(Self::stream_name(bucket)).await.map_err(failed)?;
-        let filter = format!("$KV.{bucket}.{prefix}.>");
         let live = self.scan(bucket, prefix).await?.len();
-        // Purging by subject removes the messages themselves, markers included: nothing of them stays.
-        stream.purge().filter(filter).await.map_err(failed)?;
-        let _ = stream.info().await;
+        mneme_runtime::kv::purge(&self.jetstream, bucket, prefix, false).await.map_err(failed)?;
         Ok(live)
     }
 }
@@ -188,9 +131,7 @@ impl VaultStore for KvVaultStore {
 
     async fn destroy_key(&self, owner: &str) -> Result<bool, StoreError> {
         let existed = get(&self.keys, owner).await?.is_some();
-        let mut stream = self.jetstream.get_stream(Self::stream_name(KEY_BUCKET)).await.map_err(failed)?;
-        stream.purge().filter(format!("$KV.{KEY_BUCKET}.{owner}")).await.map_err(failed)?;
-        let _ = stream.info().await;
+        mneme_runtime::kv::purge(&self.jetstream, KEY_BUCKET, owner, true).await.map_err(failed)?;
         Ok(existed)
     }
 

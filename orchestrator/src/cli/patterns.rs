@@ -1,0 +1,99 @@
+//! `mneme patterns`: an owner's rhythms, streaks and gaps, and mood, as the pattern analyzer reports them.
+
+use std::process::ExitCode;
+
+use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
+
+use mneme_protocol::AgentType;
+use mneme_protocol::patterns::{GetPatternsRequest, Patterns, message_types};
+use mneme_runtime::call::CallOptions;
+
+use super::{OutputFormat, say};
+use crate::settings::Settings;
+
+/// Days of mood shown in the table, the most recent.
+const RECENT_DAYS: usize = 14;
+
+pub async fn patterns(
+    settings: &Settings,
+    owner: &str,
+    principal: Option<&str>,
+    output: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let orchestrator = super::connect(settings).await?;
+    let request = GetPatternsRequest { principal: principal.unwrap_or(owner).to_owned(), owner: owner.to_owned() };
+    let patterns: Patterns = orchestrator
+        .send(AgentType::PatternAnalyzer, message_types::GET_PATTERNS, &request, &CallOptions::default())
+        .await?
+        .payload_as()?;
+    match output {
+        OutputFormat::Json => say(&serde_json::to_string_pretty(&patterns)?)?,
+        OutputFormat::Table => say(&text(&patterns))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bar(count: u64, most: u64) -> String {
+    let width = if most == 0 { 0 } else { (count * 30).div_ceil(most) as usize };
+    "█".repeat(width)
+}
+
+fn text(patterns: &Patterns) -> String {
+    let rhythms = &patterns.rhythms;
+    let mut lines = vec![format!("{}: {} memories ({} undated)", patterns.owner, patterns.memories, patterns.undated)];
+    if let (Some(hour), Some(weekday)) = (rhythms.peak_hour, &rhythms.peak_weekday) {
+        lines.push(format!("most active around {hour:02}:00 UTC, and on {weekday}s"));
+    }
+    let most = rhythms.by_weekday.iter().copied().max().unwrap_or(0);
+    for (day, count) in ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].iter().zip(&rhythms.by_weekday) {
+        lines.push(format!("  {day} {:>6} {}", count, bar(*count, most)));
+    }
+    if let Some(streak) = &patterns.longest_streak {
+        lines.push(format!("longest streak: {} days, {} to {}", streak.days, streak.from, streak.to));
+    }
+    if let Some(streak) = &patterns.current_streak {
+        lines.push(format!("latest streak: {} days, {} to {}", streak.days, streak.from, streak.to));
+    }
+    for gap in &patterns.gaps {
+        lines.push(format!("gap: {} days without a memory, {} to {}", gap.days, gap.from, gap.to));
+    }
+    if !patterns.mood_shifts.is_empty() {
+        let mut table = Table::new();
+        table.load_style(UTF8_BORDERS_ONLY).set_header([
+            "mood shift",
+            "date",
+            "mood",
+            "baseline",
+            "z",
+            "confidence",
+            "memories",
+        ]);
+        for shift in &patterns.mood_shifts {
+            table.add_row([
+                shift.direction.clone(),
+                shift.date.clone(),
+                format!("{:+.2}", shift.mean),
+                format!("{:+.2}", shift.baseline),
+                format!("{:+.1}", shift.z),
+                format!("{:.2}", shift.confidence),
+                shift.evidence.len().to_string(),
+            ]);
+        }
+        lines.push(table.to_string());
+    }
+    let recent = &patterns.mood[patterns.mood.len().saturating_sub(RECENT_DAYS)..];
+    if !recent.is_empty() {
+        let mut table = Table::new();
+        table.load_style(UTF8_BORDERS_ONLY).set_header(["day", "mood", "baseline", "memories"]);
+        for day in recent {
+            table.add_row([
+                day.date.clone(),
+                format!("{:+.2}", day.mean),
+                day.baseline.map(|baseline| format!("{baseline:+.2}")).unwrap_or_default(),
+                day.memories.to_string(),
+            ]);
+        }
+        lines.push(table.to_string());
+    }
+    lines.join("\n")
+}
