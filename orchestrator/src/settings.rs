@@ -7,8 +7,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use mneme_protocol::AgentType;
-use mneme_runtime::RuntimeSettings;
-use mneme_runtime::process::ProcessSettings;
 use mneme_runtime::settings::Validate;
 
 use crate::discovery::DiscoveryWindow;
@@ -99,21 +97,11 @@ impl SupervisorSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Settings {
-    #[serde(flatten)]
-    pub runtime: RuntimeSettings,
-    pub orchestrator: OrchestratorSettings,
-    pub supervisor: SupervisorSettings,
-    pub ingest: crate::ingest::IngestSettings,
-}
-
-impl ProcessSettings for Settings {
-    fn runtime(&self) -> &RuntimeSettings {
-        &self.runtime
-    }
-}
+mneme_runtime::process_settings!(Settings {
+    orchestrator: OrchestratorSettings,
+    supervisor: SupervisorSettings,
+    ingest: crate::ingest::IngestSettings,
+});
 
 impl Validate for Settings {
     fn problems(&self) -> Vec<String> {

@@ -2,8 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use mneme_runtime::RuntimeSettings;
-use mneme_runtime::process::ProcessSettings;
 use mneme_runtime::settings::Validate;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,19 +39,7 @@ impl Default for HarvesterSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Settings {
-    #[serde(flatten)]
-    pub runtime: RuntimeSettings,
-    pub harvester: HarvesterSettings,
-}
-
-impl ProcessSettings for Settings {
-    fn runtime(&self) -> &RuntimeSettings {
-        &self.runtime
-    }
-}
+mneme_runtime::process_settings!(Settings { harvester: HarvesterSettings });
 
 impl Validate for Settings {
     fn problems(&self) -> Vec<String> {

@@ -2,8 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use mneme_runtime::RuntimeSettings;
-use mneme_runtime::process::ProcessSettings;
 use mneme_runtime::settings::Validate;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,19 +21,7 @@ impl Default for AnalyzerSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Settings {
-    #[serde(flatten)]
-    pub runtime: RuntimeSettings,
-    pub analyzer: AnalyzerSettings,
-}
-
-impl ProcessSettings for Settings {
-    fn runtime(&self) -> &RuntimeSettings {
-        &self.runtime
-    }
-}
+mneme_runtime::process_settings!(Settings { analyzer: AnalyzerSettings });
 
 impl Validate for Settings {
     fn problems(&self) -> Vec<String> {

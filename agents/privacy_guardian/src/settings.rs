@@ -4,8 +4,6 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use mneme_runtime::RuntimeSettings;
-use mneme_runtime::process::ProcessSettings;
 use mneme_runtime::settings::Validate;
 
 use crate::keys::{KeyError, MasterKey};
@@ -48,19 +46,7 @@ impl GuardianSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Settings {
-    #[serde(flatten)]
-    pub runtime: RuntimeSettings,
-    pub guardian: GuardianSettings,
-}
-
-impl ProcessSettings for Settings {
-    fn runtime(&self) -> &RuntimeSettings {
-        &self.runtime
-    }
-}
+mneme_runtime::process_settings!(Settings { guardian: GuardianSettings });
 
 impl Validate for Settings {
     fn problems(&self) -> Vec<String> {

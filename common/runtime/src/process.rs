@@ -29,6 +29,33 @@ impl ProcessSettings for RuntimeSettings {
     }
 }
 
+/// Declares a process's settings: the runtime's sections (flattened, so `[nats]`, `[service]`, ... stay at the
+/// top level) plus the process's own, each a `[section]` of the file and `MNEME__<SECTION>__...` of the
+/// environment. The process still implements [`Validate`](crate::settings::Validate) for its own checks.
+///
+/// ```ignore
+/// mneme_runtime::process_settings!(Settings { harvester: HarvesterSettings });
+/// ```
+#[macro_export]
+macro_rules! process_settings {
+    ($name:ident { $($section:ident : $kind:ty),+ $(,)? }) => {
+        /// This process's settings: the runtime's sections, and its own.
+        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(default)]
+        pub struct $name {
+            #[serde(flatten)]
+            pub runtime: $crate::RuntimeSettings,
+            $(pub $section: $kind,)+
+        }
+
+        impl $crate::process::ProcessSettings for $name {
+            fn runtime(&self) -> &$crate::RuntimeSettings {
+                &self.runtime
+            }
+        }
+    };
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
