@@ -12,6 +12,7 @@ use futures::StreamExt;
 use mneme_protocol::guardian::ApplySecurityRequest;
 use mneme_protocol::harvester::{MemoryProcessed, ProcessMemoryRequest};
 use mneme_protocol::ingest::{IngestOutcome, IngestReport};
+use mneme_protocol::patterns::AnalyzePatternsRequest;
 use mneme_protocol::subjects::{self, headers};
 use mneme_protocol::{AgentMessage, AgentType, ComponentKind, Encoding};
 use mneme_runtime::call::{CallOptions, Caller, Target};
@@ -35,7 +36,8 @@ fn input(index: usize) -> ProcessMemoryRequest {
         raw_input: note(index),
         owner: Some("bench".to_owned()),
         source: Some(format!("bench/{index}")),
-        occurred_at: Some("2024-05-01".to_owned()),
+        // Spread over a year, as a person's records are.
+        occurred_at: Some(format!("2024-{:02}-{:02}T{:02}:00:00Z", index % 12 + 1, index % 28 + 1, index % 24)),
         ..ProcessMemoryRequest::default()
     }
 }
@@ -154,11 +156,12 @@ async fn pipeline(client: &async_nats::Client, count: usize, offset: usize) -> (
     (count as f64 / started.elapsed().as_secs_f64(), latencies)
 }
 
-/// Each stage called on its own, one input at a time: the harvester, then the guardian.
-async fn stages(client: &async_nats::Client, count: usize, offset: usize) -> (Vec<Duration>, Vec<Duration>) {
+/// Each stage called on its own, one input at a time: the harvester, the guardian, the pattern analyzer.
+async fn stages(client: &async_nats::Client, count: usize, offset: usize) -> [Vec<Duration>; 3] {
     let caller = Caller::new(client.clone(), "bench", Duration::from_secs(10));
     let options = CallOptions::default();
-    let (mut harvest, mut secure) = (Vec::with_capacity(count), Vec::with_capacity(count));
+    let (mut harvest, mut secure, mut analyze) =
+        (Vec::with_capacity(count), Vec::with_capacity(count), Vec::with_capacity(count));
     for index in offset..offset + count {
         let started = Instant::now();
         let reply = caller
@@ -177,14 +180,25 @@ async fn stages(client: &async_nats::Client, count: usize, offset: usize) -> (Ve
             .call(
                 &Target::AnyOf(ComponentKind::Agent(AgentType::PrivacyGuardian)),
                 "apply_security",
-                &ApplySecurityRequest { memory },
+                &ApplySecurityRequest { memory: memory.clone() },
                 &options,
             )
             .await
             .unwrap();
         secure.push(started.elapsed());
+        let started = Instant::now();
+        caller
+            .call(
+                &Target::AnyOf(ComponentKind::Agent(AgentType::PatternAnalyzer)),
+                "analyze_patterns",
+                &AnalyzePatternsRequest { memory },
+                &options,
+            )
+            .await
+            .unwrap();
+        analyze.push(started.elapsed());
     }
-    (harvest, secure)
+    [harvest, secure, analyze]
 }
 
 fn ms(duration: Duration) -> f64 {
@@ -219,7 +233,7 @@ async fn main() {
 
     let raw = raw_jetstream(&client, count).await;
     let (rate, mut latencies) = pipeline(&client, count, 0).await;
-    let (mut harvest, mut secure) = stages(&client, 1_000, 2_000_000).await;
+    let [mut harvest, mut secure, mut analyze] = stages(&client, 1_000, 2_000_000).await;
 
     println!(
         "ingest of {count} inputs, one instance each of harvester, guardian, pattern analyzer and orchestrator, encrypted file store\n"
@@ -247,5 +261,10 @@ async fn main() {
         "| guardian `apply_security`, one at a time | {:.2} | {:.2} |",
         ms(percentile(&mut secure, 0.5)),
         ms(percentile(&mut secure, 0.99))
+    );
+    println!(
+        "| pattern analyzer `analyze_patterns`, one at a time | {:.2} | {:.2} |",
+        ms(percentile(&mut analyze, 0.5)),
+        ms(percentile(&mut analyze, 0.99))
     );
 }

@@ -1,4 +1,4 @@
-//! Where observations live: a JetStream key-value bucket shared by every replica (one key per owner and day,
+//! Where observations live: a JetStream key-value bucket shared by every replica (a few keys per owner and day,
 //! updated by compare-and-set so that concurrent replicas never lose an observation), or a map in tests.
 
 use std::collections::{BTreeMap, HashMap};
@@ -14,6 +14,19 @@ use super::{Observation, Shard, shard_of};
 
 /// The bucket of observations.
 pub const BUCKET: &str = "mneme_patterns";
+
+/// Keys per owner and day: a day's observations are spread over this many by memory id, so that a day with
+/// thousands of memories (a long chat, an import without dates) is many small values rather than one large
+/// value rewritten on every update.
+const SPREAD: u64 = 16;
+
+fn spread(memory_id: &str) -> u64 {
+    // FNV-1a: stable across processes and versions, unlike the standard library's hasher.
+    let hash = memory_id
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
+    hash % SPREAD
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -80,7 +93,7 @@ impl KvPatternStore {
 
 impl PatternStore for KvPatternStore {
     async fn record(&self, owner: &str, memory_id: &str, observation: Observation) -> Result<bool, StoreError> {
-        let key = format!("{}.{}", owner_token(owner), shard_of(&observation));
+        let key = format!("{}.{}.{:x}", owner_token(owner), shard_of(&observation), spread(memory_id));
         let lock = self.lock_for(&key);
         let _turn = lock.lock().await;
         let written = mneme_runtime::kv::update(&self.store, &key, |current| {
