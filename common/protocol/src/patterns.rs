@@ -62,7 +62,8 @@ pub struct GetPatternsRequest {
     pub owner: String,
 }
 
-/// How many memories fall in each hour of the day (UTC), day of the week (Monday first) and month.
+/// How many memories fall in each hour of the day (UTC; memories known only by their date, whose time is
+/// midnight exactly, count in no hour), day of the week (Monday first) and month.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Rhythms {
     pub by_hour: Vec<u64>,

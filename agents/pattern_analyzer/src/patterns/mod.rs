@@ -52,7 +52,8 @@ const MAX_GAPS: usize = 5;
 struct Dated {
     id: String,
     date: Date,
-    hour: i8,
+    /// None for memories known only by their date: their timestamp is midnight exactly.
+    hour: Option<i8>,
     weekday: Weekday,
     compound: f64,
 }
@@ -68,7 +69,7 @@ pub fn report(owner: &str, observations: &BTreeMap<String, Observation>) -> Patt
                 dated.push(Dated {
                     id: id.clone(),
                     date: civil.date(),
-                    hour: civil.hour(),
+                    hour: (civil.time() != jiff::civil::Time::midnight()).then(|| civil.hour()),
                     weekday: civil.weekday(),
                     compound: observation.compound,
                 });
@@ -101,7 +102,9 @@ fn rhythms(dated: &[Dated]) -> Rhythms {
     let mut by_weekday = vec![0u64; 7];
     let mut by_month: BTreeMap<String, u64> = BTreeMap::new();
     for observation in dated {
-        by_hour[observation.hour as usize] += 1;
+        if let Some(hour) = observation.hour {
+            by_hour[hour as usize] += 1;
+        }
         by_weekday[observation.weekday.to_monday_zero_offset() as usize] += 1;
         *by_month.entry(observation.date.strftime("%Y-%m").to_string()).or_default() += 1;
     }
@@ -208,6 +211,15 @@ mod tests {
                 ((*id).to_owned(), Observation { at, compound: *compound })
             })
             .collect()
+    }
+
+    #[test]
+    fn memories_known_by_date_alone_have_no_hour() {
+        let report =
+            report("ann", &observations(&[("a", "2024-05-06T00:00:00Z", 0.0), ("b", "2024-05-07T00:00:00Z", 0.0)]));
+        assert_eq!(report.rhythms.by_hour.iter().sum::<u64>(), 0);
+        assert_eq!(report.rhythms.peak_hour, None);
+        assert_eq!(report.rhythms.by_weekday.iter().sum::<u64>(), 2);
     }
 
     #[test]
