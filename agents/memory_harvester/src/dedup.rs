@@ -191,27 +191,10 @@ impl KvDedupIndex {
         replicas: usize,
         min_similarity: f64,
     ) -> Result<Self, DedupError> {
-        let store = match jetstream.get_key_value(bucket).await {
-            Ok(store) => store,
-            Err(_) => {
-                let config = kv::Config {
-                    bucket: bucket.to_owned(),
-                    description: "Mneme memory harvester: content hashes and MinHash buckets per owner".to_owned(),
-                    history: 1,
-                    num_replicas: replicas,
-                    storage: jetstream::stream::StorageType::File,
-                    ..Default::default()
-                };
-                match jetstream.create_key_value(config).await {
-                    Ok(store) => store,
-                    // Another replica created it first.
-                    Err(create_error) => jetstream
-                        .get_key_value(bucket)
-                        .await
-                        .map_err(|_| DedupError::Store(format!("cannot create bucket `{bucket}`: {create_error}")))?,
-                }
-            }
-        };
+        let description = "Mneme memory harvester: content hashes and MinHash buckets per owner";
+        let store = mneme_runtime::kv::bucket(jetstream, bucket, description, replicas)
+            .await
+            .map_err(|error| DedupError::Store(error.to_string()))?;
         Ok(KvDedupIndex { store, jetstream: jetstream.clone(), bucket: bucket.to_owned(), min_similarity })
     }
 
@@ -253,19 +236,22 @@ impl KvDedupIndex {
     }
 
     async fn remove_from_bucket(&self, key: &str, memory_id: &str) -> Result<(), DedupError> {
-        for _ in 0..MAX_CAS_ATTEMPTS {
-            let Some((mut members, revision)) = self.read::<Vec<String>>(key).await? else { return Ok(()) };
+        mneme_runtime::kv::update(&self.store, key, |current| async move {
+            let Some(bytes) = current else { return Ok(None) };
+            let mut members: Vec<String> = rmp_serde::from_slice(&bytes).map_err(|error| {
+                mneme_runtime::kv::KvError { bucket: self.bucket.clone(), reason: error.to_string() }
+            })?;
             if !members.iter().any(|member| member == memory_id) {
-                return Ok(());
+                return Ok(None);
             }
             members.retain(|member| member != memory_id);
-            let bytes: bytes::Bytes =
-                rmp_serde::to_vec(&members).map_err(|error| DedupError::Store(error.to_string()))?.into();
-            if self.store.update(key, bytes, revision).await.is_ok() {
-                return Ok(());
-            }
-        }
-        Err(DedupError::Store(format!("bucket `{key}` kept changing under {MAX_CAS_ATTEMPTS} attempts")))
+            rmp_serde::to_vec(&members)
+                .map(Some)
+                .map_err(|error| mneme_runtime::kv::KvError { bucket: self.bucket.clone(), reason: error.to_string() })
+        })
+        .await
+        .map(|_| ())
+        .map_err(|error| DedupError::Store(error.to_string()))
     }
 
     async fn purge(&self, key: &str) -> Result<(), DedupError> {
@@ -389,15 +375,8 @@ impl KvDedupIndex {
     /// Removes every entry of the owner from the bucket's stream, markers included.
     async fn forget_all(&self, owner: &str) -> Result<(), DedupError> {
         let owner_key = Self::owner_key(owner);
-        let stream = self
-            .jetstream
-            .get_stream(format!("KV_{}", self.bucket))
-            .await
-            .map_err(|error| DedupError::Store(error.to_string()))?;
         for kind in ["e", "s", "b"] {
-            stream
-                .purge()
-                .filter(format!("$KV.{}.{kind}.{owner_key}.>", self.bucket))
+            mneme_runtime::kv::purge(&self.jetstream, &self.bucket, &format!("{kind}.{owner_key}"), false)
                 .await
                 .map_err(|error| DedupError::Store(error.to_string()))?;
         }

@@ -116,11 +116,10 @@ where
         let current = entry.as_ref().filter(|entry| entry.operation == kv::Operation::Put);
         let revision = entry.as_ref().map(|entry| entry.revision);
         let Some(next) = change(current.map(|entry| entry.value.to_vec())).await? else { return Ok(None) };
-        let written = match (current, revision) {
-            (Some(_), Some(revision)) => store.update(key, next.clone().into(), revision).await.is_ok(),
-            // Absent, or deleted: a delete marker has a revision of its own to compare against.
-            (None, Some(revision)) => store.update(key, next.clone().into(), revision).await.is_ok(),
-            (_, None) => store.create(key, next.clone().into()).await.is_ok(),
+        // A deleted key's marker has a revision of its own to compare against; only a key never written is created.
+        let written = match revision {
+            Some(revision) => store.update(key, next.clone().into(), revision).await.is_ok(),
+            None => store.create(key, next.clone().into()).await.is_ok(),
         };
         if written {
             return Ok(Some(next));

@@ -8,8 +8,6 @@ mod structured;
 
 use mneme_protocol::guardian::{PiiEntity, PiiEntityType};
 
-pub use structured::{iban_valid, luhn_valid};
-
 /// A proposed span, in byte offsets of the text.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Finding {

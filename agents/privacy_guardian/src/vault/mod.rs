@@ -127,10 +127,6 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
         Vault { store, audit, master, agent_id: agent_id.into() }
     }
 
-    pub fn audit_sink(&self) -> &A {
-        &self.audit
-    }
-
     /// The owner's data key, made on first use. Of two replicas making one at once, one wins and both use it.
     async fn data_key(&self, owner: &str, create: bool) -> Result<Option<DataKey>, VaultError> {
         let token = owner_token(owner);
@@ -479,7 +475,7 @@ mod tests {
         assert!(vault.revoke("ann", "ann", "bob").await.unwrap().revoked);
         assert!(matches!(vault.list("bob", "ann", 10).await, Err(VaultError::Forbidden { .. })));
 
-        let audit = vault.audit_sink().0.lock().unwrap();
+        let audit = vault.audit.0.lock().unwrap();
         assert!(audit.iter().any(|record| record.principal == "bob" && record.owner == "ann" && !record.allowed));
         assert!(audit.iter().any(|record| record.action == "grant" && record.allowed));
     }
