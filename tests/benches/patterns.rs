@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
-use mneme_pattern_analyzer::patterns::store::{KvPatternStore, PatternStore};
-use mneme_pattern_analyzer::patterns::{Observation, report};
+use mneme_pattern_analyzer::patterns::{BUCKET, Observation, report};
+use mneme_runtime::ledger::{KvLedger, Ledger};
 use mneme_system_tests::NatsServer;
 
 /// A memory's observation: three years of memories, a few a day at varied hours, moods drifting.
@@ -21,7 +21,7 @@ fn observation(index: usize) -> Observation {
     Observation { at: Some(at), compound }
 }
 
-async fn record(store: &KvPatternStore, range: std::ops::Range<usize>) -> f64 {
+async fn record(store: &KvLedger<Observation>, range: std::ops::Range<usize>) -> f64 {
     let started = Instant::now();
     let count = range.len();
     futures::stream::iter(range)
@@ -33,12 +33,12 @@ async fn record(store: &KvPatternStore, range: std::ops::Range<usize>) -> f64 {
 }
 
 /// Median time to read every observation and build the report, over five tries.
-async fn report_time(store: &KvPatternStore) -> (Duration, u64) {
+async fn report_time(store: &KvLedger<Observation>) -> (Duration, u64) {
     let mut times = Vec::new();
     let mut memories = 0;
     for _ in 0..5 {
         let started = Instant::now();
-        let observations = store.observations("bench").await.unwrap();
+        let observations = store.entries("bench").await.unwrap();
         let patterns = report("bench", &observations);
         times.push(started.elapsed());
         memories = patterns.memories;
@@ -51,7 +51,7 @@ async fn report_time(store: &KvPatternStore) -> (Duration, u64) {
 async fn main() {
     let nats = NatsServer::start();
     let jetstream = async_nats::jetstream::new(nats.connect().await);
-    let store = KvPatternStore::open(&jetstream, 1).await.unwrap();
+    let store = KvLedger::open(&jetstream, BUCKET, "bench", 1).await.unwrap();
     println!("pattern analyzer state on one nats-server: recording (64 at a time) and reporting\n");
     println!("| memories of the owner | recorded/s on the way there | report (ms, median of 5) |");
     println!("| ---: | ---: | ---: |");

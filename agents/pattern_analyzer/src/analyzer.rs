@@ -1,76 +1,21 @@
 //! The pattern analyzer as an agent: `analyze_sentiment` over [`crate::sentiment`]; `analyze_patterns` and
 //! `get_patterns` over [`crate::patterns`], with reads of derived results decided by the privacy guardian.
 
-use std::future::Future;
-
-use mneme_protocol::guardian::{CheckAccessRequest, Forgotten, Scope, event_types as guardian_events};
+use mneme_protocol::guardian::{Forgotten, event_types as guardian_events};
 use mneme_protocol::patterns::{
     AnalyzePatternsRequest, AnalyzeSentimentRequest, GetPatternsRequest, PatternsAnalyzed, SentimentAnalyzed,
     SentimentScore, event_types, message_types,
 };
-use mneme_protocol::{AgentCapability, AgentType, ComponentKind, ErrorCode};
-use mneme_runtime::call::{CallError, CallOptions, Caller, Target};
+use mneme_protocol::{AgentCapability, AgentType, ErrorCode};
+use mneme_runtime::access::AccessCheck;
 use mneme_runtime::events::Audience;
 use mneme_runtime::{Agent, Context, Event, EventDelivery, EventSubscription, HandlerError, Reply, Request};
 
-use crate::patterns::store::{PatternStore, StoreError};
-use crate::patterns::{observe, report};
+use mneme_runtime::ledger::Ledger;
+
+use crate::patterns::{Observation, observe, report};
 use crate::sentiment::polarity;
 use crate::settings::AnalyzerSettings;
-
-impl From<StoreError> for HandlerError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Kv(_) => HandlerError::unavailable(error.to_string()),
-            StoreError::Corrupt { .. } => HandlerError::internal(error.to_string()),
-        }
-    }
-}
-
-/// Decides whether a principal may read results derived from an owner's memories.
-pub trait AccessCheck: Send + Sync + 'static {
-    fn check_derived(&self, principal: &str, owner: &str) -> impl Future<Output = Result<(), HandlerError>> + Send;
-}
-
-/// Asks the privacy guardian, which decides and audits every read.
-#[derive(Debug, Clone)]
-pub struct GuardianAccess(pub Caller);
-
-impl AccessCheck for GuardianAccess {
-    async fn check_derived(&self, principal: &str, owner: &str) -> Result<(), HandlerError> {
-        let request =
-            CheckAccessRequest { principal: principal.to_owned(), owner: owner.to_owned(), scope: Scope::Derived };
-        let target = Target::AnyOf(ComponentKind::Agent(AgentType::PrivacyGuardian));
-        match self
-            .0
-            .call(&target, mneme_protocol::guardian::message_types::CHECK_ACCESS, &request, &CallOptions::default())
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(CallError::Remote { error, .. }) if error.code == ErrorCode::Forbidden.status() => {
-                Err(HandlerError::new(ErrorCode::Forbidden, error.error))
-            }
-            Err(error) => Err(HandlerError::unavailable(format!("the privacy guardian cannot decide: {error}"))),
-        }
-    }
-}
-
-/// Lets owners read their own results and nobody else's: for running without a guardian, in tests.
-#[derive(Debug, Clone, Copy)]
-pub struct OwnerOnly;
-
-impl AccessCheck for OwnerOnly {
-    async fn check_derived(&self, principal: &str, owner: &str) -> Result<(), HandlerError> {
-        if principal == owner {
-            Ok(())
-        } else {
-            Err(HandlerError::new(
-                ErrorCode::Forbidden,
-                format!("{principal} may not read what is derived from {owner}'s memories"),
-            ))
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum AnalyzerError {
@@ -95,7 +40,7 @@ pub struct PatternAnalyzer<S, A> {
     context: Option<Context>,
 }
 
-impl<S: PatternStore, A: AccessCheck> PatternAnalyzer<S, A> {
+impl<S: Ledger<Observation>, A: AccessCheck> PatternAnalyzer<S, A> {
     pub fn new(settings: AnalyzerSettings, store: S, access: A, context: Option<Context>) -> Self {
         PatternAnalyzer { settings, store, access, context }
     }
@@ -161,7 +106,7 @@ pub fn capabilities() -> Vec<AgentCapability> {
     ]
 }
 
-impl<S: PatternStore, A: AccessCheck> Agent for PatternAnalyzer<S, A> {
+impl<S: Ledger<Observation>, A: AccessCheck> Agent for PatternAnalyzer<S, A> {
     fn description(&self) -> String {
         "Mneme pattern analyzer: sentiment of what a person writes".to_owned()
     }
@@ -201,7 +146,7 @@ impl<S: PatternStore, A: AccessCheck> Agent for PatternAnalyzer<S, A> {
             message_types::GET_PATTERNS => {
                 let input: GetPatternsRequest = request.payload()?;
                 self.access.check_derived(&input.principal, &input.owner).await?;
-                let observations = self.store.observations(&input.owner).await?;
+                let observations = self.store.entries(&input.owner).await?;
                 Ok(Reply::new(message_types::PATTERNS, report(&input.owner, &observations)))
             }
             other => Err(HandlerError::internal(format!("`{other}` is advertised but has no handler"))),
@@ -212,15 +157,16 @@ impl<S: PatternStore, A: AccessCheck> Agent for PatternAnalyzer<S, A> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::patterns::store::MemoryPatternStore;
     use mneme_protocol::{AgentMessage, Encoding};
+    use mneme_runtime::access::OwnerOnly;
+    use mneme_runtime::ledger::MemoryLedger;
 
     fn request(payload: serde_json::Value) -> Request {
         Request { message: AgentMessage::new("analyze_sentiment", payload), encoding: Encoding::MessagePack }
     }
 
-    fn analyzer(settings: AnalyzerSettings) -> PatternAnalyzer<MemoryPatternStore, OwnerOnly> {
-        PatternAnalyzer::new(settings, MemoryPatternStore::default(), OwnerOnly, None)
+    fn analyzer(settings: AnalyzerSettings) -> PatternAnalyzer<MemoryLedger<Observation>, OwnerOnly> {
+        PatternAnalyzer::new(settings, MemoryLedger::default(), OwnerOnly, None)
     }
 
     fn memory(id: &str, at: &str, text: &str) -> serde_json::Value {

@@ -11,8 +11,9 @@ use std::future::Future;
 use mneme_protocol::{AgentType, ComponentKind};
 use mneme_runtime::ServeError;
 
-pub use analyzer::{GuardianAccess, PatternAnalyzer};
-use patterns::store::{KvPatternStore, StoreError};
+pub use analyzer::PatternAnalyzer;
+use mneme_runtime::access::GuardianAccess;
+use mneme_runtime::ledger::{KvLedger, LedgerError};
 pub use settings::{AnalyzerSettings, Settings};
 
 /// Serves the pattern analyzer until `shutdown` resolves.
@@ -22,11 +23,17 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
         ComponentKind::Agent(AgentType::PatternAnalyzer),
         settings.runtime,
         |context| async move {
-            let store = KvPatternStore::open(&context.jetstream(), analyzer_settings.store_replicas).await?;
+            let store = KvLedger::open(
+                &context.jetstream(),
+                patterns::BUCKET,
+                "Mneme: observations behind each owner's patterns",
+                analyzer_settings.store_replicas,
+            )
+            .await?;
             let access = GuardianAccess(context.caller());
             // The lexicon loads on first use; loading it now keeps that cost off the first request.
             sentiment::polarity("");
-            Ok::<_, StoreError>(PatternAnalyzer::new(analyzer_settings, store, access, Some(context)))
+            Ok::<_, LedgerError>(PatternAnalyzer::new(analyzer_settings, store, access, Some(context)))
         },
         shutdown,
     )

@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod message;
 pub mod orchestrator;
 pub mod patterns;
+pub mod relationships;
 pub mod stats;
 pub mod subjects;
 

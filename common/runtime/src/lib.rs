@@ -1,12 +1,14 @@
 //! What every Mneme process does the same way: settings, telemetry, connecting, serving as a NATS service,
 //! calling other components, publishing events, and stopping in order.
 
+pub mod access;
 pub mod admission;
 pub mod agent;
 pub mod call;
 pub mod connection;
 pub mod events;
 pub mod kv;
+pub mod ledger;
 pub mod metrics;
 pub mod process;
 pub mod service;

@@ -2,8 +2,6 @@
 //! and day; the report (rhythms, streaks and gaps, daily mood with its baseline and shifts) is computed from
 //! the observations when asked for.
 
-pub mod store;
-
 use std::collections::BTreeMap;
 
 use jiff::civil::{Date, Weekday};
@@ -11,8 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use mneme_protocol::harvester::ProcessedMemory;
 use mneme_protocol::patterns::{DayRange, MoodDay, MoodShift, Patterns, Rhythms};
+use mneme_runtime::ledger::Entry;
 
 use crate::sentiment::polarity;
+
+/// The bucket of observations.
+pub const BUCKET: &str = "mneme_patterns";
 
 /// What the patterns keep of one memory: nothing of its text but its sentiment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,18 +24,10 @@ pub struct Observation {
     pub compound: f64,
 }
 
-/// The observations of one owner and day (or of the undated memories), by memory id: small enough to rewrite
-/// on every update, and spread widely enough that writers rarely meet on one.
-pub type Shard = BTreeMap<String, Observation>;
-
-/// The shard a memory belongs to: `YYYY-MM-DD`, or `undated`.
-pub fn shard_of(observation: &Observation) -> String {
-    observation
-        .at
-        .as_deref()
-        .and_then(|at| at.parse::<jiff::Timestamp>().ok())
-        .map(|at| at.to_zoned_datetime(jiff::tz::TimeZone::UTC).strftime("%Y-%m-%d").to_string())
-        .unwrap_or_else(|| "undated".to_owned())
+impl Entry for Observation {
+    fn occurred_at(&self) -> Option<&str> {
+        self.at.as_deref()
+    }
 }
 
 pub fn observe(memory: &ProcessedMemory) -> Observation {
@@ -245,7 +239,6 @@ mod tests {
         assert_eq!((current.from.as_str(), current.to.as_str(), current.days), ("2024-05-20", "2024-05-21", 2));
         assert_eq!(report.gaps[0].from, "2024-05-09");
         assert_eq!(report.gaps[0].days, 11);
-        assert_eq!(shard_of(&Observation { at: Some("2024-05-21T08:00:00Z".into()), compound: 0.0 }), "2024-05-21");
     }
 
     #[test]

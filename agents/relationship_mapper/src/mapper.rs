@@ -1,0 +1,234 @@
+//! The relationship mapper as an agent: `update_relationships` keeps each memory's people in the owner's
+//! ledger; `get_relationships` and `get_person` build the picture from it, for principals the guardian lets
+//! read derived results.
+
+use std::future::Future;
+
+use mneme_protocol::guardian::{
+    DetectPiiRequest, Forgotten, PiiDetected, PiiEntityType, event_types as guardian_events,
+};
+use mneme_protocol::patterns::{AnalyzeSentimentRequest, SentimentAnalyzed};
+use mneme_protocol::relationships::{
+    GetPersonRequest, GetRelationshipsRequest, RelationshipsRecorded, UpdateRelationshipsRequest, event_types,
+    message_types,
+};
+use mneme_protocol::{AgentCapability, AgentType, ComponentKind, ErrorCode};
+use mneme_runtime::access::AccessCheck;
+use mneme_runtime::call::{CallError, CallOptions, Caller, Target};
+use mneme_runtime::events::Audience;
+use mneme_runtime::ledger::Ledger;
+use mneme_runtime::{Agent, Context, Event, EventDelivery, EventSubscription, HandlerError, Reply, Request};
+
+use crate::graph::{analyze, as_of};
+use crate::people::resolve;
+use crate::references::{Contact, references};
+use crate::settings::MapperSettings;
+
+/// What the mapper needs read from a text, by the agents whose work that is.
+pub trait TextReading: Send + Sync + 'static {
+    /// Byte ranges of people's names in `text`.
+    fn names_in(&self, text: &str) -> impl Future<Output = Result<Vec<(usize, usize)>, HandlerError>> + Send;
+    /// Compound sentiment of `text`, -1..1.
+    fn sentiment(&self, text: &str) -> impl Future<Output = Result<f64, HandlerError>> + Send;
+}
+
+/// Names from the privacy guardian (the one judge of what is a person's name, so that what it redacts and
+/// what the mapper finds agree), sentiment from the pattern analyzer.
+#[derive(Debug, Clone)]
+pub struct AgentsReading(pub Caller);
+
+fn unavailable(agent: AgentType, error: CallError) -> HandlerError {
+    match error {
+        CallError::Remote { error, .. } if error.code == ErrorCode::PayloadTooLarge.status() => {
+            HandlerError::new(ErrorCode::PayloadTooLarge, error.error)
+        }
+        error => HandlerError::unavailable(format!("the {} cannot read the text: {error}", agent.as_str())),
+    }
+}
+
+impl TextReading for AgentsReading {
+    async fn names_in(&self, text: &str) -> Result<Vec<(usize, usize)>, HandlerError> {
+        let request = DetectPiiRequest {
+            text: text.to_owned(),
+            entity_types: Some(vec![PiiEntityType::Person]),
+            min_score: None,
+        };
+        let target = Target::AnyOf(ComponentKind::Agent(AgentType::PrivacyGuardian));
+        let reply = self
+            .0
+            .call(&target, mneme_protocol::guardian::message_types::DETECT_PII, &request, &CallOptions::default())
+            .await
+            .map_err(|error| unavailable(AgentType::PrivacyGuardian, error))?;
+        let detected: PiiDetected = reply.payload_as().map_err(|error| HandlerError::internal(error.to_string()))?;
+        // The guardian counts characters; the mapper slices bytes.
+        let bytes: Vec<usize> = text.char_indices().map(|(at, _)| at).chain(std::iter::once(text.len())).collect();
+        Ok(detected
+            .entities
+            .iter()
+            .filter_map(|entity| Some((*bytes.get(entity.start)?, *bytes.get(entity.end)?)))
+            .collect())
+    }
+
+    async fn sentiment(&self, text: &str) -> Result<f64, HandlerError> {
+        // The analyzer takes texts of a bounded size; a long one goes in pieces, weighed by their length.
+        let pieces = pieces(text, SENTIMENT_PIECE_BYTES);
+        let request = AnalyzeSentimentRequest { texts: pieces.iter().map(|piece| (*piece).to_owned()).collect() };
+        let target = Target::AnyOf(ComponentKind::Agent(AgentType::PatternAnalyzer));
+        let reply = self
+            .0
+            .call(
+                &target,
+                mneme_protocol::patterns::message_types::ANALYZE_SENTIMENT,
+                &request,
+                &CallOptions::default(),
+            )
+            .await
+            .map_err(|error| unavailable(AgentType::PatternAnalyzer, error))?;
+        let analyzed: SentimentAnalyzed =
+            reply.payload_as().map_err(|error| HandlerError::internal(error.to_string()))?;
+        let total = pieces.iter().map(|piece| piece.len()).sum::<usize>().max(1) as f64;
+        Ok(pieces.iter().zip(&analyzed.scores).map(|(piece, score)| score.compound * piece.len() as f64 / total).sum())
+    }
+}
+
+/// Well under the pattern analyzer's default limit per text.
+const SENTIMENT_PIECE_BYTES: usize = 32 * 1024;
+
+/// `text` cut at character boundaries into pieces of at most `size` bytes (one piece when it is short).
+fn pieces(text: &str, size: usize) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while rest.len() > size {
+        let mut cut = size;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        found.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    found.push(rest);
+    found
+}
+
+#[derive(Debug)]
+pub struct RelationshipMapper<L, A, T> {
+    settings: MapperSettings,
+    ledger: L,
+    access: A,
+    reading: T,
+    /// Where events go; none in tests without NATS.
+    context: Option<Context>,
+}
+
+impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading> RelationshipMapper<L, A, T> {
+    pub fn new(settings: MapperSettings, ledger: L, access: A, reading: T, context: Option<Context>) -> Self {
+        RelationshipMapper { settings, ledger, access, reading, context }
+    }
+
+    /// Takes one memory's people into its owner's ledger; a memory taken in before changes nothing.
+    pub async fn update(&self, request: UpdateRelationshipsRequest) -> Result<RelationshipsRecorded, HandlerError> {
+        let memory = request.memory;
+        if memory.owner.trim().is_empty() || memory.id.trim().is_empty() {
+            return Err(HandlerError::bad_request("the memory needs an owner and an id"));
+        }
+        if memory.text.len() > self.settings.max_text_bytes {
+            return Err(HandlerError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the text has {} bytes, over the limit of {}", memory.text.len(), self.settings.max_text_bytes),
+            ));
+        }
+        let (names, compound) =
+            tokio::try_join!(self.reading.names_in(&memory.text), self.reading.sentiment(&memory.text))?;
+        let people = references(&memory, &names);
+        let names = people.iter().map(|reference| reference.name.clone()).collect();
+        let contact = Contact { at: memory.occurred_at.clone(), compound, people };
+        let recorded = self.ledger.record(&memory.owner, &memory.id, contact).await?;
+        Ok(RelationshipsRecorded { owner: memory.owner, memory_id: memory.id, recorded, people: names })
+    }
+}
+
+pub fn capabilities() -> Vec<AgentCapability> {
+    vec![
+        AgentCapability::new(
+            message_types::UPDATE_RELATIONSHIPS,
+            "Takes a stored memory's people (authors, participants, names, handles and kinship terms in the text) into its owner's relationships",
+            &["processed_memory"],
+            &[message_types::RELATIONSHIPS_RECORDED],
+        )
+        .with_dependencies(&[AgentType::PrivacyGuardian.as_str(), AgentType::PatternAnalyzer.as_str()]),
+        AgentCapability::new(
+            message_types::GET_RELATIONSHIPS,
+            "An owner's people ranked by strength, with aliases, rhythm, sentiment, centrality, communities and drift alerts",
+            &["principal", "owner"],
+            &[message_types::RELATIONSHIPS],
+        )
+        .with_dependencies(&[AgentType::PrivacyGuardian.as_str()]),
+        AgentCapability::new(
+            message_types::GET_PERSON,
+            "One person of an owner's life: their timeline, the memories they appear in, and whom they appear with",
+            &["principal", "owner", "person"],
+            &[message_types::PERSON],
+        )
+        .with_dependencies(&[AgentType::PrivacyGuardian.as_str()]),
+    ]
+}
+
+impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading> Agent for RelationshipMapper<L, A, T> {
+    fn description(&self) -> String {
+        "Mneme relationship mapper: the people in a person's memories and how they matter".to_owned()
+    }
+
+    fn capabilities(&self) -> Vec<AgentCapability> {
+        capabilities()
+    }
+
+    fn event_subscriptions(&self) -> Vec<EventSubscription> {
+        // The ledger is shared by every replica: one of them forgets for all.
+        vec![EventSubscription::new(guardian_events::MEMORY_FORGOTTEN, EventDelivery::OneInstance)]
+    }
+
+    async fn on_event(&self, event: Event) -> Result<(), HandlerError> {
+        let forgotten: Forgotten = event.payload()?;
+        self.ledger.forget(&forgotten.owner, forgotten.memory_id.as_deref()).await?;
+        Ok(())
+    }
+
+    async fn handle(&self, request: Request) -> Result<Reply, HandlerError> {
+        match request.message_type() {
+            message_types::UPDATE_RELATIONSHIPS => {
+                let recorded = self.update(request.payload()?).await?;
+                if recorded.recorded
+                    && let Some(context) = &self.context
+                    && let Err(error) =
+                        context.publish_event(event_types::RELATIONSHIPS_UPDATED, &recorded, &Audience::Everyone).await
+                {
+                    tracing::warn!(%error, "Announcing updated relationships failed.");
+                }
+                Ok(Reply::new(message_types::RELATIONSHIPS_RECORDED, recorded))
+            }
+            message_types::GET_RELATIONSHIPS => {
+                let input: GetRelationshipsRequest = request.payload()?;
+                self.access.check_derived(&input.principal, &input.owner).await?;
+                let contacts = self.ledger.entries(&input.owner).await?;
+                let day = as_of(input.as_of.as_deref(), &contacts);
+                let analysis = analyze(resolve(&input.owner, &contacts), day);
+                Ok(Reply::new(message_types::RELATIONSHIPS, analysis.relationships(&input.owner, day, input.limit)))
+            }
+            message_types::GET_PERSON => {
+                let input: GetPersonRequest = request.payload()?;
+                self.access.check_derived(&input.principal, &input.owner).await?;
+                let contacts = self.ledger.entries(&input.owner).await?;
+                let day = as_of(input.as_of.as_deref(), &contacts);
+                let analysis = analyze(resolve(&input.owner, &contacts), day);
+                let person = analysis.person(&input.owner, &input.person).ok_or_else(|| {
+                    HandlerError::new(
+                        ErrorCode::NotFound,
+                        format!("nobody called `{}` appears in {}'s memories", input.person, input.owner),
+                    )
+                })?;
+                Ok(Reply::new(message_types::PERSON, person))
+            }
+            other => Err(HandlerError::internal(format!("`{other}` is advertised but has no handler"))),
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! Who is who across an owner's memories: references that name the same person (an address and a display
+//! name, a nickname and a full name, a handle, "my sister" and "Anna" once she is called "my sister Anna")
+//! are merged into one person, and the owner, never their own contact, is left out.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use unicode_normalization::UnicodeNormalization;
+
+use mneme_protocol::relationships::Role;
+
+use crate::references::{Contact, Reference, relation_name};
+
+/// Given names and the nicknames that stand for them, so that "Bob Smith" and "Robert Smith" meet.
+const NICKNAMES: [(&str, &[&str]); 24] = [
+    ("robert", &["bob", "bobby", "rob", "robbie", "bert"]),
+    ("william", &["bill", "billy", "will", "willy", "liam"]),
+    ("elizabeth", &["liz", "lizzie", "beth", "betty", "eliza", "lisa"]),
+    ("katherine", &["kate", "katie", "kathy", "kat", "catherine", "kathryn"]),
+    ("thomas", &["tom", "tommy"]),
+    ("michael", &["mike", "mikey", "mick"]),
+    ("james", &["jim", "jimmy", "jamie"]),
+    ("richard", &["rick", "ricky", "dick", "rich"]),
+    ("margaret", &["maggie", "meg", "peggy", "marge"]),
+    ("alexander", &["alex", "sasha", "xander"]),
+    ("alexandra", &["alexa", "sandra"]),
+    ("christopher", &["chris", "kit"]),
+    ("jennifer", &["jen", "jenny"]),
+    ("daniel", &["dan", "danny"]),
+    ("joseph", &["joe", "joey"]),
+    ("benjamin", &["ben", "benny"]),
+    ("samuel", &["sam", "sammy"]),
+    ("anthony", &["tony"]),
+    ("edward", &["ed", "eddie", "ted", "teddy"]),
+    ("nicholas", &["nick", "nicky"]),
+    ("patricia", &["pat", "patty", "trish"]),
+    ("rebecca", &["becky", "becca"]),
+    ("stephanie", &["steph"]),
+    ("victoria", &["vicky", "tori"]),
+];
+
+fn canonical_given_name(token: &str) -> &str {
+    NICKNAMES
+        .iter()
+        .find(|(name, nicknames)| *name == token || nicknames.contains(&token))
+        .map_or(token, |(name, _)| name)
+}
+
+/// Lower case, accents and punctuation gone, one space between words.
+fn fold(text: &str) -> String {
+    let plain: String = text
+        .nfd()
+        .filter(|character| !('\u{300}'..='\u{36f}').contains(character))
+        .map(|character| if character.is_alphanumeric() { character.to_ascii_lowercase() } else { ' ' })
+        .flat_map(char::to_lowercase)
+        .collect();
+    plain.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The forms a reference's name takes apart.
+#[derive(Debug, Default)]
+struct Parsed {
+    display: Option<String>,
+    address: Option<String>,
+    handle: Option<String>,
+}
+
+fn parse(name: &str) -> Parsed {
+    let name = name.trim();
+    if let Some(handle) = name.strip_prefix('@') {
+        return Parsed { handle: Some(handle.to_lowercase()), ..Parsed::default() };
+    }
+    if let (Some(open), Some(inner)) = (name.find('<'), name.strip_suffix('>')) {
+        let display = name[..open].trim().trim_matches(['"', '\'']).trim();
+        return Parsed {
+            display: (!display.is_empty()).then(|| display.to_owned()),
+            address: Some(inner[open + 1..].trim().to_lowercase()),
+            handle: None,
+        };
+    }
+    if name.contains('@') && !name.contains(char::is_whitespace) {
+        return Parsed { address: Some(name.to_lowercase()), ..Parsed::default() };
+    }
+    Parsed { display: Some(name.to_owned()), ..Parsed::default() }
+}
+
+/// The keys a name is known by: two references sharing a key are one person.
+fn name_keys(tokens: &[&str]) -> Vec<String> {
+    let Some((first, rest)) = tokens.split_first() else { return Vec::new() };
+    let given = canonical_given_name(first);
+    let mut keys =
+        vec![format!("n:{}", std::iter::once(given).chain(rest.iter().copied()).collect::<Vec<_>>().join(" "))];
+    if let Some(last) = rest.last() {
+        keys.push(format!("c:{first}{}", rest.concat()));
+        keys.push(format!("c:{first}{}", &last[..last.chars().next().map_or(0, char::len_utf8)]));
+    }
+    keys
+}
+
+fn keys_of(reference: &Reference) -> Vec<String> {
+    if let Some(relation) = &reference.relation
+        && reference.name == relation_name(relation)
+    {
+        return vec![format!("k:{relation}")];
+    }
+    let parsed = parse(&reference.name);
+    let mut keys = Vec::new();
+    if let Some(display) = &parsed.display {
+        let folded = fold(display);
+        keys.extend(name_keys(&folded.split(' ').filter(|token| !token.is_empty()).collect::<Vec<_>>()));
+    }
+    if let Some(address) = &parsed.address {
+        keys.push(format!("a:{address}"));
+        let local = address.split('@').next().unwrap_or_default();
+        let tokens: Vec<&str> = local
+            .split(['.', '_', '-', '+'])
+            .filter(|token| token.chars().all(char::is_alphabetic) && token.len() > 1)
+            .collect();
+        if parsed.display.is_none() {
+            keys.extend(name_keys(&tokens));
+        }
+    }
+    if let Some(handle) = &parsed.handle {
+        keys.push(format!("h:{handle}"));
+        keys.push(format!("c:{}", handle.replace(['_', '.', '-'], "")));
+    }
+    keys
+}
+
+/// Whether a reference names the owner: their id as a name, a first name, an address or its local part, a
+/// handle, or "me".
+fn is_owner(owner: &str, reference: &Reference) -> bool {
+    let owner = fold(owner);
+    if owner.is_empty() {
+        return false;
+    }
+    let parsed = parse(&reference.name);
+    let display = parsed.display.as_deref().map(fold).unwrap_or_default();
+    if matches!(display.as_str(), "me" | "myself" | "i") {
+        return true;
+    }
+    let by_name = !display.is_empty() && (display == owner || display.split(' ').next() == Some(owner.as_str()));
+    let by_address = parsed.address.as_deref().is_some_and(|address| {
+        let folded = fold(address);
+        folded == owner || fold(address.split('@').next().unwrap_or_default()) == owner
+    });
+    let by_handle = parsed.handle.as_deref().is_some_and(|handle| fold(handle) == owner);
+    by_name || by_address || by_handle
+}
+
+/// One person, with every memory they appear in.
+#[derive(Debug, Clone)]
+pub struct Person<'c> {
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub relation: Option<String>,
+    /// `(memory id, the memory's contact, how they appear)`, one per memory, the closest role kept.
+    pub appearances: Vec<(&'c str, &'c Contact, Role)>,
+}
+
+/// Union-find over the keys names are known by.
+#[derive(Default)]
+struct Keys {
+    index: HashMap<String, usize>,
+    parent: Vec<usize>,
+}
+
+impl Keys {
+    fn id(&mut self, key: &str) -> usize {
+        if let Some(id) = self.index.get(key) {
+            return *id;
+        }
+        let id = self.parent.len();
+        self.parent.push(id);
+        self.index.insert(key.to_owned(), id);
+        id
+    }
+
+    fn root(&mut self, mut id: usize) -> usize {
+        while self.parent[id] != id {
+            self.parent[id] = self.parent[self.parent[id]];
+            id = self.parent[id];
+        }
+        id
+    }
+
+    fn join(&mut self, a: usize, b: usize) {
+        let (a, b) = (self.root(a), self.root(b));
+        if a != b {
+            self.parent[a.max(b)] = a.min(b);
+        }
+    }
+}
+
+/// The people of an owner's memories, the owner left out.
+pub fn resolve<'c>(owner: &str, contacts: &'c BTreeMap<String, Contact>) -> Vec<Person<'c>> {
+    let mut keys = Keys::default();
+    // Each kept reference and the key id it hangs on.
+    let mut kept: Vec<(&'c str, &'c Contact, &'c Reference, usize)> = Vec::new();
+    for (memory_id, contact) in contacts {
+        for reference in &contact.people {
+            if is_owner(owner, reference) {
+                continue;
+            }
+            let reference_keys = keys_of(reference);
+            let Some(first) = reference_keys.first() else { continue };
+            let first = keys.id(first);
+            for key in &reference_keys[1..] {
+                let other = keys.id(key);
+                keys.join(first, other);
+            }
+            kept.push((memory_id, contact, reference, first));
+        }
+    }
+    merge_given_names(&mut keys);
+    merge_relations(&mut keys, &kept);
+
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (position, (_, _, _, key)) in kept.iter().enumerate() {
+        let root = keys.root(*key);
+        groups.entry(root).or_default().push(position);
+    }
+    groups.into_values().map(|positions| person(positions.iter().map(|position| kept[*position]))).collect()
+}
+
+/// A lone given name ("Anna") is the one person whose full name starts with it, when there is exactly one.
+fn merge_given_names(keys: &mut Keys) {
+    let names: Vec<(String, usize)> =
+        keys.index.iter().filter_map(|(key, id)| Some((key.strip_prefix("n:")?.to_owned(), *id))).collect();
+    let mut full_by_given: HashMap<&str, BTreeSet<usize>> = HashMap::new();
+    for (name, id) in &names {
+        if let Some((given, _)) = name.split_once(' ') {
+            let root = keys.root(*id);
+            full_by_given.entry(given).or_default().insert(root);
+        }
+    }
+    for (name, id) in &names {
+        if !name.contains(' ')
+            && let Some(full) = full_by_given.get(name.as_str())
+            && full.len() == 1
+        {
+            let full = *full.first().expect("one");
+            keys.join(*id, full);
+        }
+    }
+}
+
+/// "My sister" is the sister the memories name, when they name exactly one.
+fn merge_relations(keys: &mut Keys, kept: &[(&str, &Contact, &Reference, usize)]) {
+    let mut named: HashMap<&str, BTreeSet<usize>> = HashMap::new();
+    let mut nameless: HashMap<&str, usize> = HashMap::new();
+    for (_, _, reference, key) in kept {
+        let Some(relation) = reference.relation.as_deref() else { continue };
+        if reference.name == relation_name(relation) {
+            nameless.insert(relation, *key);
+        } else {
+            let root = keys.root(*key);
+            named.entry(relation).or_default().insert(root);
+        }
+    }
+    for (relation, key) in nameless {
+        if let Some(people) = named.get(relation)
+            && people.len() == 1
+        {
+            keys.join(key, *people.first().expect("one"));
+        }
+    }
+}
+
+fn person<'c>(references: impl Iterator<Item = (&'c str, &'c Contact, &'c Reference, usize)>) -> Person<'c> {
+    let mut forms: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut relations: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut roles: BTreeMap<&str, (&Contact, Role)> = BTreeMap::new();
+    let mut kinship_forms: BTreeSet<&str> = BTreeSet::new();
+    for (memory_id, contact, reference, _) in references {
+        *forms.entry(reference.name.as_str()).or_default() += 1;
+        if let Some(relation) = &reference.relation {
+            *relations.entry(relation.as_str()).or_default() += 1;
+            if reference.name == relation_name(relation) {
+                kinship_forms.insert(reference.name.as_str());
+            }
+        }
+        let role = roles.entry(memory_id).or_insert((contact, reference.role));
+        role.1 = role.1.min(reference.role);
+    }
+    // The name: the most used form that is a display name with a surname, else the most used display name,
+    // else "Mom" or "My sister".
+    let display = |form: &str| parse(form).display.filter(|_| !kinship_forms.contains(form));
+    let rank = |form: &&&str| {
+        let display = display(form);
+        (display.as_ref().is_some_and(|name| name.contains(' ')), display.is_some(), forms[**form])
+    };
+    let best = forms.keys().max_by_key(rank).copied().unwrap_or_default();
+    let name = parse(best).display.unwrap_or_else(|| best.to_owned());
+    let aliases = forms.keys().filter(|form| **form != name).map(|form| (*form).to_owned()).collect();
+    let relation = relations.iter().max_by_key(|(_, count)| **count).map(|(relation, _)| (*relation).to_owned());
+    Person {
+        name,
+        aliases,
+        relation,
+        appearances: roles.into_iter().map(|(memory_id, (contact, role))| (memory_id, contact, role)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(at: &str, people: &[(&str, Role, Option<&str>)]) -> Contact {
+        Contact {
+            at: Some(at.to_owned()),
+            compound: 0.0,
+            people: people
+                .iter()
+                .map(|(name, role, relation)| Reference {
+                    name: (*name).to_owned(),
+                    role: *role,
+                    relation: relation.map(str::to_owned),
+                })
+                .collect(),
+        }
+    }
+
+    fn names(people: &[Person]) -> Vec<(String, usize)> {
+        let mut found: Vec<(String, usize)> =
+            people.iter().map(|person| (person.name.clone(), person.appearances.len())).collect();
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn aliases_merge_and_the_owner_is_left_out() {
+        let contacts: BTreeMap<String, Contact> = [
+            (
+                "m1",
+                contact(
+                    "2024-01-01T10:00:00Z",
+                    &[
+                        ("Ann Lee <ann@example.com>", Role::Author, None),
+                        ("Anna Keller <anna.keller@example.org>", Role::Participant, None),
+                    ],
+                ),
+            ),
+            (
+                "m2",
+                contact(
+                    "2024-01-02T10:00:00Z",
+                    &[("anna.keller@example.org", Role::Author, None), ("ann@example.com", Role::Participant, None)],
+                ),
+            ),
+            (
+                "m3",
+                contact(
+                    "2024-01-03T10:00:00Z",
+                    &[("Anna", Role::Mention, Some("sister")), ("@anna_keller", Role::Mention, None)],
+                ),
+            ),
+            (
+                "m4",
+                contact(
+                    "2024-01-04T10:00:00Z",
+                    &[("My sister", Role::Mention, Some("sister")), ("Bob Stone", Role::Mention, None)],
+                ),
+            ),
+            (
+                "m5",
+                contact(
+                    "2024-01-05T10:00:00Z",
+                    &[("Robert Stone", Role::Participant, None), ("me", Role::Author, None)],
+                ),
+            ),
+        ]
+        .into_iter()
+        .map(|(id, contact)| (id.to_owned(), contact))
+        .collect();
+        let people = resolve("ann", &contacts);
+        assert_eq!(names(&people), [("Anna Keller".to_owned(), 4), ("Robert Stone".to_owned(), 2)]);
+        let anna = people.iter().find(|person| person.name == "Anna Keller").unwrap();
+        assert_eq!(anna.relation.as_deref(), Some("sister"));
+        assert!(anna.aliases.contains(&"@anna_keller".to_owned()) && anna.aliases.contains(&"My sister".to_owned()));
+        let bob = people.iter().find(|person| person.name == "Robert Stone").unwrap();
+        assert_eq!(
+            bob.appearances.iter().map(|(_, _, role)| *role).collect::<Vec<_>>(),
+            [Role::Mention, Role::Participant]
+        );
+    }
+
+    #[test]
+    fn two_full_names_keep_a_lone_given_name_apart() {
+        let contacts: BTreeMap<String, Contact> = [
+            ("m1", contact("2024-01-01T10:00:00Z", &[("Sam Ortiz", Role::Participant, None)])),
+            ("m2", contact("2024-01-02T10:00:00Z", &[("Samuel Berg", Role::Participant, None)])),
+            ("m3", contact("2024-01-03T10:00:00Z", &[("Sam", Role::Mention, None)])),
+        ]
+        .into_iter()
+        .map(|(id, contact)| (id.to_owned(), contact))
+        .collect();
+        assert_eq!(resolve("ann", &contacts).len(), 3);
+    }
+}
