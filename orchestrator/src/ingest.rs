@@ -20,6 +20,7 @@ use mneme_protocol::harvester::{
 };
 use mneme_protocol::ingest::{IngestOutcome, IngestReport};
 use mneme_protocol::patterns::AnalyzePatternsRequest;
+use mneme_protocol::relationships::UpdateRelationshipsRequest;
 use mneme_protocol::subjects::{self, headers, jetstream as names};
 use mneme_protocol::{AgentMessage, AgentType, ComponentKind, Encoding};
 use mneme_runtime::call::{CallError, CallOptions, Caller, Target};
@@ -39,7 +40,7 @@ pub struct IngestSettings {
     /// Pauses before the 1st, 2nd, ... retry of a message whose step failed; the last repeats.
     #[serde(deserialize_with = "one_or_many")]
     pub retry_backoff_ms: Vec<u64>,
-    /// Time for each step (harvester, guardian) of one input.
+    /// Time for each step (harvester, guardian, analysis agents) of one input.
     pub step_timeout_ms: u64,
     /// A message published again with the same `Nats-Msg-Id` within this window is stored once.
     pub duplicate_window_secs: u64,
@@ -47,6 +48,8 @@ pub struct IngestSettings {
     pub stream_replicas: usize,
     /// Whether each stored memory also goes to the pattern analyzer (`analyze_patterns`).
     pub analyze_patterns: bool,
+    /// Whether each stored memory also goes to the relationship mapper (`update_relationships`).
+    pub map_relationships: bool,
 }
 
 impl Default for IngestSettings {
@@ -61,6 +64,7 @@ impl Default for IngestSettings {
             duplicate_window_secs: 600,
             stream_replicas: 1,
             analyze_patterns: true,
+            map_relationships: true,
         }
     }
 }
@@ -451,18 +455,35 @@ impl IngestWorker {
             .await?;
         let applied: SecurityApplied =
             reply.payload_as().map_err(|error| Failure::Permanent(format!("guardian reply: {error}")))?;
-        // Also after a redelivery: the previous attempt may have died between the two steps, and the analyzer
-        // takes each memory once however often it is sent.
-        if self.settings.analyze_patterns {
-            self.caller
-                .call(
-                    &Target::AnyOf(ComponentKind::Agent(AgentType::PatternAnalyzer)),
-                    mneme_protocol::patterns::message_types::ANALYZE_PATTERNS,
-                    &AnalyzePatternsRequest { memory },
-                    &options,
-                )
-                .await?;
-        }
+        // Also after a redelivery: the previous attempt may have died between steps, and the analysis agents
+        // take each memory once however often it is sent. The two are independent, so they run side by side.
+        let patterns = async {
+            if self.settings.analyze_patterns {
+                self.caller
+                    .call(
+                        &Target::AnyOf(ComponentKind::Agent(AgentType::PatternAnalyzer)),
+                        mneme_protocol::patterns::message_types::ANALYZE_PATTERNS,
+                        &AnalyzePatternsRequest { memory: memory.clone() },
+                        &options,
+                    )
+                    .await?;
+            }
+            Ok::<_, CallError>(())
+        };
+        let relationships = async {
+            if self.settings.map_relationships {
+                self.caller
+                    .call(
+                        &Target::AnyOf(ComponentKind::Agent(AgentType::RelationshipMapper)),
+                        mneme_protocol::relationships::message_types::UPDATE_RELATIONSHIPS,
+                        &UpdateRelationshipsRequest { memory: memory.clone() },
+                        &options,
+                    )
+                    .await?;
+            }
+            Ok::<_, CallError>(())
+        };
+        tokio::try_join!(patterns, relationships)?;
         Ok(if applied.stored {
             IngestOutcome::Stored { memory_id: applied.memory_id, sensitivity: applied.sensitivity }
         } else {

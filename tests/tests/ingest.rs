@@ -12,6 +12,7 @@ use nix::sys::signal::Signal;
 
 use mneme_protocol::guardian::{MemoriesReply, MemoryCount};
 use mneme_protocol::ingest::DeadLetter;
+use mneme_protocol::relationships::Relationships;
 use mneme_protocol::{AgentType, ComponentKind};
 use mneme_system_tests::{NatsServer, Process, binary, eventually, mneme, msgpack_body, wait_for_instances};
 
@@ -117,9 +118,15 @@ impl System {
             system.start_agent(AgentType::MemoryHarvester);
             system.start_agent(AgentType::PrivacyGuardian);
             system.start_agent(AgentType::PatternAnalyzer);
+            system.start_agent(AgentType::RelationshipMapper);
             system.agents.push(Process::start("mneme-orchestrator", &system.nats.url, &INGEST_ENV));
         }
-        for kind in [AgentType::MemoryHarvester, AgentType::PrivacyGuardian, AgentType::PatternAnalyzer] {
+        for kind in [
+            AgentType::MemoryHarvester,
+            AgentType::PrivacyGuardian,
+            AgentType::PatternAnalyzer,
+            AgentType::RelationshipMapper,
+        ] {
             wait_for_instances(&system.client, ComponentKind::Agent(kind), replicas, Duration::from_secs(30)).await;
         }
         wait_for_instances(&system.client, ComponentKind::Orchestrator, replicas, Duration::from_secs(30)).await;
@@ -220,6 +227,16 @@ async fn a_mixed_corpus_is_stored_exactly_once_while_instances_are_killed() {
     assert!(ok);
     let patterns: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(patterns["memories"], stored, "the patterns took in every stored memory exactly once");
+    let (ok, out) = system.mneme(&["people", "--owner", "ann", "--format", "json"]);
+    assert!(ok, "{out}");
+    let people: Relationships = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = people.people.iter().map(|person| person.name.as_str()).collect();
+    for person in PEOPLE {
+        assert!(names.contains(&person), "{person} is among ann's people: {names:?}");
+    }
+    assert!(!names.iter().any(|name| name.starts_with("Ann")), "ann is not her own contact: {names:?}");
+    let omar = people.people.iter().find(|person| person.name == "Omar").unwrap();
+    assert!(omar.interactions > 0 && omar.aliases.contains(&"omar@example.net".to_owned()), "{omar:?}");
 
     // Ingesting the same corpus again changes nothing.
     let (ok, again) = system.mneme(&["ingest", corpus.path().to_str().unwrap(), "--owner", "ann", "--format", "json"]);
@@ -342,6 +359,15 @@ async fn owners_are_kept_apart_grants_hold_and_forgetting_leaves_nothing() {
     .await;
     assert_eq!(system.count("ann", "ann"), Some(3));
 
+    let (ok, out) = system.mneme(&["people", "--owner", "ann", "--format", "json"]);
+    assert!(ok, "{out}");
+    let people: Relationships = serde_json::from_str(&out).unwrap();
+    assert!(people.people.iter().any(|person| person.name == "Omar Haddad"), "{people:?}");
+    let (ok, _) = system.mneme(&["people", "--owner", "ann", "--as", "bob"]);
+    assert!(!ok, "bob never reads who ann knows");
+    let (ok, out) = system.mneme(&["person", "omar haddad", "--owner", "ann"]);
+    assert!(ok && out.contains("Omar Haddad"), "{out}");
+
     let (ok, _) = system.mneme(&["forget", "--owner", "ann"]);
     assert!(!ok, "forgetting everything needs --yes");
     let (ok, out) = system.mneme(&["forget", "--owner", "ann", "--yes", "--format", "json"]);
@@ -356,6 +382,11 @@ async fn owners_are_kept_apart_grants_hold_and_forgetting_leaves_nothing() {
     eventually(Duration::from_secs(20), "the patterns forget ann too", async || {
         let (ok, out) = system.mneme(&["patterns", "--owner", "ann", "--format", "json"]);
         ok && serde_json::from_str::<serde_json::Value>(&out).unwrap()["memories"] == 0
+    })
+    .await;
+    eventually(Duration::from_secs(20), "the relationships forget ann too", async || {
+        let (ok, out) = system.mneme(&["people", "--owner", "ann", "--format", "json"]);
+        ok && serde_json::from_str::<Relationships>(&out).unwrap().total_people == 0
     })
     .await;
 
@@ -382,6 +413,7 @@ async fn inputs_that_keep_failing_are_dead_lettered_and_replayed_once_fixed() {
         ("MNEME__INGEST__RETRY_BACKOFF_MS", "100"),
         ("MNEME__INGEST__MAX_DELIVER", "2"),
         ("MNEME__INGEST__ANALYZE_PATTERNS", "false"),
+        ("MNEME__INGEST__MAP_RELATIONSHIPS", "false"),
     ];
     let _harvester = Process::start("mneme-memory-harvester", &nats.url, &[]);
     let _orchestrator = Process::start("mneme-orchestrator", &nats.url, &patience);

@@ -1,5 +1,5 @@
 //! Payloads of the pattern analyzer: sentiment of texts, and an owner's patterns (rhythms, streaks and gaps,
-//! mood) kept up to date as memories are stored.
+//! mood, keyphrases, topics and habits) kept up to date as memories are stored.
 
 use serde::{Deserialize, Serialize};
 
@@ -122,4 +122,73 @@ pub struct Patterns {
     pub gaps: Vec<DayRange>,
     pub mood: Vec<MoodDay>,
     pub mood_shifts: Vec<MoodShift>,
+    /// What the owner writes about most, by TF-IDF over their memories, highest first.
+    pub keyphrases: Vec<Keyphrase>,
+    /// Keyphrases that go together (their memories overlap), largest first.
+    pub topics: Vec<Topic>,
+    /// Things done again and again at the same time of the week or day, surest first.
+    pub habits: Vec<Habit>,
+}
+
+/// How a subject's share of the owner's memories moved: over the last three months of the archive against
+/// the months before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trend {
+    /// Absent before, present lately.
+    New,
+    Rising,
+    Steady,
+    Fading,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Keyphrase {
+    /// The form the owner writes most.
+    pub phrase: String,
+    /// Memories it appears in.
+    pub memories: u64,
+    /// Document frequency times inverse document frequency over the owner's memories.
+    pub score: f64,
+    pub trend: Trend,
+    /// Its most recent memories.
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Topic {
+    /// Its leading keyphrases, joined.
+    pub label: String,
+    pub keyphrases: Vec<String>,
+    pub memories: u64,
+    /// `(YYYY-MM, memories)`, oldest first.
+    pub by_month: Vec<(String, u64)>,
+    pub trend: Trend,
+    /// How sure the grouping is: more memories and tighter overlap are surer.
+    pub confidence: f64,
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Habit {
+    /// The term for what is done, as the owner writes it: `run`, `piano`.
+    pub activity: String,
+    /// Other terms of the same memories in the same slot: `river`, `nocturne`.
+    pub related: Vec<String>,
+    /// When, in words: `Saturday mornings`, `Tuesdays`, `evenings`.
+    pub when: String,
+    /// Monday first; none when the habit is daily.
+    pub weekday: Option<String>,
+    /// `morning` (05-12 UTC), `afternoon` (12-17), `evening` (17-22), `night`; none when any time of the day.
+    pub part_of_day: Option<String>,
+    /// Memories of the activity in that slot.
+    pub occurrences: u64,
+    /// Share of the weeks (or days, for a daily habit) from its first to its last occurrence that have one.
+    pub support: f64,
+    /// Share of all memories of the activity that fall in that slot.
+    pub confidence: f64,
+    /// `YYYY-MM-DD`.
+    pub first_seen: String,
+    pub last_seen: String,
+    pub evidence: Vec<String>,
 }

@@ -4,6 +4,7 @@
 mod dlq;
 mod ingest;
 mod patterns;
+mod people;
 mod vault;
 
 use std::path::PathBuf;
@@ -112,6 +113,33 @@ enum Command {
     },
     /// An owner's patterns: when they are active, streaks and gaps, and their mood day by day.
     Patterns {
+        #[arg(long)]
+        owner: String,
+        /// The principal asking; the owner when absent.
+        #[arg(long = "as")]
+        principal: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// The people of an owner's life, strongest first: relation, contact, rhythm, mood, circles, and drift.
+    People {
+        #[arg(long)]
+        owner: String,
+        /// The principal asking; the owner when absent.
+        #[arg(long = "as")]
+        principal: Option<String>,
+        /// At most this many people.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Reckon strength and drift at this day (YYYY-MM-DD) instead of the owner's latest memory.
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// One person of an owner's life, by any name they go by: their timeline and whom they appear with.
+    Person {
+        name: String,
         #[arg(long)]
         owner: String,
         /// The principal asking; the owner when absent.
@@ -248,6 +276,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Patterns { owner, principal, format } => {
             patterns::patterns(&settings, &owner, principal.as_deref(), format).await
+        }
+        Command::People { owner, principal, limit, as_of, format } => {
+            let request = people::PeopleRequest { owner: &owner, principal: principal.as_deref(), limit, as_of };
+            people::people(&settings, request, format).await
+        }
+        Command::Person { name, owner, principal, format } => {
+            people::person(&settings, &owner, principal.as_deref(), &name, format).await
         }
         Command::Forget { owner, memory, yes, format } => vault::forget(&settings, &owner, memory, yes, format).await,
         Command::Audit { owner, limit, format } => vault::audit(&settings, owner.as_deref(), limit, format).await,

@@ -1,4 +1,5 @@
-//! `mneme patterns`: an owner's rhythms, streaks and gaps, and mood, as the pattern analyzer reports them.
+//! `mneme patterns`: an owner's rhythms, streaks and gaps, mood, subjects and habits, as the pattern analyzer
+//! reports them.
 
 use std::process::ExitCode;
 
@@ -80,6 +81,31 @@ fn text(patterns: &Patterns) -> String {
             ]);
         }
         lines.push(table.to_string());
+    }
+    if !patterns.keyphrases.is_empty() {
+        let phrases: Vec<String> = patterns
+            .keyphrases
+            .iter()
+            .take(10)
+            .map(|keyphrase| format!("{} ({})", keyphrase.phrase, keyphrase.memories))
+            .collect();
+        lines.push(format!("writes most about: {}", phrases.join(", ")));
+    }
+    for topic in &patterns.topics {
+        lines.push(format!(
+            "topic: {} — {} memories, {} (confidence {:.2})",
+            topic.label,
+            topic.memories,
+            format!("{:?}", topic.trend).to_lowercase(),
+            topic.confidence
+        ));
+    }
+    for habit in &patterns.habits {
+        let related = if habit.related.is_empty() { String::new() } else { format!(" ({})", habit.related.join(", ")) };
+        lines.push(format!(
+            "habit: {}{related} on {} — {} times, support {:.2}, confidence {:.2}, last {}",
+            habit.activity, habit.when, habit.occurrences, habit.support, habit.confidence, habit.last_seen
+        ));
     }
     let recent = &patterns.mood[patterns.mood.len().saturating_sub(RECENT_DAYS)..];
     if !recent.is_empty() {

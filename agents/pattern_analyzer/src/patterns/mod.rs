@@ -1,6 +1,9 @@
-//! An owner's patterns: each stored memory is reduced to an observation (when, how it felt), kept per owner
-//! and day; the report (rhythms, streaks and gaps, daily mood with its baseline and shifts) is computed from
-//! the observations when asked for.
+//! An owner's patterns: each stored memory is reduced to an observation (when, how it felt, what it is
+//! about), kept per owner and day; the report (rhythms, streaks and gaps, daily mood with its baseline and
+//! shifts, keyphrases, topics, habits) is computed from the observations when asked for.
+
+pub mod terms;
+pub mod topics;
 
 use std::collections::BTreeMap;
 
@@ -12,16 +15,19 @@ use mneme_protocol::patterns::{DayRange, MoodDay, MoodShift, Patterns, Rhythms};
 use mneme_runtime::ledger::Entry;
 
 use crate::sentiment::polarity;
+use topics::{Item, Subjects};
 
 /// The bucket of observations.
 pub const BUCKET: &str = "mneme_patterns";
 
-/// What the patterns keep of one memory: nothing of its text but its sentiment.
+/// What the patterns keep of one memory: its time, its sentiment, and its terms (never its text).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
     /// RFC 3339, UTC; none for undated memories.
     pub at: Option<String>,
     pub compound: f64,
+    #[serde(default)]
+    pub terms: Vec<String>,
 }
 
 impl Entry for Observation {
@@ -31,7 +37,11 @@ impl Entry for Observation {
 }
 
 pub fn observe(memory: &ProcessedMemory) -> Observation {
-    Observation { at: memory.occurred_at.clone(), compound: polarity(&memory.text).compound }
+    Observation {
+        at: memory.occurred_at.clone(),
+        compound: polarity(&memory.text).compound,
+        terms: terms::terms(&memory.text, memory.title.as_deref(), &memory.tags),
+    }
 }
 
 /// How the mood baseline is drawn: the mean of the days with memories among the preceding `BASELINE_DAYS`,
@@ -56,21 +66,28 @@ struct Dated {
 pub fn report(owner: &str, observations: &BTreeMap<String, Observation>) -> Patterns {
     let mut dated = Vec::new();
     let mut undated = 0u64;
+    let mut items = Vec::with_capacity(observations.len());
     for (id, observation) in observations {
         match observation.at.as_deref().and_then(|at| at.parse::<jiff::Timestamp>().ok()) {
             Some(at) => {
                 let civil = at.to_zoned_datetime(jiff::tz::TimeZone::UTC).datetime();
+                let hour = (civil.time() != jiff::civil::Time::midnight()).then(|| civil.hour());
                 dated.push(Dated {
                     id: id.clone(),
                     date: civil.date(),
-                    hour: (civil.time() != jiff::civil::Time::midnight()).then(|| civil.hour()),
+                    hour,
                     weekday: civil.weekday(),
                     compound: observation.compound,
                 });
+                items.push(Item { id, date: Some(civil.date()), hour, terms: &observation.terms });
             }
-            None => undated += 1,
+            None => {
+                undated += 1;
+                items.push(Item { id, date: None, hour: None, terms: &observation.terms });
+            }
         }
     }
+    let subjects = Subjects::new(&items);
     let mut by_day: BTreeMap<Date, Vec<&Dated>> = BTreeMap::new();
     for observation in &dated {
         by_day.entry(observation.date).or_default().push(observation);
@@ -88,6 +105,9 @@ pub fn report(owner: &str, observations: &BTreeMap<String, Observation>) -> Patt
         gaps: gaps(&days),
         mood,
         mood_shifts,
+        keyphrases: subjects.keyphrases(),
+        topics: subjects.topics(),
+        habits: subjects.habits(),
     }
 }
 
@@ -202,7 +222,7 @@ mod tests {
             .iter()
             .map(|(id, at, compound)| {
                 let at = (!at.is_empty()).then(|| (*at).to_owned());
-                ((*id).to_owned(), Observation { at, compound: *compound })
+                ((*id).to_owned(), Observation { at, compound: *compound, terms: Vec::new() })
             })
             .collect()
     }
