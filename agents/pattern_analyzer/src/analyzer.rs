@@ -1,7 +1,6 @@
 //! The pattern analyzer as an agent: `analyze_sentiment` over [`crate::sentiment`]; `analyze_patterns` and
 //! `get_patterns` over [`crate::patterns`], with reads of derived results decided by the privacy guardian.
 
-use mneme_protocol::guardian::{Forgotten, event_types as guardian_events};
 use mneme_protocol::patterns::{
     AnalyzePatternsRequest, AnalyzeSentimentRequest, GetPatternsRequest, PatternsAnalyzed, SentimentAnalyzed,
     SentimentScore, event_types, message_types,
@@ -9,7 +8,7 @@ use mneme_protocol::patterns::{
 use mneme_protocol::{AgentCapability, AgentType, ErrorCode};
 use mneme_runtime::access::AccessCheck;
 use mneme_runtime::events::Audience;
-use mneme_runtime::{Agent, Context, Event, EventDelivery, EventSubscription, HandlerError, Reply, Request};
+use mneme_runtime::{Agent, Context, Event, EventSubscription, HandlerError, Reply, Request};
 
 use mneme_runtime::ledger::Ledger;
 
@@ -108,7 +107,7 @@ pub fn capabilities() -> Vec<AgentCapability> {
 
 impl<S: Ledger<Observation>, A: AccessCheck> Agent for PatternAnalyzer<S, A> {
     fn description(&self) -> String {
-        "Mneme pattern analyzer: sentiment of what a person writes".to_owned()
+        "Mneme pattern analyzer: sentiment, rhythms, mood, topics and habits of what a person writes".to_owned()
     }
 
     fn capabilities(&self) -> Vec<AgentCapability> {
@@ -116,14 +115,11 @@ impl<S: Ledger<Observation>, A: AccessCheck> Agent for PatternAnalyzer<S, A> {
     }
 
     fn event_subscriptions(&self) -> Vec<EventSubscription> {
-        // The observations are shared by every replica: one of them forgets for all.
-        vec![EventSubscription::new(guardian_events::MEMORY_FORGOTTEN, EventDelivery::OneInstance)]
+        vec![mneme_runtime::ledger::forgetting()]
     }
 
     async fn on_event(&self, event: Event) -> Result<(), HandlerError> {
-        let forgotten: Forgotten = event.payload()?;
-        self.store.forget(&forgotten.owner, forgotten.memory_id.as_deref()).await?;
-        Ok(())
+        mneme_runtime::ledger::forget_on(&self.store, &event).await
     }
 
     async fn handle(&self, request: Request) -> Result<Reply, HandlerError> {

@@ -4,9 +4,7 @@
 
 use std::future::Future;
 
-use mneme_protocol::guardian::{
-    DetectPiiRequest, Forgotten, PiiDetected, PiiEntityType, event_types as guardian_events,
-};
+use mneme_protocol::guardian::{DetectPiiRequest, PiiDetected, PiiEntityType};
 use mneme_protocol::patterns::{AnalyzeSentimentRequest, SentimentAnalyzed};
 use mneme_protocol::relationships::{
     GetPersonRequest, GetRelationshipsRequest, RelationshipsRecorded, UpdateRelationshipsRequest, event_types,
@@ -17,7 +15,7 @@ use mneme_runtime::access::AccessCheck;
 use mneme_runtime::call::{CallError, CallOptions, Caller, Target};
 use mneme_runtime::events::Audience;
 use mneme_runtime::ledger::Ledger;
-use mneme_runtime::{Agent, Context, Event, EventDelivery, EventSubscription, HandlerError, Reply, Request};
+use mneme_runtime::{Agent, Context, Event, EventSubscription, HandlerError, Reply, Request};
 
 use crate::graph::{analyze, as_of};
 use crate::people::resolve;
@@ -183,14 +181,11 @@ impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading> Agent for RelationshipM
     }
 
     fn event_subscriptions(&self) -> Vec<EventSubscription> {
-        // The ledger is shared by every replica: one of them forgets for all.
-        vec![EventSubscription::new(guardian_events::MEMORY_FORGOTTEN, EventDelivery::OneInstance)]
+        vec![mneme_runtime::ledger::forgetting()]
     }
 
     async fn on_event(&self, event: Event) -> Result<(), HandlerError> {
-        let forgotten: Forgotten = event.payload()?;
-        self.ledger.forget(&forgotten.owner, forgotten.memory_id.as_deref()).await?;
-        Ok(())
+        mneme_runtime::ledger::forget_on(&self.ledger, &event).await
     }
 
     async fn handle(&self, request: Request) -> Result<Reply, HandlerError> {

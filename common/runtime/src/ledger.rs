@@ -11,9 +11,10 @@ use async_nats::jetstream::{self, kv};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use mneme_protocol::guardian::{Forgotten, event_types::MEMORY_FORGOTTEN};
 use mneme_protocol::subjects::owner_token;
 
-use crate::agent::HandlerError;
+use crate::agent::{Event, EventDelivery, EventSubscription, HandlerError};
 use crate::kv::KvError;
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,18 @@ pub trait Ledger<T: Entry>: Send + Sync + 'static {
 
     /// Drops one memory's entry, or (with `None`) all of the owner's.
     fn forget(&self, owner: &str, memory_id: Option<&str>) -> impl Future<Output = Result<(), LedgerError>> + Send;
+}
+
+/// What an agent keeping a ledger subscribes to: `memory_forgotten`, once for all its replicas, since they
+/// share the ledger.
+pub fn forgetting() -> EventSubscription {
+    EventSubscription::new(MEMORY_FORGOTTEN, EventDelivery::OneInstance)
+}
+
+/// Drops from `ledger` what a `memory_forgotten` event names: one memory, or all of its owner's.
+pub async fn forget_on<T: Entry>(ledger: &impl Ledger<T>, event: &Event) -> Result<(), HandlerError> {
+    let forgotten: Forgotten = event.payload()?;
+    Ok(ledger.forget(&forgotten.owner, forgotten.memory_id.as_deref()).await?)
 }
 
 /// The shard an entry belongs to: `YYYY-MM-DD`, or `undated`.
