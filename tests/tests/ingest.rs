@@ -81,9 +81,13 @@ fn write_corpus(dir: &Path, size: usize) -> (usize, usize) {
     let rows = size - 5 * per_kind;
     let duplicates = rows / 10;
     for index in 0..rows {
-        // Every tenth row repeats an earlier note's text from another source: an exact duplicate.
-        let text = if index < duplicates { line(index + 1) } else { take() };
-        writeln!(csv, "r{index},2024-02-01,\"{text}\"").unwrap();
+        // Every tenth row repeats an earlier note, text and date, from another source: an exact duplicate.
+        let (date, text) = if index < duplicates {
+            (format!("2024-01-{:02}", index % 28 + 1), line(index + 1))
+        } else {
+            ("2024-02-01".to_owned(), take())
+        };
+        writeln!(csv, "r{index},{date},\"{text}\"").unwrap();
     }
     std::fs::write(dir.join("log.csv"), csv).unwrap();
     (size, duplicates)
@@ -367,6 +371,15 @@ async fn owners_are_kept_apart_grants_hold_and_forgetting_leaves_nothing() {
     assert!(!ok, "bob never reads who ann knows");
     let (ok, out) = system.mneme(&["person", "omar haddad", "--owner", "ann"]);
     assert!(ok && out.contains("Omar Haddad"), "{out}");
+    let pictures = tempfile::tempdir().unwrap();
+    let (graph, chart) = (pictures.path().join("people.svg"), pictures.path().join("mood.svg"));
+    let (ok, _) = system.mneme(&["people", "--owner", "ann", "--graph", graph.to_str().unwrap()]);
+    assert!(ok);
+    let svg = std::fs::read_to_string(&graph).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("Omar Haddad"), "the graph shows ann's people");
+    let (ok, _) = system.mneme(&["patterns", "--owner", "ann", "--chart", chart.to_str().unwrap()]);
+    assert!(ok);
+    assert!(std::fs::read_to_string(&chart).unwrap().contains("mood by day"), "the mood chart is drawn");
 
     let (ok, _) = system.mneme(&["forget", "--owner", "ann"]);
     assert!(!ok, "forgetting everything needs --yes");

@@ -107,7 +107,7 @@ impl DedupIndex for MemoryDedupIndex {
         fingerprint: &Fingerprint,
     ) -> Result<Option<DuplicateOf>, DedupError> {
         let mut state = self.state.lock().expect("dedup lock is never poisoned");
-        let exact_key = (owner.to_owned(), fingerprint.content_hash.clone());
+        let exact_key = (owner.to_owned(), fingerprint.exact_key.clone());
         if let Some(entry) = state.exact.get(&exact_key) {
             return Ok(verdict_for_taken_hash(entry.clone(), memory_id));
         }
@@ -161,8 +161,8 @@ impl DedupIndex for MemoryDedupIndex {
 /// The index in a JetStream key-value bucket, shared by every harvester replica.
 ///
 /// Keys, with owners hashed so that any owner name is safe in a key:
-/// - `e.<owner>.<content hash>`: the [`ExactEntry`], written with `create`, so that of two replicas racing
-///   on the same text exactly one wins;
+/// - `e.<owner>.<exact key>`: the [`ExactEntry`], written with `create`, so that of two replicas racing
+///   on the same text (at the same time) exactly one wins;
 /// - `s.<owner>.<memory id>`: the memory's MinHash signature;
 /// - `b.<owner>.<band>.<band key>`: ids of the memories in that LSH bucket, updated by compare-and-set.
 ///
@@ -230,9 +230,9 @@ impl KvDedupIndex {
         let signature = std::array::from_fn(|slot| {
             u32::from_le_bytes(bytes[slot * 4..slot * 4 + 4].try_into().expect("four bytes"))
         });
-        let content_hash =
+        let exact_key =
             (bytes.len() > signature_bytes).then(|| String::from_utf8_lossy(&bytes[signature_bytes..]).into_owned());
-        Ok(Some((signature, content_hash)))
+        Ok(Some((signature, exact_key)))
     }
 
     async fn remove_from_bucket(&self, key: &str, memory_id: &str) -> Result<(), DedupError> {
@@ -293,7 +293,7 @@ impl DedupIndex for KvDedupIndex {
         fingerprint: &Fingerprint,
     ) -> Result<Option<DuplicateOf>, DedupError> {
         let owner_key = Self::owner_key(owner);
-        let exact_key = format!("e.{owner_key}.{}", fingerprint.content_hash);
+        let exact_key = format!("e.{owner_key}.{}", fingerprint.exact_key);
         if let Some((entry, _)) = self.read::<ExactEntry>(&exact_key).await? {
             return Ok(verdict_for_taken_hash(entry, memory_id));
         }
@@ -331,7 +331,7 @@ impl DedupIndex for KvDedupIndex {
         }
         // The content hash rides along, so that forgetting the memory can find its exact entry.
         let mut signature: Vec<u8> = fingerprint.signature.iter().flat_map(|value| value.to_le_bytes()).collect();
-        signature.extend_from_slice(fingerprint.content_hash.as_bytes());
+        signature.extend_from_slice(fingerprint.exact_key.as_bytes());
         self.store
             .put(format!("s.{owner_key}.{memory_id}"), signature.into())
             .await
@@ -357,12 +357,12 @@ impl KvDedupIndex {
     async fn forget_one(&self, owner: &str, memory_id: &str) -> Result<(), DedupError> {
         let owner_key = Self::owner_key(owner);
         let signature_key = format!("s.{owner_key}.{memory_id}");
-        let Some((signature, content_hash)) = self.read_signature_entry(&signature_key).await? else { return Ok(()) };
+        let Some((signature, exact_key)) = self.read_signature_entry(&signature_key).await? else { return Ok(()) };
         for (band, value) in fingerprint::bands_of(&signature).iter().enumerate() {
             self.remove_from_bucket(&format!("b.{owner_key}.{band}.{value:016x}"), memory_id).await?;
         }
-        if let Some(content_hash) = content_hash {
-            let exact_key = format!("e.{owner_key}.{content_hash}");
+        if let Some(exact_key) = exact_key {
+            let exact_key = format!("e.{owner_key}.{exact_key}");
             if let Some((entry, _)) = self.read::<ExactEntry>(&exact_key).await?
                 && entry.memory_id == memory_id
             {
@@ -414,6 +414,18 @@ mod tests {
         assert!(near.similarity >= 0.7 && near.similarity < 1.0, "{}", near.similarity);
         let other = "Quarterly budget review: marketing overspent by twelve percent; hiring frozen until March.";
         assert_eq!(index.check_and_record("ann", "m4", &fingerprint(other)).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn the_same_words_at_another_time_are_another_memory() {
+        let index = MemoryDedupIndex::new(0.7);
+        let monday = Fingerprint::of("On my way, see you soon").at(Some("2024-05-06T08:00:00Z"));
+        let tuesday = Fingerprint::of("On my way, see you soon").at(Some("2024-05-07T08:00:00Z"));
+        assert_eq!(index.check_and_record("ann", "m1", &monday).await.unwrap(), None);
+        let again = index.check_and_record("ann", "m2", &tuesday).await.unwrap().unwrap();
+        assert_eq!(again.kind, DuplicateKind::Near, "alike, but not the same memory");
+        let copy = index.check_and_record("ann", "m3", &monday).await.unwrap().unwrap();
+        assert_eq!((copy.memory_id.as_str(), copy.kind), ("m1", DuplicateKind::Exact));
     }
 
     #[tokio::test]

@@ -1,5 +1,6 @@
-//! Fingerprints for finding duplicates: a content hash for exact ones, and a MinHash signature over word
-//! bigrams for near ones, cut into LSH bands so that candidates are found without scanning.
+//! Fingerprints for finding duplicates: a key for exact ones (the text and, when the memory is dated, its
+//! time: "on my way" sent on two days is two memories), and a MinHash signature over word bigrams for near
+//! ones, cut into LSH bands so that candidates are found without scanning.
 //!
 //! MinHash estimates the Jaccard similarity of two texts' bigram sets; bigrams rather than single words
 //! keep the incidental overlap of unrelated notes (`of the`, `and I`) from making them candidates.
@@ -19,12 +20,25 @@ pub type Signature = [u32; SIGNATURE_LEN];
 pub struct Fingerprint {
     /// SHA-256 of the normalized text, hex.
     pub content_hash: String,
+    /// What an exact duplicate shares: the content hash, or for a dated memory SHA-256 of the content hash
+    /// and the time, hex.
+    pub exact_key: String,
     pub signature: Signature,
 }
 
 impl Fingerprint {
+    /// The fingerprint of an undated text.
     pub fn of(normalized: &str) -> Self {
-        Fingerprint { content_hash: hex::encode(Sha256::digest(normalized.as_bytes())), signature: minhash(normalized) }
+        let content_hash = hex::encode(Sha256::digest(normalized.as_bytes()));
+        Fingerprint { exact_key: content_hash.clone(), content_hash, signature: minhash(normalized) }
+    }
+
+    /// The same text at `occurred_at` (RFC 3339): the same words at another time are another memory.
+    pub fn at(mut self, occurred_at: Option<&str>) -> Self {
+        if let Some(at) = occurred_at {
+            self.exact_key = hex::encode(Sha256::digest(format!("{}\n{at}", self.content_hash).as_bytes()));
+        }
+        self
     }
 
     /// One 64-bit key per band: the band's values hashed together.

@@ -83,7 +83,7 @@ impl<D: DedupIndex> Harvester<D> {
         let occurred_at = input.occurred_at.as_deref().map(parse_occurred_at).transpose()?;
         let text = normalize::normalize(&input.raw_input);
         let quality = quality::assess(&input.raw_input, &text, &self.rules);
-        let fingerprint = Fingerprint::of(&text);
+        let fingerprint = Fingerprint::of(&text).at(occurred_at.as_deref());
         let id = memory_id(&owner, input.source.as_deref(), &text);
         let duplicate_of =
             if text.is_empty() { None } else { self.dedup.check_and_record(&owner, &id, &fingerprint).await? };

@@ -2,14 +2,14 @@
 //! often. From it and each person's appearances come strength (decaying with age), centrality (degree and
 //! PageRank), communities (label propagation) and drift alerts.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use jiff::civil::Date;
 use petgraph::graph::{NodeIndex, UnGraph};
 use petgraph::visit::EdgeRef;
 
 use mneme_protocol::relationships::{
-    Appearance, Community, DriftAlert, PersonReport, PersonSummary, Relationships, Role,
+    Appearance, Community, DriftAlert, Link, PersonReport, PersonSummary, Relationships, Role,
 };
 
 use crate::people::Person;
@@ -254,10 +254,27 @@ fn drift(person: &Person, today: Option<Date>) -> Option<DriftAlert> {
 impl Analysis<'_> {
     /// The owner's people, strongest first, at most `limit`.
     pub fn relationships(&self, owner: &str, as_of: Option<Date>, limit: Option<usize>) -> Relationships {
-        let mut people = self.summaries.clone();
-        people.sort_by(|a, b| b.strength.total_cmp(&a.strength).then_with(|| a.name.cmp(&b.name)));
-        let total_people = people.len();
-        people.truncate(limit.unwrap_or(usize::MAX));
+        let mut order: Vec<usize> = (0..self.summaries.len()).collect();
+        order.sort_by(|a, b| {
+            let (a, b) = (&self.summaries[*a], &self.summaries[*b]);
+            b.strength.total_cmp(&a.strength).then_with(|| a.name.cmp(&b.name))
+        });
+        let total_people = order.len();
+        order.truncate(limit.unwrap_or(usize::MAX));
+        let listed: HashSet<usize> = order.iter().copied().collect();
+        let links = self
+            .graph
+            .edge_references()
+            .filter(|edge| listed.contains(&edge.source().index()) && listed.contains(&edge.target().index()))
+            .map(|edge| Link {
+                between: (
+                    self.people[edge.source().index()].name.clone(),
+                    self.people[edge.target().index()].name.clone(),
+                ),
+                memories: *edge.weight(),
+            })
+            .collect();
+        let people = order.iter().map(|index| self.summaries[*index].clone()).collect();
         let mut drift: Vec<DriftAlert> = self.drift.iter().flatten().cloned().collect();
         drift.sort_by(|a, b| (b.days_since / b.typical_gap_days).total_cmp(&(a.days_since / a.typical_gap_days)));
         Relationships {
@@ -266,6 +283,7 @@ impl Analysis<'_> {
             total_people,
             people,
             communities: self.communities.clone(),
+            links,
             drift,
         }
     }

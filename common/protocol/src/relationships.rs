@@ -101,6 +101,14 @@ pub struct Community {
     pub members: Vec<String>,
 }
 
+/// Two people who appear in the same memories.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Link {
+    pub between: (String, String),
+    /// Memories they both appear in.
+    pub memories: u64,
+}
+
 /// Contact with someone has fallen well below its usual rhythm.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DriftAlert {
@@ -125,6 +133,8 @@ pub struct Relationships {
     pub people: Vec<PersonSummary>,
     /// Largest first; singletons left out.
     pub communities: Vec<Community>,
+    /// Who appears with whom, among `people`: the edges of the graph behind degree, PageRank and communities.
+    pub links: Vec<Link>,
     /// Longest overdue first.
     pub drift: Vec<DriftAlert>,
 }

@@ -1,6 +1,7 @@
 //! The `mneme` command: run the system on this machine, look at it, talk to its agents, pour records into it,
 //! and read, forget and audit what it keeps.
 
+mod charts;
 mod dlq;
 mod ingest;
 mod patterns;
@@ -118,6 +119,9 @@ enum Command {
         /// The principal asking; the owner when absent.
         #[arg(long = "as")]
         principal: Option<String>,
+        /// Also draw mood and activity over time into this SVG file.
+        #[arg(long)]
+        chart: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
@@ -134,6 +138,9 @@ enum Command {
         /// Reckon strength and drift at this day (YYYY-MM-DD) instead of the owner's latest memory.
         #[arg(long)]
         as_of: Option<String>,
+        /// Also draw who appears with whom into this file: SVG (.svg) or Graphviz DOT (.dot).
+        #[arg(long)]
+        graph: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
@@ -274,11 +281,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             vault::memories(&settings, &owner, principal.as_deref(), command, format).await
         }
-        Command::Patterns { owner, principal, format } => {
-            patterns::patterns(&settings, &owner, principal.as_deref(), format).await
+        Command::Patterns { owner, principal, chart, format } => {
+            patterns::patterns(&settings, &owner, principal.as_deref(), chart.as_deref(), format).await
         }
-        Command::People { owner, principal, limit, as_of, format } => {
-            let request = people::PeopleRequest { owner: &owner, principal: principal.as_deref(), limit, as_of };
+        Command::People { owner, principal, limit, as_of, graph, format } => {
+            let request = people::PeopleRequest {
+                owner: &owner,
+                principal: principal.as_deref(),
+                limit,
+                as_of,
+                graph: graph.as_deref(),
+            };
             people::people(&settings, request, format).await
         }
         Command::Person { name, owner, principal, format } => {

@@ -1,6 +1,7 @@
 //! `mneme patterns`: an owner's rhythms, streaks and gaps, mood, subjects and habits, as the pattern analyzer
 //! reports them.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
@@ -19,6 +20,7 @@ pub async fn patterns(
     settings: &Settings,
     owner: &str,
     principal: Option<&str>,
+    chart: Option<&Path>,
     output: OutputFormat,
 ) -> anyhow::Result<ExitCode> {
     let orchestrator = super::connect(settings).await?;
@@ -27,6 +29,10 @@ pub async fn patterns(
         .send(AgentType::PatternAnalyzer, message_types::GET_PATTERNS, &request, &CallOptions::default())
         .await?
         .payload_as()?;
+    if let Some(path) = chart {
+        super::charts::mood_chart(&patterns, path)?;
+        eprintln!("drew {}", path.display());
+    }
     match output {
         OutputFormat::Json => say(&serde_json::to_string_pretty(&patterns)?)?,
         OutputFormat::Table => say(&text(&patterns))?,

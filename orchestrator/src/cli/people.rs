@@ -1,6 +1,7 @@
 //! `mneme people` and `mneme person`: the people of an owner's life as the relationship mapper sees them, as
 //! tables, JSON, or a picture of who appears with whom.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -20,6 +21,7 @@ pub struct PeopleRequest<'a> {
     pub principal: Option<&'a str>,
     pub limit: Option<usize>,
     pub as_of: Option<String>,
+    pub graph: Option<&'a Path>,
 }
 
 pub async fn people(settings: &Settings, request: PeopleRequest<'_>, output: OutputFormat) -> anyhow::Result<ExitCode> {
@@ -34,6 +36,10 @@ pub async fn people(settings: &Settings, request: PeopleRequest<'_>, output: Out
         .send(AgentType::RelationshipMapper, message_types::GET_RELATIONSHIPS, &payload, &CallOptions::default())
         .await?
         .payload_as()?;
+    if let Some(path) = request.graph {
+        super::charts::people_graph(&relationships, path)?;
+        eprintln!("drew {}", path.display());
+    }
     match output {
         OutputFormat::Json => say(&serde_json::to_string_pretty(&relationships)?)?,
         OutputFormat::Table => say(&people_text(&relationships))?,

@@ -265,8 +265,12 @@ impl<'o> Subjects<'o> {
             }
         }
         let mut habits: Vec<Habit> = habits.into_iter().map(|(habit, _)| habit).collect();
+        // Habits named by an activity first: they read as habits; the others are recurring subjects.
         habits.sort_by(|a, b| {
-            (b.support * b.confidence).total_cmp(&(a.support * a.confidence)).then_with(|| a.activity.cmp(&b.activity))
+            is_activity(b)
+                .cmp(&is_activity(a))
+                .then((b.support * b.confidence).total_cmp(&(a.support * a.confidence)))
+                .then_with(|| a.activity.cmp(&b.activity))
         });
         habits.truncate(HABITS);
         habits

@@ -72,10 +72,51 @@ fn is_mark(character: char) -> bool {
 
 const TITLES: [&str; 14] =
     ["mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "madam", "madame", "mme", "herr"];
-/// Words before a name that make it a person.
-const PERSON_BEFORE: [&str; 22] = [
-    "dear", "hi", "hello", "hey", "thanks", "with", "named", "called", "met", "meet", "meeting", "ask", "asked",
-    "tell", "told", "text", "texted", "call", "by", "love", "cc", "from",
+/// Words before a name that make it a person: greetings, verbs of talking and meeting, and kinship and
+/// closeness (`my sister Anna`, where Anna is also a town).
+const PERSON_BEFORE: [&str; 42] = [
+    "dear",
+    "hi",
+    "hello",
+    "hey",
+    "thanks",
+    "with",
+    "named",
+    "called",
+    "met",
+    "meet",
+    "meeting",
+    "ask",
+    "asked",
+    "tell",
+    "told",
+    "text",
+    "texted",
+    "call",
+    "by",
+    "love",
+    "cc",
+    "from",
+    "sister",
+    "brother",
+    "mom",
+    "mum",
+    "dad",
+    "wife",
+    "husband",
+    "son",
+    "daughter",
+    "aunt",
+    "uncle",
+    "cousin",
+    "niece",
+    "nephew",
+    "friend",
+    "colleague",
+    "boss",
+    "partner",
+    "girlfriend",
+    "boyfriend",
 ];
 /// Words after a name that make it a person.
 const PERSON_AFTER: [&str; 14] = [
@@ -322,7 +363,11 @@ fn classify_run(
     }
     if let Some((from, to)) = longest_place(text, lexicon, run) {
         let whole = from == 0 && to == run.len();
-        let named_like_a_person = run.len() >= 2 && lexicon.is_first_name(run[0].text) && !lexicon.is_country(phrase);
+        let introduced_as_a_person = previous.as_deref().is_some_and(|word| PERSON_BEFORE.contains(&word))
+            && !previous.as_deref().is_some_and(|word| PLACE_BEFORE.contains(&word));
+        let named_like_a_person = (run.len() >= 2 || introduced_as_a_person)
+            && lexicon.is_first_name(run[0].text)
+            && !lexicon.is_country(phrase);
         if whole && !named_like_a_person {
             let ambiguous = run.len() == 1 && lexicon.is_english(run[0].text);
             let before_place = previous.as_deref().is_some_and(|word| PLACE_BEFORE.contains(&word));
@@ -462,6 +507,13 @@ mod tests {
         assert!(people.contains(&(PiiEntityType::Person, "Okonkwo".into())), "{people:?}");
         assert!(people.contains(&(PiiEntityType::Person, "Krisztián Szöllösy".into())), "{people:?}");
         assert!(!people.iter().any(|(_, text)| text.contains("Entertainment") || text == "Yesterday"), "{people:?}");
+    }
+
+    #[test]
+    fn a_given_name_after_a_kinship_word_is_a_person_though_a_town_shares_it() {
+        let people = found("Dinner with Mom, Dad and my sister Anna. Then we drove to Anna, Texas.");
+        assert_eq!(people[0], (PiiEntityType::Person, "Anna".into()), "{people:?}");
+        assert!(!people[1..].iter().any(|(kind, _)| *kind == PiiEntityType::Person), "{people:?}");
     }
 
     #[test]
