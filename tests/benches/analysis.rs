@@ -20,7 +20,7 @@ use mneme_pattern_analyzer::patterns::{self, Observation};
 use mneme_protocol::harvester::ProcessedMemory;
 use mneme_relationship_mapper::references::{self, Contact};
 use mneme_relationship_mapper::{graph, people};
-use mneme_runtime::ledger::{Entry, KvLedger, Ledger};
+use mneme_runtime::ledger::{Entry, FixedKey, KvLedger, Ledger};
 use mneme_system_tests::NatsServer;
 
 const FRIENDS: [&str; 12] =
@@ -87,7 +87,11 @@ fn per_second<T>(memories: &[ProcessedMemory], work: impl Fn(&ProcessedMemory) -
     memories.len() as f64 / started.elapsed().as_secs_f64()
 }
 
-async fn record<T: Entry>(ledger: &KvLedger<T>, range: std::ops::Range<usize>, entry: impl Fn(usize) -> T) -> f64 {
+async fn record<T: Entry>(
+    ledger: &KvLedger<T, FixedKey>,
+    range: std::ops::Range<usize>,
+    entry: impl Fn(usize) -> T,
+) -> f64 {
     let started = Instant::now();
     let count = range.len();
     let entries: Vec<(usize, T)> = range.map(|index| (index, entry(index))).collect();
@@ -101,7 +105,7 @@ async fn record<T: Entry>(ledger: &KvLedger<T>, range: std::ops::Range<usize>, e
 
 /// Median over five tries of reading every entry and building the report.
 async fn report_time<T: Entry>(
-    ledger: &KvLedger<T>,
+    ledger: &KvLedger<T, FixedKey>,
     mut report: impl FnMut(&std::collections::BTreeMap<String, T>),
 ) -> Duration {
     let mut times = Vec::new();
@@ -128,8 +132,12 @@ async fn main() {
 
     let nats = NatsServer::start();
     let jetstream = async_nats::jetstream::new(nats.connect().await);
-    let observations: KvLedger<Observation> = KvLedger::open(&jetstream, patterns::BUCKET, "bench", 1).await.unwrap();
-    let contacts: KvLedger<Contact> = KvLedger::open(&jetstream, references::BUCKET, "bench", 1).await.unwrap();
+    // Sealed as in production, under a fixed key rather than one from a guardian.
+    let key = FixedKey([7; 32]);
+    let observations: KvLedger<Observation, FixedKey> =
+        KvLedger::open(&jetstream, patterns::BUCKET, "bench", 1, key).await.unwrap();
+    let contacts: KvLedger<Contact, FixedKey> =
+        KvLedger::open(&jetstream, references::BUCKET, "bench", 1, key).await.unwrap();
     println!("\nstate and reports as the owner grows, on one nats-server\n");
     println!(
         "| memories of the owner | analyzer recorded/s | analyzer report (ms) | mapper recorded/s | mapper report (ms) | people |"

@@ -109,3 +109,88 @@ async fn two_replicas_updating_at_once_lose_nothing() {
     let reply = raw_request(&client, "mneme.agent.pattern_analyzer.get_patterns", HeaderMap::new(), body).await;
     assert_eq!(reply.message.payload_as::<ErrorPayload>().unwrap().code, 403, "the guardian says no");
 }
+
+fn memory_saying(index: usize, text: &str) -> serde_json::Value {
+    let mut memory = memory(index);
+    memory["memory"]["text"] = serde_json::Value::String(text.to_owned());
+    memory
+}
+
+/// Every value of `bucket` as it lies in JetStream.
+async fn raw_values(jetstream: &async_nats::jetstream::Context, bucket: &str) -> Vec<Vec<u8>> {
+    let store = jetstream.get_key_value(bucket).await.unwrap();
+    let mut keys = store.keys().await.unwrap();
+    let mut values = Vec::new();
+    while let Some(key) = keys.next().await {
+        if let Some(value) = store.get(key.unwrap()).await.unwrap() {
+            values.push(value.to_vec());
+        }
+    }
+    values
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_the_analyzer_keeps_is_sealed_and_dies_with_the_owners_key() {
+    let nats = NatsServer::start();
+    let key_dir = tempfile::tempdir().unwrap();
+    let key_file = key_dir.path().join("master.key");
+    std::fs::write(&key_file, "5d".repeat(32)).unwrap();
+    let key = key_file.display().to_string();
+    let _processes = [
+        Process::start("mneme-pattern-analyzer", &nats.url, &[]),
+        Process::start("mneme-privacy-guardian", &nats.url, &[("MNEME__GUARDIAN__MASTER_KEY_FILE", &key)]),
+    ];
+    let client = nats.connect().await;
+    wait_for_instances(&client, ComponentKind::Agent(AgentType::PatternAnalyzer), 1, Duration::from_secs(20)).await;
+    wait_for_instances(&client, ComponentKind::Agent(AgentType::PrivacyGuardian), 1, Duration::from_secs(20)).await;
+    let analyze = async |index: usize, text: &str| {
+        let body = msgpack_body("analyze_patterns", memory_saying(index, text));
+        let reply = raw_request(&client, "mneme.agent.pattern_analyzer.analyze_patterns", HeaderMap::new(), body).await;
+        assert_eq!(reply.message.message_type, "patterns_analyzed", "{:?}", reply.message.as_error());
+    };
+    analyze(1, "Walked past the zanzibar periwinkle stall again.").await;
+    analyze(2, "Bought tea at the zanzibar periwinkle stall.").await;
+
+    let jetstream = async_nats::jetstream::new(client.clone());
+    let sealed = raw_values(&jetstream, "mneme_patterns").await;
+    assert!(!sealed.is_empty());
+    for value in &sealed {
+        assert!(!value.windows(8).any(|window| window == b"zanzibar"), "terms are sealed in the bucket");
+    }
+    let body = msgpack_body("get_patterns", serde_json::json!({"principal": "ann", "owner": "ann"}));
+    let reply = raw_request(&client, "mneme.agent.pattern_analyzer.get_patterns", HeaderMap::new(), body).await;
+    let patterns: Patterns = reply.message.payload_as().unwrap();
+    assert!(
+        patterns.keyphrases.iter().any(|keyphrase| keyphrase.phrase == "zanzibar periwinkle"),
+        "the analyzer opens what it sealed: {:?}",
+        patterns.keyphrases
+    );
+
+    // Forgetting ann destroys her data key; what the analyzer kept is purged, and a copy of it never opens again.
+    let body = msgpack_body("forget", serde_json::json!({"principal": "ann", "owner": "ann"}));
+    let reply = raw_request(&client, "mneme.agent.privacy_guardian.forget", HeaderMap::new(), body).await;
+    assert_eq!(reply.message.message_type, "forgotten", "{:?}", reply.message.as_error());
+    mneme_system_tests::eventually(Duration::from_secs(20), "the bucket forgets ann", async || {
+        raw_values(&jetstream, "mneme_patterns").await.is_empty()
+    })
+    .await;
+    let body = msgpack_body("derive_key", serde_json::json!({"owner": "ann", "purpose": "mneme_patterns"}));
+    let reply = raw_request(&client, "mneme.agent.privacy_guardian.derive_key", HeaderMap::new(), body).await;
+    let derived: mneme_protocol::guardian::KeyDerived = reply.message.payload_as().unwrap();
+    let new_key: [u8; 32] = hex::decode(&derived.key).unwrap().try_into().unwrap();
+    let token = mneme_protocol::subjects::owner_token("ann");
+    for value in &sealed {
+        for day in ["2024-06-02", "2024-06-03"] {
+            for shard in 0..16 {
+                let context = format!("mneme_patterns/{token}.{day}.{shard:x}");
+                assert!(mneme_runtime::sealing::open(&new_key, context.as_bytes(), value).is_err());
+            }
+        }
+    }
+
+    // Ann comes back: her new memories are kept under her new key.
+    analyze(3, "A fresh start at the market.").await;
+    let body = msgpack_body("get_patterns", serde_json::json!({"principal": "ann", "owner": "ann"}));
+    let reply = raw_request(&client, "mneme.agent.pattern_analyzer.get_patterns", HeaderMap::new(), body).await;
+    assert_eq!(reply.message.payload_as::<Patterns>().unwrap().memories, 1);
+}

@@ -13,7 +13,7 @@ use mneme_runtime::ServeError;
 
 pub use analyzer::PatternAnalyzer;
 use mneme_runtime::access::GuardianAccess;
-use mneme_runtime::ledger::{KvLedger, LedgerError};
+use mneme_runtime::ledger::{GuardianKeys, KvLedger, LedgerError};
 pub use settings::{AnalyzerSettings, Settings};
 
 /// Serves the pattern analyzer until `shutdown` resolves.
@@ -28,6 +28,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
                 patterns::BUCKET,
                 "Mneme: observations behind each owner's patterns",
                 analyzer_settings.store_replicas,
+                GuardianKeys::new(context.caller(), patterns::BUCKET),
             )
             .await?;
             let access = GuardianAccess(context.caller());

@@ -2,9 +2,10 @@
 //! [`crate::redact`]), and the vault of memories ([`crate::vault`]).
 
 use mneme_protocol::guardian::{
-    ApplySecurityRequest, CheckAccessRequest, CountMemoriesRequest, DetectPiiRequest, ForgetRequest, GetMemoryRequest,
-    GrantAccessRequest, ListMemoriesRequest, MemoriesReply, MemoryCount, MemoryReply, MemoryStoredEvent, PiiDetected,
-    PiiEntityType, RedactRequest, Redacted, RedactionMode, RevokeAccessRequest, event_types, message_types,
+    ApplySecurityRequest, CheckAccessRequest, CountMemoriesRequest, DeriveKeyRequest, DetectPiiRequest, ForgetRequest,
+    GetMemoryRequest, GrantAccessRequest, KeyDerived, ListMemoriesRequest, MemoriesReply, MemoryCount, MemoryReply,
+    MemoryStoredEvent, PiiDetected, PiiEntityType, RedactRequest, Redacted, RedactionMode, RevokeAccessRequest,
+    event_types, message_types,
 };
 use mneme_protocol::{AgentCapability, ErrorCode};
 use mneme_runtime::events::Audience;
@@ -25,7 +26,7 @@ impl From<VaultError> for HandlerError {
         let code = match &error {
             VaultError::Forbidden { .. } => ErrorCode::Forbidden,
             VaultError::NotFound { .. } => ErrorCode::NotFound,
-            VaultError::NoPrincipal => ErrorCode::BadRequest,
+            VaultError::NoPrincipal | VaultError::InvalidPurpose(_) => ErrorCode::BadRequest,
             VaultError::Corrupt(_) | VaultError::Undecodable(_) => ErrorCode::Internal,
             VaultError::Store(_) => ErrorCode::Unavailable,
         };
@@ -165,6 +166,12 @@ pub fn capabilities() -> Vec<AgentCapability> {
             message_types::ACCESS_DECISION,
         ),
         AgentCapability::new(
+            message_types::DERIVE_KEY,
+            "The key an agent seals what it derives from an owner's memories with; it dies when the owner is forgotten",
+            &["owner", "purpose"],
+            &[message_types::KEY_DERIVED],
+        ),
+        AgentCapability::new(
             message_types::DETECT_PII,
             "Finds personal information (names, places, addresses, contact details, card and account numbers, \
              identity numbers, dates) with character offsets and a confidence",
@@ -243,6 +250,13 @@ impl<S: VaultStore, A: AuditSink> Agent for Guardian<S, A> {
                 let input: CheckAccessRequest = request.payload()?;
                 let decision = self.vault()?.check_access(&input.principal, &input.owner, input.scope).await?;
                 Ok(Reply::new(message_types::ACCESS_DECISION, decision))
+            }
+            message_types::DERIVE_KEY => {
+                let input: DeriveKeyRequest = request.payload()?;
+                let requester = request.message.sender_id.clone();
+                let key = self.vault()?.derive_key(&requester, &input.owner, &input.purpose).await?;
+                let derived = KeyDerived { owner: input.owner, purpose: input.purpose, key: hex::encode(key) };
+                Ok(Reply::new(message_types::KEY_DERIVED, derived))
             }
             message_types::FORGET => {
                 let input: ForgetRequest = request.payload()?;

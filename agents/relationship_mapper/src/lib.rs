@@ -13,7 +13,7 @@ use std::future::Future;
 use mneme_protocol::{AgentType, ComponentKind};
 use mneme_runtime::ServeError;
 use mneme_runtime::access::GuardianAccess;
-use mneme_runtime::ledger::{KvLedger, LedgerError};
+use mneme_runtime::ledger::{GuardianKeys, KvLedger, LedgerError};
 
 pub use mapper::{AgentsReading, RelationshipMapper};
 pub use settings::{MapperSettings, Settings};
@@ -30,6 +30,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
                 references::BUCKET,
                 "Mneme: the people each owner's memories name",
                 mapper_settings.store_replicas,
+                GuardianKeys::new(context.caller(), references::BUCKET),
             )
             .await?;
             let caller = context.caller();

@@ -30,6 +30,9 @@ pub mod message_types {
     /// For agents that serve results derived from memories: may this principal see them?
     pub const CHECK_ACCESS: &str = "check_access";
     pub const ACCESS_DECISION: &str = "access_decision";
+    /// For agents that keep state derived from memories: the owner's key for sealing it.
+    pub const DERIVE_KEY: &str = "derive_key";
+    pub const KEY_DERIVED: &str = "key_derived";
 }
 
 pub mod event_types {
@@ -360,6 +363,23 @@ pub struct AccessDecision {
     pub max_sensitivity: Sensitivity,
     /// Whether what leaves for this principal must be in shareable (redacted) form.
     pub redact: bool,
+}
+
+/// `derive_key`: the key an agent seals what it derives from `owner`'s memories with, for `purpose` (the
+/// name of its state, e.g. its bucket). Derived from the owner's data key, it is the same for every replica and
+/// every call, and dies with the data key when the owner is forgotten.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeriveKeyRequest {
+    pub owner: String,
+    pub purpose: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyDerived {
+    pub owner: String,
+    pub purpose: String,
+    /// 32 bytes, hex.
+    pub key: String,
 }
 
 /// One entry of the audit stream (`mneme.audit.<action>`).

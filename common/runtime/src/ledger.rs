@@ -1,6 +1,7 @@
 //! Per-owner ledgers of what an agent keeps of each memory (an observation, the people it names), shared by
-//! every replica: a JetStream key-value bucket with a few keys per owner and day, each updated by
-//! compare-and-set so that concurrent replicas never lose an entry; or a map, for tests of agent logic.
+//! every replica: a JetStream key-value bucket with a few keys per owner and day, each sealed under a key the
+//! guardian derives from the owner's data key and updated by compare-and-set so that concurrent replicas never
+//! lose an entry; or a map, for tests of agent logic.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -11,10 +12,12 @@ use async_nats::jetstream::{self, kv};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use mneme_protocol::guardian::{Forgotten, event_types::MEMORY_FORGOTTEN};
+use mneme_protocol::guardian::{DeriveKeyRequest, Forgotten, KeyDerived, event_types::MEMORY_FORGOTTEN, message_types};
 use mneme_protocol::subjects::owner_token;
+use mneme_protocol::{AgentType, ComponentKind};
 
 use crate::agent::{Event, EventDelivery, EventSubscription, HandlerError};
+use crate::call::{CallOptions, Caller, Target};
 use crate::kv::KvError;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,12 +26,14 @@ pub enum LedgerError {
     Kv(#[from] KvError),
     #[error("the ledger of {owner} in `{bucket}` is unreadable: {reason}")]
     Corrupt { bucket: String, owner: String, reason: String },
+    #[error("no key to seal or open what is kept of {owner}: {reason}")]
+    Keys { owner: String, reason: String },
 }
 
 impl From<LedgerError> for HandlerError {
     fn from(error: LedgerError) -> Self {
         match error {
-            LedgerError::Kv(_) => HandlerError::unavailable(error.to_string()),
+            LedgerError::Kv(_) | LedgerError::Keys { .. } => HandlerError::unavailable(error.to_string()),
             LedgerError::Corrupt { .. } => HandlerError::internal(error.to_string()),
         }
     }
@@ -54,10 +59,10 @@ pub trait Ledger<T: Entry>: Send + Sync + 'static {
     fn forget(&self, owner: &str, memory_id: Option<&str>) -> impl Future<Output = Result<(), LedgerError>> + Send;
 }
 
-/// What an agent keeping a ledger subscribes to: `memory_forgotten`, once for all its replicas, since they
-/// share the ledger.
+/// What an agent keeping a ledger subscribes to: `memory_forgotten`, in every replica, since each keeps the
+/// owner's key and must drop it (the purge is the same from every replica, and harmless repeated).
 pub fn forgetting() -> EventSubscription {
-    EventSubscription::new(MEMORY_FORGOTTEN, EventDelivery::OneInstance)
+    EventSubscription::new(MEMORY_FORGOTTEN, EventDelivery::EveryInstance)
 }
 
 /// Drops from `ledger` what a `memory_forgotten` event names: one memory, or all of its owner's.
@@ -88,54 +93,176 @@ fn spread(memory_id: &str) -> u64 {
     hash % SPREAD
 }
 
+/// Where a sealed ledger gets each owner's key.
+pub trait OwnerKeys: Send + Sync + 'static {
+    fn key(&self, owner: &str) -> impl Future<Output = Result<[u8; 32], LedgerError>> + Send;
+    /// Drops what is kept of the owner's key: it was destroyed, or does not open what it should.
+    fn forget(&self, owner: &str);
+}
+
+/// Keys the privacy guardian derives from each owner's data key (`derive_key`), kept per owner in this
+/// process until the owner is forgotten.
 #[derive(Debug)]
-pub struct KvLedger<T> {
+pub struct GuardianKeys {
+    caller: Caller,
+    purpose: String,
+    cache: Mutex<HashMap<String, [u8; 32]>>,
+}
+
+impl GuardianKeys {
+    /// Keys for `purpose`: the name of the agent's state, such as its bucket.
+    pub fn new(caller: Caller, purpose: &str) -> Self {
+        GuardianKeys { caller, purpose: purpose.to_owned(), cache: Mutex::default() }
+    }
+}
+
+impl OwnerKeys for GuardianKeys {
+    async fn key(&self, owner: &str) -> Result<[u8; 32], LedgerError> {
+        if let Some(key) = self.cache.lock().expect("unpoisoned").get(owner) {
+            return Ok(*key);
+        }
+        let request = DeriveKeyRequest { owner: owner.to_owned(), purpose: self.purpose.clone() };
+        let target = Target::AnyOf(ComponentKind::Agent(AgentType::PrivacyGuardian));
+        let unavailable = |reason: String| LedgerError::Keys { owner: owner.to_owned(), reason };
+        let reply = self
+            .caller
+            .call(&target, message_types::DERIVE_KEY, &request, &CallOptions::default())
+            .await
+            .map_err(|error| unavailable(error.to_string()))?;
+        let derived: KeyDerived = reply.payload_as().map_err(|error| unavailable(error.to_string()))?;
+        let mut key = [0u8; 32];
+        hex_decode(&derived.key, &mut key).ok_or_else(|| unavailable("the key is not 32 bytes of hex".into()))?;
+        self.cache.lock().expect("unpoisoned").insert(owner.to_owned(), key);
+        Ok(key)
+    }
+
+    fn forget(&self, owner: &str) {
+        self.cache.lock().expect("unpoisoned").remove(owner);
+    }
+}
+
+fn hex_decode(text: &str, into: &mut [u8; 32]) -> Option<()> {
+    if text.len() != 64 {
+        return None;
+    }
+    for (index, byte) in into.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(index * 2..index * 2 + 2)?, 16).ok()?;
+    }
+    Some(())
+}
+
+/// One key for every owner: for benchmarks and tests that run without a guardian.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedKey(pub [u8; 32]);
+
+impl OwnerKeys for FixedKey {
+    async fn key(&self, _owner: &str) -> Result<[u8; 32], LedgerError> {
+        Ok(self.0)
+    }
+
+    fn forget(&self, _owner: &str) {}
+}
+
+/// A ledger in a JetStream KV bucket, every value sealed under its owner's key (`mneme_runtime::sealing`) and
+/// bound to its key in the bucket: whoever reads the bucket without the key reads nothing, and when the owner's
+/// data key is destroyed whatever was missed by the purge is unreadable too.
+#[derive(Debug)]
+pub struct KvLedger<T, K> {
     jetstream: jetstream::Context,
     store: kv::Store,
+    keys: Arc<K>,
     /// Writers of this process to one key take turns, so that compare-and-set only settles races between
     /// replicas rather than among this process's own requests.
     key_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     entries: PhantomData<fn() -> T>,
 }
 
-impl<T> Clone for KvLedger<T> {
+impl<T, K> Clone for KvLedger<T, K> {
     fn clone(&self) -> Self {
         KvLedger {
             jetstream: self.jetstream.clone(),
             store: self.store.clone(),
+            keys: self.keys.clone(),
             key_locks: self.key_locks.clone(),
             entries: PhantomData,
         }
     }
 }
 
-impl<T: Entry> KvLedger<T> {
+impl<T: Entry, K: OwnerKeys> KvLedger<T, K> {
     /// Opens (creating on first use) the bucket `name`.
     pub async fn open(
         jetstream: &jetstream::Context,
         name: &str,
         description: &str,
         replicas: usize,
+        keys: K,
     ) -> Result<Self, LedgerError> {
         let store = crate::kv::bucket(jetstream, name, description, replicas).await?;
-        Ok(KvLedger { jetstream: jetstream.clone(), store, key_locks: Arc::default(), entries: PhantomData })
+        Ok(KvLedger {
+            jetstream: jetstream.clone(),
+            store,
+            keys: Arc::new(keys),
+            key_locks: Arc::default(),
+            entries: PhantomData,
+        })
     }
 
     fn bucket(&self) -> &str {
         &self.store.name
     }
 
-    fn decode(&self, owner: &str, bytes: &[u8]) -> Result<Shard<T>, LedgerError> {
-        rmp_serde::from_slice(bytes).map_err(|error| LedgerError::Corrupt {
+    fn context(&self, key: &str) -> Vec<u8> {
+        format!("{}/{key}", self.bucket()).into_bytes()
+    }
+
+    /// The shard under `key`, or `None` when it does not open with `owner_key`.
+    fn decode(
+        &self,
+        owner: &str,
+        owner_key: &[u8; 32],
+        key: &str,
+        bytes: &[u8],
+    ) -> Result<Option<Shard<T>>, LedgerError> {
+        let Ok(plain) = crate::sealing::open(owner_key, &self.context(key), bytes) else { return Ok(None) };
+        rmp_serde::from_slice(&plain).map(Some).map_err(|error| LedgerError::Corrupt {
             bucket: self.bucket().to_owned(),
             owner: owner.to_owned(),
             reason: error.to_string(),
         })
     }
 
-    fn encode(&self, shard: &Shard<T>) -> Result<Vec<u8>, KvError> {
-        rmp_serde::to_vec_named(shard)
-            .map_err(|error| KvError { bucket: self.bucket().to_owned(), reason: error.to_string() })
+    fn encode(&self, owner_key: &[u8; 32], key: &str, shard: &Shard<T>) -> Result<Vec<u8>, KvError> {
+        let plain = rmp_serde::to_vec_named(shard)
+            .map_err(|error| KvError { bucket: self.bucket().to_owned(), reason: error.to_string() })?;
+        Ok(crate::sealing::seal(owner_key, &self.context(key), &plain))
+    }
+
+    /// Opens the shards of `owner`. A shard that does not open with the kept key is tried with a fresh one (the
+    /// owner may have been forgotten and come back with a new key); one that opens with neither was sealed under
+    /// a destroyed key, and is skipped: nothing can read it any more.
+    async fn open_all(
+        &self,
+        owner: &str,
+        shards: Vec<(String, Vec<u8>)>,
+    ) -> Result<Vec<(String, Shard<T>)>, LedgerError> {
+        let mut owner_key = self.keys.key(owner).await?;
+        let mut refreshed = false;
+        let mut opened = Vec::with_capacity(shards.len());
+        for (key, bytes) in shards {
+            let mut shard = self.decode(owner, &owner_key, &key, &bytes)?;
+            if shard.is_none() && !refreshed {
+                self.keys.forget(owner);
+                owner_key = self.keys.key(owner).await?;
+                refreshed = true;
+                shard = self.decode(owner, &owner_key, &key, &bytes)?;
+            }
+            match shard {
+                Some(shard) => opened.push((key, shard)),
+                None => tracing::warn!(bucket = self.bucket(), key, "A shard sealed under a destroyed key is skipped."),
+            }
+        }
+        Ok(opened)
     }
 
     /// Applies `change` to the shard under `key` by compare-and-set; `change` returning false writes nothing.
@@ -147,18 +274,33 @@ impl<T: Entry> KvLedger<T> {
     ) -> Result<bool, LedgerError> {
         let lock = self.lock_for(key);
         let _turn = lock.lock().await;
-        let change = &change;
+        let mut owner_key = self.keys.key(owner).await?;
+        let current = self
+            .store
+            .get(key)
+            .await
+            .map_err(|error| KvError { bucket: self.bucket().to_owned(), reason: error.to_string() })?;
+        if let Some(bytes) = current
+            && self.decode(owner, &owner_key, key, &bytes)?.is_none()
+        {
+            // Sealed under another key: ours is stale (the owner was forgotten and came back), or theirs was
+            // destroyed and the shard is unreadable garbage that the write below replaces.
+            self.keys.forget(owner);
+            owner_key = self.keys.key(owner).await?;
+        }
+        let (change, owner_key) = (&change, &owner_key);
         let written = crate::kv::update(&self.store, key, |current| async move {
             let mut shard = match current {
                 Some(bytes) => self
-                    .decode(owner, &bytes)
-                    .map_err(|error| KvError { bucket: self.bucket().to_owned(), reason: error.to_string() })?,
+                    .decode(owner, owner_key, key, &bytes)
+                    .map_err(|error| KvError { bucket: self.bucket().to_owned(), reason: error.to_string() })?
+                    .unwrap_or_default(),
                 None => Shard::new(),
             };
             if !change(&mut shard) {
                 return Ok(None);
             }
-            self.encode(&shard).map(Some)
+            self.encode(owner_key, key, &shard).map(Some)
         })
         .await?;
         Ok(written.is_some())
@@ -170,9 +312,14 @@ impl<T: Entry> KvLedger<T> {
         locks.retain(|_, lock| Arc::strong_count(lock) > 1);
         locks.entry(key.to_owned()).or_default().clone()
     }
+
+    async fn shards(&self, token: &str) -> Result<Vec<(String, Vec<u8>)>, LedgerError> {
+        let found = crate::kv::scan(&self.jetstream, self.bucket(), token).await?;
+        Ok(found.into_iter().map(|(key, bytes)| (format!("{token}.{key}"), bytes)).collect())
+    }
 }
 
-impl<T: Entry> Ledger<T> for KvLedger<T> {
+impl<T: Entry, K: OwnerKeys> Ledger<T> for KvLedger<T, K> {
     async fn record(&self, owner: &str, memory_id: &str, entry: T) -> Result<bool, LedgerError> {
         let key = format!("{}.{}.{:x}", owner_token(owner), day_of(entry.occurred_at()), spread(memory_id));
         self.change_shard(owner, &key, |shard| {
@@ -186,9 +333,14 @@ impl<T: Entry> Ledger<T> for KvLedger<T> {
     }
 
     async fn entries(&self, owner: &str) -> Result<BTreeMap<String, T>, LedgerError> {
+        let shards = self.shards(&owner_token(owner)).await?;
         let mut all = BTreeMap::new();
-        for (_, bytes) in crate::kv::scan(&self.jetstream, self.bucket(), &owner_token(owner)).await? {
-            all.extend(self.decode(owner, &bytes)?);
+        // An owner with nothing kept needs no key: asking for one would make them one.
+        if shards.is_empty() {
+            return Ok(all);
+        }
+        for (_, shard) in self.open_all(owner, shards).await? {
+            all.extend(shard);
         }
         Ok(all)
     }
@@ -196,12 +348,16 @@ impl<T: Entry> Ledger<T> for KvLedger<T> {
     async fn forget(&self, owner: &str, memory_id: Option<&str>) -> Result<(), LedgerError> {
         let token = owner_token(owner);
         let Some(memory_id) = memory_id else {
+            self.keys.forget(owner);
             return Ok(crate::kv::purge(&self.jetstream, self.bucket(), &token, false).await?);
         };
-        for (shard_key, bytes) in crate::kv::scan(&self.jetstream, self.bucket(), &token).await? {
-            if self.decode(owner, &bytes)?.contains_key(memory_id) {
-                self.change_shard(owner, &format!("{token}.{shard_key}"), |shard| shard.remove(memory_id).is_some())
-                    .await?;
+        let shards = self.shards(&token).await?;
+        if shards.is_empty() {
+            return Ok(());
+        }
+        for (key, shard) in self.open_all(owner, shards).await? {
+            if shard.contains_key(memory_id) {
+                self.change_shard(owner, &key, |shard| shard.remove(memory_id).is_some()).await?;
             }
         }
         Ok(())

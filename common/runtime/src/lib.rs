@@ -11,6 +11,7 @@ pub mod kv;
 pub mod ledger;
 pub mod metrics;
 pub mod process;
+pub mod sealing;
 pub mod service;
 pub mod settings;
 pub mod shutdown;

@@ -37,6 +37,8 @@ impl Term<'_> {
 }
 
 const KEYPHRASES: usize = 20;
+/// A term in half the memories or more says little about any of them; in a corpus this small, every term is.
+const UBIQUITY_MIN_MEMORIES: f64 = 20.0;
 /// Keyphrases considered for topics.
 const TOPIC_CANDIDATES: usize = 40;
 /// Two keyphrases belong to one topic when their memories overlap this much (Jaccard).
@@ -137,7 +139,10 @@ impl<'o> Subjects<'o> {
             .terms
             .iter()
             .enumerate()
-            .filter(|(_, term)| term.memories.len() >= 2 && (term.memories.len() as f64) < total * 0.5)
+            .filter(|(_, term)| {
+                let ubiquitous = total >= UBIQUITY_MIN_MEMORIES && term.memories.len() as f64 >= total * 0.5;
+                term.memories.len() >= 2 && !ubiquitous
+            })
             .map(|(index, term)| {
                 let df = term.memories.len() as f64;
                 // Phrases name subjects more exactly than their words alone.

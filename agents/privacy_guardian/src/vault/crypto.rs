@@ -1,23 +1,18 @@
-//! Encryption at rest: XChaCha20-Poly1305 under a per-owner data key, and data keys wrapped by a key derived
-//! from the master key. Every sealed value is bound to where it belongs (its owner and id) as associated data,
-//! so that a value copied under another key does not open.
+//! Encryption at rest: XChaCha20-Poly1305 (`mneme_runtime::sealing`) under a per-owner data key, data keys
+//! wrapped by a key derived from the master key, and keys derived from data keys for agents' derived state.
+//! Every sealed value is bound to where it belongs (its owner and id) as associated data, so that a value
+//! copied under another key does not open.
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hkdf::Hkdf;
+use sha2::Sha256;
+
+pub use mneme_runtime::sealing::SealError as CryptoError;
+use mneme_runtime::sealing::{open, seal};
 
 use crate::keys::MasterKey;
 
-const NONCE_BYTES: usize = 24;
 /// The purpose under which the key that wraps data keys is derived from the master key.
 const WRAP_PURPOSE: &str = "mneme/guardian/wrap/v1";
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum CryptoError {
-    #[error("sealed value is too short to hold a nonce and a tag")]
-    Truncated,
-    #[error("sealed value does not open: wrong key, or it was altered or moved")]
-    NotAuthentic,
-}
 
 /// An owner's data key: encrypts their memories. Destroying it makes every copy of them unreadable.
 #[derive(Clone)]
@@ -36,20 +31,30 @@ impl DataKey {
 
     /// Encrypts `plaintext`, bound to `context`; the result carries its random nonce.
     pub fn seal(&self, context: &[u8], plaintext: &[u8]) -> Vec<u8> {
-        seal_with(&self.0, context, plaintext)
+        seal(&self.0, context, plaintext)
     }
 
     pub fn open(&self, context: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        open_with(&self.0, context, sealed)
+        open(&self.0, context, sealed)
+    }
+
+    /// A key for what an agent derives from the owner's memories (`purpose` names the agent's state): it dies
+    /// with the data key, so forgetting the owner makes the derived state unreadable too.
+    pub fn derive(&self, purpose: &str, owner_token: &str) -> [u8; 32] {
+        let mut key = [0u8; 32];
+        Hkdf::<Sha256>::new(Some(purpose.as_bytes()), &self.0)
+            .expand(owner_token.as_bytes(), &mut key)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        key
     }
 
     /// The data key encrypted under the master key, bound to its owner.
     pub fn wrap(&self, master: &MasterKey, owner_token: &str) -> Vec<u8> {
-        seal_with(&wrapping_key(master), owner_token.as_bytes(), &self.0)
+        seal(&wrapping_key(master), owner_token.as_bytes(), &self.0)
     }
 
     pub fn unwrap(master: &MasterKey, owner_token: &str, wrapped: &[u8]) -> Result<Self, CryptoError> {
-        let bytes = open_with(&wrapping_key(master), owner_token.as_bytes(), wrapped)?;
+        let bytes = open(&wrapping_key(master), owner_token.as_bytes(), wrapped)?;
         let key: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::NotAuthentic)?;
         Ok(DataKey(key))
     }
@@ -57,33 +62,6 @@ impl DataKey {
 
 fn wrapping_key(master: &MasterKey) -> [u8; 32] {
     master.derive(WRAP_PURPOSE, "").prf_key()
-}
-
-fn cipher(key: &[u8; 32]) -> XChaCha20Poly1305 {
-    XChaCha20Poly1305::new(key.into())
-}
-
-fn seal_with(key: &[u8; 32], context: &[u8], plaintext: &[u8]) -> Vec<u8> {
-    let nonce_bytes: [u8; NONCE_BYTES] = rand::random();
-    let nonce = XNonce::from(nonce_bytes);
-    let ciphertext = cipher(key)
-        .encrypt(&nonce, Payload { msg: plaintext, aad: context })
-        .expect("XChaCha20-Poly1305 encrypts any message that fits in memory");
-    let mut sealed = Vec::with_capacity(NONCE_BYTES + ciphertext.len());
-    sealed.extend_from_slice(&nonce_bytes);
-    sealed.extend_from_slice(&ciphertext);
-    sealed
-}
-
-fn open_with(key: &[u8; 32], context: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    if sealed.len() < NONCE_BYTES + 16 {
-        return Err(CryptoError::Truncated);
-    }
-    let (nonce_bytes, ciphertext) = sealed.split_at(NONCE_BYTES);
-    let nonce_bytes: [u8; NONCE_BYTES] = nonce_bytes.try_into().map_err(|_| CryptoError::Truncated)?;
-    cipher(key)
-        .decrypt(&XNonce::from(nonce_bytes), Payload { msg: ciphertext, aad: context })
-        .map_err(|_| CryptoError::NotAuthentic)
 }
 
 #[cfg(test)]
@@ -95,18 +73,6 @@ mod tests {
     }
 
     #[test]
-    fn sealed_values_open_only_with_their_key_and_context() {
-        let key = DataKey::generate();
-        let sealed = key.seal(b"ann/m1", b"Lunch with Omar");
-        assert!(!sealed.windows(4).any(|window| window == b"Omar"));
-        assert_eq!(key.open(b"ann/m1", &sealed).unwrap(), b"Lunch with Omar");
-        assert_eq!(key.open(b"ann/m2", &sealed), Err(CryptoError::NotAuthentic));
-        assert_eq!(DataKey::generate().open(b"ann/m1", &sealed), Err(CryptoError::NotAuthentic));
-        assert_eq!(key.open(b"ann/m1", &sealed[..10]), Err(CryptoError::Truncated));
-        assert_ne!(key.seal(b"ann/m1", b"x"), key.seal(b"ann/m1", b"x"), "a fresh nonce every time");
-    }
-
-    #[test]
     fn data_keys_unwrap_only_under_their_master_key_and_owner() {
         let key = DataKey::generate();
         let wrapped = key.wrap(&master("01"), "ann");
@@ -115,5 +81,15 @@ mod tests {
         assert_eq!(unwrapped.open(b"c", &sealed).unwrap(), b"text");
         assert!(DataKey::unwrap(&master("02"), "ann", &wrapped).is_err());
         assert!(DataKey::unwrap(&master("01"), "bob", &wrapped).is_err());
+    }
+
+    #[test]
+    fn derived_keys_differ_by_purpose_and_owner_and_die_with_the_data_key() {
+        let key = DataKey::generate();
+        let patterns = key.derive("mneme_patterns", "ann");
+        assert_eq!(patterns, key.derive("mneme_patterns", "ann"), "every replica derives the same");
+        assert_ne!(patterns, key.derive("mneme_relationships", "ann"));
+        assert_ne!(patterns, key.derive("mneme_patterns", "bob"));
+        assert_ne!(patterns, DataKey::generate().derive("mneme_patterns", "ann"));
     }
 }

@@ -32,6 +32,8 @@ pub enum VaultError {
     NotFound { owner: String, memory_id: String },
     #[error("the principal is empty")]
     NoPrincipal,
+    #[error("`{0}` is not a key purpose: 1 to 64 of a-z, 0-9, `_`, `-`, `.`, `/`")]
+    InvalidPurpose(String),
     #[error("a stored memory does not open: {0}")]
     Corrupt(#[from] CryptoError),
     #[error("a stored record cannot be read: {0}")]
@@ -362,6 +364,22 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
                 action: action.to_owned(),
             })
         }
+    }
+
+    /// The key `requester` (an agent) seals what it derives from `owner`'s memories with, for `purpose`; the
+    /// owner's data key is made if they have none yet. Audited like every key handed out.
+    pub async fn derive_key(&self, requester: &str, owner: &str, purpose: &str) -> Result<[u8; 32], VaultError> {
+        let valid = !purpose.is_empty()
+            && purpose.len() <= 64
+            && purpose
+                .bytes()
+                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || b"_-./".contains(&byte));
+        if !valid {
+            return Err(VaultError::InvalidPurpose(purpose.to_owned()));
+        }
+        let key = self.data_key(owner, true).await?.ok_or_else(|| StoreError("data key vanished".into()))?;
+        self.audit(requester, owner, "derive_key", None, true, purpose).await?;
+        Ok(key.derive(purpose, &owner_token(owner)))
     }
 
     /// Forgets one memory, or everything of the owner: first the data key is destroyed (so that any copy of
