@@ -274,27 +274,46 @@ impl<T: Entry, K: OwnerKeys> KvLedger<T, K> {
     ) -> Result<bool, LedgerError> {
         let lock = self.lock_for(key);
         let _turn = lock.lock().await;
-        let mut owner_key = self.keys.key(owner).await?;
-        let current = self
-            .store
-            .get(key)
-            .await
-            .map_err(|error| KvError { bucket: self.bucket().to_owned(), reason: error.to_string() })?;
-        if let Some(bytes) = current
-            && self.decode(owner, &owner_key, key, &bytes)?.is_none()
-        {
-            // Sealed under another key: ours is stale (the owner was forgotten and came back), or theirs was
-            // destroyed and the shard is unreadable garbage that the write below replaces.
-            self.keys.forget(owner);
-            owner_key = self.keys.key(owner).await?;
+        let owner_key = self.keys.key(owner).await?;
+        match self.try_change(owner, &owner_key, key, &change, false).await? {
+            Some(written) => Ok(written),
+            None => {
+                // Sealed under another key: ours is stale (the owner was forgotten and came back), or theirs was
+                // destroyed and the shard is unreadable garbage, which the write replaces.
+                self.keys.forget(owner);
+                let owner_key = self.keys.key(owner).await?;
+                Ok(self.try_change(owner, &owner_key, key, &change, true).await?.unwrap_or(false))
+            }
         }
-        let (change, owner_key) = (&change, &owner_key);
+    }
+
+    /// One compare-and-set round of [`Self::change_shard`]; `None` when the shard does not open with
+    /// `owner_key` and `overwrite` is false.
+    async fn try_change(
+        &self,
+        owner: &str,
+        owner_key: &[u8; 32],
+        key: &str,
+        change: &(impl Fn(&mut Shard<T>) -> bool + Send + Sync),
+        overwrite: bool,
+    ) -> Result<Option<bool>, LedgerError> {
+        let unopened = std::sync::atomic::AtomicBool::new(false);
+        let unopened_flag = &unopened;
         let written = crate::kv::update(&self.store, key, |current| async move {
             let mut shard = match current {
-                Some(bytes) => self
-                    .decode(owner, owner_key, key, &bytes)
-                    .map_err(|error| KvError { bucket: self.bucket().to_owned(), reason: error.to_string() })?
-                    .unwrap_or_default(),
+                Some(bytes) => {
+                    let opened = self
+                        .decode(owner, owner_key, key, &bytes)
+                        .map_err(|error| KvError { bucket: self.bucket().to_owned(), reason: error.to_string() })?;
+                    match opened {
+                        Some(shard) => shard,
+                        None if overwrite => Shard::new(),
+                        None => {
+                            unopened_flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                            return Ok(None);
+                        }
+                    }
+                }
                 None => Shard::new(),
             };
             if !change(&mut shard) {
@@ -303,7 +322,10 @@ impl<T: Entry, K: OwnerKeys> KvLedger<T, K> {
             self.encode(owner_key, key, &shard).map(Some)
         })
         .await?;
-        Ok(written.is_some())
+        if unopened.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(None);
+        }
+        Ok(Some(written.is_some()))
     }
 
     fn lock_for(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
