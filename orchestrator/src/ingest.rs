@@ -457,38 +457,44 @@ impl IngestWorker {
             reply.payload_as().map_err(|error| Failure::Permanent(format!("guardian reply: {error}")))?;
         // Also after a redelivery: the previous attempt may have died between steps, and the analysis agents
         // take each memory once however often it is sent. The two are independent, so they run side by side.
-        let patterns = async {
-            if self.settings.analyze_patterns {
-                self.caller
-                    .call(
-                        &Target::AnyOf(ComponentKind::Agent(AgentType::PatternAnalyzer)),
-                        mneme_protocol::patterns::message_types::ANALYZE_PATTERNS,
-                        &AnalyzePatternsRequest { memory: memory.clone() },
-                        &options,
-                    )
-                    .await?;
-            }
-            Ok::<_, CallError>(())
-        };
-        let relationships = async {
-            if self.settings.map_relationships {
-                self.caller
-                    .call(
-                        &Target::AnyOf(ComponentKind::Agent(AgentType::RelationshipMapper)),
-                        mneme_protocol::relationships::message_types::UPDATE_RELATIONSHIPS,
-                        &UpdateRelationshipsRequest { memory: memory.clone() },
-                        &options,
-                    )
-                    .await?;
-            }
-            Ok::<_, CallError>(())
-        };
-        tokio::try_join!(patterns, relationships)?;
+        let patterns = AnalyzePatternsRequest { memory: memory.clone() };
+        let relationships = UpdateRelationshipsRequest { memory };
+        tokio::try_join!(
+            self.analysis_step(
+                self.settings.analyze_patterns,
+                AgentType::PatternAnalyzer,
+                mneme_protocol::patterns::message_types::ANALYZE_PATTERNS,
+                &patterns,
+            ),
+            self.analysis_step(
+                self.settings.map_relationships,
+                AgentType::RelationshipMapper,
+                mneme_protocol::relationships::message_types::UPDATE_RELATIONSHIPS,
+                &relationships,
+            ),
+        )?;
         Ok(if applied.stored {
             IngestOutcome::Stored { memory_id: applied.memory_id, sensitivity: applied.sensitivity }
         } else {
             IngestOutcome::AlreadyStored { memory_id: applied.memory_id }
         })
+    }
+}
+
+impl IngestWorker {
+    /// One analysis agent's step, when the settings turn it on.
+    async fn analysis_step<P: Serialize + Sync>(
+        &self,
+        enabled: bool,
+        agent: AgentType,
+        message_type: &str,
+        payload: &P,
+    ) -> Result<(), CallError> {
+        if enabled {
+            let target = Target::AnyOf(ComponentKind::Agent(agent));
+            self.caller.call(&target, message_type, payload, &CallOptions::default()).await?;
+        }
+        Ok(())
     }
 }
 
