@@ -162,16 +162,21 @@ fn booster_effect(word: &str, valence: f64, caps_differ: bool) -> f64 {
 fn valence_at(index: usize, words: &[&str], lower: &[String], caps_differ: bool, lexicon: &Lexicon) -> f64 {
     let Some(base) = lexicon.valence_as_written(words[index], &lower[index]) else { return 0.0 };
     let mut valence = base;
-    // "no" before a lexicon word negates it rather than counting as negative itself.
-    if lower[index] == "no" && lower.get(index + 1).is_some_and(|next| lexicon.valence(next).is_some()) {
+    // "no" before a lexicon word negates it rather than counting as negative itself; but a repeated "no"
+    // ("no no no") is insistence, neither negating nor negated.
+    let is_no = lower[index] == "no";
+    if is_no && lower.get(index + 1).is_some_and(|next| next != "no" && lexicon.valence(next).is_some()) {
         valence = 0.0;
     }
     let before = |distance: usize| index.checked_sub(distance).map(|at| lower[at].as_str());
-    if before(1) == Some("no")
-        || before(2) == Some("no")
-        || (before(3) == Some("no") && matches!(before(1), Some("or" | "nor")))
+    let mut negated = false;
+    if !is_no
+        && (before(1) == Some("no")
+            || before(2) == Some("no")
+            || (before(3) == Some("no") && matches!(before(1), Some("or" | "nor"))))
     {
         valence = base * NEGATION_SCALAR;
+        negated = true;
     }
     if is_upper(words[index]) && caps_differ {
         valence += if valence > 0.0 { CAPS_INCREMENT } else { -CAPS_INCREMENT };
@@ -189,7 +194,7 @@ fn valence_at(index: usize, words: &[&str], lower: &[String], caps_differ: bool,
             _ => 1.0,
         };
         valence += effect;
-        valence = negation_rule(valence, lower, distance, index);
+        (valence, negated) = negation_rule(valence, lower, distance, index, negated);
         if distance == 3 {
             valence = special_cases(valence, lower, index);
         }
@@ -197,17 +202,24 @@ fn valence_at(index: usize, words: &[&str], lower: &[String], caps_differ: bool,
     least_rule(valence, lower, index, lexicon)
 }
 
-fn negation_rule(valence: f64, lower: &[String], distance: usize, index: usize) -> f64 {
+/// The negation (or "never so" emphasis) of the word `distance` before, and whether the valence is now
+/// negated. One negation in the window negates once: in "don't care, don't care" the second "care" is not
+/// negated twice into praise.
+fn negation_rule(valence: f64, lower: &[String], distance: usize, index: usize, negated: bool) -> (f64, bool) {
     let at = |back: usize| lower[index - back].as_str();
+    let negate = (valence * NEGATION_SCALAR, true);
     match distance {
-        1 if is_negation(at(1)) => valence * NEGATION_SCALAR,
-        2 if at(2) == "never" && matches!(at(1), "so" | "this") => valence * 1.25,
-        2 if at(2) == "without" && at(1) == "doubt" => valence,
-        2 if is_negation(at(2)) => valence * NEGATION_SCALAR,
-        3 if (at(3) == "never" && matches!(at(2), "so" | "this")) || matches!(at(1), "so" | "this") => valence * 1.25,
-        3 if at(3) == "without" && (at(2) == "doubt" || at(1) == "doubt") => valence,
-        3 if is_negation(at(3)) => valence * NEGATION_SCALAR,
-        _ => valence,
+        _ if negated && is_negation(at(distance)) => (valence, true),
+        1 if is_negation(at(1)) => negate,
+        2 if at(2) == "never" && matches!(at(1), "so" | "this") => (valence * 1.25, negated),
+        2 if at(2) == "without" && at(1) == "doubt" => (valence, negated),
+        2 if is_negation(at(2)) => negate,
+        3 if (at(3) == "never" && matches!(at(2), "so" | "this")) || matches!(at(1), "so" | "this") => {
+            (valence * 1.25, negated)
+        }
+        3 if at(3) == "without" && (at(2) == "doubt" || at(1) == "doubt") => (valence, negated),
+        3 if is_negation(at(3)) => negate,
+        _ => (valence, negated),
     }
 }
 
@@ -341,6 +353,14 @@ mod tests {
         for (text, expected) in cases {
             assert!((compound(text) - expected).abs() < 0.002, "{text}: {} against {expected}", compound(text));
         }
+    }
+
+    #[test]
+    fn negation_counts_once_and_repeated_no_insists() {
+        // VADER negates the second "care" twice (by both "don't" within three words) into praise.
+        assert!(compound(&"DON'T CARE ".repeat(6)) < -0.5);
+        assert!(compound("no no no") < 0.0, "VADER reads it as positive");
+        assert!(compound("I don't care") < 0.0 && compound("no good") < 0.0);
     }
 
     #[test]
