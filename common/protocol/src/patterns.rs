@@ -151,6 +151,9 @@ pub struct Keyphrase {
     /// Document frequency times inverse document frequency over the owner's memories.
     pub score: f64,
     pub trend: Trend,
+    /// How sure it is a subject of the owner's rather than a chance repetition: grows with its memories, sure
+    /// from ten.
+    pub confidence: f64,
     /// Its most recent memories.
     pub evidence: Vec<String>,
 }

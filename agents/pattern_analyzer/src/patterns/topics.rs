@@ -176,6 +176,7 @@ impl<'o> Subjects<'o> {
                     memories: term.memories.len() as u64,
                     score,
                     trend: self.trend(&term.memories),
+                    confidence: (term.memories.len() as f64 / 10.0).min(1.0),
                     evidence: self.evidence(&term.memories),
                 }
             })
@@ -473,7 +474,9 @@ mod tests {
             && topic.keyphrases.iter().any(|phrase| phrase.contains("garden"))));
 
         let keyphrases = subjects.keyphrases();
-        assert!(keyphrases.iter().all(|keyphrase| keyphrase.memories >= 2 && !keyphrase.evidence.is_empty()));
+        assert!(keyphrases.iter().all(|keyphrase| {
+            keyphrase.memories >= 2 && !keyphrase.evidence.is_empty() && keyphrase.confidence > 0.0
+        }));
         assert!(
             !keyphrases.iter().any(|keyphrase| keyphrase.phrase == "coffee"),
             "in half the memories, coffee says little"
