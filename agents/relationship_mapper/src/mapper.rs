@@ -206,7 +206,7 @@ impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading> Agent for RelationshipM
                 self.access.check_derived(&input.principal, &input.owner).await?;
                 let contacts = self.ledger.entries(&input.owner).await?;
                 let day = as_of(input.as_of.as_deref(), &contacts);
-                let analysis = analyze(resolve(&input.owner, &contacts), day);
+                let analysis = analyze(resolve(&input.owner, &input.also_me, &contacts), day);
                 Ok(Reply::new(message_types::RELATIONSHIPS, analysis.relationships(&input.owner, day, input.limit)))
             }
             message_types::GET_PERSON => {
@@ -214,7 +214,7 @@ impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading> Agent for RelationshipM
                 self.access.check_derived(&input.principal, &input.owner).await?;
                 let contacts = self.ledger.entries(&input.owner).await?;
                 let day = as_of(input.as_of.as_deref(), &contacts);
-                let analysis = analyze(resolve(&input.owner, &contacts), day);
+                let analysis = analyze(resolve(&input.owner, &input.also_me, &contacts), day);
                 let person = analysis.person(&input.owner, &input.person).ok_or_else(|| {
                     HandlerError::new(
                         ErrorCode::NotFound,

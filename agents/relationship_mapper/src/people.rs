@@ -2,7 +2,7 @@
 //! name, a nickname and a full name, a handle, "my sister" and "Anna" once she is called "my sister Anna")
 //! are merged into one person, and the owner, never their own contact, is left out.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -191,17 +191,23 @@ impl Keys {
     }
 }
 
-/// The people of an owner's memories, the owner left out.
-pub fn resolve<'c>(owner: &str, contacts: &'c BTreeMap<String, Contact>) -> Vec<Person<'c>> {
+/// The people of an owner's memories, the owner left out: whoever is named by the owner's id (see
+/// [`is_owner`]) or shares a name, address or handle with `also_me`, the other names the owner goes by.
+pub fn resolve<'c>(owner: &str, also_me: &[String], contacts: &'c BTreeMap<String, Contact>) -> Vec<Person<'c>> {
+    let own_keys: HashSet<String> = also_me
+        .iter()
+        .flat_map(|name| keys_of(&Reference { name: name.clone(), role: Role::Mention, relation: None }))
+        .filter(|key| key.starts_with("n:") || key.starts_with("a:") || key.starts_with("h:"))
+        .collect();
     let mut keys = Keys::default();
     // Each kept reference and the key id it hangs on.
     let mut kept: Vec<(&'c str, &'c Contact, &'c Reference, usize)> = Vec::new();
     for (memory_id, contact) in contacts {
         for reference in &contact.people {
-            if is_owner(owner, reference) {
+            let reference_keys = keys_of(reference);
+            if is_owner(owner, reference) || reference_keys.iter().any(|key| own_keys.contains(key)) {
                 continue;
             }
-            let reference_keys = keys_of(reference);
             let Some(first) = reference_keys.first() else { continue };
             let first = keys.id(first);
             for key in &reference_keys[1..] {
@@ -372,7 +378,7 @@ mod tests {
         .into_iter()
         .map(|(id, contact)| (id.to_owned(), contact))
         .collect();
-        let people = resolve("ann", &contacts);
+        let people = resolve("ann", &[], &contacts);
         assert_eq!(names(&people), [("Anna Keller".to_owned(), 4), ("Robert Stone".to_owned(), 2)]);
         let anna = people.iter().find(|person| person.name == "Anna Keller").unwrap();
         assert_eq!(anna.relation.as_deref(), Some("sister"));
@@ -394,6 +400,9 @@ mod tests {
         .into_iter()
         .map(|(id, contact)| (id.to_owned(), contact))
         .collect();
-        assert_eq!(resolve("ann", &contacts).len(), 3);
+        assert_eq!(resolve("ann", &[], &contacts).len(), 3);
+        let as_sam = resolve("me", &["Samuel Berg".to_owned()], &contacts);
+        let names: Vec<&str> = as_sam.iter().map(|person| person.name.as_str()).collect();
+        assert_eq!(names, ["Sam Ortiz"], "the owner's other names are the owner, and the lone Sam is the other one");
     }
 }

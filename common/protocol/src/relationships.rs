@@ -48,6 +48,9 @@ pub struct GetRelationshipsRequest {
     /// absent, so that an archive reads the same whenever it is asked.
     #[serde(default)]
     pub as_of: Option<String>,
+    /// Names, addresses and handles the owner goes by besides their id: they are the owner, never a contact.
+    #[serde(default)]
+    pub also_me: Vec<String>,
 }
 
 /// How a person appears in a memory.
@@ -147,6 +150,9 @@ pub struct GetPersonRequest {
     pub person: String,
     #[serde(default)]
     pub as_of: Option<String>,
+    /// As in [`GetRelationshipsRequest::also_me`].
+    #[serde(default)]
+    pub also_me: Vec<String>,
 }
 
 /// One memory a person appears in.

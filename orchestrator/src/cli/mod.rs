@@ -141,6 +141,9 @@ enum Command {
         /// Also draw who appears with whom into this file: SVG (.svg) or Graphviz DOT (.dot).
         #[arg(long)]
         graph: Option<PathBuf>,
+        /// A name, address or handle the owner goes by in their exports (repeat for more): never a contact.
+        #[arg(long = "me")]
+        also_me: Vec<String>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
@@ -149,6 +152,9 @@ enum Command {
         name: String,
         #[arg(long)]
         owner: String,
+        /// A name, address or handle the owner goes by in their exports (repeat for more): never a contact.
+        #[arg(long = "me")]
+        also_me: Vec<String>,
         /// The principal asking; the owner when absent.
         #[arg(long = "as")]
         principal: Option<String>,
@@ -284,18 +290,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Patterns { owner, principal, chart, format } => {
             patterns::patterns(&settings, &owner, principal.as_deref(), chart.as_deref(), format).await
         }
-        Command::People { owner, principal, limit, as_of, graph, format } => {
+        Command::People { owner, principal, limit, as_of, graph, also_me, format } => {
             let request = people::PeopleRequest {
                 owner: &owner,
                 principal: principal.as_deref(),
                 limit,
                 as_of,
                 graph: graph.as_deref(),
+                also_me,
             };
             people::people(&settings, request, format).await
         }
-        Command::Person { name, owner, principal, format } => {
-            people::person(&settings, &owner, principal.as_deref(), &name, format).await
+        Command::Person { name, owner, principal, also_me, format } => {
+            people::person(&settings, &owner, principal.as_deref(), &name, also_me, format).await
         }
         Command::Forget { owner, memory, yes, format } => vault::forget(&settings, &owner, memory, yes, format).await,
         Command::Audit { owner, limit, format } => vault::audit(&settings, owner.as_deref(), limit, format).await,

@@ -22,6 +22,7 @@ pub struct PeopleRequest<'a> {
     pub limit: Option<usize>,
     pub as_of: Option<String>,
     pub graph: Option<&'a Path>,
+    pub also_me: Vec<String>,
 }
 
 pub async fn people(settings: &Settings, request: PeopleRequest<'_>, output: OutputFormat) -> anyhow::Result<ExitCode> {
@@ -31,6 +32,7 @@ pub async fn people(settings: &Settings, request: PeopleRequest<'_>, output: Out
         owner: request.owner.to_owned(),
         limit: request.limit,
         as_of: request.as_of,
+        also_me: request.also_me,
     };
     let relationships: Relationships = orchestrator
         .send(AgentType::RelationshipMapper, message_types::GET_RELATIONSHIPS, &payload, &CallOptions::default())
@@ -52,6 +54,7 @@ pub async fn person(
     owner: &str,
     principal: Option<&str>,
     name: &str,
+    also_me: Vec<String>,
     output: OutputFormat,
 ) -> anyhow::Result<ExitCode> {
     let orchestrator = super::connect(settings).await?;
@@ -60,6 +63,7 @@ pub async fn person(
         owner: owner.to_owned(),
         person: name.to_owned(),
         as_of: None,
+        also_me,
     };
     let report: PersonReport = orchestrator
         .send(AgentType::RelationshipMapper, message_types::GET_PERSON, &payload, &CallOptions::default())
