@@ -35,6 +35,7 @@ pub fn polarity(text: &str) -> Polarity {
     let lexicon = lexicon();
     let text = with_emoji_described(text, lexicon);
     let words = tokens(&text);
+    let sentences = sentences(&text);
     let mut elongated = vec![false; words.len()];
     let lower: Vec<String> = words
         .iter()
@@ -63,7 +64,7 @@ pub fn polarity(text: &str) -> Polarity {
             valences.push(0.0);
             continue;
         }
-        let mut valence = valence_at(index, &words, &lower, caps_differ, lexicon);
+        let mut valence = valence_at(index, &words, &lower, &sentences, caps_differ, lexicon);
         if elongated[index] && valence != 0.0 {
             valence += ELONGATION_INCREMENT * valence.signum();
         }
@@ -128,6 +129,23 @@ fn tokens(text: &str) -> Vec<&str> {
         .collect()
 }
 
+/// For each token of [`tokens`], the sentence it belongs to: a token whose word ends in `.`, `;`, `!` or `?`
+/// ends its sentence (an emoticon such as `:)` ends none). Commas do not: "not smart, handsome, nor funny"
+/// negates the whole list.
+fn sentences(text: &str) -> Vec<usize> {
+    let mut clause = 0;
+    text.split_whitespace()
+        .map(|token| {
+            let current = clause;
+            let stripped = token.trim_matches(|c: char| c.is_ascii_punctuation());
+            if stripped.chars().count() > 2 && token.ends_with(['.', ';', '!', '?']) {
+                clause += 1;
+            }
+            current
+        })
+        .collect()
+}
+
 /// Python's `str.isupper`: some cased character, and every cased one upper case.
 fn is_upper(word: &str) -> bool {
     word.chars().any(char::is_uppercase) && !word.chars().any(char::is_lowercase)
@@ -159,7 +177,14 @@ fn booster_effect(word: &str, valence: f64, caps_differ: bool) -> f64 {
     scalar
 }
 
-fn valence_at(index: usize, words: &[&str], lower: &[String], caps_differ: bool, lexicon: &Lexicon) -> f64 {
+fn valence_at(
+    index: usize,
+    words: &[&str],
+    lower: &[String],
+    sentences: &[usize],
+    caps_differ: bool,
+    lexicon: &Lexicon,
+) -> f64 {
     let Some(base) = lexicon.valence_as_written(words[index], &lower[index]) else { return 0.0 };
     let mut valence = base;
     // "no" before a lexicon word negates it rather than counting as negative itself; but a repeated "no"
@@ -168,7 +193,10 @@ fn valence_at(index: usize, words: &[&str], lower: &[String], caps_differ: bool,
     if is_no && lower.get(index + 1).is_some_and(|next| next != "no" && lexicon.valence(next).is_some()) {
         valence = 0.0;
     }
-    let before = |distance: usize| index.checked_sub(distance).map(|at| lower[at].as_str());
+    // Negations and intensifiers reach back three words, but not into the sentence before.
+    let before = |distance: usize| {
+        index.checked_sub(distance).filter(|at| sentences[*at] == sentences[index]).map(|at| lower[at].as_str())
+    };
     let mut negated = false;
     if !is_no
         && (before(1) == Some("no")
@@ -361,6 +389,13 @@ mod tests {
         assert!(compound(&"DON'T CARE ".repeat(6)) < -0.5);
         assert!(compound("no no no") < 0.0, "VADER reads it as positive");
         assert!(compound("I don't care") < 0.0 && compound("no good") < 0.0);
+    }
+
+    #[test]
+    fn negation_stays_in_its_sentence() {
+        // VADER negates "great" from the sentence before.
+        assert!(compound("Not sad. Great day") > 0.4, "{}", compound("Not sad. Great day"));
+        assert!(compound("Not great, nor happy") < 0.0);
     }
 
     #[test]
