@@ -34,7 +34,7 @@ pub struct Polarity {
 pub fn polarity(text: &str) -> Polarity {
     let lexicon = lexicon();
     let text = with_emoji_described(text, lexicon);
-    let words = tokens(&text);
+    let words = tokens(&text, lexicon);
     let sentences = sentences(&text);
     let mut elongated = vec![false; words.len()];
     let lower: Vec<String> = words
@@ -119,13 +119,17 @@ fn with_emoji_described(text: &str, lexicon: &Lexicon) -> String {
     out.trim().to_owned()
 }
 
-/// Words split on white space, with leading and trailing punctuation removed unless that leaves two characters
-/// or fewer (then it was an emoticon such as `:)` and stays whole).
-fn tokens(text: &str) -> Vec<&str> {
+/// Words split on white space, with leading and trailing punctuation removed, except from emoticons: tokens the
+/// lexicon knows as written (`:D`, `<3`), and short ones that are not letters once stripped (`:-)`). VADER keeps
+/// every token of two characters or fewer whole, so that `NO.` and `no!` lose their valence.
+fn tokens<'t>(text: &'t str, lexicon: &Lexicon) -> Vec<&'t str> {
     text.split_whitespace()
         .map(|token| {
             let stripped = token.trim_matches(|c: char| c.is_ascii_punctuation());
-            if stripped.chars().count() <= 2 { token } else { stripped }
+            let is_word = !stripped.is_empty() && stripped.chars().all(char::is_alphabetic);
+            let emoticon = lexicon.valence(&token.to_lowercase()).is_some()
+                || lexicon.valence_as_written(token, &token.to_lowercase()).is_some();
+            if stripped == token || emoticon || (stripped.chars().count() <= 2 && !is_word) { token } else { stripped }
         })
         .collect()
 }
