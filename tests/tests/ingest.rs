@@ -380,6 +380,15 @@ async fn owners_are_kept_apart_grants_hold_and_forgetting_leaves_nothing() {
     let (ok, _) = system.mneme(&["patterns", "--owner", "ann", "--chart", chart.to_str().unwrap()]);
     assert!(ok);
     assert!(std::fs::read_to_string(&chart).unwrap().contains("mood by day"), "the mood chart is drawn");
+    // Were Omar Haddad one of ann's own names, he would be no contact of hers; the mapper keeps that, sealed.
+    let (ok, _) = system.mneme(&["identity", "--owner", "ann", "Omar Haddad"]);
+    assert!(ok);
+    let (ok, out) = system.mneme(&["people", "--owner", "ann", "--format", "json"]);
+    assert!(ok);
+    let people: Relationships = serde_json::from_str(&out).unwrap();
+    assert!(!people.people.iter().any(|person| person.name == "Omar Haddad"), "{people:?}");
+    let (ok, out) = system.mneme(&["identity", "--owner", "ann", "--format", "json"]);
+    assert!(ok && out.contains("Omar Haddad"), "{out}");
 
     let (ok, _) = system.mneme(&["forget", "--owner", "ann"]);
     assert!(!ok, "forgetting everything needs --yes");
@@ -400,6 +409,11 @@ async fn owners_are_kept_apart_grants_hold_and_forgetting_leaves_nothing() {
     eventually(Duration::from_secs(20), "the relationships forget ann too", async || {
         let (ok, out) = system.mneme(&["people", "--owner", "ann", "--format", "json"]);
         ok && serde_json::from_str::<Relationships>(&out).unwrap().total_people == 0
+    })
+    .await;
+    eventually(Duration::from_secs(20), "the names ann goes by are forgotten too", async || {
+        let (ok, out) = system.mneme(&["identity", "--owner", "ann", "--format", "json"]);
+        ok && !out.contains("Omar Haddad")
     })
     .await;
 

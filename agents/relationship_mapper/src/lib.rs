@@ -3,6 +3,7 @@
 //! [`graph`]); [`run`] serves it over NATS.
 
 pub mod graph;
+pub mod identity;
 pub mod mapper;
 pub mod people;
 pub mod references;
@@ -34,11 +35,18 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
             )
             .await?;
             let caller = context.caller();
+            let identities = identity::KvIdentities::open(
+                &context.jetstream(),
+                mapper_settings.store_replicas,
+                GuardianKeys::new(caller.clone(), identity::BUCKET),
+            )
+            .await?;
             Ok::<_, LedgerError>(RelationshipMapper::new(
                 mapper_settings,
                 ledger,
                 GuardianAccess(caller.clone()),
                 AgentsReading(caller),
+                identities,
                 Some(context),
             ))
         },

@@ -4,11 +4,12 @@
 
 use std::future::Future;
 
+use mneme_protocol::guardian::Forgotten;
 use mneme_protocol::guardian::{DetectPiiRequest, PiiDetected, PiiEntityType};
 use mneme_protocol::patterns::{AnalyzeSentimentRequest, SentimentAnalyzed};
 use mneme_protocol::relationships::{
-    GetPersonRequest, GetRelationshipsRequest, RelationshipsRecorded, UpdateRelationshipsRequest, event_types,
-    message_types,
+    GetIdentityRequest, GetPersonRequest, GetRelationshipsRequest, Identity, RelationshipsRecorded, SetIdentityRequest,
+    UpdateRelationshipsRequest, event_types, message_types,
 };
 use mneme_protocol::{AgentCapability, AgentType, ComponentKind, ErrorCode};
 use mneme_runtime::access::AccessCheck;
@@ -18,6 +19,7 @@ use mneme_runtime::ledger::Ledger;
 use mneme_runtime::{Agent, Context, Event, EventSubscription, HandlerError, Reply, Request};
 
 use crate::graph::{analyze, as_of};
+use crate::identity::{Identities, MAX_NAME_CHARS, MAX_NAMES};
 use crate::people::resolve;
 use crate::references::{Contact, references};
 use crate::settings::MapperSettings;
@@ -109,18 +111,54 @@ fn pieces(text: &str, size: usize) -> Vec<&str> {
 }
 
 #[derive(Debug)]
-pub struct RelationshipMapper<L, A, T> {
+pub struct RelationshipMapper<L, A, T, I> {
     settings: MapperSettings,
     ledger: L,
     access: A,
     reading: T,
+    identities: I,
     /// Where events go; none in tests without NATS.
     context: Option<Context>,
 }
 
-impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading> RelationshipMapper<L, A, T> {
-    pub fn new(settings: MapperSettings, ledger: L, access: A, reading: T, context: Option<Context>) -> Self {
-        RelationshipMapper { settings, ledger, access, reading, context }
+impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading, I: Identities> RelationshipMapper<L, A, T, I> {
+    pub fn new(
+        settings: MapperSettings,
+        ledger: L,
+        access: A,
+        reading: T,
+        identities: I,
+        context: Option<Context>,
+    ) -> Self {
+        RelationshipMapper { settings, ledger, access, reading, identities, context }
+    }
+
+    /// Every name the owner goes by: kept ones and those of the request.
+    async fn own_names(&self, owner: &str, also_me: &[String]) -> Result<Vec<String>, HandlerError> {
+        let mut names = self.identities.names(owner).await?;
+        names.extend(also_me.iter().cloned());
+        Ok(names)
+    }
+
+    pub async fn set_identity(&self, request: SetIdentityRequest) -> Result<Identity, HandlerError> {
+        if request.principal != request.owner {
+            return Err(HandlerError::new(
+                ErrorCode::Forbidden,
+                format!("only {} sets the names {} goes by", request.owner, request.owner),
+            ));
+        }
+        let mut names: Vec<String> =
+            request.names.iter().map(|name| name.trim().to_owned()).filter(|name| !name.is_empty()).collect();
+        names.sort();
+        names.dedup();
+        if names.len() > MAX_NAMES || names.iter().any(|name| name.chars().count() > MAX_NAME_CHARS) {
+            return Err(HandlerError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("at most {MAX_NAMES} names of at most {MAX_NAME_CHARS} characters"),
+            ));
+        }
+        self.identities.set(&request.owner, names.clone()).await?;
+        Ok(Identity { owner: request.owner, names })
     }
 
     /// Takes one memory's people into its owner's ledger; a memory taken in before changes nothing.
@@ -162,6 +200,19 @@ pub fn capabilities() -> Vec<AgentCapability> {
         )
         .with_dependencies(&[AgentType::PrivacyGuardian.as_str()]),
         AgentCapability::new(
+            message_types::SET_IDENTITY,
+            "Keeps the other names, addresses and handles an owner goes by, so that they are never their own contact",
+            &["principal", "owner", "names"],
+            &[message_types::IDENTITY],
+        ),
+        AgentCapability::new(
+            message_types::GET_IDENTITY,
+            "The names an owner is kept as going by",
+            &["principal", "owner"],
+            &[message_types::IDENTITY],
+        )
+        .with_dependencies(&[AgentType::PrivacyGuardian.as_str()]),
+        AgentCapability::new(
             message_types::GET_PERSON,
             "One person of an owner's life: their timeline, the memories they appear in, and whom they appear with",
             &["principal", "owner", "person"],
@@ -171,7 +222,7 @@ pub fn capabilities() -> Vec<AgentCapability> {
     ]
 }
 
-impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading> Agent for RelationshipMapper<L, A, T> {
+impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading, I: Identities> Agent for RelationshipMapper<L, A, T, I> {
     fn description(&self) -> String {
         "Mneme relationship mapper: the people in a person's memories and how they matter".to_owned()
     }
@@ -185,7 +236,12 @@ impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading> Agent for RelationshipM
     }
 
     async fn on_event(&self, event: Event) -> Result<(), HandlerError> {
-        mneme_runtime::ledger::forget_on(&self.ledger, &event).await
+        mneme_runtime::ledger::forget_on(&self.ledger, &event).await?;
+        let forgotten: Forgotten = event.payload()?;
+        if forgotten.memory_id.is_none() {
+            self.identities.forget(&forgotten.owner).await?;
+        }
+        Ok(())
     }
 
     async fn handle(&self, request: Request) -> Result<Reply, HandlerError> {
@@ -206,7 +262,8 @@ impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading> Agent for RelationshipM
                 self.access.check_derived(&input.principal, &input.owner).await?;
                 let contacts = self.ledger.entries(&input.owner).await?;
                 let day = as_of(input.as_of.as_deref(), &contacts);
-                let analysis = analyze(resolve(&input.owner, &input.also_me, &contacts), day);
+                let also_me = self.own_names(&input.owner, &input.also_me).await?;
+                let analysis = analyze(resolve(&input.owner, &also_me, &contacts), day);
                 Ok(Reply::new(message_types::RELATIONSHIPS, analysis.relationships(&input.owner, day, input.limit)))
             }
             message_types::GET_PERSON => {
@@ -214,7 +271,8 @@ impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading> Agent for RelationshipM
                 self.access.check_derived(&input.principal, &input.owner).await?;
                 let contacts = self.ledger.entries(&input.owner).await?;
                 let day = as_of(input.as_of.as_deref(), &contacts);
-                let analysis = analyze(resolve(&input.owner, &input.also_me, &contacts), day);
+                let also_me = self.own_names(&input.owner, &input.also_me).await?;
+                let analysis = analyze(resolve(&input.owner, &also_me, &contacts), day);
                 let person = analysis.person(&input.owner, &input.person).ok_or_else(|| {
                     HandlerError::new(
                         ErrorCode::NotFound,
@@ -222,6 +280,16 @@ impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading> Agent for RelationshipM
                     )
                 })?;
                 Ok(Reply::new(message_types::PERSON, person))
+            }
+            message_types::SET_IDENTITY => {
+                let identity = self.set_identity(request.payload()?).await?;
+                Ok(Reply::new(message_types::IDENTITY, identity))
+            }
+            message_types::GET_IDENTITY => {
+                let input: GetIdentityRequest = request.payload()?;
+                self.access.check_derived(&input.principal, &input.owner).await?;
+                let names = self.identities.names(&input.owner).await?;
+                Ok(Reply::new(message_types::IDENTITY, Identity { owner: input.owner, names }))
             }
             other => Err(HandlerError::internal(format!("`{other}` is advertised but has no handler"))),
         }

@@ -4,6 +4,7 @@
 
 use mneme_protocol::relationships::{PersonReport, Relationships};
 use mneme_protocol::{AgentMessage, Encoding};
+use mneme_relationship_mapper::identity::MemoryIdentities;
 use mneme_relationship_mapper::mapper::TextReading;
 use mneme_relationship_mapper::references::Contact;
 use mneme_relationship_mapper::{MapperSettings, RelationshipMapper};
@@ -43,7 +44,7 @@ impl TextReading for KnownNames {
     }
 }
 
-type Mapper = RelationshipMapper<MemoryLedger<Contact>, OwnerOnly, KnownNames>;
+type Mapper = RelationshipMapper<MemoryLedger<Contact>, OwnerOnly, KnownNames, MemoryIdentities>;
 
 fn request(message_type: &str, payload: serde_json::Value) -> Request {
     Request { message: AgentMessage::new(message_type, payload), encoding: Encoding::MessagePack }
@@ -176,8 +177,14 @@ async fn year_of_memories(mapper: &Mapper) {
 
 #[tokio::test]
 async fn a_known_social_structure_is_found() {
-    let mapper =
-        RelationshipMapper::new(MapperSettings::default(), MemoryLedger::default(), OwnerOnly, KnownNames, None);
+    let mapper = RelationshipMapper::new(
+        MapperSettings::default(),
+        MemoryLedger::default(),
+        OwnerOnly,
+        KnownNames,
+        MemoryIdentities::default(),
+        None,
+    );
     year_of_memories(&mapper).await;
     let reply = mapper
         .handle(request("get_relationships", serde_json::json!({"principal": "ann", "owner": "ann"})))
@@ -247,4 +254,52 @@ async fn a_known_social_structure_is_found() {
         .await
         .unwrap_err();
     assert_eq!(missing.code, mneme_protocol::ErrorCode::NotFound);
+}
+
+#[tokio::test]
+async fn an_owner_who_goes_by_other_names_is_never_their_own_contact() {
+    let mapper = RelationshipMapper::new(
+        MapperSettings::default(),
+        MemoryLedger::default(),
+        OwnerOnly,
+        KnownNames,
+        MemoryIdentities::default(),
+        None,
+    );
+    for (index, (author, participant)) in [("Ann Lee", "Bob Stone"), ("Bob Stone", "Ann Lee")].iter().enumerate() {
+        let memory = serde_json::json!({
+            "id": format!("m{index}"), "owner": "me", "source": null, "text": "See you at six", "author": author,
+            "participants": [participant], "word_count": 4, "occurred_at": "2024-05-06T08:00:00Z",
+            "language": {"code": "eng", "name": "English", "confidence": 1.0, "reliable": true},
+            "processed_at": "2024-05-06T08:00:00Z", "content_hash": "00",
+            "quality": {"score": 1.0, "acceptable": true, "reasons": []}, "is_duplicate": false, "duplicate_of": null
+        });
+        mapper.handle(request("update_relationships", serde_json::json!({"memory": memory}))).await.unwrap();
+    }
+    let people = async || {
+        let reply = mapper
+            .handle(request("get_relationships", serde_json::json!({"principal": "me", "owner": "me"})))
+            .await
+            .unwrap();
+        let relationships: Relationships = serde_json::from_value(reply.payload_tree().unwrap()).unwrap();
+        relationships.people.into_iter().map(|person| person.name).collect::<Vec<_>>()
+    };
+    assert_eq!(people().await, ["Ann Lee", "Bob Stone"], "nothing says Ann Lee is the owner yet");
+
+    let denied = mapper
+        .handle(request("set_identity", serde_json::json!({"principal": "bob", "owner": "me", "names": ["Bob"]})))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code, mneme_protocol::ErrorCode::Forbidden);
+    mapper
+        .handle(request(
+            "set_identity",
+            serde_json::json!({"principal": "me", "owner": "me", "names": [" Ann Lee ", ""]}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(people().await, ["Bob Stone"], "kept names are the owner's");
+    let reply =
+        mapper.handle(request("get_identity", serde_json::json!({"principal": "me", "owner": "me"}))).await.unwrap();
+    assert_eq!(reply.payload_tree().unwrap()["names"], serde_json::json!(["Ann Lee"]));
 }

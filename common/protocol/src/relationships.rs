@@ -13,6 +13,10 @@ pub mod message_types {
     pub const RELATIONSHIPS: &str = "relationships";
     pub const GET_PERSON: &str = "get_person";
     pub const PERSON: &str = "person";
+    /// The other names the owner goes by in their exports, kept: they are the owner, never a contact.
+    pub const SET_IDENTITY: &str = "set_identity";
+    pub const GET_IDENTITY: &str = "get_identity";
+    pub const IDENTITY: &str = "identity";
 }
 
 pub mod event_types {
@@ -48,7 +52,8 @@ pub struct GetRelationshipsRequest {
     /// absent, so that an archive reads the same whenever it is asked.
     #[serde(default)]
     pub as_of: Option<String>,
-    /// Names, addresses and handles the owner goes by besides their id: they are the owner, never a contact.
+    /// Names, addresses and handles the owner goes by besides their id and those kept by `set_identity`: they
+    /// are the owner, never a contact.
     #[serde(default)]
     pub also_me: Vec<String>,
 }
@@ -140,6 +145,28 @@ pub struct Relationships {
     pub links: Vec<Link>,
     /// Longest overdue first.
     pub drift: Vec<DriftAlert>,
+}
+
+/// `set_identity`: replaces the names, addresses and handles the owner goes by (empty clears them); only the
+/// owner sets them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetIdentityRequest {
+    pub principal: String,
+    pub owner: String,
+    pub names: Vec<String>,
+}
+
+/// `get_identity`, for a principal the guardian lets read derived results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetIdentityRequest {
+    pub principal: String,
+    pub owner: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    pub owner: String,
+    pub names: Vec<String>,
 }
 
 /// `get_person`: one person by any name they go by (case does not matter).

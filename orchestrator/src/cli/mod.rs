@@ -147,6 +147,20 @@ enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
+    /// The names, addresses and handles an owner goes by in their exports, so that they are never their own
+    /// contact: shown, or (with names) kept, or (with --clear) dropped.
+    Identity {
+        names: Vec<String>,
+        #[arg(long)]
+        owner: String,
+        /// The principal asking; the owner when absent.
+        #[arg(long = "as")]
+        principal: Option<String>,
+        #[arg(long, conflicts_with = "names")]
+        clear: bool,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
     /// One person of an owner's life, by any name they go by: their timeline and whom they appear with.
     Person {
         name: String,
@@ -300,6 +314,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 also_me,
             };
             people::people(&settings, request, format).await
+        }
+        Command::Identity { names, owner, principal, clear, format } => {
+            let change = (clear || !names.is_empty()).then_some(names);
+            people::identity(&settings, &owner, principal.as_deref(), change, format).await
         }
         Command::Person { name, owner, principal, also_me, format } => {
             people::person(&settings, &owner, principal.as_deref(), &name, also_me, format).await

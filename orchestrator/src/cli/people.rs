@@ -1,4 +1,4 @@
-//! `mneme people` and `mneme person`: the people of an owner's life as the relationship mapper sees them, as
+//! `mneme people`, `mneme person` and `mneme identity`: the people of an owner's life as the relationship mapper sees them, as
 //! tables, JSON, or a picture of who appears with whom.
 
 use std::path::Path;
@@ -9,7 +9,8 @@ use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 
 use mneme_protocol::AgentType;
 use mneme_protocol::relationships::{
-    GetPersonRequest, GetRelationshipsRequest, PersonReport, PersonSummary, Relationships, message_types,
+    GetIdentityRequest, GetPersonRequest, GetRelationshipsRequest, Identity, PersonReport, PersonSummary,
+    Relationships, SetIdentityRequest, message_types,
 };
 use mneme_runtime::call::CallOptions;
 
@@ -73,6 +74,39 @@ pub async fn person(
     match output {
         OutputFormat::Json => say(&serde_json::to_string_pretty(&report)?)?,
         OutputFormat::Table => say(&person_text(&report))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Shows the names the owner is kept as going by, or replaces them with `change`.
+pub async fn identity(
+    settings: &Settings,
+    owner: &str,
+    principal: Option<&str>,
+    change: Option<Vec<String>>,
+    output: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let orchestrator = super::connect(settings).await?;
+    let principal = principal.unwrap_or(owner).to_owned();
+    let options = CallOptions::default();
+    let reply = match change {
+        Some(names) => {
+            let request = SetIdentityRequest { principal, owner: owner.to_owned(), names };
+            orchestrator.send(AgentType::RelationshipMapper, message_types::SET_IDENTITY, &request, &options).await?
+        }
+        None => {
+            let request = GetIdentityRequest { principal, owner: owner.to_owned() };
+            orchestrator.send(AgentType::RelationshipMapper, message_types::GET_IDENTITY, &request, &options).await?
+        }
+    };
+    let identity: Identity = reply.payload_as()?;
+    match output {
+        OutputFormat::Json => say(&serde_json::to_string_pretty(&identity)?)?,
+        OutputFormat::Table if identity.names.is_empty() => say(&format!(
+            "{} goes by no other names (their id `{}` and `me` always count)",
+            identity.owner, identity.owner
+        ))?,
+        OutputFormat::Table => say(&format!("{} also goes by: {}", identity.owner, identity.names.join(", ")))?,
     }
     Ok(ExitCode::SUCCESS)
 }
