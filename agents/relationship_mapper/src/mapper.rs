@@ -18,7 +18,7 @@ use mneme_runtime::events::Audience;
 use mneme_runtime::ledger::Ledger;
 use mneme_runtime::{Agent, Context, Event, EventSubscription, HandlerError, Reply, Request};
 
-use crate::graph::{analyze, as_of};
+use crate::graph::{self, Analysis, analyze};
 use crate::identity::{Identities, MAX_NAME_CHARS, MAX_NAMES};
 use crate::people::resolve;
 use crate::references::{Contact, references};
@@ -131,6 +131,22 @@ impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading, I: Identities> Relation
         context: Option<Context>,
     ) -> Self {
         RelationshipMapper { settings, ledger, access, reading, identities, context }
+    }
+
+    /// `read` of the analysis of `owner`'s people at `as_of`, once the guardian lets `principal` see it.
+    async fn with_analysis<R>(
+        &self,
+        principal: &str,
+        owner: &str,
+        as_of: Option<&str>,
+        also_me: &[String],
+        read: impl FnOnce(&Analysis<'_>, Option<jiff::civil::Date>) -> R,
+    ) -> Result<R, HandlerError> {
+        self.access.check_derived(principal, owner).await?;
+        let contacts = self.ledger.entries(owner).await?;
+        let day = graph::as_of(as_of, &contacts);
+        let also_me = self.own_names(owner, also_me).await?;
+        Ok(read(&analyze(resolve(owner, &also_me, &contacts), day), day))
     }
 
     /// Every name the owner goes by: kept ones and those of the request.
@@ -259,26 +275,34 @@ impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading, I: Identities> Agent fo
             }
             message_types::GET_RELATIONSHIPS => {
                 let input: GetRelationshipsRequest = request.payload()?;
-                self.access.check_derived(&input.principal, &input.owner).await?;
-                let contacts = self.ledger.entries(&input.owner).await?;
-                let day = as_of(input.as_of.as_deref(), &contacts);
-                let also_me = self.own_names(&input.owner, &input.also_me).await?;
-                let analysis = analyze(resolve(&input.owner, &also_me, &contacts), day);
-                Ok(Reply::new(message_types::RELATIONSHIPS, analysis.relationships(&input.owner, day, input.limit)))
+                let relationships = self
+                    .with_analysis(
+                        &input.principal,
+                        &input.owner,
+                        input.as_of.as_deref(),
+                        &input.also_me,
+                        |analysis, day| analysis.relationships(&input.owner, day, input.limit),
+                    )
+                    .await?;
+                Ok(Reply::new(message_types::RELATIONSHIPS, relationships))
             }
             message_types::GET_PERSON => {
                 let input: GetPersonRequest = request.payload()?;
-                self.access.check_derived(&input.principal, &input.owner).await?;
-                let contacts = self.ledger.entries(&input.owner).await?;
-                let day = as_of(input.as_of.as_deref(), &contacts);
-                let also_me = self.own_names(&input.owner, &input.also_me).await?;
-                let analysis = analyze(resolve(&input.owner, &also_me, &contacts), day);
-                let person = analysis.person(&input.owner, &input.person).ok_or_else(|| {
-                    HandlerError::new(
-                        ErrorCode::NotFound,
-                        format!("nobody called `{}` appears in {}'s memories", input.person, input.owner),
+                let person = self
+                    .with_analysis(
+                        &input.principal,
+                        &input.owner,
+                        input.as_of.as_deref(),
+                        &input.also_me,
+                        |analysis, _| analysis.person(&input.owner, &input.person),
                     )
-                })?;
+                    .await?
+                    .ok_or_else(|| {
+                        HandlerError::new(
+                            ErrorCode::NotFound,
+                            format!("nobody called `{}` appears in {}'s memories", input.person, input.owner),
+                        )
+                    })?;
                 Ok(Reply::new(message_types::PERSON, person))
             }
             message_types::SET_IDENTITY => {

@@ -46,6 +46,17 @@ impl TextReading for KnownNames {
 
 type Mapper = RelationshipMapper<MemoryLedger<Contact>, OwnerOnly, KnownNames, MemoryIdentities>;
 
+fn mapper() -> Mapper {
+    RelationshipMapper::new(
+        MapperSettings::default(),
+        MemoryLedger::default(),
+        OwnerOnly,
+        KnownNames,
+        MemoryIdentities::default(),
+        None,
+    )
+}
+
 fn request(message_type: &str, payload: serde_json::Value) -> Request {
     Request { message: AgentMessage::new(message_type, payload), encoding: Encoding::MessagePack }
 }
@@ -177,14 +188,7 @@ async fn year_of_memories(mapper: &Mapper) {
 
 #[tokio::test]
 async fn a_known_social_structure_is_found() {
-    let mapper = RelationshipMapper::new(
-        MapperSettings::default(),
-        MemoryLedger::default(),
-        OwnerOnly,
-        KnownNames,
-        MemoryIdentities::default(),
-        None,
-    );
+    let mapper = mapper();
     year_of_memories(&mapper).await;
     let reply = mapper
         .handle(request("get_relationships", serde_json::json!({"principal": "ann", "owner": "ann"})))
@@ -258,14 +262,7 @@ async fn a_known_social_structure_is_found() {
 
 #[tokio::test]
 async fn an_owner_who_goes_by_other_names_is_never_their_own_contact() {
-    let mapper = RelationshipMapper::new(
-        MapperSettings::default(),
-        MemoryLedger::default(),
-        OwnerOnly,
-        KnownNames,
-        MemoryIdentities::default(),
-        None,
-    );
+    let mapper = mapper();
     for (index, (author, participant)) in [("Ann Lee", "Bob Stone"), ("Bob Stone", "Ann Lee")].iter().enumerate() {
         let memory = serde_json::json!({
             "id": format!("m{index}"), "owner": "me", "source": null, "text": "See you at six", "author": author,
