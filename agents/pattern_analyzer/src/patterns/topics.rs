@@ -21,18 +21,17 @@ pub struct Item<'o> {
 
 /// A term's forms and the memories it appears in.
 struct Term<'o> {
-    forms: BTreeMap<&'o str, u64>,
+    /// Its words' stems, a space between: what groups its forms.
+    stem: String,
+    /// The form the owner writes most.
+    display: &'o str,
     /// Indexes into the items.
     memories: BTreeSet<usize>,
 }
 
 impl Term<'_> {
-    fn display(&self) -> &str {
-        self.forms.iter().max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0))).map_or("", |(form, _)| form)
-    }
-
     fn words(&self) -> usize {
-        self.display().split(' ').count()
+        self.stem.split(' ').count()
     }
 }
 
@@ -68,6 +67,8 @@ fn month_name(month: i32) -> String {
 pub struct Subjects<'o> {
     items: &'o [Item<'o>],
     terms: Vec<Term<'o>>,
+    /// Indexes into `terms` with their scores, highest first (see [`Subjects::rank`]).
+    ranked: Vec<(usize, f64)>,
     /// The latest month with memories, and memories per month.
     latest_month: Option<i32>,
     per_month: BTreeMap<i32, u64>,
@@ -75,23 +76,29 @@ pub struct Subjects<'o> {
 
 impl<'o> Subjects<'o> {
     pub fn new(items: &'o [Item<'o>]) -> Self {
-        let mut by_stem: HashMap<String, Term<'o>> = HashMap::new();
+        let mut by_stem: HashMap<String, (BTreeMap<&'o str, u64>, BTreeSet<usize>)> = HashMap::new();
         for (index, item) in items.iter().enumerate() {
             for term in item.terms {
-                let entry = by_stem
-                    .entry(stem(term))
-                    .or_insert_with(|| Term { forms: BTreeMap::new(), memories: BTreeSet::new() });
-                *entry.forms.entry(term.as_str()).or_default() += 1;
-                entry.memories.insert(index);
+                let (forms, memories) = by_stem.entry(stem(term)).or_default();
+                *forms.entry(term.as_str()).or_default() += 1;
+                memories.insert(index);
             }
         }
-        let mut terms: Vec<Term<'o>> = by_stem.into_values().collect();
-        terms.sort_by(|a, b| a.display().cmp(b.display()));
+        let mut terms: Vec<Term<'o>> = by_stem
+            .into_iter()
+            .map(|(stem, (forms, memories))| {
+                let display =
+                    forms.iter().max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0))).map_or("", |(form, _)| *form);
+                Term { stem, display, memories }
+            })
+            .collect();
+        terms.sort_by(|a, b| a.display.cmp(b.display));
         let mut per_month = BTreeMap::new();
         for date in items.iter().filter_map(|item| item.date) {
             *per_month.entry(month(date)).or_default() += 1;
         }
-        Subjects { items, terms, latest_month: per_month.keys().next_back().copied(), per_month }
+        let ranked = Self::rank(&terms, items.len());
+        Subjects { items, terms, ranked, latest_month: per_month.keys().next_back().copied(), per_month }
     }
 
     fn evidence(&self, memories: &BTreeSet<usize>) -> Vec<String> {
@@ -133,10 +140,9 @@ impl<'o> Subjects<'o> {
 
     /// Terms of two or more memories by TF-IDF (binary term frequency: a memory is about a term or not), a
     /// single word dropped when a phrase holding it covers most of its memories.
-    fn ranked(&self) -> Vec<(usize, f64)> {
-        let total = self.items.len() as f64;
-        let mut ranked: Vec<(usize, f64)> = self
-            .terms
+    fn rank(terms: &[Term], items: usize) -> Vec<(usize, f64)> {
+        let total = items as f64;
+        let mut ranked: Vec<(usize, f64)> = terms
             .iter()
             .enumerate()
             .filter(|(_, term)| {
@@ -151,28 +157,35 @@ impl<'o> Subjects<'o> {
             })
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let phrases: Vec<usize> =
-            ranked.iter().map(|(index, _)| *index).filter(|index| self.terms[*index].words() > 1).collect();
+        // For each word stem, the most memories a ranked phrase holding it appears in.
+        let mut widest_phrase: HashMap<&str, usize> = HashMap::new();
+        for (index, _) in &ranked {
+            let phrase = &terms[*index];
+            if phrase.words() > 1 {
+                for word in phrase.stem.split(' ') {
+                    let widest = widest_phrase.entry(word).or_default();
+                    *widest = (*widest).max(phrase.memories.len());
+                }
+            }
+        }
         ranked.retain(|(index, _)| {
-            let term = &self.terms[*index];
+            let term = &terms[*index];
             term.words() > 1
-                || !phrases.iter().any(|phrase| {
-                    let phrase = &self.terms[*phrase];
-                    phrase.display().split(' ').any(|word| stem(word) == stem(term.display()))
-                        && phrase.memories.len() as f64 >= 0.8 * term.memories.len() as f64
-                })
+                || widest_phrase
+                    .get(term.stem.as_str())
+                    .is_none_or(|widest| (*widest as f64) < 0.8 * term.memories.len() as f64)
         });
         ranked
     }
 
     pub fn keyphrases(&self) -> Vec<Keyphrase> {
-        self.ranked()
-            .into_iter()
+        self.ranked
+            .iter()
             .take(KEYPHRASES)
-            .map(|(index, score)| {
+            .map(|&(index, score)| {
                 let term = &self.terms[index];
                 Keyphrase {
-                    phrase: term.display().to_owned(),
+                    phrase: term.display.to_owned(),
                     memories: term.memories.len() as u64,
                     score,
                     trend: self.trend(&term.memories),
@@ -185,7 +198,7 @@ impl<'o> Subjects<'o> {
 
     /// The top keyphrases joined wherever their memories overlap enough (single link), groups of two or more.
     pub fn topics(&self) -> Vec<Topic> {
-        let candidates: Vec<usize> = self.ranked().into_iter().take(TOPIC_CANDIDATES).map(|(index, _)| index).collect();
+        let candidates: Vec<usize> = self.ranked.iter().take(TOPIC_CANDIDATES).map(|(index, _)| *index).collect();
         let mut group: Vec<usize> = (0..candidates.len()).collect();
         fn root(group: &mut [usize], mut at: usize) -> usize {
             while group[at] != at {
@@ -223,7 +236,7 @@ impl<'o> Subjects<'o> {
     fn topic(&self, terms: &[usize]) -> Topic {
         let memories: BTreeSet<usize> =
             terms.iter().flat_map(|index| self.terms[*index].memories.iter().copied()).collect();
-        let keyphrases: Vec<String> = terms.iter().map(|index| self.terms[*index].display().to_owned()).collect();
+        let keyphrases: Vec<String> = terms.iter().map(|index| self.terms[*index].display.to_owned()).collect();
         let mut by_month: BTreeMap<i32, u64> = BTreeMap::new();
         for date in memories.iter().filter_map(|index| self.items[*index].date) {
             *by_month.entry(month(date)).or_default() += 1;
@@ -325,7 +338,7 @@ impl<'o> Subjects<'o> {
             }
             let memories: BTreeSet<usize> = hits.iter().map(|(index, _)| *index).collect();
             let habit = Habit {
-                activity: term.display().to_owned(),
+                activity: term.display.to_owned(),
                 related: Vec::new(),
                 when: when(weekday, part),
                 weekday: weekday.map(|day| weekday_name(day).to_owned()),
