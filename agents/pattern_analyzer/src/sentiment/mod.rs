@@ -126,10 +126,12 @@ fn tokens<'t>(text: &'t str, lexicon: &Lexicon) -> Vec<&'t str> {
     text.split_whitespace()
         .map(|token| {
             let stripped = token.trim_matches(|c: char| c.is_ascii_punctuation());
+            if stripped == token {
+                return token;
+            }
             let is_word = !stripped.is_empty() && stripped.chars().all(char::is_alphabetic);
-            let emoticon = lexicon.valence(&token.to_lowercase()).is_some()
-                || lexicon.valence_as_written(token, &token.to_lowercase()).is_some();
-            if stripped == token || emoticon || (stripped.chars().count() <= 2 && !is_word) { token } else { stripped }
+            let emoticon = lexicon.valence_as_written(token, &token.to_lowercase()).is_some();
+            if emoticon || (stripped.chars().count() <= 2 && !is_word) { token } else { stripped }
         })
         .collect()
 }
