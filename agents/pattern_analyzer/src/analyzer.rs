@@ -119,7 +119,7 @@ impl<S: Ledger<Observation>, A: AccessCheck> Agent for PatternAnalyzer<S, A> {
     }
 
     async fn on_event(&self, event: Event) -> Result<(), HandlerError> {
-        mneme_runtime::ledger::forget_on(&self.store, &event).await
+        mneme_runtime::ledger::forget_on(&self.store, &event).await.map(|_| ())
     }
 
     async fn handle(&self, request: Request) -> Result<Reply, HandlerError> {

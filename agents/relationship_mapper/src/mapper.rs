@@ -4,7 +4,6 @@
 
 use std::future::Future;
 
-use mneme_protocol::guardian::Forgotten;
 use mneme_protocol::guardian::{DetectPiiRequest, PiiDetected, PiiEntityType};
 use mneme_protocol::patterns::{AnalyzeSentimentRequest, SentimentAnalyzed};
 use mneme_protocol::relationships::{
@@ -252,8 +251,7 @@ impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading, I: Identities> Agent fo
     }
 
     async fn on_event(&self, event: Event) -> Result<(), HandlerError> {
-        mneme_runtime::ledger::forget_on(&self.ledger, &event).await?;
-        let forgotten: Forgotten = event.payload()?;
+        let forgotten = mneme_runtime::ledger::forget_on(&self.ledger, &event).await?;
         if forgotten.memory_id.is_none() {
             self.identities.forget(&forgotten.owner).await?;
         }

@@ -65,10 +65,12 @@ pub fn forgetting() -> EventSubscription {
     EventSubscription::new(MEMORY_FORGOTTEN, EventDelivery::EveryInstance)
 }
 
-/// Drops from `ledger` what a `memory_forgotten` event names: one memory, or all of its owner's.
-pub async fn forget_on<T: Entry>(ledger: &impl Ledger<T>, event: &Event) -> Result<(), HandlerError> {
+/// Drops from `ledger` what a `memory_forgotten` event names: one memory, or all of its owner's. Returns the
+/// event's payload, for agents that forget more than their ledger.
+pub async fn forget_on<T: Entry>(ledger: &impl Ledger<T>, event: &Event) -> Result<Forgotten, HandlerError> {
     let forgotten: Forgotten = event.payload()?;
-    Ok(ledger.forget(&forgotten.owner, forgotten.memory_id.as_deref()).await?)
+    ledger.forget(&forgotten.owner, forgotten.memory_id.as_deref()).await?;
+    Ok(forgotten)
 }
 
 /// The shard an entry belongs to: `YYYY-MM-DD`, or `undated`.
@@ -131,7 +133,8 @@ impl OwnerKeys for GuardianKeys {
             .map_err(|error| unavailable(error.to_string()))?;
         let derived: KeyDerived = reply.payload_as().map_err(|error| unavailable(error.to_string()))?;
         let mut key = [0u8; 32];
-        hex_decode(&derived.key, &mut key).ok_or_else(|| unavailable("the key is not 32 bytes of hex".into()))?;
+        hex::decode_to_slice(&derived.key, &mut key)
+            .map_err(|error| unavailable(format!("the key is not 32 bytes of hex: {error}")))?;
         self.cache.lock().expect("unpoisoned").insert(owner.to_owned(), key);
         Ok(key)
     }
@@ -139,16 +142,6 @@ impl OwnerKeys for GuardianKeys {
     fn forget(&self, owner: &str) {
         self.cache.lock().expect("unpoisoned").remove(owner);
     }
-}
-
-fn hex_decode(text: &str, into: &mut [u8; 32]) -> Option<()> {
-    if text.len() != 64 {
-        return None;
-    }
-    for (index, byte) in into.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(index * 2..index * 2 + 2)?, 16).ok()?;
-    }
-    Some(())
 }
 
 /// One key for every owner: for benchmarks and tests that run without a guardian.
