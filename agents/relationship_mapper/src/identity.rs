@@ -53,12 +53,15 @@ impl<K: OwnerKeys> Identities for KvIdentities<K> {
         let Some(sealed) = self.store.get(&token).await.map_err(|error| self.failed(error))? else {
             return Ok(Vec::new());
         };
-        let key = self.keys.key(owner).await?;
-        // Sealed under a key since destroyed (the owner was forgotten): nothing is known of them any more.
-        let Ok(plain) = mneme_runtime::sealing::open(&key, &Self::context(&token), &sealed) else {
+        let context = Self::context(&token);
+        let mut opened = mneme_runtime::sealing::open(&self.keys.key(owner).await?, &context, &sealed);
+        if opened.is_err() {
+            // The kept key may be stale (the owner was forgotten and came back); a fresh one decides.
             self.keys.forget(owner);
-            return Ok(Vec::new());
-        };
+            opened = mneme_runtime::sealing::open(&self.keys.key(owner).await?, &context, &sealed);
+        }
+        // Sealed under a key since destroyed: nothing is known of them any more.
+        let Ok(plain) = opened else { return Ok(Vec::new()) };
         rmp_serde::from_slice(&plain).map_err(|error| LedgerError::Corrupt {
             bucket: BUCKET.to_owned(),
             owner: owner.to_owned(),

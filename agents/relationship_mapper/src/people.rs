@@ -50,7 +50,7 @@ fn fold(text: &str) -> String {
     let plain: String = text
         .nfd()
         .filter(|character| !('\u{300}'..='\u{36f}').contains(character))
-        .map(|character| if character.is_alphanumeric() { character.to_ascii_lowercase() } else { ' ' })
+        .map(|character| if character.is_alphanumeric() { character } else { ' ' })
         .flat_map(char::to_lowercase)
         .collect();
     plain.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -126,10 +126,9 @@ fn keys_of(reference: &Reference) -> Vec<String> {
     keys
 }
 
-/// Whether a reference names the owner: their id as a name, a first name, an address or its local part, a
-/// handle, or "me".
+/// Whether a reference names the owner (their id, folded): their id as a name, a first name, an address or its
+/// local part, a handle, or "me".
 fn is_owner(owner: &str, reference: &Reference) -> bool {
-    let owner = fold(owner);
     if owner.is_empty() {
         return false;
     }
@@ -138,7 +137,7 @@ fn is_owner(owner: &str, reference: &Reference) -> bool {
     if matches!(display.as_str(), "me" | "myself" | "i") {
         return true;
     }
-    let by_name = !display.is_empty() && (display == owner || display.split(' ').next() == Some(owner.as_str()));
+    let by_name = !display.is_empty() && (display == owner || display.split(' ').next() == Some(owner));
     let by_address = parsed.address.as_deref().is_some_and(|address| {
         let folded = fold(address);
         folded == owner || fold(address.split('@').next().unwrap_or_default()) == owner
@@ -199,13 +198,14 @@ pub fn resolve<'c>(owner: &str, also_me: &[String], contacts: &'c BTreeMap<Strin
         .flat_map(|name| keys_of(&Reference { name: name.clone(), role: Role::Mention, relation: None }))
         .filter(|key| key.starts_with("n:") || key.starts_with("a:") || key.starts_with("h:"))
         .collect();
+    let owner = fold(owner);
     let mut keys = Keys::default();
     // Each kept reference and the key id it hangs on.
     let mut kept: Vec<(&'c str, &'c Contact, &'c Reference, usize)> = Vec::new();
     for (memory_id, contact) in contacts {
         for reference in &contact.people {
             let reference_keys = keys_of(reference);
-            if is_owner(owner, reference) || reference_keys.iter().any(|key| own_keys.contains(key)) {
+            if is_owner(&owner, reference) || reference_keys.iter().any(|key| own_keys.contains(key)) {
                 continue;
             }
             let Some(first) = reference_keys.first() else { continue };
