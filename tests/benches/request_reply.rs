@@ -110,7 +110,14 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     let arguments: Vec<String> = std::env::args().collect();
     match arguments.iter().position(|argument| argument == "--serve") {
-        Some(at) => runtime.block_on(serve(&arguments[at + 1], &arguments[at + 2])),
+        // Each server works in a task on a worker thread, as the runtime's intake loop does, so that both
+        // are woken alike.
+        Some(at) => {
+            let (which, url) = (arguments[at + 1].clone(), arguments[at + 2].clone());
+            runtime
+                .block_on(async move { tokio::spawn(async move { serve(&which, &url).await }).await })
+                .expect("the server runs");
+        }
         None => runtime.block_on(run()),
     }
 }

@@ -162,13 +162,20 @@ pub struct ReplyTo {
 impl ReplyTo {
     /// The head of a reply with id `id`, sent by `sender_id`: addressed back to the request's sender, with its
     /// priority, and correlated with its id.
-    pub fn head<'a>(&'a self, id: &'a str, message_type: &'a str, sender_id: &'a str) -> EnvelopeHead<'a> {
+    /// The head of the reply `id`, sent at `timestamp` (seconds since the Unix epoch).
+    pub fn head<'a>(
+        &'a self,
+        id: &'a str,
+        message_type: &'a str,
+        sender_id: &'a str,
+        timestamp: f64,
+    ) -> EnvelopeHead<'a> {
         EnvelopeHead {
             id,
             message_type,
             sender_id,
             recipient_id: &self.sender_id,
-            timestamp: unix_now(),
+            timestamp,
             priority: self.priority,
             requires_response: false,
             correlation_id: Some(&self.id),
@@ -379,7 +386,7 @@ mod tests {
         request.sender_id = "cli".into();
         let error = ErrorPayload::new(ErrorCode::UnknownMessageType, "no such type");
         let reply_to = request.reply_to();
-        let head = reply_to.head("reply-id", crate::builtin::ERROR_RESPONSE, "memory_harvester_0000abcd");
+        let head = reply_to.head("reply-id", crate::builtin::ERROR_RESPONSE, "memory_harvester_0000abcd", unix_now());
         let bytes = encode_envelope(&head, &error, Encoding::MessagePack).unwrap();
         let reply = AgentMessage::decode(&bytes, Encoding::MessagePack).unwrap();
         assert_eq!(reply.correlation_id.as_deref(), Some(request.id.as_str()));

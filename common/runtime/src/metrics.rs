@@ -5,7 +5,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use mneme_protocol::message::unix_now;
 use mneme_protocol::stats::MessageTypeStats;
 
 #[derive(Debug, Default)]
@@ -45,11 +44,12 @@ fn record_into(stats: &mut MessageTypeStats, elapsed: f64, failed: bool) {
 }
 
 impl Metrics {
-    pub fn record(&self, message_type: &str, elapsed: Duration, failed: bool) {
+    /// Counts a request of `message_type` answered at `finished_at` (seconds since the Unix epoch).
+    pub fn record(&self, message_type: &str, elapsed: Duration, failed: bool, finished_at: f64) {
         let elapsed = elapsed.as_secs_f64();
         let mut totals = self.totals.lock().expect("metrics lock is never poisoned");
         record_into(&mut totals.overall, elapsed, failed);
-        totals.last_activity = Some(unix_now());
+        totals.last_activity = Some(finished_at);
         match totals.by_message_type.get_mut(message_type) {
             Some(stats) => record_into(stats, elapsed, failed),
             None => {
@@ -100,15 +100,15 @@ mod tests {
     #[test]
     fn means_and_counts_add_up_per_type_and_overall() {
         let metrics = Metrics::default();
-        metrics.record("a", Duration::from_millis(10), false);
-        metrics.record("a", Duration::from_millis(30), true);
-        metrics.record("b", Duration::from_millis(20), false);
+        metrics.record("a", Duration::from_millis(10), false, 1.0);
+        metrics.record("a", Duration::from_millis(30), true, 2.0);
+        metrics.record("b", Duration::from_millis(20), false, 3.0);
         let snapshot = metrics.snapshot();
         assert_eq!(snapshot.overall.processed, 3);
         assert_eq!(snapshot.overall.errors, 1);
         assert!((snapshot.overall.avg_processing_time - 0.020).abs() < 1e-9);
         assert_eq!(snapshot.by_message_type["a"].processed, 2);
         assert!((snapshot.by_message_type["a"].avg_processing_time - 0.020).abs() < 1e-9);
-        assert!(snapshot.last_activity.is_some());
+        assert_eq!(snapshot.last_activity, Some(3.0));
     }
 }
