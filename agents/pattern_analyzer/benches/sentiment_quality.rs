@@ -97,9 +97,9 @@ fn row(name: &str, published: &str, labels: &[f64], texts: &[String]) {
     let ours: Vec<f64> = texts.iter().map(|text| polarity(text).compound).collect();
     let rate = texts.len() as f64 / started.elapsed().as_secs_f64();
     let python = python_vader(texts)
-        .map(|scores| format!("{:.3}", pearson(&scores, labels)))
+        .map(|scores| format!("{:.4}", pearson(&scores, labels)))
         .unwrap_or_else(|| "not installed".to_owned());
-    println!("| {name} | {} | {:.3} | {python} | {published} | {rate:.0} |", texts.len(), pearson(&ours, labels));
+    println!("| {name} | {} | {:.4} | {python} | {published} | {rate:.0} |", texts.len(), pearson(&ours, labels));
 }
 
 fn main() {

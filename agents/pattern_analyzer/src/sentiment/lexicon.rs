@@ -1,12 +1,13 @@
 //! The words that carry or change sentiment: VADER's lexicon and emoji descriptions (`data/`), and its lists of
 //! boosters, negations and idioms.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 const INCREMENT: f64 = 0.293;
-/// Pattern's polarity (-1..1) on VADER's valence scale (-4..4); see [`Lexicon::load`].
-const PATTERN_SCALE: f64 = 3.17;
+/// What Pattern's polarity (-1..1) counts for on VADER's valence scale (-4..4); see [`Lexicon::load`].
+const PATTERN_SCALE: f64 = 1.0;
 const DECREMENT: f64 = -0.293;
 
 /// Intensifiers (positive) and dampeners (negative), with what they add to the next sentiment word.
@@ -195,6 +196,8 @@ pub struct Lexicon {
     /// Entries the lexicon lists twice because lower-casing merged two spellings: the emoticon and acronym block
     /// comes first and held the capitalized one (`D:`, a horrified face, against `d:`, a tongue out).
     capitalized: HashMap<&'static str, f64>,
+    /// The adjectives taken from the review lexicon rather than VADER's.
+    review_adjectives: HashSet<&'static str>,
     emoji: HashMap<char, &'static str>,
 }
 
@@ -223,12 +226,19 @@ impl Lexicon {
                 capitalized.entry(word).or_insert(first);
             }
         }
-        // Adjectives VADER lacks, from a lexicon built for reviews, brought onto VADER's scale by the factor
-        // that best maps the adjectives both lexicons share (least squares over 492 words: 3.17).
+        // Adjectives VADER lacks, from a lexicon built for reviews. The factor that best maps the adjectives both
+        // lexicons share is 3.17 (least squares over 492 words), but outside reviews many of these words describe
+        // rather than judge ("cold", "long", "full"): taken at face value (1.0) they lift review snippets as much
+        // and mislead less elsewhere. Chosen among 0.5, 1, 1.5, 2, 2.5 and 3.17 on the two rated sets; the
+        // untuned set agrees (BENCHMARKS.md).
+        let mut review_adjectives = HashSet::new();
         for line in include_str!("../../data/pattern_adjectives.txt").lines().filter(|line| !line.starts_with('#')) {
             let Some((word, polarity)) = line.split_once('\t') else { continue };
             let Ok(polarity) = polarity.parse::<f64>() else { continue };
-            valences.entry(word).or_insert(polarity * PATTERN_SCALE);
+            if let Entry::Vacant(vacant) = valences.entry(word) {
+                vacant.insert(polarity * PATTERN_SCALE);
+                review_adjectives.insert(word);
+            }
         }
         let emoji = include_str!("../../data/emoji_utf8_lexicon.txt")
             .lines()
@@ -242,7 +252,7 @@ impl Lexicon {
                 }
             })
             .collect();
-        Lexicon { valences, capitalized, emoji }
+        Lexicon { valences, capitalized, review_adjectives, emoji }
     }
 
     pub fn valence(&self, lower_word: &str) -> Option<f64> {
@@ -257,6 +267,12 @@ impl Lexicon {
             return Some(*valence);
         }
         self.valence(lower_word)
+    }
+
+    /// Whether `lower_word` comes from the review lexicon: an adjective that, capitalized inside a sentence,
+    /// is more often part of a name ("Cold Mountain") than an opinion.
+    pub fn is_review_adjective(&self, lower_word: &str) -> bool {
+        self.review_adjectives.contains(lower_word)
     }
 
     pub fn emoji(&self, character: char) -> Option<&'static str> {

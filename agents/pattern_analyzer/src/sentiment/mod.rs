@@ -33,7 +33,7 @@ pub struct Polarity {
 /// Scores `text`.
 pub fn polarity(text: &str) -> Polarity {
     let lexicon = lexicon();
-    let text = with_emoji_described(text, lexicon);
+    let text = with_emoji_described(&html_unescaped(text), lexicon);
     let words = tokens(&text, lexicon);
     let sentences = sentences(&text);
     let mut elongated = vec![false; words.len()];
@@ -95,6 +95,20 @@ fn unelongated(word: &str) -> Vec<String> {
         out
     };
     vec![shorten(2), shorten(1)]
+}
+
+/// Text copied from web pages and feeds often keeps HTML's escapes: `&lt;3` is a heart.
+fn html_unescaped(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('&') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = text.to_owned();
+    for (escape, character) in
+        [("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&#39;", "'"), ("&apos;", "'"), ("&amp;", "&")]
+    {
+        out = out.replace(escape, character);
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Emoji replaced by their descriptions, which the lexicon scores.
@@ -184,6 +198,36 @@ fn is_upper(word: &str) -> bool {
     word.chars().any(char::is_uppercase) && !word.chars().any(char::is_lowercase)
 }
 
+/// "like" is an opinion as a verb ("I like it", "would really like") and nothing as a preposition or a filler
+/// ("feels like rain", "like, whatever"): a verb has a subject or an auxiliary just before it.
+fn like_is_a_verb(lower: &[String], index: usize) -> bool {
+    index.checked_sub(1).is_some_and(|previous| {
+        let previous = lower[previous].as_str();
+        let subject = matches!(previous, "i" | "me" | "you" | "u" | "ya" | "we" | "they");
+        let auxiliary = matches!(previous, "would" | "to" | "do" | "does" | "did") || previous.ends_with("'d");
+        let adverb = matches!(
+            previous,
+            "really"
+                | "also"
+                | "just"
+                | "still"
+                | "totally"
+                | "actually"
+                | "definitely"
+                | "always"
+                | "genuinely"
+                | "truly"
+        );
+        subject || auxiliary || adverb || is_negation(previous)
+    })
+}
+
+/// An initial capital and the rest lower case: how names and titles are written.
+fn is_capitalized(word: &str) -> bool {
+    let mut characters = word.chars();
+    characters.next().is_some_and(char::is_uppercase) && !characters.any(char::is_uppercase)
+}
+
 /// Whether some, but not all, words are in capitals: only then do capitals emphasize.
 fn caps_differ(words: &[&str]) -> bool {
     let upper = words.iter().filter(|word| is_upper(word)).count();
@@ -219,6 +263,16 @@ fn valence_at(
     lexicon: &Lexicon,
 ) -> f64 {
     let Some(base) = lexicon.valence_as_written(words[index], &lower[index]) else { return 0.0 };
+    if lower[index] == "like" && !like_is_a_verb(lower, index) {
+        return 0.0;
+    }
+    if is_capitalized(words[index])
+        && index > 0
+        && sentences.same(index - 1, index)
+        && lexicon.is_review_adjective(&lower[index])
+    {
+        return 0.0;
+    }
     let mut valence = base;
     // "no" before a lexicon word negates it rather than counting as negative itself; but a repeated "no"
     // ("no no no") is insistence, neither negating nor negated.
@@ -456,5 +510,21 @@ mod tests {
         assert_eq!(empty.compound, 0.0);
         let shares = polarity("A fine day, a bad night.");
         assert!((shares.positive + shares.negative + shares.neutral - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn like_counts_as_a_verb_only() {
+        assert!(compound("I like it") > 0.3 && compound("I don't like it") < 0.0);
+        assert_eq!(compound("It feels like rain"), 0.0);
+        assert_eq!(compound("She was like, whatever"), 0.0);
+    }
+
+    #[test]
+    fn names_and_escapes_are_read_as_meant() {
+        // "cold" is an opinion in a review and part of a title here.
+        assert_eq!(compound("Listening to the soundtrack of Cold Mountain"), 0.0);
+        assert!(compound("The soup was cold") < 0.0);
+        assert_eq!(compound("Miss you &lt;3"), compound("Miss you <3"));
+        assert!(compound("Miss you &lt;3") > compound("Miss you"));
     }
 }
