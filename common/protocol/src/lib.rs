@@ -9,6 +9,7 @@ pub mod error;
 pub mod guardian;
 pub mod harvester;
 pub mod ingest;
+pub mod insights;
 pub mod message;
 pub mod orchestrator;
 pub mod patterns;

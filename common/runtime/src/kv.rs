@@ -73,17 +73,50 @@ pub async fn scan(
     for _ in 0..pending {
         let Some(message) = messages.next().await else { break };
         let message = message.map_err(|error| failed(bucket, error))?;
-        let deleted = message
-            .headers
-            .as_ref()
-            .and_then(|headers| headers.get("KV-Operation"))
-            .is_some_and(|operation| matches!(operation.as_str(), "DEL" | "PURGE"));
-        if !deleted {
+        if !is_deletion(message.headers.as_ref()) {
             let key = message.subject.as_str().strip_prefix(&subject_prefix).unwrap_or_default();
             found.push((key.to_owned(), message.payload.to_vec()));
         }
     }
     Ok(found)
+}
+
+/// A key's change as [`follow`] sees it: its new value, or `None` when it was deleted.
+pub type KeyChange = (String, Option<Vec<u8>>);
+
+/// The latest value of every live key under `prefix.` in `bucket`, then every change to such a key from then
+/// on, through one ordered consumer: nothing written in between is missed. Returns how many changes make up
+/// the current state (they come first) and the changes; the stream ends only when the connection does.
+pub async fn follow(
+    jetstream: &jetstream::Context,
+    bucket: &str,
+    prefix: &str,
+) -> Result<(usize, futures::stream::BoxStream<'static, Result<KeyChange, KvError>>), KvError> {
+    let stream = jetstream.get_stream(stream_name(bucket)).await.map_err(|error| failed(bucket, error))?;
+    let subject_prefix = format!("$KV.{bucket}.{prefix}.");
+    let mut consumer = stream
+        .create_consumer(consumer::pull::OrderedConfig {
+            filter_subject: format!("{subject_prefix}>"),
+            deliver_policy: consumer::DeliverPolicy::LastPerSubject,
+            ..Default::default()
+        })
+        .await
+        .map_err(|error| failed(bucket, error))?;
+    let current = consumer.info().await.map_err(|error| failed(bucket, error))?.num_pending as usize;
+    let messages = consumer.messages().await.map_err(|error| failed(bucket, error))?;
+    let bucket = bucket.to_owned();
+    let changes = messages.map(move |message| {
+        let message = message.map_err(|error| failed(&bucket, error))?;
+        let key = message.subject.as_str().strip_prefix(&subject_prefix).unwrap_or_default().to_owned();
+        Ok(if is_deletion(message.headers.as_ref()) { (key, None) } else { (key, Some(message.payload.to_vec())) })
+    });
+    Ok((current, changes.boxed()))
+}
+
+fn is_deletion(headers: Option<&async_nats::HeaderMap>) -> bool {
+    headers
+        .and_then(|headers| headers.get("KV-Operation"))
+        .is_some_and(|operation| matches!(operation.as_str(), "DEL" | "PURGE"))
 }
 
 /// Removes every key under `prefix.` (or the key `prefix` itself with `exact`) from the bucket's stream,

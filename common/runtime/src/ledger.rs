@@ -48,6 +48,9 @@ pub trait Entry: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
 /// The entries of one owner and day (or of the undated memories), by memory id.
 type Shard<T> = BTreeMap<String, T>;
 
+/// A shard's key in its bucket and its entries after a change; `None` when it was deleted.
+pub type ShardChange<T> = (String, Option<BTreeMap<String, T>>);
+
 pub trait Ledger<T: Entry>: Send + Sync + 'static {
     /// Adds the entry of `memory_id` unless it is there; false when it was.
     fn record(&self, owner: &str, memory_id: &str, entry: T) -> impl Future<Output = Result<bool, LedgerError>> + Send;
@@ -326,6 +329,33 @@ impl<T: Entry, K: OwnerKeys> KvLedger<T, K> {
         // Locks nobody holds or waits for are dropped, so the map stays as small as the keys in use.
         locks.retain(|_, lock| Arc::strong_count(lock) > 1);
         locks.entry(key.to_owned()).or_default().clone()
+    }
+
+    /// The owner's entries now, shard by shard, and then every change to one of their shards: how many changes
+    /// make up the current state (they come first), and the changes, each a shard's key and its entries (none
+    /// when it was deleted). A shard sealed under a destroyed key reads as deleted.
+    pub async fn follow(
+        &self,
+        owner: &str,
+    ) -> Result<(usize, futures::stream::BoxStream<'static, Result<ShardChange<T>, LedgerError>>), LedgerError> {
+        use futures::StreamExt;
+        let token = owner_token(owner);
+        let (current, changes) = crate::kv::follow(&self.jetstream, self.bucket(), &token).await?;
+        let ledger = self.clone();
+        let owner = owner.to_owned();
+        let changes = changes.then(move |change| {
+            let ledger = ledger.clone();
+            let owner = owner.clone();
+            let token = token.clone();
+            async move {
+                let (key, bytes) = change?;
+                let key = format!("{token}.{key}");
+                let Some(bytes) = bytes else { return Ok((key, None)) };
+                let opened = ledger.open_all(&owner, vec![(key.clone(), bytes)]).await?;
+                Ok((key, opened.into_iter().next().map(|(_, shard)| shard)))
+            }
+        });
+        Ok((current, changes.boxed()))
     }
 
     async fn shards(&self, token: &str) -> Result<Vec<(String, Vec<u8>)>, LedgerError> {

@@ -1,0 +1,380 @@
+//! One owner's memories in a tantivy index held in memory: their terms ranked by BM25, with the people, time,
+//! kind of source and sensitivity of each to filter and weigh by. It is rebuilt from the owner's ledger when a
+//! replica first needs it, and kept current from the ledger's changes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde::{Deserialize, Serialize};
+use tantivy::collector::TopDocs;
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{
+    Field, INDEXED, IndexRecordOption, NumericOptions, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use mneme_protocol::guardian::Sensitivity;
+use mneme_protocol::harvester::SourceKind;
+use mneme_runtime::ledger::Entry;
+
+/// What the insight generator keeps of a memory to find it again: no text, only its index terms, its people
+/// and where and when it came from (the snippet of a result is read through the guardian).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Indexed {
+    pub occurred_at: Option<String>,
+    pub terms: Vec<String>,
+    /// The author and the participants, as written.
+    pub people: Vec<String>,
+    pub source: Option<String>,
+    pub kind: SourceKind,
+    pub sensitivity: Sensitivity,
+}
+
+impl Entry for Indexed {
+    fn occurred_at(&self) -> Option<&str> {
+        self.occurred_at.as_deref()
+    }
+}
+
+impl Indexed {
+    /// Seconds since the Unix epoch, when the memory is dated.
+    pub fn timestamp(&self) -> Option<i64> {
+        self.occurred_at.as_deref().and_then(|at| at.parse::<jiff::Timestamp>().ok()).map(|at| at.as_second())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the search index failed: {0}")]
+pub struct IndexError(String);
+
+impl From<tantivy::TantivyError> for IndexError {
+    fn from(error: tantivy::TantivyError) -> Self {
+        IndexError(error.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    id: Field,
+    terms: Field,
+    people: Field,
+    at: Field,
+    kind: Field,
+    sensitivity: Field,
+}
+
+/// A person's name as the index holds it: lower case, one token per word.
+pub fn name_tokens(name: &str) -> impl Iterator<Item = String> + '_ {
+    name.split(|c: char| !c.is_alphanumeric() && c != '@' && c != '.')
+        .map(|word| word.trim_matches('.').to_lowercase())
+        .filter(|word| !word.is_empty())
+}
+
+/// How to narrow a search, whatever its words.
+#[derive(Debug, Clone, Default)]
+pub struct Narrowing {
+    /// Seconds since the epoch: from (inclusive), until (exclusive).
+    pub from: Option<i64>,
+    pub until: Option<i64>,
+    /// People a memory must be written by or with, one of them at least: each a name's tokens, all of which
+    /// the memory's people must hold.
+    pub people: Vec<Vec<String>>,
+    pub kinds: Vec<SourceKind>,
+    pub max_sensitivity: Option<Sensitivity>,
+}
+
+/// A memory found, with its score.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub memory_id: String,
+    pub score: f32,
+}
+
+pub struct OwnerIndex {
+    fields: Fields,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    entries: RwLock<HashMap<String, Arc<Indexed>>>,
+    /// Every name token of the owner's people, with how many memories hold it.
+    people: RwLock<BTreeMap<String, usize>>,
+}
+
+impl std::fmt::Debug for OwnerIndex {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("OwnerIndex").field("memories", &self.len()).finish()
+    }
+}
+
+/// Memory the writer may use before it flushes a segment: tantivy's least.
+const WRITER_HEAP_BYTES: usize = 15_000_000;
+
+fn sensitivity_rank(sensitivity: Sensitivity) -> u64 {
+    match sensitivity {
+        Sensitivity::Public => 0,
+        Sensitivity::Personal => 1,
+        Sensitivity::Sensitive => 2,
+        Sensitivity::Secret => 3,
+    }
+}
+
+impl OwnerIndex {
+    pub fn new() -> Result<Self, IndexError> {
+        let mut schema = Schema::builder();
+        let id = schema.add_text_field("id", STRING | STORED);
+        let terms = schema.add_text_field(
+            "terms",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default().set_tokenizer("whitespace").set_index_option(IndexRecordOption::WithFreqs),
+            ),
+        );
+        let people = schema.add_text_field("people", STRING);
+        let at = schema.add_i64_field("at", NumericOptions::default().set_indexed().set_fast());
+        let kind = schema.add_text_field("kind", STRING);
+        let sensitivity = schema.add_u64_field("sensitivity", INDEXED);
+        let index = Index::create_in_ram(schema.build());
+        let writer = index.writer_with_num_threads(1, WRITER_HEAP_BYTES)?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(OwnerIndex {
+            fields: Fields { id, terms, people, at, kind, sensitivity },
+            reader,
+            writer: Mutex::new(writer),
+            entries: RwLock::default(),
+            people: RwLock::default(),
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.read().expect("unpoisoned").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn contains(&self, memory_id: &str) -> bool {
+        self.entries.read().expect("unpoisoned").contains_key(memory_id)
+    }
+
+    pub fn entry(&self, memory_id: &str) -> Option<Arc<Indexed>> {
+        self.entries.read().expect("unpoisoned").get(memory_id).cloned()
+    }
+
+    /// Adds the memories not yet held and removes those named in `removed`, then makes the change visible to
+    /// searches; returns how many were added.
+    pub fn apply(
+        &self,
+        added: impl IntoIterator<Item = (String, Indexed)>,
+        removed: impl IntoIterator<Item = String>,
+    ) -> Result<usize, IndexError> {
+        let mut writer = self.writer.lock().expect("unpoisoned");
+        let mut entries = self.entries.write().expect("unpoisoned");
+        let mut people = self.people.write().expect("unpoisoned");
+        let mut changed = 0;
+        for memory_id in removed {
+            if let Some(entry) = entries.remove(&memory_id) {
+                writer.delete_term(Term::from_field_text(self.fields.id, &memory_id));
+                for token in entry.people.iter().flat_map(|name| name_tokens(name)) {
+                    if let Some(count) = people.get_mut(&token) {
+                        *count = count.saturating_sub(1);
+                        if *count == 0 {
+                            people.remove(&token);
+                        }
+                    }
+                }
+                changed += 1;
+            }
+        }
+        let mut added_count = 0;
+        for (memory_id, entry) in added {
+            if entries.contains_key(&memory_id) {
+                continue;
+            }
+            writer.add_document(self.document(&memory_id, &entry))?;
+            for token in entry.people.iter().flat_map(|name| name_tokens(name)) {
+                *people.entry(token).or_default() += 1;
+            }
+            entries.insert(memory_id, Arc::new(entry));
+            added_count += 1;
+        }
+        if changed + added_count > 0 {
+            writer.commit()?;
+            self.reader.reload()?;
+        }
+        Ok(added_count)
+    }
+
+    fn document(&self, memory_id: &str, entry: &Indexed) -> TantivyDocument {
+        let fields = self.fields;
+        let mut document = TantivyDocument::default();
+        document.add_text(fields.id, memory_id);
+        document.add_text(fields.terms, entry.terms.join(" "));
+        for token in entry.people.iter().flat_map(|name| name_tokens(name)) {
+            document.add_text(fields.people, token);
+        }
+        if let Some(at) = entry.timestamp() {
+            document.add_i64(fields.at, at);
+        }
+        document.add_text(fields.kind, entry.kind.as_str());
+        document.add_u64(fields.sensitivity, sensitivity_rank(entry.sensitivity));
+        document
+    }
+
+    /// Whether `token` (lower case) is part of the name of someone in the owner's memories.
+    pub fn knows_person(&self, token: &str) -> bool {
+        self.people.read().expect("unpoisoned").contains_key(token)
+    }
+
+    /// How many of the owner's memories hold `term`.
+    pub fn document_frequency(&self, term: &str) -> u64 {
+        let searcher = self.reader.searcher();
+        searcher.doc_freq(&Term::from_field_text(self.fields.terms, term)).unwrap_or(0)
+    }
+
+    /// The best `limit` memories for `terms` (each with its weight) and the people named (`people`, weighed by
+    /// `people_weight`), within `narrowing`. With neither terms nor people, every memory within `narrowing`
+    /// scores alike.
+    pub fn search(
+        &self,
+        terms: &[(String, f32)],
+        people: &[String],
+        people_weight: f32,
+        narrowing: &Narrowing,
+        limit: usize,
+    ) -> Result<Vec<Found>, IndexError> {
+        let fields = self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut scoring: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (term, weight) in terms {
+            let query = TermQuery::new(Term::from_field_text(fields.terms, term), IndexRecordOption::WithFreqs);
+            scoring.push((Occur::Should, Box::new(BoostQuery::new(Box::new(query), *weight))));
+        }
+        for token in people {
+            let query = TermQuery::new(Term::from_field_text(fields.people, token), IndexRecordOption::Basic);
+            scoring.push((Occur::Should, Box::new(BoostQuery::new(Box::new(query), people_weight))));
+        }
+        if scoring.is_empty() {
+            clauses.push((Occur::Must, Box::new(AllQuery)));
+        } else {
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(scoring))));
+        }
+        if narrowing.from.is_some() || narrowing.until.is_some() {
+            let bound = |at: Option<i64>, inclusive: bool| match at {
+                Some(at) if inclusive => Bound::Included(Term::from_field_i64(fields.at, at)),
+                Some(at) => Bound::Excluded(Term::from_field_i64(fields.at, at)),
+                None => Bound::Unbounded,
+            };
+            let range = RangeQuery::new(bound(narrowing.from, true), bound(narrowing.until, false));
+            clauses.push((Occur::Must, Box::new(range)));
+        }
+        let any_of = |field: Field, values: Vec<String>| -> Box<dyn Query> {
+            Box::new(BooleanQuery::new(
+                values
+                    .iter()
+                    .map(|value| {
+                        let query: Box<dyn Query> =
+                            Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic));
+                        (Occur::Should, query)
+                    })
+                    .collect(),
+            ))
+        };
+        if !narrowing.people.is_empty() {
+            let names = narrowing
+                .people
+                .iter()
+                .map(|tokens| {
+                    let all: Vec<(Occur, Box<dyn Query>)> = tokens
+                        .iter()
+                        .map(|token| {
+                            let query: Box<dyn Query> = Box::new(TermQuery::new(
+                                Term::from_field_text(fields.people, token),
+                                IndexRecordOption::Basic,
+                            ));
+                            (Occur::Must, query)
+                        })
+                        .collect();
+                    let name: Box<dyn Query> = Box::new(BooleanQuery::new(all));
+                    (Occur::Should, name)
+                })
+                .collect();
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(names))));
+        }
+        if !narrowing.kinds.is_empty() {
+            let kinds = narrowing.kinds.iter().map(|kind| kind.as_str().to_owned()).collect();
+            clauses.push((Occur::Must, any_of(fields.kind, kinds)));
+        }
+        if let Some(max) = narrowing.max_sensitivity {
+            let range = RangeQuery::new(
+                Bound::Included(Term::from_field_u64(fields.sensitivity, 0)),
+                Bound::Included(Term::from_field_u64(fields.sensitivity, sensitivity_rank(max))),
+            );
+            clauses.push((Occur::Must, Box::new(range)));
+        }
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+        let mut found = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let document: TantivyDocument = searcher.doc(address)?;
+            if let Some(memory_id) = document.get_first(fields.id).and_then(|value| value.as_str()) {
+                found.push(Found { memory_id: memory_id.to_owned(), score });
+            }
+        }
+        Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(text: &str, at: &str, people: &[&str]) -> Indexed {
+        Indexed {
+            occurred_at: Some(at.to_owned()),
+            terms: crate::recall::text::terms(text),
+            people: people.iter().map(|person| (*person).to_owned()).collect(),
+            source: None,
+            kind: SourceKind::Chat,
+            sensitivity: Sensitivity::Personal,
+        }
+    }
+
+    #[test]
+    fn ranks_by_terms_and_narrows_by_time_and_people() {
+        let index = OwnerIndex::new().unwrap();
+        let added = index
+            .apply(
+                [
+                    ("a".to_owned(), entry("We hiked up the ridge at dawn", "2023-07-01T08:00:00Z", &["Omar"])),
+                    ("b".to_owned(), entry("Hiking boots are finally broken in", "2024-01-05T08:00:00Z", &["Ann"])),
+                    ("c".to_owned(), entry("Made soup for dinner", "2023-07-02T19:00:00Z", &["Omar Haddad"])),
+                ],
+                [],
+            )
+            .unwrap();
+        assert_eq!(added, 3);
+        let hike = [("hike".to_owned(), 1.0)];
+        let found = index.search(&hike, &[], 0.0, &Narrowing::default(), 10).unwrap();
+        assert_eq!(found.len(), 2);
+        let summer = Narrowing {
+            from: Some(
+                jiff::civil::date(2023, 6, 1)
+                    .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                    .unwrap()
+                    .timestamp()
+                    .as_second(),
+            ),
+            ..Narrowing::default()
+        };
+        let found = index.search(&hike, &[], 0.0, &summer, 10).unwrap();
+        assert_eq!(found.len(), 2, "both are after June 2023");
+        let with_omar = Narrowing { people: vec![vec!["omar".to_owned()]], ..Narrowing::default() };
+        let found = index.search(&[], &[], 0.0, &with_omar, 10).unwrap();
+        assert_eq!(found.len(), 2);
+        assert!(index.knows_person("haddad"));
+        index.apply([], ["a".to_owned()]).unwrap();
+        assert_eq!(index.search(&hike, &[], 0.0, &Narrowing::default(), 10).unwrap().len(), 1);
+        assert_eq!(index.len(), 2);
+    }
+}

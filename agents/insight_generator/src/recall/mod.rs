@@ -1,0 +1,311 @@
+//! Recall: which of an owner's memories answer a question. BM25 over the memories' terms ([`index`]), with what
+//! lexical ranking misses: the time the question speaks of ([`when`]), read against the memories' dates and
+//! ranked first; the people it names, weighed up; and words the owner's own memories add to it, by relevance
+//! feedback (RM3: the terms of the best first answers, weighed by how well those answered).
+
+pub mod index;
+pub mod text;
+pub mod when;
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+use mneme_protocol::insights::{Period, QueryReading, WeightedTerm};
+
+use index::{Found, IndexError, Narrowing, OwnerIndex};
+use when::Meaning;
+
+/// How recall weighs what it finds; the defaults are what the evaluation set measured best (BENCHMARKS.md).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tuning {
+    /// How many of the first answers feed the expansion.
+    pub feedback_memories: usize,
+    /// How many words the expansion adds.
+    pub expansion_terms: usize,
+    /// The share of the expanded query that the added words make (RM3's lambda).
+    pub expansion_share: f32,
+    /// What naming a person of the owner's memories weighs, against a query word.
+    pub people_weight: f32,
+    /// How many candidates each pass ranks before the best are taken.
+    pub candidates: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning { feedback_memories: 10, expansion_terms: 10, expansion_share: 0.3, people_weight: 0.5, candidates: 200 }
+    }
+}
+
+/// A question as the search takes it.
+#[derive(Debug, Clone)]
+pub struct Question<'a> {
+    pub text: &'a str,
+    pub limit: usize,
+    /// Hard limits from the request and from the principal's access.
+    pub narrowing: Narrowing,
+    /// The day relative expressions count from.
+    pub today: Date,
+}
+
+/// The answer: memory ids, best first, and how the question was read.
+#[derive(Debug, Clone, Default)]
+pub struct Recalled {
+    pub reading: QueryReading,
+    pub found: Vec<Found>,
+}
+
+fn seconds(day: Date) -> Option<i64> {
+    day.to_zoned_datetime(TimeZone::UTC).ok().map(|zoned| zoned.timestamp().as_second())
+}
+
+fn rfc3339(day: Date) -> String {
+    day.to_zoned_datetime(TimeZone::UTC).map(|zoned| zoned.timestamp().to_string()).unwrap_or_default()
+}
+
+/// Searches `index` for `question`.
+pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> Result<Recalled, IndexError> {
+    let time = when::find(question.text, question.today);
+    // The words of a time expression say when, not what: they are not searched for.
+    let words: String = match &time {
+        Some(found) => format!("{} {}", &question.text[..found.span.start], &question.text[found.span.end..]),
+        None => question.text.to_owned(),
+    };
+    let terms = text::terms(&words);
+    let people = named_people(index, &words);
+    let mut reading = QueryReading { terms: unique(&terms), people: people.clone(), ..QueryReading::default() };
+
+    let period = match &time {
+        Some(found) => match &found.meaning {
+            Meaning::Days { from, until } => Some((*from, *until)),
+            Meaning::Anchored { event, after, days } => {
+                anchor(index, event, &question.narrowing, tuning)?.and_then(|day| {
+                    let span = jiff::Span::new().days(*days);
+                    if *after {
+                        Some((day, day.checked_add(span).ok()?.tomorrow().ok()?))
+                    } else {
+                        Some((day.checked_sub(span).ok()?, day.tomorrow().ok()?))
+                    }
+                })
+            }
+        },
+        None => None,
+    };
+    if let (Some(found), Some((from, until))) = (&time, period) {
+        reading.period =
+            Some(Period { expression: found.expression.clone(), from: rfc3339(from), until: rfc3339(until) });
+    }
+
+    let mut weighted = weigh(&terms);
+    if weighted.is_empty() && people.is_empty() && period.is_none() {
+        return Ok(Recalled { reading, found: Vec::new() });
+    }
+    // Without words or people, only the period can answer.
+    let first = if weighted.is_empty() && people.is_empty() {
+        Vec::new()
+    } else {
+        index.search(&weighted, &people, tuning.people_weight, &question.narrowing, tuning.candidates)?
+    };
+    let expansion = expand(index, &first, &weighted, tuning);
+    if !expansion.is_empty() {
+        reading.expansion = expansion
+            .iter()
+            .map(|(term, weight)| WeightedTerm { term: term.clone(), weight: f64::from(*weight) })
+            .collect();
+        weighted.extend(expansion);
+    }
+    let limit = tuning.candidates.max(question.limit);
+    let everywhere = if reading.expansion.is_empty() {
+        first
+    } else {
+        index.search(&weighted, &people, tuning.people_weight, &question.narrowing, limit)?
+    };
+    let Some((from, until)) = period else {
+        return Ok(Recalled { reading, found: everywhere.into_iter().take(question.limit).collect() });
+    };
+
+    // What falls in the period comes first; the rest follows, in case the period was read too narrowly.
+    let mut within_period = question.narrowing.clone();
+    within_period.from = Some(within_period.from.unwrap_or(i64::MIN).max(seconds(from).unwrap_or(i64::MIN)));
+    within_period.until = Some(within_period.until.unwrap_or(i64::MAX).min(seconds(until).unwrap_or(i64::MAX)));
+    let mut inside = index.search(&weighted, &people, tuning.people_weight, &within_period, limit)?;
+    let by_time_alone = inside.is_empty() || (weighted.is_empty() && people.is_empty());
+    if by_time_alone {
+        // The words match nothing of the period (or there are none): the period itself is the answer.
+        inside = index.search(&[], &[], 0.0, &within_period, limit)?;
+        inside.sort_by_key(|found| index.entry(&found.memory_id).and_then(|entry| entry.timestamp()));
+    }
+    let lead = everywhere.iter().chain(&inside).map(|found| found.score).fold(0.0_f32, f32::max) + 1.0;
+    let inside_count = inside.len();
+    let mut seen = HashSet::new();
+    let ranked = inside
+        .into_iter()
+        .enumerate()
+        .map(|(rank, found)| Found { score: found.score + lead + (inside_count - rank) as f32 * f32::EPSILON, ..found })
+        .chain(everywhere)
+        .filter(|found| seen.insert(found.memory_id.clone()))
+        .take(question.limit)
+        .collect();
+    Ok(Recalled { reading, found: ranked })
+}
+
+/// Each distinct term with its weight: how often the query says it.
+fn weigh(terms: &[String]) -> Vec<(String, f32)> {
+    let mut weights: Vec<(String, f32)> = Vec::new();
+    for term in terms {
+        match weights.iter_mut().find(|(known, _)| known == term) {
+            Some((_, weight)) => *weight += 1.0,
+            None => weights.push((term.clone(), 1.0)),
+        }
+    }
+    weights
+}
+
+fn unique(terms: &[String]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    terms.iter().filter(|term| seen.insert(term.as_str())).cloned().collect()
+}
+
+/// The people of the owner's memories the query names: words that are part of a known name.
+fn named_people(index: &OwnerIndex, words: &str) -> Vec<String> {
+    let mut named = Vec::new();
+    for word in words.split(|c: char| !c.is_alphanumeric() && c != '\'') {
+        let word = word.trim_end_matches("'s").to_lowercase();
+        if word.chars().count() < 2 || text::is_stop_word(&word) || named.contains(&word) {
+            continue;
+        }
+        if index.knows_person(&word) {
+            named.push(word);
+        }
+    }
+    named
+}
+
+/// The day of the event a query anchors a time on: the date of the memory that best matches its words.
+fn anchor(index: &OwnerIndex, event: &str, narrowing: &Narrowing, tuning: &Tuning) -> Result<Option<Date>, IndexError> {
+    let terms = weigh(&text::terms(event));
+    let found = index.search(&terms, &[], tuning.people_weight, narrowing, 5)?;
+    Ok(found.iter().find_map(|found| {
+        let at = index.entry(&found.memory_id)?.timestamp()?;
+        Some(jiff::Timestamp::from_second(at).ok()?.to_zoned_datetime(TimeZone::UTC).date())
+    }))
+}
+
+/// RM3's expansion: the terms of the best first answers, each weighed by how much of those answers it makes and
+/// how well they answered, leaving out the query's own terms and terms most memories hold.
+fn expand(index: &OwnerIndex, first: &[Found], query: &[(String, f32)], tuning: &Tuning) -> Vec<(String, f32)> {
+    let feedback: Vec<&Found> = first.iter().take(tuning.feedback_memories).collect();
+    if query.is_empty() || feedback.len() < 3 || tuning.expansion_terms == 0 || tuning.expansion_share <= 0.0 {
+        return Vec::new();
+    }
+    let total_score: f32 = feedback.iter().map(|found| found.score).sum();
+    if total_score <= 0.0 {
+        return Vec::new();
+    }
+    let query_terms: HashSet<&str> = query.iter().map(|(term, _)| term.as_str()).collect();
+    let common = (index.len() as u64 / 5).max(2);
+    let mut weights: HashMap<String, f32> = HashMap::new();
+    for found in feedback {
+        let Some(entry) = index.entry(&found.memory_id) else { continue };
+        if entry.terms.is_empty() {
+            continue;
+        }
+        let length = entry.terms.len() as f32;
+        let mut counts: HashMap<&str, f32> = HashMap::new();
+        for term in &entry.terms {
+            *counts.entry(term.as_str()).or_default() += 1.0;
+        }
+        for (term, count) in counts {
+            if query_terms.contains(term) || term.chars().count() < 3 || term.chars().all(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            *weights.entry(term.to_owned()).or_default() += (found.score / total_score) * (count / length);
+        }
+    }
+    let mut ranked: Vec<(String, f32)> =
+        weights.into_iter().filter(|(term, _)| index.document_frequency(term) <= common).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    ranked.truncate(tuning.expansion_terms);
+    let sum: f32 = ranked.iter().map(|(_, weight)| weight).sum();
+    if sum <= 0.0 {
+        return Vec::new();
+    }
+    // The original terms weigh 1 each; the added ones share what makes them `expansion_share` of the whole.
+    let query_weight: f32 = query.iter().map(|(_, weight)| weight).sum();
+    let share = tuning.expansion_share / (1.0 - tuning.expansion_share) * query_weight;
+    ranked.into_iter().map(|(term, weight)| (term, share * weight / sum)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::index::Indexed;
+    use super::*;
+    use jiff::civil::date;
+    use mneme_protocol::guardian::Sensitivity;
+    use mneme_protocol::harvester::SourceKind;
+
+    fn entry(text: &str, at: &str, people: &[&str]) -> Indexed {
+        Indexed {
+            occurred_at: Some(at.to_owned()),
+            terms: text::terms(text),
+            people: people.iter().map(|person| (*person).to_owned()).collect(),
+            source: None,
+            kind: SourceKind::Journal,
+            sensitivity: Sensitivity::Personal,
+        }
+    }
+
+    fn corpus() -> OwnerIndex {
+        let index = OwnerIndex::new().unwrap();
+        let memories = [
+            (
+                "wedding",
+                "Anna and Tom's wedding by the lake, I cried during the vows",
+                "2023-06-10T15:00:00Z",
+                &["Anna"][..],
+            ),
+            ("after", "Drove to the coast with Omar, swam in the cold sea", "2023-06-14T10:00:00Z", &["Omar"][..]),
+            ("later", "Drove to the coast again, windy and grey", "2023-09-20T10:00:00Z", &[][..]),
+            ("may", "Started the new job at the studio", "2023-05-08T09:00:00Z", &[][..]),
+            ("run1", "Morning run along the river, 5k", "2023-07-01T07:00:00Z", &[][..]),
+            ("run2", "A 10k run by the river with Omar", "2023-07-08T07:00:00Z", &["Omar"][..]),
+            ("run3", "Long run, knees sore afterwards", "2024-01-08T07:00:00Z", &[][..]),
+        ];
+        let added = memories.iter().map(|(id, text, at, people)| ((*id).to_owned(), entry(text, at, people)));
+        index.apply(added, []).unwrap();
+        index
+    }
+
+    fn ask(index: &OwnerIndex, text: &str) -> Recalled {
+        let question = Question { text, limit: 3, narrowing: Narrowing::default(), today: date(2024, 3, 1) };
+        recall(index, &question, &Tuning::default()).unwrap()
+    }
+
+    fn ids(recalled: &Recalled) -> Vec<&str> {
+        recalled.found.iter().map(|found| found.memory_id.as_str()).collect()
+    }
+
+    #[test]
+    fn time_expressions_put_their_period_first() {
+        let index = corpus();
+        let answer = ask(&index, "when did I drive to the coast the week after the wedding?");
+        assert_eq!(ids(&answer)[0], "after");
+        let period = answer.reading.period.expect("a period");
+        assert_eq!(period.from, "2023-06-10T00:00:00Z");
+        let answer = ask(&index, "running last summer");
+        let mut summer = ids(&answer)[..2].to_vec();
+        summer.sort_unstable();
+        assert_eq!(summer, ["run1", "run2"]);
+        assert_eq!(ids(&ask(&index, "what happened in May 2023?")), ["may"]);
+    }
+
+    #[test]
+    fn named_people_weigh_and_questions_without_words_find_nothing() {
+        let index = corpus();
+        let answer = ask(&index, "run with Omar");
+        assert_eq!(ids(&answer)[0], "run2");
+        assert_eq!(answer.reading.people, ["omar"]);
+        assert!(ask(&index, "what was it?").found.is_empty());
+    }
+}

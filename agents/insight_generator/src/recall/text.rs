@@ -1,0 +1,110 @@
+//! How text becomes index terms, the same for memories and for queries: words split on anything not a letter
+//! or digit, folded to lower-case ASCII, stop words and question words dropped, and the rest stemmed (Snowball
+//! English), so that "hiking", "hikes" and "hiked" meet.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+    TokenStream,
+};
+
+/// Words that carry no subject in a question or a chat line: NLTK's English stop words, with the question
+/// words and the fillers of conversation.
+static STOP_WORDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    const CONVERSATION: [&str; 45] = [
+        "would",
+        "could",
+        "should",
+        "might",
+        "must",
+        "shall",
+        "may",
+        "also",
+        "yeah",
+        "yes",
+        "ok",
+        "okay",
+        "oh",
+        "hey",
+        "hi",
+        "hello",
+        "lol",
+        "haha",
+        "really",
+        "just",
+        "like",
+        "get",
+        "got",
+        "go",
+        "going",
+        "went",
+        "one",
+        "know",
+        "think",
+        "thing",
+        "things",
+        "much",
+        "many",
+        "ever",
+        "happen",
+        "happened",
+        "happens",
+        "say",
+        "said",
+        "tell",
+        "told",
+        "mention",
+        "mentioned",
+        "remember",
+        "recall",
+    ];
+    stop_words::lookup("en").unwrap_or_default().iter().copied().chain(CONVERSATION).map(str::to_owned).collect()
+});
+
+fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(StopWordFilter::remove(STOP_WORDS.iter().cloned()))
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+thread_local! {
+    static ANALYZER: RefCell<TextAnalyzer> = RefCell::new(analyzer());
+}
+
+/// The index terms of `text`, in order, repeats kept.
+pub fn terms(text: &str) -> Vec<String> {
+    ANALYZER.with(|analyzer| {
+        let mut analyzer = analyzer.borrow_mut();
+        let mut stream = analyzer.token_stream(text);
+        let mut terms = Vec::new();
+        while stream.advance() {
+            terms.push(stream.token().text.clone());
+        }
+        terms
+    })
+}
+
+/// Whether `word` (any case) is a stop word.
+pub fn is_stop_word(word: &str) -> bool {
+    STOP_WORDS.contains(&word.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inflections_meet_and_questions_lose_their_question_words() {
+        assert_eq!(terms("Hiking, hikes; HIKED!"), ["hike", "hike", "hike"]);
+        assert_eq!(terms("What did I say about the café?"), ["cafe"]);
+        assert!(terms("").is_empty());
+        assert!(is_stop_word("What"));
+    }
+}

@@ -1,0 +1,371 @@
+//! Time expressions in a query ("yesterday", "last summer", "in May 2023", "two weeks ago", "the week after the
+//! wedding") read as spans of days, counted from a reference day. An expression anchored on an event names
+//! the event; the search finds when it happened in the owner's memories.
+//!
+//! Seasons are the meteorological ones of the northern hemisphere (summer is June to August); weeks start on
+//! Monday; a month or day named without a year is its latest occurrence up to the reference day.
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use jiff::ToSpan;
+use jiff::civil::{Date, Weekday};
+use regex::{Captures, Regex};
+
+/// What a query says about time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeExpression {
+    /// The words it was read from.
+    pub expression: String,
+    /// Where they stand in the query, in bytes.
+    pub span: Range<usize>,
+    pub meaning: Meaning,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Meaning {
+    /// The days `from` (inclusive) to `until` (exclusive).
+    Days { from: Date, until: Date },
+    /// `days` days after (or before) an event the query names in `event`.
+    Anchored { event: String, after: bool, days: i64 },
+}
+
+const MONTH: &str = r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
+const SEASON: &str = r"spring|summer|autumn|fall|winter";
+const WEEKDAY: &str = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday";
+const COUNT: &str = r"a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a\s+few|a\s+couple\s+of|a\s+couple|couple\s+of|few|several|\d{1,3}";
+const UNIT: &str = r"day|week|weekend|month|year";
+
+/// The patterns, most specific first; each is tried where no earlier one matched.
+static PATTERNS: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
+    let pattern = |text: String| Regex::new(&format!(r"(?i)\b(?:{text})(?:\b|$)")).expect("a valid pattern");
+    vec![
+        (
+            Kind::Anchored,
+            pattern(format!(
+                r"(?:the\s+|a\s+)?(?P<unit>{UNIT})\s+(?P<relation>after|before)\s+(?:the\s+|my\s+|our\s+|his\s+|her\s+|their\s+)?(?P<event>[a-z][a-z'\- ]*?)(?:\s+(?:and|when|where|that|did|was|with)\b.*|\s*[?.!,;:]|$)"
+            )),
+        ),
+        (Kind::IsoDay, pattern(r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})".to_owned())),
+        (
+            Kind::DayMonth,
+            pattern(format!(
+                r"(?:on\s+)?(?:the\s+)?(?P<day>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+(?P<month>{MONTH})(?:,?\s+(?P<year>\d{{4}}))?"
+            )),
+        ),
+        (
+            Kind::MonthDay,
+            pattern(format!(
+                r"(?:on\s+)?(?P<month>{MONTH})\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<year>\d{{4}}))?"
+            )),
+        ),
+        (
+            Kind::Season,
+            pattern(format!(
+                r"(?:(?P<which>last|this|past|previous)\s+(?P<season>{SEASON}))|(?:(?:in\s+|during\s+)?(?:the\s+)?(?P<season2>{SEASON})\s+(?:of\s+)?(?P<year>\d{{4}}))"
+            )),
+        ),
+        (
+            Kind::Month,
+            pattern(format!(
+                r"(?:(?:in|during|last|this|since|early|late|mid|by|of)\s+(?:early\s+|late\s+|mid\s+)?(?P<month>{MONTH})(?:\s+(?P<year>\d{{4}}))?)|(?:(?P<month2>{MONTH})\s+(?P<year2>\d{{4}}))"
+            )),
+        ),
+        (Kind::Year, pattern(r"(?:in|during|of|since|back\s+in)\s+(?P<year>(?:19|20)\d{2})".to_owned())),
+        (Kind::Ago, pattern(format!(r"(?P<count>{COUNT})\s+(?P<unit>{UNIT})s?\s+ago"))),
+        (Kind::Relative, pattern(format!(r"(?P<which>last|this|past|previous)\s+(?P<unit>{UNIT})"))),
+        (Kind::Weekday, pattern(format!(r"(?:last|this|on)\s+(?P<weekday>{WEEKDAY})"))),
+        (Kind::Named, pattern(r"yesterday|today|tonight|last\s+night|this\s+morning|this\s+evening".to_owned())),
+    ]
+});
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Anchored,
+    IsoDay,
+    DayMonth,
+    MonthDay,
+    Season,
+    Month,
+    Year,
+    Ago,
+    Relative,
+    Weekday,
+    Named,
+}
+
+/// The first time expression of `query` (by the most specific pattern that matches), read against `today`.
+pub fn find(query: &str, today: Date) -> Option<TimeExpression> {
+    PATTERNS.iter().find_map(|(kind, pattern)| {
+        pattern.captures_iter(query).find_map(|captures| {
+            let whole = captures.get(0).expect("the whole match");
+            let meaning = read(*kind, &captures, today)?;
+            let expression = whole.as_str().trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace());
+            Some(TimeExpression {
+                expression: expression.to_owned(),
+                span: whole.start()..whole.start() + expression.len(),
+                meaning,
+            })
+        })
+    })
+}
+
+fn read(kind: Kind, captures: &Captures<'_>, today: Date) -> Option<Meaning> {
+    let text = |name: &str| captures.name(name).map(|found| found.as_str().to_lowercase());
+    let year = |name: &str| text(name).and_then(|year| year.parse::<i16>().ok());
+    let days = |from: Date, until: Date| Some(Meaning::Days { from, until });
+    match kind {
+        Kind::Anchored => {
+            let event = text("event")?.trim().to_owned();
+            if event.is_empty() || crate::recall::text::terms(&event).is_empty() {
+                return None;
+            }
+            let length = unit_days(&text("unit")?);
+            Some(Meaning::Anchored { event, after: text("relation")? == "after", days: length })
+        }
+        Kind::IsoDay => {
+            let day = Date::new(year("year")?, text("month")?.parse().ok()?, text("day")?.parse().ok()?).ok()?;
+            days(day, day.tomorrow().ok()?)
+        }
+        Kind::DayMonth | Kind::MonthDay => {
+            let month = month_number(&text("month")?)?;
+            let day_of_month: i8 = text("day")?.parse().ok()?;
+            let day = match year("year") {
+                Some(year) => Date::new(year, month, day_of_month).ok()?,
+                None => latest(today, |year| Date::new(year, month, day_of_month).ok())?,
+            };
+            days(day, day.tomorrow().ok()?)
+        }
+        Kind::Season => {
+            let (season, given_year) = match text("season") {
+                Some(season) => (season, None),
+                None => (text("season2")?, year("year")),
+            };
+            let span = |year: i16| season_span(&season, year);
+            let (from, until) = match given_year {
+                Some(year) => span(year)?,
+                None => {
+                    // "last summer" is the latest that has ended; "this summer" the one of this year.
+                    let this = span(today.year())?;
+                    let previous = span(today.year() - 1)?;
+                    match text("which").as_deref() {
+                        Some("this") => this,
+                        _ if this.1 <= today => this,
+                        _ => previous,
+                    }
+                }
+            };
+            days(from, until)
+        }
+        Kind::Month => {
+            let month = month_number(&text("month").or_else(|| text("month2"))?)?;
+            let first = match year("year").or_else(|| year("year2")) {
+                Some(year) => Date::new(year, month, 1).ok()?,
+                None => latest(today, |year| Date::new(year, month, 1).ok())?,
+            };
+            days(first, first.checked_add(1.month()).ok()?)
+        }
+        Kind::Year => {
+            let year = year("year")?;
+            days(Date::new(year, 1, 1).ok()?, Date::new(year + 1, 1, 1).ok()?)
+        }
+        Kind::Ago => {
+            let (count, vague) = count(&text("count")?)?;
+            let unit = text("unit")?;
+            let (from, until) = unit_around(&unit, today, count)?;
+            if vague {
+                // "a few weeks ago": a unit either side.
+                let (earlier, _) = unit_around(&unit, today, count + 1)?;
+                let (_, later) = unit_around(&unit, today, count.saturating_sub(1).max(1))?;
+                return days(earlier, later);
+            }
+            days(from, until)
+        }
+        Kind::Relative => {
+            let unit = text("unit")?;
+            match text("which")?.as_str() {
+                "this" => {
+                    let (from, _) = unit_around(&unit, today, 0)?;
+                    days(from, today.tomorrow().ok()?)
+                }
+                "past" => {
+                    let length = unit_days(&unit);
+                    days(today.checked_sub(length.days()).ok()?, today.tomorrow().ok()?)
+                }
+                _ => {
+                    let (from, until) = unit_around(&unit, today, 1)?;
+                    days(from, until)
+                }
+            }
+        }
+        Kind::Weekday => {
+            let weekday = weekday(&text("weekday")?)?;
+            let mut day = today.yesterday().ok()?;
+            while day.weekday() != weekday {
+                day = day.yesterday().ok()?;
+            }
+            days(day, day.tomorrow().ok()?)
+        }
+        Kind::Named => {
+            let phrase = captures.get(0)?.as_str().to_lowercase();
+            let day = if phrase == "yesterday" || phrase.starts_with("last") { today.yesterday().ok()? } else { today };
+            days(day, day.tomorrow().ok()?)
+        }
+    }
+}
+
+/// The latest date up to `today` that `make` gives for this year or the one before.
+fn latest(today: Date, make: impl Fn(i16) -> Option<Date>) -> Option<Date> {
+    match make(today.year()) {
+        Some(date) if date <= today => Some(date),
+        _ => make(today.year() - 1),
+    }
+}
+
+fn month_number(name: &str) -> Option<i8> {
+    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    MONTHS.iter().position(|month| name.starts_with(month)).map(|index| index as i8 + 1)
+}
+
+fn weekday(name: &str) -> Option<Weekday> {
+    Some(match name {
+        "monday" => Weekday::Monday,
+        "tuesday" => Weekday::Tuesday,
+        "wednesday" => Weekday::Wednesday,
+        "thursday" => Weekday::Thursday,
+        "friday" => Weekday::Friday,
+        "saturday" => Weekday::Saturday,
+        "sunday" => Weekday::Sunday,
+        _ => return None,
+    })
+}
+
+/// The number a count word stands for, and whether it is vague ("a few").
+fn count(word: &str) -> Option<(i64, bool)> {
+    let word = word.split_whitespace().collect::<Vec<_>>().join(" ");
+    Some(match word.as_str() {
+        "a" | "an" | "one" => (1, false),
+        "two" => (2, false),
+        "three" => (3, false),
+        "four" => (4, false),
+        "five" => (5, false),
+        "six" => (6, false),
+        "seven" => (7, false),
+        "eight" => (8, false),
+        "nine" => (9, false),
+        "ten" => (10, false),
+        "eleven" => (11, false),
+        "twelve" => (12, false),
+        "a couple of" | "a couple" | "couple of" => (2, true),
+        "a few" | "few" => (3, true),
+        "several" => (4, true),
+        digits => (digits.parse().ok()?, false),
+    })
+}
+
+fn unit_days(unit: &str) -> i64 {
+    match unit {
+        "day" => 1,
+        "week" => 7,
+        "weekend" => 3,
+        "month" => 31,
+        _ => 366,
+    }
+}
+
+/// The calendar `unit` (day, Monday-to-Sunday week, weekend, month, year) `back` units before the one holding
+/// `today`.
+fn unit_around(unit: &str, today: Date, back: i64) -> Option<(Date, Date)> {
+    Some(match unit {
+        "day" => {
+            let day = today.checked_sub(back.days()).ok()?;
+            (day, day.tomorrow().ok()?)
+        }
+        "week" => {
+            let monday = today.checked_sub((today.weekday().to_monday_zero_offset() as i64).days()).ok()?;
+            let from = monday.checked_sub((7 * back).days()).ok()?;
+            (from, from.checked_add(7.days()).ok()?)
+        }
+        "weekend" => {
+            let monday = today.checked_sub((today.weekday().to_monday_zero_offset() as i64).days()).ok()?;
+            // The weekend of this week when it has begun, else the one before.
+            let this_friday = monday.checked_add(4.days()).ok()?;
+            let latest = if today >= this_friday.checked_add(1.days()).ok()? {
+                this_friday
+            } else {
+                this_friday.checked_sub(7.days()).ok()?
+            };
+            let from = latest.checked_sub((7 * back.max(1) - 7).days()).ok()?;
+            (from, from.checked_add(3.days()).ok()?)
+        }
+        "month" => {
+            let first = today.first_of_month().checked_sub(back.months()).ok()?;
+            (first, first.checked_add(1.month()).ok()?)
+        }
+        _ => {
+            let year = today.year() - i16::try_from(back).ok()?;
+            (Date::new(year, 1, 1).ok()?, Date::new(year + 1, 1, 1).ok()?)
+        }
+    })
+}
+
+fn season_span(season: &str, year: i16) -> Option<(Date, Date)> {
+    let (from, until) = match season {
+        "spring" => (Date::new(year, 3, 1), Date::new(year, 6, 1)),
+        "summer" => (Date::new(year, 6, 1), Date::new(year, 9, 1)),
+        "autumn" | "fall" => (Date::new(year, 9, 1), Date::new(year, 12, 1)),
+        // The winter of a year is the one that begins in its December.
+        _ => (Date::new(year, 12, 1), Date::new(year + 1, 3, 1)),
+    };
+    Some((from.ok()?, until.ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    fn days_of(query: &str, today: Date) -> Option<(Date, Date)> {
+        match find(query, today)?.meaning {
+            Meaning::Days { from, until } => Some((from, until)),
+            Meaning::Anchored { .. } => None,
+        }
+    }
+
+    #[test]
+    fn absolute_dates_months_and_years() {
+        let today = date(2024, 3, 15);
+        assert_eq!(days_of("what happened on 2023-05-08?", today), Some((date(2023, 5, 8), date(2023, 5, 9))));
+        assert_eq!(days_of("dinner on 8 May, 2023", today), Some((date(2023, 5, 8), date(2023, 5, 9))));
+        assert_eq!(days_of("the talk on May 8th", today), Some((date(2023, 5, 8), date(2023, 5, 9))));
+        assert_eq!(days_of("what did I do in May 2023", today), Some((date(2023, 5, 1), date(2023, 6, 1))));
+        assert_eq!(days_of("trips in February", today), Some((date(2024, 2, 1), date(2024, 3, 1))));
+        assert_eq!(days_of("what did we do in 2022?", today), Some((date(2022, 1, 1), date(2023, 1, 1))));
+        // "may" as a verb is not a month.
+        assert_eq!(find("may I see my notes about running", today), None);
+    }
+
+    #[test]
+    fn relative_expressions_count_from_today() {
+        let today = date(2024, 3, 15); // a Friday
+        assert_eq!(days_of("yesterday", today), Some((date(2024, 3, 14), date(2024, 3, 15))));
+        assert_eq!(days_of("last week", today), Some((date(2024, 3, 4), date(2024, 3, 11))));
+        assert_eq!(days_of("last month", today), Some((date(2024, 2, 1), date(2024, 3, 1))));
+        assert_eq!(days_of("two weeks ago", today), Some((date(2024, 2, 26), date(2024, 3, 4))));
+        assert_eq!(days_of("3 days ago", today), Some((date(2024, 3, 12), date(2024, 3, 13))));
+        assert_eq!(days_of("last summer", today), Some((date(2023, 6, 1), date(2023, 9, 1))));
+        assert_eq!(days_of("last summer", date(2024, 10, 1)), Some((date(2024, 6, 1), date(2024, 9, 1))));
+        assert_eq!(days_of("in the summer of 2021", today), Some((date(2021, 6, 1), date(2021, 9, 1))));
+        assert_eq!(days_of("last Tuesday", today), Some((date(2024, 3, 12), date(2024, 3, 13))));
+        assert_eq!(days_of("a few weeks ago", today).map(|(from, _)| from), Some(date(2024, 2, 12)));
+    }
+
+    #[test]
+    fn events_anchor_expressions() {
+        let found = find("what did we do the week after the wedding?", date(2024, 3, 15)).expect("found");
+        assert_eq!(found.meaning, Meaning::Anchored { event: "wedding".to_owned(), after: true, days: 7 });
+        assert_eq!(found.expression, "the week after the wedding");
+        let found = find("the day before my sister's graduation", date(2024, 3, 15)).expect("found");
+        assert_eq!(found.meaning, Meaning::Anchored { event: "sister's graduation".to_owned(), after: false, days: 1 });
+    }
+}

@@ -1,0 +1,120 @@
+//! The insight generator's messages: recall (`search`) over an owner's memories, and the pipeline step that
+//! keeps its index.
+
+use serde::{Deserialize, Serialize};
+
+use crate::guardian::Sensitivity;
+use crate::harvester::{ProcessedMemory, SourceKind};
+
+pub mod message_types {
+    /// A pipeline step: take a stored memory into the owner's index.
+    pub const INDEX_MEMORY: &str = "index_memory";
+    pub const MEMORY_INDEXED: &str = "memory_indexed";
+    /// Recall: the owner's memories that answer a question, best first.
+    pub const SEARCH: &str = "search";
+    pub const SEARCH_RESULTS: &str = "search_results";
+}
+
+/// `index_memory`: one memory as the pipeline stored it, with the sensitivity the guardian gave it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexMemoryRequest {
+    pub memory: ProcessedMemory,
+    pub sensitivity: Sensitivity,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryIndexed {
+    pub owner: String,
+    pub memory_id: String,
+    /// False when the memory was indexed before (a redelivery): nothing changed.
+    pub indexed: bool,
+}
+
+/// `search`: what of `owner`'s memories answers `query`, for `principal` (the owner, or a grantee the guardian
+/// lets read memories: they see only what their grant reaches, in shareable form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchRequest {
+    pub principal: String,
+    pub owner: String,
+    /// Words, names and time expressions ("what did Omar say about the studio last summer").
+    pub query: String,
+    /// How many results; 10 when absent, at most [`MAX_SEARCH_LIMIT`].
+    #[serde(default)]
+    pub limit: Option<usize>,
+    #[serde(default)]
+    pub filters: SearchFilters,
+}
+
+pub const MAX_SEARCH_LIMIT: usize = 100;
+
+/// Hard limits on what may be returned, beside what the query itself says.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchFilters {
+    /// Only memories from this instant on (RFC 3339, or a `YYYY-MM-DD` day).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Only memories before this instant (RFC 3339, or a `YYYY-MM-DD` day, which is included).
+    #[serde(default)]
+    pub until: Option<String>,
+    /// Only memories written by or with one of these people (names or addresses, any case).
+    #[serde(default)]
+    pub people: Vec<String>,
+    /// Only memories from these kinds of source.
+    #[serde(default)]
+    pub source_kinds: Vec<SourceKind>,
+    /// The instant relative expressions ("yesterday", "last summer") count from (RFC 3339); now when absent.
+    #[serde(default)]
+    pub now: Option<String>,
+}
+
+/// How the query was read: what was matched, and what narrowed or widened it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueryReading {
+    /// The query's words as the index holds them (lower case, stemmed, without stop words).
+    pub terms: Vec<String>,
+    /// Words the owner's own memories add to the query, with their weight relative to a query word.
+    pub expansion: Vec<WeightedTerm>,
+    /// The time the query speaks of, if it speaks of one.
+    pub period: Option<Period>,
+    /// People of the owner's memories the query names.
+    pub people: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeightedTerm {
+    pub term: String,
+    pub weight: f64,
+}
+
+/// A span of time a query speaks of: memories inside it rank before the others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Period {
+    /// The words it was read from ("last summer", "the week after the wedding").
+    pub expression: String,
+    /// RFC 3339, inclusive.
+    pub from: String,
+    /// RFC 3339, exclusive.
+    pub until: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub owner: String,
+    pub query: String,
+    pub reading: QueryReading,
+    pub results: Vec<SearchHit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub memory_id: String,
+    /// Where the memory came from (a file and line, a chat turn's id, a message id).
+    pub source: Option<String>,
+    pub occurred_at: Option<String>,
+    /// The part of the memory that best matches, as the principal may see it.
+    pub snippet: String,
+    /// The ranking score: higher is better; comparable within one answer only.
+    pub score: f64,
+    /// Whether the snippet is in shareable (redacted) form.
+    pub redacted: bool,
+}
