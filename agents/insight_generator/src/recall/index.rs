@@ -91,11 +91,72 @@ pub struct Found {
     pub score: f32,
 }
 
+/// Where a chat turn stands in its conversation: the conversation (its people), then time, then the turn's
+/// source locator in natural order (`D1:9` before `D1:10`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct TurnPlace {
+    conversation: String,
+    at: i64,
+    source: Vec<Segment>,
+    memory_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Segment {
+    Number(u64),
+    Text(String),
+}
+
+/// A memory's source locator (or id) in natural order, for sorting memories that happened at one time.
+pub fn natural_order(memory_id: &str, index: &OwnerIndex) -> Vec<impl Ord + use<>> {
+    let source = index.entry(memory_id).and_then(|entry| entry.source.clone());
+    natural(source.as_deref().unwrap_or(memory_id))
+}
+
+fn natural(source: &str) -> Vec<Segment> {
+    let mut segments = Vec::new();
+    let mut rest = source;
+    while let Some(first) = rest.chars().next() {
+        let digits = first.is_ascii_digit();
+        let end = rest.find(|c: char| c.is_ascii_digit() != digits).unwrap_or(rest.len());
+        let (run, after) = rest.split_at(end);
+        segments.push(match run.parse() {
+            Ok(number) if digits => Segment::Number(number),
+            _ => Segment::Text(run.to_owned()),
+        });
+        rest = after;
+    }
+    segments
+}
+
+impl TurnPlace {
+    /// Chat turns only: other memories stand on their own.
+    fn of(memory_id: &str, entry: &Indexed) -> Option<TurnPlace> {
+        if entry.kind != SourceKind::Chat {
+            return None;
+        }
+        let mut people: Vec<String> = entry.people.iter().map(|person| person.to_lowercase()).collect();
+        people.sort_unstable();
+        people.dedup();
+        Some(TurnPlace {
+            conversation: people.join("|"),
+            at: entry.timestamp().unwrap_or(i64::MIN),
+            source: natural(entry.source.as_deref().unwrap_or(memory_id)),
+            memory_id: memory_id.to_owned(),
+        })
+    }
+}
+
+/// Turns further apart than this are not one conversation, whatever their people.
+const CONVERSATION_GAP_SECONDS: i64 = 6 * 3600;
+
 pub struct OwnerIndex {
     fields: Fields,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     entries: RwLock<HashMap<String, Arc<Indexed>>>,
+    /// Chat turns in conversation order.
+    turns: RwLock<std::collections::BTreeSet<TurnPlace>>,
     /// Every name token of the owner's people, with how many memories hold it.
     people: RwLock<BTreeMap<String, usize>>,
 }
@@ -140,6 +201,7 @@ impl OwnerIndex {
             reader,
             writer: Mutex::new(writer),
             entries: RwLock::default(),
+            turns: RwLock::default(),
             people: RwLock::default(),
         })
     }
@@ -170,10 +232,14 @@ impl OwnerIndex {
         let mut writer = self.writer.lock().expect("unpoisoned");
         let mut entries = self.entries.write().expect("unpoisoned");
         let mut people = self.people.write().expect("unpoisoned");
+        let mut turns = self.turns.write().expect("unpoisoned");
         let mut changed = 0;
         for memory_id in removed {
             if let Some(entry) = entries.remove(&memory_id) {
                 writer.delete_term(Term::from_field_text(self.fields.id, &memory_id));
+                if let Some(place) = TurnPlace::of(&memory_id, &entry) {
+                    turns.remove(&place);
+                }
                 for token in entry.people.iter().flat_map(|name| name_tokens(name)) {
                     if let Some(count) = people.get_mut(&token) {
                         *count = count.saturating_sub(1);
@@ -193,6 +259,9 @@ impl OwnerIndex {
             writer.add_document(self.document(&memory_id, &entry))?;
             for token in entry.people.iter().flat_map(|name| name_tokens(name)) {
                 *people.entry(token).or_default() += 1;
+            }
+            if let Some(place) = TurnPlace::of(&memory_id, &entry) {
+                turns.insert(place);
             }
             entries.insert(memory_id, Arc::new(entry));
             added_count += 1;
@@ -218,6 +287,20 @@ impl OwnerIndex {
         document.add_text(fields.kind, entry.kind.as_str());
         document.add_u64(fields.sensitivity, sensitivity_rank(entry.sensitivity));
         document
+    }
+
+    /// The turns around a chat turn in its conversation: up to `reach` before it, nearest first, and up to
+    /// `reach` after it, nearest first.
+    pub fn neighbours(&self, memory_id: &str, reach: usize) -> (Vec<String>, Vec<String>) {
+        let Some(entry) = self.entry(memory_id) else { return (Vec::new(), Vec::new()) };
+        let Some(place) = TurnPlace::of(memory_id, &entry) else { return (Vec::new(), Vec::new()) };
+        let turns = self.turns.read().expect("unpoisoned");
+        let near = |other: &&TurnPlace| {
+            other.conversation == place.conversation && (other.at - place.at).abs() <= CONVERSATION_GAP_SECONDS
+        };
+        let before = turns.range(..place.clone()).rev().take(reach).take_while(near);
+        let after = turns.range(place.clone()..).skip(1).take(reach).take_while(near);
+        (before.map(|turn| turn.memory_id.clone()).collect(), after.map(|turn| turn.memory_id.clone()).collect())
     }
 
     /// Whether `token` (lower case) is part of the name of someone in the owner's memories.
@@ -329,6 +412,26 @@ impl OwnerIndex {
 mod tests {
     use super::*;
 
+    #[test]
+    fn turns_follow_in_natural_order() {
+        assert!(natural("D1:9") < natural("D1:10"));
+        let index = OwnerIndex::new().unwrap();
+        let turn = |source: &str| Indexed {
+            occurred_at: Some("2023-01-01T10:00:00Z".to_owned()),
+            terms: vec!["word".to_owned()],
+            people: vec!["Omar".to_owned(), "Maya".to_owned()],
+            source: Some(source.to_owned()),
+            kind: SourceKind::Chat,
+            sensitivity: Sensitivity::Personal,
+        };
+        let added = ["D1:10", "D1:9", "D1:11", "D1:8"].map(|source| (source.to_owned(), turn(source)));
+        index.apply(added, []).unwrap();
+        assert_eq!(
+            index.neighbours("D1:10", 2),
+            (vec!["D1:9".to_owned(), "D1:8".to_owned()], vec!["D1:11".to_owned()])
+        );
+    }
+
     fn entry(text: &str, at: &str, people: &[&str]) -> Indexed {
         Indexed {
             occurred_at: Some(at.to_owned()),
@@ -373,6 +476,7 @@ mod tests {
         let found = index.search(&[], &[], 0.0, &with_omar, 10).unwrap();
         assert_eq!(found.len(), 2);
         assert!(index.knows_person("haddad"));
+        assert_eq!(index.neighbours("a", 2), (vec![], vec![]), "Omar and Omar Haddad are not one conversation");
         index.apply([], ["a".to_owned()]).unwrap();
         assert_eq!(index.search(&hike, &[], 0.0, &Narrowing::default(), 10).unwrap().len(), 1);
         assert_eq!(index.len(), 2);

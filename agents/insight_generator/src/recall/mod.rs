@@ -30,11 +30,26 @@ pub struct Tuning {
     pub people_weight: f32,
     /// How many candidates each pass ranks before the best are taken.
     pub candidates: usize,
+    /// What a chat turn's match lends the two turns after it (an answer follows its question) and the turn
+    /// before it, as shares of its score.
+    pub following_turns: [f32; 2],
+    pub preceding_turn: f32,
+    /// Whether time expressions are read; off only to measure what reading them brings.
+    pub time_expressions: bool,
 }
 
 impl Default for Tuning {
     fn default() -> Self {
-        Tuning { feedback_memories: 10, expansion_terms: 10, expansion_share: 0.3, people_weight: 0.5, candidates: 200 }
+        Tuning {
+            feedback_memories: 10,
+            expansion_terms: 10,
+            expansion_share: 0.3,
+            people_weight: 0.5,
+            candidates: 200,
+            following_turns: [0.5, 0.25],
+            preceding_turn: 0.25,
+            time_expressions: true,
+        }
     }
 }
 
@@ -66,7 +81,7 @@ fn rfc3339(day: Date) -> String {
 
 /// Searches `index` for `question`.
 pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> Result<Recalled, IndexError> {
-    let time = when::find(question.text, question.today);
+    let time = if tuning.time_expressions { when::find(question.text, question.today) } else { None };
     // The words of a time expression say when, not what: they are not searched for.
     let words: String = match &time {
         Some(found) => format!("{} {}", &question.text[..found.span.start], &question.text[found.span.end..]),
@@ -121,6 +136,7 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     } else {
         index.search(&weighted, &people, tuning.people_weight, &question.narrowing, limit)?
     };
+    let everywhere = with_context(index, everywhere, tuning);
     let Some((from, until)) = period else {
         return Ok(Recalled { reading, found: everywhere.into_iter().take(question.limit).collect() });
     };
@@ -129,12 +145,26 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     let mut within_period = question.narrowing.clone();
     within_period.from = Some(within_period.from.unwrap_or(i64::MIN).max(seconds(from).unwrap_or(i64::MIN)));
     within_period.until = Some(within_period.until.unwrap_or(i64::MAX).min(seconds(until).unwrap_or(i64::MAX)));
-    let mut inside = index.search(&weighted, &people, tuning.people_weight, &within_period, limit)?;
-    let by_time_alone = inside.is_empty() || (weighted.is_empty() && people.is_empty());
-    if by_time_alone {
-        // The words match nothing of the period (or there are none): the period itself is the answer.
-        inside = index.search(&[], &[], 0.0, &within_period, limit)?;
-        inside.sort_by_key(|found| index.entry(&found.memory_id).and_then(|entry| entry.timestamp()));
+    let matched = if weighted.is_empty() && people.is_empty() {
+        Vec::new()
+    } else {
+        index.search(&weighted, &people, tuning.people_weight, &within_period, limit)?
+    };
+    // Within a period the words' own matches lead; the turns around them come with the rest of the period.
+    let mut inside = matched;
+    if inside.len() < question.limit {
+        // The rest of the period, nearest in time to its best match (or in the order it happened).
+        let centre = inside.first().and_then(|found| index.entry(&found.memory_id)).and_then(|entry| entry.timestamp());
+        let mut rest: Vec<Found> = index
+            .search(&[], &[], 0.0, &within_period, limit)?
+            .into_iter()
+            .filter(|found| !inside.iter().any(|known| known.memory_id == found.memory_id))
+            .collect();
+        rest.sort_by_cached_key(|found| {
+            let at = index.entry(&found.memory_id).and_then(|entry| entry.timestamp()).unwrap_or(i64::MAX);
+            (centre.map_or(at, |centre| (at - centre).abs()), index::natural_order(&found.memory_id, index))
+        });
+        inside.extend(rest.into_iter().map(|found| Found { score: 0.0, ..found }));
     }
     let lead = everywhere.iter().chain(&inside).map(|found| found.score).fold(0.0_f32, f32::max) + 1.0;
     let inside_count = inside.len();
@@ -148,6 +178,31 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
         .take(question.limit)
         .collect();
     Ok(Recalled { reading, found: ranked })
+}
+
+/// Chat turns lend part of their score to the turns around them: the answer to a matching question is the turn
+/// after it, and a matching answer often follows the question that names its subject.
+fn with_context(index: &OwnerIndex, found: Vec<Found>, tuning: &Tuning) -> Vec<Found> {
+    if tuning.following_turns.iter().all(|share| *share <= 0.0) && tuning.preceding_turn <= 0.0 {
+        return found;
+    }
+    let mut scores: HashMap<String, f32> = found.iter().map(|found| (found.memory_id.clone(), found.score)).collect();
+    let mut lent: HashMap<String, f32> = HashMap::new();
+    for matched in &found {
+        let (before, after) = index.neighbours(&matched.memory_id, 2);
+        let shares =
+            after.iter().zip(tuning.following_turns).chain(before.iter().take(1).map(|id| (id, tuning.preceding_turn)));
+        for (neighbour, share) in shares {
+            let loan = lent.entry(neighbour.clone()).or_default();
+            *loan = loan.max(share * matched.score);
+        }
+    }
+    for (memory_id, loan) in lent {
+        *scores.entry(memory_id).or_default() += loan;
+    }
+    let mut ranked: Vec<Found> = scores.into_iter().map(|(memory_id, score)| Found { memory_id, score }).collect();
+    ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.memory_id.cmp(&b.memory_id)));
+    ranked
 }
 
 /// Each distinct term with its weight: how often the query says it.
