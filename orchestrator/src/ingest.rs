@@ -19,6 +19,7 @@ use mneme_protocol::harvester::{
     BatchProcessRequest, DuplicateKind, MemoryProcessed, ProcessMemoryRequest, message_types,
 };
 use mneme_protocol::ingest::{IngestOutcome, IngestReport};
+use mneme_protocol::insights::IndexMemoryRequest;
 use mneme_protocol::patterns::AnalyzePatternsRequest;
 use mneme_protocol::relationships::UpdateRelationshipsRequest;
 use mneme_protocol::subjects::{self, headers, jetstream as names};
@@ -50,6 +51,8 @@ pub struct IngestSettings {
     pub analyze_patterns: bool,
     /// Whether each stored memory also goes to the relationship mapper (`update_relationships`).
     pub map_relationships: bool,
+    /// Whether each stored memory also goes to the insight generator's recall index (`index_memory`).
+    pub index_memories: bool,
 }
 
 impl Default for IngestSettings {
@@ -65,6 +68,7 @@ impl Default for IngestSettings {
             stream_replicas: 1,
             analyze_patterns: true,
             map_relationships: true,
+            index_memories: true,
         }
     }
 }
@@ -456,9 +460,10 @@ impl IngestWorker {
         let applied: SecurityApplied =
             reply.payload_as().map_err(|error| Failure::Permanent(format!("guardian reply: {error}")))?;
         // Also after a redelivery: the previous attempt may have died between steps, and the analysis agents
-        // take each memory once however often it is sent. The two are independent, so they run side by side.
+        // take each memory once however often it is sent. They are independent, so they run side by side.
         let patterns = AnalyzePatternsRequest { memory: memory.clone() };
-        let relationships = UpdateRelationshipsRequest { memory };
+        let relationships = UpdateRelationshipsRequest { memory: memory.clone() };
+        let index = IndexMemoryRequest { memory, sensitivity: applied.sensitivity };
         tokio::try_join!(
             self.analysis_step(
                 self.settings.analyze_patterns,
@@ -471,6 +476,12 @@ impl IngestWorker {
                 AgentType::RelationshipMapper,
                 mneme_protocol::relationships::message_types::UPDATE_RELATIONSHIPS,
                 &relationships,
+            ),
+            self.analysis_step(
+                self.settings.index_memories,
+                AgentType::InsightGenerator,
+                mneme_protocol::insights::message_types::INDEX_MEMORY,
+                &index,
             ),
         )?;
         Ok(if applied.stored {

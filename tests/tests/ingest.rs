@@ -123,6 +123,7 @@ impl System {
             system.start_agent(AgentType::PrivacyGuardian);
             system.start_agent(AgentType::PatternAnalyzer);
             system.start_agent(AgentType::RelationshipMapper);
+            system.start_agent(AgentType::InsightGenerator);
             system.agents.push(Process::start("mneme-orchestrator", &system.nats.url, &INGEST_ENV));
         }
         for kind in [
@@ -130,6 +131,7 @@ impl System {
             AgentType::PrivacyGuardian,
             AgentType::PatternAnalyzer,
             AgentType::RelationshipMapper,
+            AgentType::InsightGenerator,
         ] {
             wait_for_instances(&system.client, ComponentKind::Agent(kind), replicas, Duration::from_secs(30)).await;
         }
@@ -441,6 +443,7 @@ async fn inputs_that_keep_failing_are_dead_lettered_and_replayed_once_fixed() {
         ("MNEME__INGEST__MAX_DELIVER", "2"),
         ("MNEME__INGEST__ANALYZE_PATTERNS", "false"),
         ("MNEME__INGEST__MAP_RELATIONSHIPS", "false"),
+        ("MNEME__INGEST__INDEX_MEMORIES", "false"),
     ];
     let _harvester = Process::start("mneme-memory-harvester", &nats.url, &[]);
     let _orchestrator = Process::start("mneme-orchestrator", &nats.url, &patience);

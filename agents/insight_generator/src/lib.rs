@@ -1,3 +1,43 @@
-//! Mneme's insight generator: recall over a person's memories ([`recall`]), served over NATS by [`run`].
+//! Mneme's insight generator: recall over a person's memories. The logic is plain Rust ([`recall`]);
+//! [`generator`] is the agent, and [`run`] serves it over NATS.
 
+pub mod generator;
+pub mod reading;
 pub mod recall;
+pub mod settings;
+pub mod store;
+
+use std::future::Future;
+
+use mneme_protocol::{AgentType, ComponentKind};
+use mneme_runtime::ServeError;
+use mneme_runtime::ledger::{GuardianKeys, KvLedger, LedgerError};
+
+pub use generator::InsightGenerator;
+pub use settings::{GeneratorSettings, Settings};
+
+/// Serves the insight generator until `shutdown` resolves.
+pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
+    let generator_settings = settings.generator.clone();
+    mneme_runtime::run(
+        ComponentKind::Agent(AgentType::InsightGenerator),
+        settings.runtime,
+        |context| async move {
+            let store = KvLedger::open(
+                &context.jetstream(),
+                store::BUCKET,
+                "Mneme: what recall keeps of each owner's memories (terms, people, time), sealed",
+                generator_settings.store_replicas,
+                GuardianKeys::new(context.caller(), store::BUCKET),
+            )
+            .await?;
+            Ok::<_, LedgerError>(InsightGenerator::new(
+                generator_settings,
+                store,
+                reading::GuardianReading(context.caller()),
+            ))
+        },
+        shutdown,
+    )
+    .await
+}

@@ -1,6 +1,7 @@
 //! The `mneme` command: run the system on this machine, look at it, talk to its agents, pour records into it,
 //! and read, forget and audit what it keeps.
 
+mod ask;
 mod charts;
 mod dlq;
 mod ingest;
@@ -17,6 +18,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use tokio_util::sync::CancellationToken;
 
+use mneme_protocol::harvester::SourceKind;
 use mneme_protocol::orchestrator::SystemStatus;
 use mneme_protocol::{AgentMessage, AgentType, ComponentId, Encoding};
 use mneme_runtime::settings::DEFAULT_NATS_URL;
@@ -110,6 +112,35 @@ enum Command {
         #[arg(long = "as", global = true)]
         principal: Option<String>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table, global = true)]
+        format: OutputFormat,
+    },
+    /// Recall: the memories that answer a question, best first ("what did Omar say about the studio last
+    /// summer?"). Time expressions, people's names and the owner's own words are read.
+    Ask {
+        question: String,
+        #[arg(long)]
+        owner: String,
+        /// The principal asking; the owner when absent.
+        #[arg(long = "as")]
+        principal: Option<String>,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Only memories from this day (YYYY-MM-DD) or instant (RFC 3339) on.
+        #[arg(long)]
+        from: Option<String>,
+        /// Only memories up to this day (included) or instant.
+        #[arg(long)]
+        until: Option<String>,
+        /// Only memories written by or with this person (repeat for more).
+        #[arg(long = "with")]
+        people: Vec<String>,
+        /// Only memories from this kind of source (repeat for more).
+        #[arg(long = "kind", value_parser = parse_source_kind)]
+        kinds: Vec<SourceKind>,
+        /// The instant relative expressions ("last summer") count from (RFC 3339); now when absent.
+        #[arg(long)]
+        now: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
     /// An owner's patterns: when they are active, streaks and gaps, and their mood day by day.
@@ -300,6 +331,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 MemoriesCommand::Count => vault::MemoriesCommand::Count,
             };
             vault::memories(&settings, &owner, principal.as_deref(), command, format).await
+        }
+        Command::Ask { question, owner, principal, limit, from, until, people, kinds, now, format } => {
+            let request = ask::AskRequest { question, owner, principal, limit, from, until, people, kinds, now };
+            ask::ask(&settings, request, format).await
         }
         Command::Patterns { owner, principal, chart, format } => {
             patterns::patterns(&settings, &owner, principal.as_deref(), chart.as_deref(), format).await
@@ -498,6 +533,15 @@ fn human_duration(seconds: f64) -> String {
         3_600..86_400 => format!("{}h{:02}m", seconds / 3_600, seconds % 3_600 / 60),
         _ => format!("{}d{:02}h", seconds / 86_400, seconds % 86_400 / 3_600),
     }
+}
+
+fn parse_source_kind(text: &str) -> Result<SourceKind, String> {
+    const KINDS: [SourceKind; 6] =
+        [SourceKind::Text, SourceKind::Note, SourceKind::Journal, SourceKind::Chat, SourceKind::Email, SourceKind::Csv];
+    KINDS
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+        .ok_or_else(|| format!("`{text}` is not a kind of source; one of {}", KINDS.map(SourceKind::as_str).join(", ")))
 }
 
 fn parse_payload(payload: Option<&str>) -> anyhow::Result<serde_json::Value> {

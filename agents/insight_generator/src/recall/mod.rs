@@ -4,6 +4,7 @@
 //! feedback (RM3: the terms of the best first answers, weighed by how well those answered).
 
 pub mod index;
+pub mod snippet;
 pub mod text;
 pub mod when;
 

@@ -1,0 +1,455 @@
+//! The insight generator as an agent: `index_memory` keeps each stored memory's terms in its owner's index
+//! ledger; `search` answers a question from the owner's index, with snippets read through the guardian for
+//! the principal who asks. Each replica keeps the indexes of the owners it was asked about in memory, loaded
+//! from the ledger and kept current by following it, so that replicas may come and go.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures::{FutureExt, StreamExt};
+use jiff::tz::TimeZone;
+
+use mneme_protocol::guardian::Sensitivity;
+use mneme_protocol::harvester::ProcessedMemory;
+use mneme_protocol::insights::{
+    IndexMemoryRequest, MAX_SEARCH_LIMIT, MemoryIndexed, SearchFilters, SearchHit, SearchRequest, SearchResults,
+    message_types,
+};
+use mneme_protocol::{AgentCapability, AgentType, ErrorCode};
+use mneme_runtime::ledger::LedgerError;
+use mneme_runtime::{Agent, Event, EventSubscription, HandlerError, Reply, Request};
+
+use crate::reading::MemoryReading;
+use crate::recall::index::{IndexError, Indexed, Narrowing, OwnerIndex, name_tokens};
+use crate::recall::{Question, Tuning, recall, snippet, text};
+use crate::settings::GeneratorSettings;
+use crate::store::IndexStore;
+
+impl From<IndexError> for HandlerError {
+    fn from(error: IndexError) -> Self {
+        HandlerError::internal(error.to_string())
+    }
+}
+
+/// One owner's index in this replica, and the task that keeps it current.
+struct Loaded {
+    index: Arc<OwnerIndex>,
+    follower: tokio::task::AbortHandle,
+    last_used: Mutex<Instant>,
+}
+
+impl Drop for Loaded {
+    fn drop(&mut self) {
+        self.follower.abort();
+    }
+}
+
+pub struct InsightGenerator<S, R> {
+    settings: GeneratorSettings,
+    store: Arc<S>,
+    reading: R,
+    tuning: Tuning,
+    loaded: Mutex<HashMap<String, Arc<Loaded>>>,
+    /// One load per owner at a time: concurrent first questions wait for the same load.
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl<S, R> std::fmt::Debug for InsightGenerator<S, R> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let owners = self.loaded.lock().map(|loaded| loaded.len()).unwrap_or_default();
+        formatter.debug_struct("InsightGenerator").field("loaded_owners", &owners).finish()
+    }
+}
+
+/// What the index keeps of a memory: the terms of its title, tags and text, never the text itself.
+pub fn indexed(memory: &ProcessedMemory, sensitivity: Sensitivity) -> Indexed {
+    let mut terms = Vec::new();
+    if let Some(title) = &memory.title {
+        terms.extend(text::terms(title));
+    }
+    for tag in &memory.tags {
+        terms.extend(text::terms(tag));
+    }
+    terms.extend(text::terms(&memory.text));
+    let mut people = memory.participants.clone();
+    people.extend(memory.author.clone());
+    Indexed {
+        occurred_at: memory.occurred_at.clone(),
+        terms,
+        people,
+        source: memory.source.clone(),
+        kind: memory.source_kind,
+        sensitivity,
+    }
+}
+
+/// Applies ledger changes to `index`: new memories added, those gone from their shard removed.
+fn apply_changes(
+    index: &OwnerIndex,
+    shards: &mut HashMap<String, HashSet<String>>,
+    changes: Vec<mneme_runtime::ledger::ShardChange<Indexed>>,
+) -> Result<(), IndexError> {
+    let mut added = Vec::new();
+    let mut removed = Vec::new();
+    for (key, entries) in changes {
+        let now: HashSet<String> =
+            entries.as_ref().map(|entries| entries.keys().cloned().collect()).unwrap_or_default();
+        if let Some(before) = shards.get(&key) {
+            removed.extend(before.difference(&now).cloned());
+        }
+        added.extend(entries.into_iter().flatten());
+        shards.insert(key, now);
+    }
+    index.apply(added, removed)?;
+    Ok(())
+}
+
+fn parse_instant(text: &str, end_of_day: bool) -> Option<i64> {
+    if let Ok(at) = text.parse::<jiff::Timestamp>() {
+        return Some(at.as_second());
+    }
+    let day = text.parse::<jiff::civil::Date>().ok()?;
+    let day = if end_of_day { day.tomorrow().ok()? } else { day };
+    Some(day.to_zoned_datetime(TimeZone::UTC).ok()?.timestamp().as_second())
+}
+
+/// The request's filters as the index narrows by them, within what the principal may read.
+fn narrowing(filters: &SearchFilters, max_sensitivity: Sensitivity) -> Result<Narrowing, HandlerError> {
+    let instant = |text: &Option<String>, end_of_day: bool, name: &str| match text {
+        Some(text) => parse_instant(text, end_of_day).map(Some).ok_or_else(|| {
+            HandlerError::bad_request(format!("filters.{name} `{text}` is not RFC 3339 nor YYYY-MM-DD"))
+        }),
+        None => Ok(None),
+    };
+    let people: Vec<Vec<String>> = filters
+        .people
+        .iter()
+        .map(|name| name_tokens(name).collect::<Vec<_>>())
+        .filter(|tokens| !tokens.is_empty())
+        .collect();
+    Ok(Narrowing {
+        from: instant(&filters.from, false, "from")?,
+        until: instant(&filters.until, true, "until")?,
+        people,
+        kinds: filters.source_kinds.clone(),
+        max_sensitivity: Some(max_sensitivity),
+    })
+}
+
+impl<S: IndexStore, R: MemoryReading> InsightGenerator<S, R> {
+    pub fn new(settings: GeneratorSettings, store: S, reading: R) -> Self {
+        InsightGenerator {
+            settings,
+            store: Arc::new(store),
+            reading,
+            tuning: Tuning::default(),
+            loaded: Mutex::default(),
+            loading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn loaded_index(&self, owner: &str) -> Option<Arc<OwnerIndex>> {
+        let loaded = self.loaded.lock().expect("unpoisoned").get(owner).cloned()?;
+        *loaded.last_used.lock().expect("unpoisoned") = Instant::now();
+        Some(loaded.index.clone())
+    }
+
+    /// The owner's index, loaded from the ledger on first use and followed from then on.
+    async fn index_of(&self, owner: &str) -> Result<Arc<OwnerIndex>, HandlerError> {
+        if let Some(index) = self.loaded_index(owner) {
+            return Ok(index);
+        }
+        let _turn = self.loading.lock().await;
+        if let Some(index) = self.loaded_index(owner) {
+            return Ok(index);
+        }
+        let started = Instant::now();
+        let (current, mut changes) = self.store.follow(owner).await?;
+        let index = Arc::new(OwnerIndex::new()?);
+        let mut shards = HashMap::new();
+        let mut batch = Vec::with_capacity(current);
+        for _ in 0..current {
+            match changes.next().await {
+                Some(change) => batch.push(change?),
+                None => {
+                    return Err(LedgerError::Corrupt {
+                        bucket: crate::store::BUCKET.to_owned(),
+                        owner: owner.to_owned(),
+                        reason: "the ledger ended while it was read".to_owned(),
+                    }
+                    .into());
+                }
+            }
+        }
+        apply_changes(&index, &mut shards, batch)?;
+        tracing::info!(memories = index.len(), elapsed = ?started.elapsed(), "Loaded an owner's index.");
+        let follower = tokio::spawn(follow(index.clone(), shards, changes));
+        let loaded = Arc::new(Loaded {
+            index: index.clone(),
+            follower: follower.abort_handle(),
+            last_used: Mutex::new(Instant::now()),
+        });
+        let mut all = self.loaded.lock().expect("unpoisoned");
+        all.insert(owner.to_owned(), loaded);
+        while all.len() > self.settings.max_loaded_owners {
+            let stalest = all
+                .iter()
+                .filter(|(name, _)| name.as_str() != owner)
+                .min_by_key(|(_, loaded)| *loaded.last_used.lock().expect("unpoisoned"))
+                .map(|(name, _)| name.clone());
+            match stalest {
+                Some(name) => all.remove(&name),
+                None => break,
+            };
+        }
+        Ok(index)
+    }
+
+    /// Takes one memory into its owner's index ledger (and this replica's index, when loaded).
+    pub async fn index(&self, request: IndexMemoryRequest) -> Result<MemoryIndexed, HandlerError> {
+        let memory = request.memory;
+        if memory.owner.trim().is_empty() || memory.id.trim().is_empty() {
+            return Err(HandlerError::bad_request("the memory needs an owner and an id"));
+        }
+        if memory.text.len() > self.settings.max_text_bytes {
+            return Err(HandlerError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the text has {} bytes, over the limit of {}", memory.text.len(), self.settings.max_text_bytes),
+            ));
+        }
+        let entry = indexed(&memory, request.sensitivity);
+        let recorded = self.store.record(&memory.owner, &memory.id, entry.clone()).await?;
+        if let Some(index) = self.loaded_index(&memory.owner) {
+            index.apply([(memory.id.clone(), entry)], [])?;
+        }
+        Ok(MemoryIndexed { owner: memory.owner, memory_id: memory.id, indexed: recorded })
+    }
+
+    pub async fn search(&self, request: SearchRequest) -> Result<SearchResults, HandlerError> {
+        let query = request.query.trim();
+        if query.is_empty() {
+            return Err(HandlerError::bad_request("the query is empty"));
+        }
+        if query.chars().count() > self.settings.max_query_chars {
+            return Err(HandlerError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the query is over {} characters", self.settings.max_query_chars),
+            ));
+        }
+        let limit = request.limit.unwrap_or(10);
+        if limit == 0 || limit > MAX_SEARCH_LIMIT {
+            return Err(HandlerError::bad_request(format!("limit must be 1 to {MAX_SEARCH_LIMIT}")));
+        }
+        let today = match &request.filters.now {
+            Some(now) => now
+                .parse::<jiff::Timestamp>()
+                .map_err(|error| HandlerError::bad_request(format!("filters.now `{now}`: {error}")))?,
+            None => jiff::Timestamp::now(),
+        }
+        .to_zoned_datetime(TimeZone::UTC)
+        .date();
+        let decision = self.reading.decide(&request.principal, &request.owner).await?;
+        let narrowing = narrowing(&request.filters, decision.max_sensitivity)?;
+        let index = self.index_of(&request.owner).await?;
+        // A few more than asked for: some may have been forgotten since, or be above what the principal sees.
+        let question = Question { text: query, limit: limit + limit / 2 + 2, narrowing, today };
+        let recalled = recall(&index, &question, &self.tuning)?;
+        let terms: HashSet<String> = recalled
+            .reading
+            .terms
+            .iter()
+            .cloned()
+            .chain(recalled.reading.expansion.iter().map(|weighted| weighted.term.clone()))
+            .collect();
+        let reads =
+            recalled.found.iter().map(|found| self.reading.read(&request.principal, &request.owner, &found.memory_id));
+        let views = futures::future::join_all(reads).await;
+        let mut results = Vec::with_capacity(limit);
+        for (found, view) in recalled.found.iter().zip(views) {
+            let Some(view) = view? else { continue };
+            results.push(SearchHit {
+                memory_id: found.memory_id.clone(),
+                source: view.memory.source.clone(),
+                occurred_at: view.memory.occurred_at.clone(),
+                snippet: snippet::snippet(&view.memory.text, &terms),
+                score: f64::from(found.score),
+                redacted: view.redacted,
+            });
+            if results.len() == limit {
+                break;
+            }
+        }
+        Ok(SearchResults { owner: request.owner, query: query.to_owned(), reading: recalled.reading, results })
+    }
+
+    /// Forgets one memory, or everything of an owner, in the ledger and in this replica.
+    async fn forget(&self, event: &Event) -> Result<(), HandlerError> {
+        let forgotten = mneme_runtime::ledger::forget_on(self.store.as_ref(), event).await?;
+        match &forgotten.memory_id {
+            Some(memory_id) => {
+                if let Some(index) = self.loaded_index(&forgotten.owner) {
+                    index.apply([], [memory_id.clone()])?;
+                }
+            }
+            None => {
+                self.loaded.lock().expect("unpoisoned").remove(&forgotten.owner);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Keeps `index` current with the ledger's changes, a batch of whatever has arrived at a time.
+async fn follow(
+    index: Arc<OwnerIndex>,
+    mut shards: HashMap<String, HashSet<String>>,
+    mut changes: futures::stream::BoxStream<'static, Result<mneme_runtime::ledger::ShardChange<Indexed>, LedgerError>>,
+) {
+    while let Some(first) = changes.next().await {
+        let mut batch = vec![first];
+        while let Some(Some(more)) = changes.next().now_or_never() {
+            batch.push(more);
+        }
+        let batch: Result<Vec<_>, LedgerError> = batch.into_iter().collect();
+        let applied = batch
+            .map_err(|error| error.to_string())
+            .and_then(|batch| apply_changes(&index, &mut shards, batch).map_err(|error| error.to_string()));
+        if let Err(reason) = applied {
+            tracing::warn!(%reason, "Following an owner's index failed; it stays as it was.");
+        }
+    }
+}
+
+pub fn capabilities() -> Vec<AgentCapability> {
+    vec![
+        AgentCapability::new(
+            message_types::INDEX_MEMORY,
+            "Takes a stored memory's terms, people, time and source into its owner's recall index",
+            &["processed_memory", "sensitivity"],
+            &[message_types::MEMORY_INDEXED],
+        ),
+        AgentCapability::new(
+            message_types::SEARCH,
+            "Recall: an owner's memories that answer a question, best first, with time expressions, people and the owner's own vocabulary read",
+            &["principal", "owner", "query"],
+            &[message_types::SEARCH_RESULTS],
+        )
+        .with_dependencies(&[AgentType::PrivacyGuardian.as_str()]),
+    ]
+}
+
+impl<S: IndexStore, R: MemoryReading> Agent for InsightGenerator<S, R> {
+    fn description(&self) -> String {
+        "Mneme insight generator: recall over a person's memories".to_owned()
+    }
+
+    fn capabilities(&self) -> Vec<AgentCapability> {
+        capabilities()
+    }
+
+    fn event_subscriptions(&self) -> Vec<EventSubscription> {
+        vec![mneme_runtime::ledger::forgetting()]
+    }
+
+    async fn on_event(&self, event: Event) -> Result<(), HandlerError> {
+        self.forget(&event).await
+    }
+
+    async fn handle(&self, request: Request) -> Result<Reply, HandlerError> {
+        match request.message_type() {
+            message_types::INDEX_MEMORY => {
+                Ok(Reply::new(message_types::MEMORY_INDEXED, self.index(request.payload()?).await?))
+            }
+            message_types::SEARCH => {
+                Ok(Reply::new(message_types::SEARCH_RESULTS, self.search(request.payload()?).await?))
+            }
+            other => Err(HandlerError::new(ErrorCode::UnknownMessageType, format!("no handler for `{other}`"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mneme_protocol::guardian::MemoryView;
+    use mneme_runtime::ledger::MemoryLedger;
+
+    use super::*;
+    use crate::reading::OwnersOnly;
+
+    fn memory(id: &str, owner: &str, at: &str, text: &str) -> ProcessedMemory {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "owner": owner, "source": format!("notes.md:{id}"), "text": text, "author": null,
+            "participants": [], "source_kind": "journal",
+            "language": {"code": "eng", "name": "English", "confidence": 1.0, "reliable": true},
+            "word_count": 3, "occurred_at": at, "processed_at": "2024-01-01T00:00:00Z", "content_hash": "00",
+            "quality": {"score": 1.0, "acceptable": true, "reasons": []}, "is_duplicate": false, "duplicate_of": null
+        }))
+        .expect("a valid memory")
+    }
+
+    fn request(principal: &str, query: &str) -> SearchRequest {
+        SearchRequest {
+            principal: principal.to_owned(),
+            owner: "maya".to_owned(),
+            query: query.to_owned(),
+            limit: None,
+            filters: SearchFilters { now: Some("2024-03-01T12:00:00Z".to_owned()), ..SearchFilters::default() },
+        }
+    }
+
+    async fn generator() -> InsightGenerator<MemoryLedger<Indexed>, OwnersOnly> {
+        let reading = OwnersOnly::default();
+        let memories = [
+            memory("m1", "maya", "2023-07-02T09:00:00Z", "Kayaked across the bay at dawn with my sister"),
+            memory("m2", "maya", "2023-11-20T09:00:00Z", "Fixed the bike's back wheel, finally"),
+            memory("m3", "maya", "2024-02-10T09:00:00Z", "Kayak club meeting, planning the spring trips"),
+        ];
+        for memory in &memories {
+            reading.keep(MemoryView { memory: memory.clone(), sensitivity: Sensitivity::Personal, redacted: false });
+        }
+        let generator = InsightGenerator::new(GeneratorSettings::default(), MemoryLedger::default(), reading);
+        for memory in memories {
+            generator.index(IndexMemoryRequest { memory, sensitivity: Sensitivity::Personal }).await.unwrap();
+        }
+        generator
+    }
+
+    #[tokio::test]
+    async fn finds_memories_reads_time_and_keeps_to_the_owner() {
+        let generator = generator().await;
+        let found = generator.search(request("maya", "kayaking last summer")).await.unwrap();
+        let ids: Vec<&str> = found.results.iter().map(|hit| hit.memory_id.as_str()).collect();
+        assert_eq!(ids, ["m1", "m3"]);
+        assert_eq!(found.results[0].source.as_deref(), Some("notes.md:m1"));
+        assert!(found.results[0].snippet.contains("Kayaked"));
+        assert_eq!(found.reading.period.as_ref().map(|period| period.expression.as_str()), Some("last summer"));
+
+        let refused = generator.search(request("omar", "kayaking")).await.unwrap_err();
+        assert_eq!(refused.code, ErrorCode::Forbidden);
+        let empty = generator.search(request("maya", "   ")).await.unwrap_err();
+        assert_eq!(empty.code, ErrorCode::BadRequest);
+        let mut bad_filter = request("maya", "bike");
+        bad_filter.filters.from = Some("last tuesday".to_owned());
+        assert_eq!(generator.search(bad_filter).await.unwrap_err().code, ErrorCode::BadRequest);
+    }
+
+    #[tokio::test]
+    async fn an_index_loads_from_the_ledger_and_forgets() {
+        let generator = generator().await;
+        // Indexed before the owner was first asked about: the index is loaded from the ledger.
+        let found = generator.search(request("maya", "bike wheel")).await.unwrap();
+        assert_eq!(found.results.len(), 1);
+        let again = generator
+            .index(IndexMemoryRequest {
+                memory: memory("m2", "maya", "2023-11-20T09:00:00Z", "Fixed the bike's back wheel, finally"),
+                sensitivity: Sensitivity::Personal,
+            })
+            .await
+            .unwrap();
+        assert!(!again.indexed, "a redelivery changes nothing");
+        let index = generator.index_of("maya").await.unwrap();
+        index.apply([], ["m2".to_owned()]).unwrap();
+        assert!(generator.search(request("maya", "bike wheel")).await.unwrap().results.is_empty());
+    }
+}

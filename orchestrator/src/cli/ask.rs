@@ -1,0 +1,91 @@
+//! `mneme ask`: recall. A question in plain words; the memories that answer it, best first, with where they
+//! came from and how the question was read.
+
+use std::process::ExitCode;
+
+use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
+
+use mneme_protocol::AgentType;
+use mneme_protocol::harvester::SourceKind;
+use mneme_protocol::insights::{SearchFilters, SearchRequest, SearchResults, message_types};
+use mneme_runtime::call::CallOptions;
+
+use super::{OutputFormat, say};
+use crate::settings::Settings;
+
+pub struct AskRequest {
+    pub question: String,
+    pub owner: String,
+    pub principal: Option<String>,
+    pub limit: usize,
+    pub from: Option<String>,
+    pub until: Option<String>,
+    pub people: Vec<String>,
+    pub kinds: Vec<SourceKind>,
+    pub now: Option<String>,
+}
+
+pub async fn ask(settings: &Settings, request: AskRequest, output: OutputFormat) -> anyhow::Result<ExitCode> {
+    let orchestrator = super::connect(settings).await?;
+    let payload = SearchRequest {
+        principal: request.principal.unwrap_or_else(|| request.owner.clone()),
+        owner: request.owner,
+        query: request.question,
+        limit: Some(request.limit),
+        filters: SearchFilters {
+            from: request.from,
+            until: request.until,
+            people: request.people,
+            source_kinds: request.kinds,
+            now: request.now,
+        },
+    };
+    let results: SearchResults = orchestrator
+        .send(AgentType::InsightGenerator, message_types::SEARCH, &payload, &CallOptions::default())
+        .await?
+        .payload_as()?;
+    match output {
+        OutputFormat::Json => say(&serde_json::to_string_pretty(&results)?)?,
+        OutputFormat::Table => say(&results_text(&results))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn results_text(results: &SearchResults) -> String {
+    let reading = &results.reading;
+    let mut lines = Vec::new();
+    let mut read =
+        format!("searched for: {}", if reading.terms.is_empty() { "-".to_owned() } else { reading.terms.join(" ") });
+    if let Some(period) = &reading.period {
+        read.push_str(&format!(
+            "; \"{}\" read as {} to {}",
+            period.expression,
+            &period.from[..10],
+            &period.until[..10]
+        ));
+    }
+    if !reading.people.is_empty() {
+        read.push_str(&format!("; people: {}", reading.people.join(", ")));
+    }
+    if !reading.expansion.is_empty() {
+        let words: Vec<&str> = reading.expansion.iter().take(5).map(|weighted| weighted.term.as_str()).collect();
+        read.push_str(&format!("; also: {}", words.join(" ")));
+    }
+    lines.push(read);
+    if results.results.is_empty() {
+        lines.push("Nothing found.".to_owned());
+        return lines.join("\n");
+    }
+    let mut table = Table::new();
+    table.load_style(UTF8_BORDERS_ONLY).set_header(["#", "when", "memory", "from"]);
+    for (rank, hit) in results.results.iter().enumerate() {
+        let when = hit.occurred_at.as_deref().map(|at| at.get(..10).unwrap_or(at)).unwrap_or("-");
+        let mut snippet = hit.snippet.clone();
+        if hit.redacted {
+            snippet.push_str(" (redacted)");
+        }
+        table.add_row([(rank + 1).to_string(), when.to_owned(), snippet, hit.source.clone().unwrap_or_default()]);
+    }
+    lines.push(table.to_string());
+    lines.join("\n")
+}
