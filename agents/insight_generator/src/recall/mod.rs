@@ -238,14 +238,22 @@ fn named_people(index: &OwnerIndex, words: &str) -> Vec<String> {
     named
 }
 
+/// How well, against the best, a memory must match an event's words to count as speaking of it.
+const ANCHOR_MATCH_SHARE: f32 = 0.7;
+
 /// The day of the event a query anchors a time on: the date of the memory that best matches its words.
 fn anchor(index: &OwnerIndex, event: &str, narrowing: &Narrowing, tuning: &Tuning) -> Result<Option<Date>, IndexError> {
     let terms = weigh(&text::terms(event));
     let found = index.search(&terms, &[], tuning.people_weight, narrowing, 5)?;
-    Ok(found.iter().find_map(|found| {
-        let at = index.entry(&found.memory_id)?.timestamp()?;
-        Some(jiff::Timestamp::from_second(at).ok()?.to_zoned_datetime(TimeZone::UTC).date())
-    }))
+    // An event is spoken of before it (plans) and after it (memories of it); the latest of the memories that
+    // match it well is the nearest to what followed it.
+    let best = found.first().map_or(0.0, |found| found.score);
+    let latest = found
+        .iter()
+        .filter(|found| found.score >= ANCHOR_MATCH_SHARE * best)
+        .filter_map(|found| index.entry(&found.memory_id)?.timestamp())
+        .max();
+    Ok(latest.and_then(|at| Some(jiff::Timestamp::from_second(at).ok()?.to_zoned_datetime(TimeZone::UTC).date())))
 }
 
 /// RM3's expansion: the terms of the best first answers, each weighed by how much of those answers it makes and
