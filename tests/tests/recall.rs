@@ -1,12 +1,13 @@
-//! Recall end to end, with real processes: chats ingested through the pipeline into the insight generator's
-//! index, questions answered by either of two replicas, a replica killed and replaced (its successor loads the
-//! index from the ledger), a memory added later found by every replica, and strangers kept out.
+//! Recall and digests end to end, with real processes: chats ingested through the pipeline into the insight
+//! generator's index, questions answered by either of two replicas, a replica killed and replaced (its
+//! successor loads the index from the ledger), a memory added later found by every replica, strangers kept
+//! out; a digest partial while the analysis agents are down, and whole once they are up.
 
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use mneme_protocol::insights::{SearchResults, message_types};
+use mneme_protocol::insights::{Digest, SearchResults, message_types};
 use mneme_protocol::{AgentType, ComponentKind};
 use mneme_system_tests::{NatsServer, Process, eventually, mneme, msgpack_body, raw_request, wait_for_instances};
 
@@ -121,4 +122,27 @@ async fn questions_find_their_turns_across_replicas_and_restarts() {
     assert!(ok, "{out}");
     let answer: SearchResults = serde_json::from_str(&out).unwrap();
     assert!(sources(&answer).iter().take(5).any(|source| source.starts_with("omar:D5:")), "{answer:?}");
+
+    // A digest while the pattern analyzer and the relationship mapper are down is partial, and says so.
+    let year = ["--nats-url", &url, "insights", "--owner", "maya", "--period", "year", "--ending", "2023-12-31"];
+    let mut partial_args = year.to_vec();
+    partial_args.extend(["--deadline-ms", "1500", "--format", "json"]);
+    let (ok, out) = mneme(&partial_args);
+    assert!(ok, "{out}");
+    let partial: Digest = serde_json::from_str(&out).unwrap();
+    assert!(!partial.complete && partial.missing.len() == 2, "{partial:?}");
+    assert_eq!(partial.memories, 172, "{partial:?}");
+    assert!(partial.insights.iter().any(|insight| insight.title.starts_with("172 memories this year")), "{partial:?}");
+
+    processes.push(Process::start("mneme-pattern-analyzer", &nats.url, &[]));
+    processes.push(Process::start("mneme-relationship-mapper", &nats.url, &[]));
+    for kind in [AgentType::PatternAnalyzer, AgentType::RelationshipMapper] {
+        wait_for_instances(&client, ComponentKind::Agent(kind), 1, Duration::from_secs(30)).await;
+    }
+    let mut whole_args = year.to_vec();
+    whole_args.extend(["--format", "json"]);
+    let (ok, out) = mneme(&whole_args);
+    assert!(ok, "{out}");
+    let whole: Digest = serde_json::from_str(&out).unwrap();
+    assert!(whole.complete, "{whole:?}");
 }

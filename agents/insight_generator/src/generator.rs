@@ -10,16 +10,18 @@ use std::time::Instant;
 use futures::{FutureExt, StreamExt};
 use jiff::tz::TimeZone;
 
-use mneme_protocol::guardian::Sensitivity;
+use mneme_protocol::guardian::{Scope, Sensitivity};
 use mneme_protocol::harvester::ProcessedMemory;
 use mneme_protocol::insights::{
-    IndexMemoryRequest, MAX_SEARCH_LIMIT, MemoryIndexed, SearchFilters, SearchHit, SearchRequest, SearchResults,
-    message_types,
+    Digest, GenerateInsightsRequest, IndexMemoryRequest, MAX_SEARCH_LIMIT, MemoryIndexed, MissingPart, SearchFilters,
+    SearchHit, SearchRequest, SearchResults, message_types,
 };
 use mneme_protocol::{AgentCapability, AgentType, ErrorCode};
 use mneme_runtime::ledger::LedgerError;
 use mneme_runtime::{Agent, Event, EventSubscription, HandlerError, Reply, Request};
 
+use crate::colleagues::Colleagues;
+use crate::digest::{self, Sources};
 use crate::reading::MemoryReading;
 use crate::recall::index::{IndexError, Indexed, Narrowing, OwnerIndex, name_tokens};
 use crate::recall::{Question, Tuning, recall, snippet, text};
@@ -31,6 +33,10 @@ impl From<IndexError> for HandlerError {
         HandlerError::internal(error.to_string())
     }
 }
+
+/// How long the agents asked for a digest's parts may take, unless the request says.
+const DEFAULT_DEADLINE_MS: u64 = 5_000;
+const MAX_DEADLINE_MS: u64 = 60_000;
 
 /// One owner's index in this replica, and the task that keeps it current.
 struct Loaded {
@@ -45,17 +51,18 @@ impl Drop for Loaded {
     }
 }
 
-pub struct InsightGenerator<S, R> {
+pub struct InsightGenerator<S, R, C> {
     settings: GeneratorSettings,
     store: Arc<S>,
     reading: R,
+    colleagues: C,
     tuning: Tuning,
     loaded: Mutex<HashMap<String, Arc<Loaded>>>,
     /// One load per owner at a time: concurrent first questions wait for the same load.
     loading: tokio::sync::Mutex<()>,
 }
 
-impl<S, R> std::fmt::Debug for InsightGenerator<S, R> {
+impl<S, R, C> std::fmt::Debug for InsightGenerator<S, R, C> {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let owners = self.loaded.lock().map(|loaded| loaded.len()).unwrap_or_default();
         formatter.debug_struct("InsightGenerator").field("loaded_owners", &owners).finish()
@@ -137,12 +144,13 @@ fn narrowing(filters: &SearchFilters, max_sensitivity: Sensitivity) -> Result<Na
     })
 }
 
-impl<S: IndexStore, R: MemoryReading> InsightGenerator<S, R> {
-    pub fn new(settings: GeneratorSettings, store: S, reading: R) -> Self {
+impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
+    pub fn new(settings: GeneratorSettings, store: S, reading: R, colleagues: C) -> Self {
         InsightGenerator {
             settings,
             store: Arc::new(store),
             reading,
+            colleagues,
             tuning: Tuning::default(),
             loaded: Mutex::default(),
             loading: tokio::sync::Mutex::new(()),
@@ -249,7 +257,7 @@ impl<S: IndexStore, R: MemoryReading> InsightGenerator<S, R> {
         }
         .to_zoned_datetime(TimeZone::UTC)
         .date();
-        let decision = self.reading.decide(&request.principal, &request.owner).await?;
+        let decision = self.reading.decide(&request.principal, &request.owner, Scope::Memories).await?;
         let narrowing = narrowing(&request.filters, decision.max_sensitivity)?;
         let index = self.index_of(&request.owner).await?;
         // A few more than asked for: some may have been forgotten since, or be above what the principal sees.
@@ -281,6 +289,67 @@ impl<S: IndexStore, R: MemoryReading> InsightGenerator<S, R> {
             }
         }
         Ok(SearchResults { owner: request.owner, query: query.to_owned(), reading: recalled.reading, results })
+    }
+
+    /// A digest of a period: what recall keeps of the period's memories, with the parts the pattern analyzer and
+    /// the relationship mapper give within the deadline; a partial digest names what it lacks.
+    pub async fn digest(&self, request: GenerateInsightsRequest) -> Result<Digest, HandlerError> {
+        let deadline_ms = request.deadline_ms.unwrap_or(DEFAULT_DEADLINE_MS);
+        if deadline_ms == 0 || deadline_ms > MAX_DEADLINE_MS {
+            return Err(HandlerError::bad_request(format!("deadline_ms must be 1 to {MAX_DEADLINE_MS}")));
+        }
+        let deadline = std::time::Duration::from_millis(deadline_ms);
+        let decision = self.reading.decide(&request.principal, &request.owner, Scope::Derived).await?;
+        let index = self.index_of(&request.owner).await?;
+        let mut entries = index.entries();
+        entries.retain(|(_, entry)| entry.sensitivity <= decision.max_sensitivity);
+        let ending = match &request.ending {
+            Some(day) => day
+                .parse::<jiff::civil::Date>()
+                .map_err(|error| HandlerError::bad_request(format!("ending `{day}` is not YYYY-MM-DD: {error}")))?,
+            None => entries
+                .iter()
+                .filter_map(|(_, entry)| entry.timestamp())
+                .max()
+                .and_then(|at| jiff::Timestamp::from_second(at).ok())
+                .unwrap_or_else(jiff::Timestamp::now)
+                .to_zoned_datetime(TimeZone::UTC)
+                .date(),
+        };
+        let (from, to) = digest::span(request.period, ending);
+        let as_of = to.to_string();
+        let (patterns, relationships) = tokio::join!(
+            self.colleagues.patterns(&request.principal, &request.owner, deadline),
+            self.colleagues.relationships(&request.principal, &request.owner, &as_of, deadline),
+        );
+        let mut missing = Vec::new();
+        if let Err(reason) = &patterns {
+            missing.push(MissingPart {
+                agent: AgentType::PatternAnalyzer.as_str().to_owned(),
+                part: "mood and habits".to_owned(),
+                reason: reason.clone(),
+            });
+        }
+        if let Err(reason) = &relationships {
+            missing.push(MissingPart {
+                agent: AgentType::RelationshipMapper.as_str().to_owned(),
+                part: "people's names merged across aliases, and drifting contact".to_owned(),
+                reason: reason.clone(),
+            });
+        }
+        let sources =
+            Sources { entries: &entries, patterns: patterns.as_ref().ok(), relationships: relationships.as_ref().ok() };
+        let (memories, insights) = digest::insights(request.period, from, to, &sources);
+        Ok(Digest {
+            owner: request.owner,
+            period: request.period,
+            from: from.to_string(),
+            to: to.to_string(),
+            memories,
+            insights,
+            complete: missing.is_empty(),
+            missing,
+        })
     }
 
     /// Forgets one memory, or everything of an owner, in the ledger and in this replica.
@@ -336,10 +405,21 @@ pub fn capabilities() -> Vec<AgentCapability> {
             &[message_types::SEARCH_RESULTS],
         )
         .with_dependencies(&[AgentType::PrivacyGuardian.as_str()]),
+        AgentCapability::new(
+            message_types::GENERATE_INSIGHTS,
+            "A digest of a day, week, month or year: activity, mood, topics, people seen more or less, habits formed or paused, and this day in earlier years, each with evidence and confidence",
+            &["principal", "owner", "period"],
+            &[message_types::INSIGHTS],
+        )
+        .with_dependencies(&[
+            AgentType::PrivacyGuardian.as_str(),
+            AgentType::PatternAnalyzer.as_str(),
+            AgentType::RelationshipMapper.as_str(),
+        ]),
     ]
 }
 
-impl<S: IndexStore, R: MemoryReading> Agent for InsightGenerator<S, R> {
+impl<S: IndexStore, R: MemoryReading, C: Colleagues> Agent for InsightGenerator<S, R, C> {
     fn description(&self) -> String {
         "Mneme insight generator: recall over a person's memories".to_owned()
     }
@@ -364,6 +444,9 @@ impl<S: IndexStore, R: MemoryReading> Agent for InsightGenerator<S, R> {
             message_types::SEARCH => {
                 Ok(Reply::new(message_types::SEARCH_RESULTS, self.search(request.payload()?).await?))
             }
+            message_types::GENERATE_INSIGHTS => {
+                Ok(Reply::new(message_types::INSIGHTS, self.digest(request.payload()?).await?))
+            }
             other => Err(HandlerError::new(ErrorCode::UnknownMessageType, format!("no handler for `{other}`"))),
         }
     }
@@ -375,6 +458,7 @@ mod tests {
     use mneme_runtime::ledger::MemoryLedger;
 
     use super::*;
+    use crate::colleagues::NoColleagues;
     use crate::reading::OwnersOnly;
 
     fn memory(id: &str, owner: &str, at: &str, text: &str) -> ProcessedMemory {
@@ -398,7 +482,7 @@ mod tests {
         }
     }
 
-    async fn generator() -> InsightGenerator<MemoryLedger<Indexed>, OwnersOnly> {
+    async fn generator() -> InsightGenerator<MemoryLedger<Indexed>, OwnersOnly, NoColleagues> {
         let reading = OwnersOnly::default();
         let memories = [
             memory("m1", "maya", "2023-07-02T09:00:00Z", "Kayaked across the bay at dawn with my sister"),
@@ -408,7 +492,8 @@ mod tests {
         for memory in &memories {
             reading.keep(MemoryView { memory: memory.clone(), sensitivity: Sensitivity::Personal, redacted: false });
         }
-        let generator = InsightGenerator::new(GeneratorSettings::default(), MemoryLedger::default(), reading);
+        let generator =
+            InsightGenerator::new(GeneratorSettings::default(), MemoryLedger::default(), reading, NoColleagues);
         for memory in memories {
             generator.index(IndexMemoryRequest { memory, sensitivity: Sensitivity::Personal }).await.unwrap();
         }
@@ -451,5 +536,27 @@ mod tests {
         let index = generator.index_of("maya").await.unwrap();
         index.apply([], ["m2".to_owned()]).unwrap();
         assert!(generator.search(request("maya", "bike wheel")).await.unwrap().results.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_digest_without_colleagues_is_partial_and_says_so() {
+        let generator = generator().await;
+        let request = GenerateInsightsRequest {
+            principal: "maya".to_owned(),
+            owner: "maya".to_owned(),
+            period: mneme_protocol::insights::DigestPeriod::Year,
+            ending: Some("2023-12-31".to_owned()),
+            deadline_ms: None,
+        };
+        let digest = generator.digest(request.clone()).await.unwrap();
+        assert_eq!((digest.from.as_str(), digest.to.as_str(), digest.memories), ("2023-01-01", "2023-12-31", 2));
+        assert!(!digest.complete);
+        let missing: Vec<&str> = digest.missing.iter().map(|part| part.agent.as_str()).collect();
+        assert_eq!(missing, ["pattern_analyzer", "relationship_mapper"]);
+        assert_eq!(digest.insights[0].title, "2 memories this year, across 2 days");
+        let stranger = GenerateInsightsRequest { principal: "omar".to_owned(), ..request.clone() };
+        assert_eq!(generator.digest(stranger).await.unwrap_err().code, ErrorCode::Forbidden);
+        let too_long = GenerateInsightsRequest { deadline_ms: Some(600_000), ..request };
+        assert_eq!(generator.digest(too_long).await.unwrap_err().code, ErrorCode::BadRequest);
     }
 }

@@ -1,6 +1,8 @@
-//! Mneme's insight generator: recall over a person's memories. The logic is plain Rust ([`recall`]);
-//! [`generator`] is the agent, and [`run`] serves it over NATS.
+//! Mneme's insight generator: recall over a person's memories, and digests of their life. The logic is plain
+//! Rust ([`recall`], [`digest`]); [`generator`] is the agent, and [`run`] serves it over NATS.
 
+pub mod colleagues;
+pub mod digest;
 pub mod generator;
 pub mod reading;
 pub mod recall;
@@ -35,6 +37,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
                 generator_settings,
                 store,
                 reading::GuardianReading(context.caller()),
+                colleagues::AgentColleagues(context.caller()),
             ))
         },
         shutdown,

@@ -13,9 +13,14 @@ use mneme_runtime::HandlerError;
 use mneme_runtime::call::{CallError, CallOptions, Caller, Target};
 
 pub trait MemoryReading: Send + Sync + 'static {
-    /// What `principal` may read of `owner`'s memories; a 403 when nothing.
-    fn decide(&self, principal: &str, owner: &str)
-    -> impl Future<Output = Result<AccessDecision, HandlerError>> + Send;
+    /// What `principal` may read of `owner`'s memories (`scope` memories) or of what is derived from them
+    /// (`scope` derived); a 403 when nothing.
+    fn decide(
+        &self,
+        principal: &str,
+        owner: &str,
+        scope: Scope,
+    ) -> impl Future<Output = Result<AccessDecision, HandlerError>> + Send;
     /// One memory as `principal` may see it; `None` when it is gone or above what they may read.
     fn read(
         &self,
@@ -39,9 +44,8 @@ fn remote(error: CallError) -> HandlerError {
 }
 
 impl MemoryReading for GuardianReading {
-    async fn decide(&self, principal: &str, owner: &str) -> Result<AccessDecision, HandlerError> {
-        let request =
-            CheckAccessRequest { principal: principal.to_owned(), owner: owner.to_owned(), scope: Scope::Memories };
+    async fn decide(&self, principal: &str, owner: &str, scope: Scope) -> Result<AccessDecision, HandlerError> {
+        let request = CheckAccessRequest { principal: principal.to_owned(), owner: owner.to_owned(), scope };
         let target = Target::AnyOf(ComponentKind::Agent(AgentType::PrivacyGuardian));
         let reply = self
             .0
@@ -86,7 +90,7 @@ impl OwnersOnly {
 }
 
 impl MemoryReading for OwnersOnly {
-    async fn decide(&self, principal: &str, owner: &str) -> Result<AccessDecision, HandlerError> {
+    async fn decide(&self, principal: &str, owner: &str, _scope: Scope) -> Result<AccessDecision, HandlerError> {
         if principal != owner {
             return Err(HandlerError::new(
                 ErrorCode::Forbidden,

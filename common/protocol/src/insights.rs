@@ -13,6 +13,9 @@ pub mod message_types {
     /// Recall: the owner's memories that answer a question, best first.
     pub const SEARCH: &str = "search";
     pub const SEARCH_RESULTS: &str = "search_results";
+    /// A digest of a period of the owner's life, from what the analysis agents and recall know.
+    pub const GENERATE_INSIGHTS: &str = "generate_insights";
+    pub const INSIGHTS: &str = "insights";
 }
 
 /// `index_memory`: one memory as the pipeline stored it, with the sensitivity the guardian gave it.
@@ -117,4 +120,93 @@ pub struct SearchHit {
     pub score: f64,
     /// Whether the snippet is in shareable (redacted) form.
     pub redacted: bool,
+}
+
+/// The span a digest covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DigestPeriod {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl DigestPeriod {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DigestPeriod::Day => "day",
+            DigestPeriod::Week => "week",
+            DigestPeriod::Month => "month",
+            DigestPeriod::Year => "year",
+        }
+    }
+}
+
+/// `generate_insights`: a digest of the `period` ending on `ending`, for a principal the guardian lets read
+/// results derived from `owner`'s memories.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerateInsightsRequest {
+    pub principal: String,
+    pub owner: String,
+    pub period: DigestPeriod,
+    /// `YYYY-MM-DD`, the period's last day (a week is the seven days ending on it, a month and a year the
+    /// calendar ones holding it); the day of the owner's latest memory when absent.
+    #[serde(default)]
+    pub ending: Option<String>,
+    /// How long the agents asked for their part may take, in milliseconds (5000 when absent, at most 60000);
+    /// what is not there by then is left out and named in `missing`.
+    #[serde(default)]
+    pub deadline_ms: Option<u64>,
+}
+
+/// What kind of finding an insight is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InsightKind {
+    Activity,
+    Mood,
+    Topic,
+    People,
+    Habit,
+    OnThisDay,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Insight {
+    pub kind: InsightKind,
+    /// One line.
+    pub title: String,
+    /// The figures behind it.
+    pub detail: String,
+    /// 0..1: how sure it is.
+    pub confidence: f64,
+    /// The memories it rests on.
+    pub evidence: Vec<String>,
+}
+
+/// A part of a digest that could not be had.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MissingPart {
+    /// The agent type asked.
+    pub agent: String,
+    /// What it would have given.
+    pub part: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Digest {
+    pub owner: String,
+    pub period: DigestPeriod,
+    /// `YYYY-MM-DD`, inclusive.
+    pub from: String,
+    /// `YYYY-MM-DD`, inclusive.
+    pub to: String,
+    /// Memories in the period (that the principal may see).
+    pub memories: u64,
+    pub insights: Vec<Insight>,
+    /// False when a part is missing: the digest is partial, and `missing` says what it lacks.
+    pub complete: bool,
+    pub missing: Vec<MissingPart>,
 }

@@ -1,5 +1,5 @@
-//! `mneme ask`: recall. A question in plain words; the memories that answer it, best first, with where they
-//! came from and how the question was read.
+//! `mneme ask` and `mneme insights`: recall (a question in plain words; the memories that answer it, best
+//! first, with where they came from and how the question was read) and digests of a period.
 
 use std::process::ExitCode;
 
@@ -7,7 +7,9 @@ use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 
 use mneme_protocol::AgentType;
 use mneme_protocol::harvester::SourceKind;
-use mneme_protocol::insights::{SearchFilters, SearchRequest, SearchResults, message_types};
+use mneme_protocol::insights::{
+    Digest, DigestPeriod, GenerateInsightsRequest, SearchFilters, SearchRequest, SearchResults, message_types,
+};
 use mneme_runtime::call::CallOptions;
 
 use super::{OutputFormat, say};
@@ -87,5 +89,62 @@ fn results_text(results: &SearchResults) -> String {
         table.add_row([(rank + 1).to_string(), when.to_owned(), snippet, hit.source.clone().unwrap_or_default()]);
     }
     lines.push(table.to_string());
+    lines.join("\n")
+}
+
+pub struct InsightsRequest {
+    pub owner: String,
+    pub principal: Option<String>,
+    pub period: DigestPeriod,
+    pub ending: Option<String>,
+    pub deadline_ms: Option<u64>,
+}
+
+/// `mneme insights`: a digest of a period, and what it lacks when an agent could not give its part.
+pub async fn insights(settings: &Settings, request: InsightsRequest, output: OutputFormat) -> anyhow::Result<ExitCode> {
+    let orchestrator = super::connect(settings).await?;
+    let payload = GenerateInsightsRequest {
+        principal: request.principal.unwrap_or_else(|| request.owner.clone()),
+        owner: request.owner,
+        period: request.period,
+        ending: request.ending,
+        deadline_ms: request.deadline_ms,
+    };
+    let digest: Digest = orchestrator
+        .send(AgentType::InsightGenerator, message_types::GENERATE_INSIGHTS, &payload, &CallOptions::default())
+        .await?
+        .payload_as()?;
+    match output {
+        OutputFormat::Json => say(&serde_json::to_string_pretty(&digest)?)?,
+        OutputFormat::Table => say(&digest_text(&digest))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn digest_text(digest: &Digest) -> String {
+    let mut lines = vec![format!(
+        "{} {} to {}: {} memories{}",
+        digest.owner,
+        digest.from,
+        digest.to,
+        digest.memories,
+        if digest.complete { "" } else { " (partial)" }
+    )];
+    let mut table = Table::new();
+    table.load_style(UTF8_BORDERS_ONLY).set_header(["insight", "figures", "sure", "evidence"]);
+    for insight in &digest.insights {
+        table.add_row([
+            insight.title.clone(),
+            insight.detail.clone(),
+            format!("{:.0}%", insight.confidence * 100.0),
+            insight.evidence.len().to_string(),
+        ]);
+    }
+    if !digest.insights.is_empty() {
+        lines.push(table.to_string());
+    }
+    for part in &digest.missing {
+        lines.push(format!("missing: {} from the {} ({})", part.part, part.agent, part.reason));
+    }
     lines.join("\n")
 }

@@ -19,6 +19,7 @@ use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use tokio_util::sync::CancellationToken;
 
 use mneme_protocol::harvester::SourceKind;
+use mneme_protocol::insights::DigestPeriod;
 use mneme_protocol::orchestrator::SystemStatus;
 use mneme_protocol::{AgentMessage, AgentType, ComponentId, Encoding};
 use mneme_runtime::settings::DEFAULT_NATS_URL;
@@ -140,6 +141,24 @@ enum Command {
         /// The instant relative expressions ("last summer") count from (RFC 3339); now when absent.
         #[arg(long)]
         now: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// A digest of a day, week, month or year: activity, mood, topics, people, habits, and earlier years.
+    Insights {
+        #[arg(long)]
+        owner: String,
+        /// The principal asking; the owner when absent.
+        #[arg(long = "as")]
+        principal: Option<String>,
+        #[arg(long, value_parser = parse_digest_period, default_value = "week")]
+        period: DigestPeriod,
+        /// The period's last day (YYYY-MM-DD); the day of the owner's latest memory when absent.
+        #[arg(long)]
+        ending: Option<String>,
+        /// How long the other agents may take for their parts, in milliseconds.
+        #[arg(long)]
+        deadline_ms: Option<u64>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
@@ -335,6 +354,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ask { question, owner, principal, limit, from, until, people, kinds, now, format } => {
             let request = ask::AskRequest { question, owner, principal, limit, from, until, people, kinds, now };
             ask::ask(&settings, request, format).await
+        }
+        Command::Insights { owner, principal, period, ending, deadline_ms, format } => {
+            let request = ask::InsightsRequest { owner, principal, period, ending, deadline_ms };
+            ask::insights(&settings, request, format).await
         }
         Command::Patterns { owner, principal, chart, format } => {
             patterns::patterns(&settings, &owner, principal.as_deref(), chart.as_deref(), format).await
@@ -533,6 +556,14 @@ fn human_duration(seconds: f64) -> String {
         3_600..86_400 => format!("{}h{:02}m", seconds / 3_600, seconds % 3_600 / 60),
         _ => format!("{}d{:02}h", seconds / 86_400, seconds % 86_400 / 3_600),
     }
+}
+
+fn parse_digest_period(text: &str) -> Result<DigestPeriod, String> {
+    const PERIODS: [DigestPeriod; 4] = [DigestPeriod::Day, DigestPeriod::Week, DigestPeriod::Month, DigestPeriod::Year];
+    PERIODS
+        .into_iter()
+        .find(|period| period.as_str() == text)
+        .ok_or_else(|| format!("`{text}` is not a period; one of {}", PERIODS.map(DigestPeriod::as_str).join(", ")))
 }
 
 fn parse_source_kind(text: &str) -> Result<SourceKind, String> {

@@ -218,6 +218,11 @@ impl OwnerIndex {
         self.entries.read().expect("unpoisoned").contains_key(memory_id)
     }
 
+    /// Every memory held, with what is kept of it.
+    pub fn entries(&self) -> Vec<(String, Arc<Indexed>)> {
+        self.entries.read().expect("unpoisoned").iter().map(|(id, entry)| (id.clone(), entry.clone())).collect()
+    }
+
     pub fn entry(&self, memory_id: &str) -> Option<Arc<Indexed>> {
         self.entries.read().expect("unpoisoned").get(memory_id).cloned()
     }

@@ -1,0 +1,424 @@
+//! Digests: what stood out in a day, week, month or year of a person's life, each finding with the memories it
+//! rests on and how sure it is. Activity, topics, people and "on this day" come from what recall keeps of each
+//! memory; mood and habits from the pattern analyzer; drifting contact from the relationship mapper. Whatever
+//! part is missing, the rest is still said.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use jiff::ToSpan;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+use mneme_protocol::insights::{DigestPeriod, Insight, InsightKind};
+use mneme_protocol::patterns::Patterns;
+use mneme_protocol::relationships::Relationships;
+
+use crate::recall::index::Indexed;
+
+/// Evidence listed per finding, at most.
+const EVIDENCE: usize = 10;
+
+/// The first and last day (inclusive) of the `period` holding `ending`.
+pub fn span(period: DigestPeriod, ending: Date) -> (Date, Date) {
+    match period {
+        DigestPeriod::Day => (ending, ending),
+        DigestPeriod::Week => (ending.checked_sub(6.days()).unwrap_or(ending), ending),
+        DigestPeriod::Month => (ending.first_of_month(), ending.last_of_month()),
+        DigestPeriod::Year => (ending.first_of_year(), ending.last_of_year()),
+    }
+}
+
+/// The period of the same kind just before the one starting on `from`.
+pub fn previous(period: DigestPeriod, from: Date) -> (Date, Date) {
+    let day_before = from.yesterday().unwrap_or(from);
+    span(period, day_before)
+}
+
+fn day_of(entry: &Indexed) -> Option<Date> {
+    let at = entry.timestamp()?;
+    Some(jiff::Timestamp::from_second(at).ok()?.to_zoned_datetime(TimeZone::UTC).date())
+}
+
+/// What a digest is made from: the owner's memories the principal may see, with their days, and the parts the
+/// other agents gave (none when they could not).
+pub struct Sources<'a> {
+    pub entries: &'a [(String, Arc<Indexed>)],
+    pub patterns: Option<&'a Patterns>,
+    pub relationships: Option<&'a Relationships>,
+}
+
+/// The memories of each day between `from` and `to`.
+fn within<'a>(entries: &'a [(String, Arc<Indexed>)], from: Date, to: Date) -> Vec<(&'a str, &'a Indexed, Date)> {
+    let mut found: Vec<(&str, &Indexed, Date)> = entries
+        .iter()
+        .filter_map(|(id, entry)| {
+            day_of(entry).filter(|day| *day >= from && *day <= to).map(|day| (id.as_str(), entry.as_ref(), day))
+        })
+        .collect();
+    found.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(b.0)));
+    found
+}
+
+fn change(now: usize, before: usize) -> String {
+    match before {
+        0 if now == 0 => "none before either".to_owned(),
+        0 => "none the period before".to_owned(),
+        _ => format!("{:+.0}% on the period before ({before})", (now as f64 / before as f64 - 1.0) * 100.0),
+    }
+}
+
+/// Every finding of the period `from`..=`to`, and how many memories it holds.
+pub fn insights(period: DigestPeriod, from: Date, to: Date, sources: &Sources<'_>) -> (u64, Vec<Insight>) {
+    let current = within(sources.entries, from, to);
+    let (previous_from, previous_to) = previous(period, from);
+    let before = within(sources.entries, previous_from, previous_to);
+    let mut insights = Vec::new();
+    insights.extend(activity(period, &current, &before));
+    if let Some(patterns) = sources.patterns {
+        insights.extend(mood(patterns, from, to, previous_from));
+    }
+    insights.extend(topics(sources.entries, &current, sources.patterns));
+    insights.extend(people(&current, &before, sources.relationships, to));
+    if let Some(patterns) = sources.patterns {
+        insights.extend(habits(patterns, from, to, previous_from));
+    }
+    insights.extend(on_this_day(sources.entries, period, from, to));
+    (current.len() as u64, insights)
+}
+
+fn activity(
+    period: DigestPeriod,
+    current: &[(&str, &Indexed, Date)],
+    before: &[(&str, &Indexed, Date)],
+) -> Vec<Insight> {
+    if current.is_empty() && before.is_empty() {
+        return Vec::new();
+    }
+    let mut by_day: BTreeMap<Date, Vec<&str>> = BTreeMap::new();
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for (id, entry, day) in current {
+        by_day.entry(*day).or_default().push(id);
+        *by_kind.entry(entry.kind.as_str()).or_default() += 1;
+    }
+    let kinds: Vec<String> = by_kind.iter().map(|(kind, count)| format!("{count} {kind}")).collect();
+    let busiest = by_day.iter().max_by_key(|(day, ids)| (ids.len(), std::cmp::Reverse(**day)));
+    let mut detail = format!(
+        "{}; {}",
+        if kinds.is_empty() { "nothing".to_owned() } else { kinds.join(", ") },
+        change(current.len(), before.len())
+    );
+    let mut evidence = Vec::new();
+    if let Some((day, ids)) = busiest
+        && period != DigestPeriod::Day
+    {
+        detail.push_str(&format!("; busiest day {day} ({} memories)", ids.len()));
+        evidence.extend(ids.iter().take(EVIDENCE).map(|id| (*id).to_owned()));
+    } else {
+        evidence.extend(current.iter().take(EVIDENCE).map(|(id, _, _)| (*id).to_owned()));
+    }
+    vec![Insight {
+        kind: InsightKind::Activity,
+        title: format!("{} memories this {}, across {} days", current.len(), period.as_str(), by_day.len()),
+        detail,
+        confidence: 1.0,
+        evidence,
+    }]
+}
+
+fn mood(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec<Insight> {
+    let day = |text: &str| text.parse::<Date>().ok();
+    let mean_of = |first: Date, last: Date| {
+        let days: Vec<f64> = patterns
+            .mood
+            .iter()
+            .filter(|mood| day(&mood.date).is_some_and(|date| date >= first && date <= last))
+            .map(|mood| mood.mean)
+            .collect();
+        (!days.is_empty()).then(|| (days.iter().sum::<f64>() / days.len() as f64, days.len()))
+    };
+    let mut insights = Vec::new();
+    if let Some((mean, days)) = mean_of(from, to) {
+        let earlier = mean_of(previous_from, from.yesterday().unwrap_or(from));
+        let (title, detail) = match earlier {
+            Some((before, _)) if mean - before > 0.1 => {
+                ("Mood rose".to_owned(), format!("mean {mean:+.2} against {before:+.2} the period before"))
+            }
+            Some((before, _)) if before - mean > 0.1 => {
+                ("Mood fell".to_owned(), format!("mean {mean:+.2} against {before:+.2} the period before"))
+            }
+            Some((before, _)) => {
+                ("Mood held steady".to_owned(), format!("mean {mean:+.2} against {before:+.2} the period before"))
+            }
+            None => ("Mood".to_owned(), format!("mean {mean:+.2} over {days} days")),
+        };
+        // Surer with more days of mood on both sides.
+        let confidence = (days.min(7) as f64 / 7.0)
+            * earlier.map_or(0.5, |(_, before_days)| before_days.min(7) as f64 / 7.0).max(0.3);
+        insights.push(Insight {
+            kind: InsightKind::Mood,
+            title,
+            detail,
+            confidence: confidence.clamp(0.0, 1.0),
+            evidence: Vec::new(),
+        });
+    }
+    for shift in &patterns.mood_shifts {
+        if day(&shift.date).is_some_and(|date| date >= from && date <= to) {
+            let word = if shift.direction == "drop" { "A low day" } else { "A high day" };
+            insights.push(Insight {
+                kind: InsightKind::Mood,
+                title: format!("{word} on {}", shift.date),
+                detail: format!(
+                    "mood {:+.2} against a baseline of {:+.2} ({:.1} standard deviations)",
+                    shift.mean, shift.baseline, shift.z
+                ),
+                confidence: shift.confidence,
+                evidence: shift.evidence.iter().take(EVIDENCE).cloned().collect(),
+            });
+        }
+    }
+    insights
+}
+
+/// The terms the period's memories hold far more than the owner's memories at large (TF-IDF), named by the
+/// analyzer's keyphrase for them when it has one.
+fn topics(
+    all: &[(String, Arc<Indexed>)],
+    current: &[(&str, &Indexed, Date)],
+    patterns: Option<&Patterns>,
+) -> Vec<Insight> {
+    if current.len() < 2 {
+        return Vec::new();
+    }
+    // The index holds stems ("potteri"); the analyzer's keyphrases hold the owner's own words for them.
+    let mut names: HashMap<String, String> = HashMap::new();
+    for keyphrase in patterns.map(|patterns| patterns.keyphrases.as_slice()).unwrap_or_default() {
+        for term in crate::recall::text::terms(&keyphrase.phrase) {
+            names.entry(term).or_insert_with(|| keyphrase.phrase.clone());
+        }
+    }
+    let mut document_frequency: HashMap<&str, usize> = HashMap::new();
+    for (_, entry) in all {
+        for term in entry.terms.iter().map(String::as_str).collect::<HashSet<_>>() {
+            *document_frequency.entry(term).or_default() += 1;
+        }
+    }
+    let mut holding: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (id, entry, _) in current {
+        for term in entry.terms.iter().map(String::as_str).collect::<HashSet<_>>() {
+            if term.chars().count() > 2 && !term.chars().all(|c| c.is_ascii_digit()) {
+                holding.entry(term).or_default().push(id);
+            }
+        }
+    }
+    let total = all.len().max(1) as f64;
+    let mut scored: Vec<(&str, f64, &Vec<&str>)> = holding
+        .iter()
+        .filter(|(_, ids)| ids.len() >= 2)
+        .map(|(term, ids)| {
+            let idf = (total / *document_frequency.get(term).unwrap_or(&1) as f64).ln();
+            (*term, ids.len() as f64 * idf, ids)
+        })
+        .filter(|(_, score, _)| *score > 0.0)
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    scored
+        .into_iter()
+        .take(5)
+        .map(|(term, _, ids)| Insight {
+            kind: InsightKind::Topic,
+            title: format!("On your mind: {}", names.get(term).map_or(term, String::as_str)),
+            detail: format!(
+                "in {} of the period's {} memories, against {} of all {}",
+                ids.len(),
+                current.len(),
+                document_frequency.get(term).unwrap_or(&0),
+                all.len()
+            ),
+            // Sure from five memories.
+            confidence: (ids.len() as f64 / 5.0).min(1.0),
+            evidence: ids.iter().take(EVIDENCE).map(|id| (*id).to_owned()).collect(),
+        })
+        .collect()
+}
+
+fn people(
+    current: &[(&str, &Indexed, Date)],
+    before: &[(&str, &Indexed, Date)],
+    relationships: Option<&Relationships>,
+    to: Date,
+) -> Vec<Insight> {
+    // Names as the mapper merges them, when it could say; else as written.
+    let mut canonical: HashMap<String, String> = HashMap::new();
+    for person in relationships.map(|relationships| relationships.people.as_slice()).unwrap_or_default() {
+        for alias in person.aliases.iter().chain(std::iter::once(&person.name)) {
+            canonical.insert(alias.to_lowercase(), person.name.clone());
+        }
+    }
+    let count = |memories: &[(&str, &Indexed, Date)]| {
+        let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (id, entry, _) in memories {
+            for person in entry.people.iter().collect::<HashSet<_>>() {
+                let name = canonical.get(&person.to_lowercase()).cloned().unwrap_or_else(|| person.clone());
+                seen.entry(name).or_default().push((*id).to_owned());
+            }
+        }
+        seen
+    };
+    let (now, earlier) = (count(current), count(before));
+    let mut insights = Vec::new();
+    for (name, ids) in &now {
+        let was = earlier.get(name).map_or(0, Vec::len);
+        if ids.len() >= 2 && ids.len() >= 2 * was.max(1) {
+            insights.push(Insight {
+                kind: InsightKind::People,
+                title: format!("More of {name}"),
+                detail: format!("{} memories with them, {was} the period before", ids.len()),
+                confidence: (ids.len() as f64 / 5.0).min(1.0),
+                evidence: ids.iter().take(EVIDENCE).cloned().collect(),
+            });
+        }
+    }
+    for (name, ids) in &earlier {
+        let is = now.get(name).map_or(0, Vec::len);
+        if ids.len() >= 3 && is * 2 <= ids.len() {
+            insights.push(Insight {
+                kind: InsightKind::People,
+                title: format!("Less of {name}"),
+                detail: format!("{is} memories with them, {} the period before", ids.len()),
+                confidence: (ids.len() as f64 / 6.0).min(1.0),
+                evidence: ids.iter().rev().take(EVIDENCE).cloned().collect(),
+            });
+        }
+    }
+    let end = to.to_string();
+    for drift in relationships.map(|relationships| relationships.drift.as_slice()).unwrap_or_default() {
+        if drift.last_contact.as_str() <= end.as_str() {
+            insights.push(Insight {
+                kind: InsightKind::People,
+                title: format!("Drifting from {}", drift.person),
+                detail: format!(
+                    "last contact {}, {:.0} days ago; usually every {:.0} days",
+                    drift.last_contact, drift.days_since, drift.typical_gap_days
+                ),
+                confidence: drift.confidence,
+                evidence: drift.evidence.iter().take(EVIDENCE).cloned().collect(),
+            });
+        }
+    }
+    insights
+}
+
+fn habits(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec<Insight> {
+    let day = |text: &str| text.parse::<Date>().ok();
+    let mut insights = Vec::new();
+    for habit in &patterns.habits {
+        let (Some(first), Some(last)) = (day(&habit.first_seen), day(&habit.last_seen)) else { continue };
+        let detail = format!(
+            "{} times, {:.0}% of the weeks from {} to {}",
+            habit.occurrences,
+            habit.support * 100.0,
+            habit.first_seen,
+            habit.last_seen
+        );
+        if first >= from && first <= to {
+            insights.push(Insight {
+                kind: InsightKind::Habit,
+                title: format!("New habit: {} on {}", habit.activity, habit.when),
+                detail,
+                confidence: habit.confidence,
+                evidence: habit.evidence.iter().take(EVIDENCE).cloned().collect(),
+            });
+        } else if last >= previous_from && last < from && habit.support >= 0.5 {
+            insights.push(Insight {
+                kind: InsightKind::Habit,
+                title: format!("Habit paused: {} on {}", habit.activity, habit.when),
+                detail,
+                confidence: habit.confidence * habit.support,
+                evidence: habit.evidence.iter().take(EVIDENCE).cloned().collect(),
+            });
+        }
+    }
+    insights
+}
+
+/// Memories of the same days in earlier years: for a day or a week only.
+fn on_this_day(all: &[(String, Arc<Indexed>)], period: DigestPeriod, from: Date, to: Date) -> Vec<Insight> {
+    if !matches!(period, DigestPeriod::Day | DigestPeriod::Week) {
+        return Vec::new();
+    }
+    let mut by_year: BTreeMap<i16, Vec<&str>> = BTreeMap::new();
+    for (id, entry) in all {
+        let Some(day) = day_of(entry) else { continue };
+        if day.year() >= from.year() {
+            continue;
+        }
+        let same_days = (0..=from.until(to).map(|span| span.get_days()).unwrap_or(0))
+            .filter_map(|offset| from.checked_add(i64::from(offset).days()).ok())
+            .any(|date| date.month() == day.month() && date.day() == day.day());
+        if same_days {
+            by_year.entry(day.year()).or_default().push(id);
+        }
+    }
+    by_year
+        .into_iter()
+        .rev()
+        .map(|(year, ids)| Insight {
+            kind: InsightKind::OnThisDay,
+            title: format!("This {} in {year}", if period == DigestPeriod::Day { "day" } else { "week" }),
+            detail: format!("{} memories", ids.len()),
+            confidence: 1.0,
+            evidence: ids.iter().take(EVIDENCE).map(|id| (*id).to_owned()).collect(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+    use mneme_protocol::guardian::Sensitivity;
+    use mneme_protocol::harvester::SourceKind;
+
+    fn entry(at: &str, text: &str, people: &[&str]) -> Arc<Indexed> {
+        Arc::new(Indexed {
+            occurred_at: Some(at.to_owned()),
+            terms: crate::recall::text::terms(text),
+            people: people.iter().map(|person| (*person).to_owned()).collect(),
+            source: None,
+            kind: SourceKind::Journal,
+            sensitivity: Sensitivity::Personal,
+        })
+    }
+
+    #[test]
+    fn periods_and_their_predecessors() {
+        assert_eq!(span(DigestPeriod::Week, date(2024, 3, 10)), (date(2024, 3, 4), date(2024, 3, 10)));
+        assert_eq!(span(DigestPeriod::Month, date(2024, 2, 10)), (date(2024, 2, 1), date(2024, 2, 29)));
+        assert_eq!(previous(DigestPeriod::Month, date(2024, 3, 1)), (date(2024, 2, 1), date(2024, 2, 29)));
+        assert_eq!(previous(DigestPeriod::Year, date(2024, 1, 1)), (date(2023, 1, 1), date(2023, 12, 31)));
+    }
+
+    #[test]
+    fn a_week_of_activity_topics_people_and_earlier_years() {
+        let entries: Vec<(String, Arc<Indexed>)> = vec![
+            ("a".into(), entry("2024-03-04T08:00:00Z", "Pottery class, glazed two bowls", &["Omar"])),
+            ("b".into(), entry("2024-03-06T08:00:00Z", "Pottery again, the kiln cracked a bowl", &["Omar"])),
+            ("c".into(), entry("2024-03-07T08:00:00Z", "Long call with Anna about the move", &["Anna"])),
+            ("d".into(), entry("2024-02-27T08:00:00Z", "Tea with Anna", &["Anna"])),
+            ("e".into(), entry("2024-02-28T08:00:00Z", "Anna came for dinner", &["Anna"])),
+            ("f".into(), entry("2024-02-29T08:00:00Z", "Walked with Anna", &["Anna"])),
+            ("g".into(), entry("2022-03-05T08:00:00Z", "Snow in March, the whole city white", &[])),
+        ];
+        let sources = Sources { entries: &entries, patterns: None, relationships: None };
+        let (count, insights) = insights(DigestPeriod::Week, date(2024, 3, 4), date(2024, 3, 10), &sources);
+        assert_eq!(count, 3);
+        let titles: Vec<&str> = insights.iter().map(|insight| insight.title.as_str()).collect();
+        assert_eq!(titles[0], "3 memories this week, across 3 days");
+        assert!(titles.contains(&"On your mind: potteri"), "{titles:?}");
+        assert!(titles.contains(&"More of Omar") && titles.contains(&"Less of Anna"), "{titles:?}");
+        let earlier = insights.iter().find(|insight| insight.kind == InsightKind::OnThisDay).expect("on this day");
+        assert_eq!((earlier.title.as_str(), earlier.evidence.as_slice()), ("This week in 2022", &["g".to_owned()][..]));
+    }
+}
