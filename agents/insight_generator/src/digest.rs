@@ -49,7 +49,7 @@ pub struct Sources<'a> {
 }
 
 /// The memories of each day between `from` and `to`.
-fn within<'a>(entries: &'a [(String, Arc<Indexed>)], from: Date, to: Date) -> Vec<(&'a str, &'a Indexed, Date)> {
+fn within(entries: &[(String, Arc<Indexed>)], from: Date, to: Date) -> Vec<(&str, &Indexed, Date)> {
     let mut found: Vec<(&str, &Indexed, Date)> = entries
         .iter()
         .filter_map(|(id, entry)| {
