@@ -43,6 +43,8 @@ fn day_of(entry: &Indexed) -> Option<Date> {
 /// What a digest is made from: the owner's memories the principal may see, with their days, and the parts the
 /// other agents gave (none when they could not).
 pub struct Sources<'a> {
+    /// The owner's id: never one of their own people.
+    pub owner: &'a str,
     pub entries: &'a [(String, Arc<Indexed>)],
     pub patterns: Option<&'a Patterns>,
     pub relationships: Option<&'a Relationships>,
@@ -79,7 +81,7 @@ pub fn insights(period: DigestPeriod, from: Date, to: Date, sources: &Sources<'_
         insights.extend(mood(patterns, from, to, previous_from));
     }
     insights.extend(topics(sources.entries, &current, sources.patterns));
-    insights.extend(people(&current, &before, sources.relationships, to));
+    insights.extend(people(sources.owner, &current, &before, sources.relationships, to));
     if let Some(patterns) = sources.patterns {
         insights.extend(habits(patterns, from, to, previous_from));
     }
@@ -181,8 +183,9 @@ fn mood(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec<I
     insights
 }
 
-/// The terms the period's memories hold far more than the owner's memories at large (TF-IDF), named by the
-/// analyzer's keyphrase for them when it has one.
+/// The terms the period's memories hold far more than the owner's other memories (at least twice their share
+/// there, in two memories or more), by TF-IDF, named by the analyzer's keyphrase for them when it has one. A
+/// period holding nearly all the memories has nothing to stand out against: its topics are the analyzer's.
 fn topics(
     all: &[(String, Arc<Indexed>)],
     current: &[(&str, &Indexed, Date)],
@@ -213,9 +216,17 @@ fn topics(
         }
     }
     let total = all.len().max(1) as f64;
+    let others = all.len().saturating_sub(current.len());
+    if others * 5 < all.len() {
+        return patterns.map(|patterns| analyzer_topics(patterns, current)).unwrap_or_default();
+    }
+    let share_here = |ids: &Vec<&str>| ids.len() as f64 / current.len() as f64;
+    let share_elsewhere = |term: &str, ids: &Vec<&str>| {
+        (document_frequency.get(term).unwrap_or(&0).saturating_sub(ids.len()) as f64 + 1.0) / (others as f64 + 1.0)
+    };
     let mut scored: Vec<(&str, f64, &Vec<&str>)> = holding
         .iter()
-        .filter(|(_, ids)| ids.len() >= 2)
+        .filter(|(term, ids)| ids.len() >= 2 && share_here(ids) >= 2.0 * share_elsewhere(term, ids))
         .map(|(term, ids)| {
             let idf = (total / *document_frequency.get(term).unwrap_or(&1) as f64).ln();
             (*term, ids.len() as f64 * idf, ids)
@@ -243,7 +254,34 @@ fn topics(
         .collect()
 }
 
+/// The analyzer's keyphrases with memories in the period, most of them first.
+fn analyzer_topics(patterns: &Patterns, current: &[(&str, &Indexed, Date)]) -> Vec<Insight> {
+    let here: HashSet<&str> = current.iter().map(|(id, _, _)| *id).collect();
+    let mut found: Vec<(&mneme_protocol::patterns::Keyphrase, Vec<String>)> = patterns
+        .keyphrases
+        .iter()
+        .map(|keyphrase| {
+            let ids: Vec<String> = keyphrase.evidence.iter().filter(|id| here.contains(id.as_str())).cloned().collect();
+            (keyphrase, ids)
+        })
+        .filter(|(_, ids)| !ids.is_empty())
+        .collect();
+    found.sort_by(|a, b| b.0.memories.cmp(&a.0.memories).then_with(|| b.0.score.total_cmp(&a.0.score)));
+    found
+        .into_iter()
+        .take(5)
+        .map(|(keyphrase, ids)| Insight {
+            kind: InsightKind::Topic,
+            title: format!("On your mind: {}", keyphrase.phrase),
+            detail: format!("in {} memories; {:?}", keyphrase.memories, keyphrase.trend).to_lowercase(),
+            confidence: keyphrase.confidence,
+            evidence: ids,
+        })
+        .collect()
+}
+
 fn people(
+    owner: &str,
     current: &[(&str, &Indexed, Date)],
     before: &[(&str, &Indexed, Date)],
     relationships: Option<&Relationships>,
@@ -256,10 +294,21 @@ fn people(
             canonical.insert(alias.to_lowercase(), person.name.clone());
         }
     }
+    // The mapper knows who the owner is (their other names included) and leaves them out; without it, their id.
+    let is_owner = |person: &str| match relationships {
+        Some(_) => !canonical.contains_key(&person.to_lowercase()),
+        None => {
+            person.eq_ignore_ascii_case(owner)
+                || person.split_whitespace().next().is_some_and(|first| first.eq_ignore_ascii_case(owner))
+        }
+    };
     let count = |memories: &[(&str, &Indexed, Date)]| {
         let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (id, entry, _) in memories {
             for person in entry.people.iter().collect::<HashSet<_>>() {
+                if is_owner(person) {
+                    continue;
+                }
                 let name = canonical.get(&person.to_lowercase()).cloned().unwrap_or_else(|| person.clone());
                 seen.entry(name).or_default().push((*id).to_owned());
             }
@@ -403,7 +452,7 @@ mod tests {
     #[test]
     fn a_week_of_activity_topics_people_and_earlier_years() {
         let entries: Vec<(String, Arc<Indexed>)> = vec![
-            ("a".into(), entry("2024-03-04T08:00:00Z", "Pottery class, glazed two bowls", &["Omar"])),
+            ("a".into(), entry("2024-03-04T08:00:00Z", "Pottery class, glazed two bowls", &["Omar", "Maya"])),
             ("b".into(), entry("2024-03-06T08:00:00Z", "Pottery again, the kiln cracked a bowl", &["Omar"])),
             ("c".into(), entry("2024-03-07T08:00:00Z", "Long call with Anna about the move", &["Anna"])),
             ("d".into(), entry("2024-02-27T08:00:00Z", "Tea with Anna", &["Anna"])),
@@ -411,7 +460,7 @@ mod tests {
             ("f".into(), entry("2024-02-29T08:00:00Z", "Walked with Anna", &["Anna"])),
             ("g".into(), entry("2022-03-05T08:00:00Z", "Snow in March, the whole city white", &[])),
         ];
-        let sources = Sources { entries: &entries, patterns: None, relationships: None };
+        let sources = Sources { owner: "maya", entries: &entries, patterns: None, relationships: None };
         let (count, insights) = insights(DigestPeriod::Week, date(2024, 3, 4), date(2024, 3, 10), &sources);
         assert_eq!(count, 3);
         let titles: Vec<&str> = insights.iter().map(|insight| insight.title.as_str()).collect();

@@ -337,8 +337,12 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
                 reason: reason.clone(),
             });
         }
-        let sources =
-            Sources { entries: &entries, patterns: patterns.as_ref().ok(), relationships: relationships.as_ref().ok() };
+        let sources = Sources {
+            owner: &request.owner,
+            entries: &entries,
+            patterns: patterns.as_ref().ok(),
+            relationships: relationships.as_ref().ok(),
+        };
         let (memories, insights) = digest::insights(request.period, from, to, &sources);
         Ok(Digest {
             owner: request.owner,
