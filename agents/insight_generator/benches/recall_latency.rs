@@ -57,6 +57,7 @@ fn memories(count: usize) -> Vec<(String, Indexed)> {
                 occurred_at: Some(at.to_string()),
                 terms: text::terms(&format!("{person} {}", words.join(" "))),
                 people: if chat { vec![person.to_owned(), "Maya".to_owned()] } else { Vec::new() },
+                author: chat.then(|| person.to_owned()),
                 source: Some(format!("journal.md:{number}")),
                 kind: if chat { SourceKind::Chat } else { SourceKind::Journal },
                 sensitivity: Sensitivity::Personal,
@@ -76,7 +77,7 @@ fn main() {
     for count in [10_000, 100_000] {
         let entries = memories(count);
         let loading = Instant::now();
-        let index = OwnerIndex::new().expect("an index");
+        let index = OwnerIndex::new("maya").expect("an index");
         index.apply(entries, []).expect("indexed");
         let load = loading.elapsed();
         let today = jiff::civil::date(2024, 12, 31);

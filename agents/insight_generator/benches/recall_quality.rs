@@ -39,7 +39,7 @@ fn paths() -> (PathBuf, PathBuf) {
 /// Every turn, indexed as the pipeline indexes a memory, under its turn id.
 fn index_of(conversations: &[u8]) -> OwnerIndex {
     let inputs = mneme_sources::chat::parse(conversations, "eval.json").expect("conversations in the chat format");
-    let index = OwnerIndex::new().expect("an index");
+    let index = OwnerIndex::new("maya").expect("an index");
     let entries = inputs.into_iter().map(|input| {
         let mut people: Vec<String> = input.participants.clone();
         people.extend(input.author.clone());
@@ -47,6 +47,7 @@ fn index_of(conversations: &[u8]) -> OwnerIndex {
             occurred_at: input.occurred_at.clone(),
             terms: text::terms(&input.raw_input),
             people,
+            author: input.author.clone(),
             source: input.source.clone(),
             kind: input.source_kind,
             sensitivity: Sensitivity::Personal,

@@ -435,6 +435,7 @@ mod tests {
             occurred_at: Some(at.to_owned()),
             terms: crate::recall::text::terms(text),
             people: people.iter().map(|person| (*person).to_owned()).collect(),
+            author: None,
             source: None,
             kind: SourceKind::Journal,
             sensitivity: Sensitivity::Personal,

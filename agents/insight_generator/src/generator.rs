@@ -85,6 +85,7 @@ pub fn indexed(memory: &ProcessedMemory, sensitivity: Sensitivity) -> Indexed {
         occurred_at: memory.occurred_at.clone(),
         terms,
         people,
+        author: memory.author.clone(),
         source: memory.source.clone(),
         kind: memory.source_kind,
         sensitivity,
@@ -141,6 +142,7 @@ fn narrowing(filters: &SearchFilters, max_sensitivity: Sensitivity) -> Result<Na
         people,
         kinds: filters.source_kinds.clone(),
         max_sensitivity: Some(max_sensitivity),
+        own_words_only: filters.own_words_only,
     })
 }
 
@@ -174,7 +176,7 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
         }
         let started = Instant::now();
         let (current, mut changes) = self.store.follow(owner).await?;
-        let index = Arc::new(OwnerIndex::new()?);
+        let index = Arc::new(OwnerIndex::new(owner)?);
         let mut shards = HashMap::new();
         let mut batch = Vec::with_capacity(current);
         for _ in 0..current {

@@ -50,6 +50,21 @@ impl SourceKind {
     }
 }
 
+/// Whether the owner wrote a memory of `author`: a memory without an author (a note, a journal entry) is the
+/// owner's own words, and so is one whose author is the owner's id, starts with it as a first name ("Maya" or
+/// "Maya Lind" for owner `maya`), is an address whose local part it is (`maya@example.com`), or is one of
+/// `also_me` (the other names the owner goes by); any case.
+pub fn written_by_owner(author: Option<&str>, owner: &str, also_me: &[String]) -> bool {
+    let Some(author) = author.map(str::trim).filter(|author| !author.is_empty()) else { return true };
+    let owner = owner.trim();
+    let first_name = author.split_whitespace().next().unwrap_or_default();
+    let local_part = author.split_once('@').map(|(local, _)| local);
+    author.eq_ignore_ascii_case(owner)
+        || first_name.eq_ignore_ascii_case(owner)
+        || local_part.is_some_and(|local| local.eq_ignore_ascii_case(owner))
+        || also_me.iter().any(|name| name.trim().eq_ignore_ascii_case(author))
+}
+
 /// One raw input: the text and what is known of where and when it comes from.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ProcessMemoryRequest {
@@ -266,6 +281,17 @@ pub struct MemoryProcessedEvent {
 mod tests {
     use super::*;
     use crate::{AgentMessage, Encoding};
+
+    #[test]
+    fn the_owner_writes_what_has_no_author_and_what_bears_their_name() {
+        assert!(written_by_owner(None, "maya", &[]));
+        assert!(written_by_owner(Some("Maya"), "maya", &[]));
+        assert!(written_by_owner(Some("Maya Lind"), "maya", &[]));
+        assert!(written_by_owner(Some("maya@example.com"), "maya", &[]));
+        assert!(written_by_owner(Some("M. Lind"), "maya", &["m. lind".to_owned()]));
+        assert!(!written_by_owner(Some("Omar"), "maya", &[]));
+        assert!(!written_by_owner(Some("Mayan Ruins Tours"), "maya", &[]));
+    }
 
     #[test]
     fn batch_items_are_text_or_full_inputs() {

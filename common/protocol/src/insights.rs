@@ -68,6 +68,10 @@ pub struct SearchFilters {
     /// The instant relative expressions ("yesterday", "last summer") count from (RFC 3339); now when absent.
     #[serde(default)]
     pub now: Option<String>,
+    /// Only what the owner wrote: memories without an author (notes, journals) and those whose author is the
+    /// owner (see [`crate::harvester::written_by_owner`]).
+    #[serde(default)]
+    pub own_words_only: bool,
 }
 
 /// How the query was read: what was matched, and what narrowed or widened it.

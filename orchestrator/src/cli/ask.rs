@@ -40,6 +40,7 @@ pub async fn ask(settings: &Settings, request: AskRequest, output: OutputFormat)
             people: request.people,
             source_kinds: request.kinds,
             now: request.now,
+            own_words_only: false,
         },
     };
     let results: SearchResults = orchestrator

@@ -26,6 +26,9 @@ pub struct Indexed {
     pub terms: Vec<String>,
     /// The author and the participants, as written.
     pub people: Vec<String>,
+    /// Who wrote it, when the source says; none for the owner's own notes and journals.
+    #[serde(default)]
+    pub author: Option<String>,
     pub source: Option<String>,
     pub kind: SourceKind,
     pub sensitivity: Sensitivity,
@@ -62,6 +65,8 @@ struct Fields {
     at: Field,
     kind: Field,
     sensitivity: Field,
+    /// 1 when the owner wrote the memory.
+    own: Field,
 }
 
 /// A person's name as the index holds it: lower case, one token per word.
@@ -82,6 +87,8 @@ pub struct Narrowing {
     pub people: Vec<Vec<String>>,
     pub kinds: Vec<SourceKind>,
     pub max_sensitivity: Option<Sensitivity>,
+    /// Only what the owner wrote.
+    pub own_words_only: bool,
 }
 
 /// A memory found, with its score.
@@ -151,6 +158,7 @@ impl TurnPlace {
 const CONVERSATION_GAP_SECONDS: i64 = 6 * 3600;
 
 pub struct OwnerIndex {
+    owner: String,
     fields: Fields,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
@@ -180,7 +188,8 @@ fn sensitivity_rank(sensitivity: Sensitivity) -> u64 {
 }
 
 impl OwnerIndex {
-    pub fn new() -> Result<Self, IndexError> {
+    /// An empty index of `owner`'s memories.
+    pub fn new(owner: &str) -> Result<Self, IndexError> {
         let mut schema = Schema::builder();
         let id = schema.add_text_field("id", STRING | STORED);
         let terms = schema.add_text_field(
@@ -193,11 +202,13 @@ impl OwnerIndex {
         let at = schema.add_i64_field("at", NumericOptions::default().set_indexed().set_fast());
         let kind = schema.add_text_field("kind", STRING);
         let sensitivity = schema.add_u64_field("sensitivity", INDEXED);
+        let own = schema.add_u64_field("own", INDEXED);
         let index = Index::create_in_ram(schema.build());
         let writer = index.writer_with_num_threads(1, WRITER_HEAP_BYTES)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         Ok(OwnerIndex {
-            fields: Fields { id, terms, people, at, kind, sensitivity },
+            owner: owner.to_owned(),
+            fields: Fields { id, terms, people, at, kind, sensitivity, own },
             reader,
             writer: Mutex::new(writer),
             entries: RwLock::default(),
@@ -291,6 +302,8 @@ impl OwnerIndex {
         }
         document.add_text(fields.kind, entry.kind.as_str());
         document.add_u64(fields.sensitivity, sensitivity_rank(entry.sensitivity));
+        let own = mneme_protocol::harvester::written_by_owner(entry.author.as_deref(), &self.owner, &[]);
+        document.add_u64(fields.own, u64::from(own));
         document
     }
 
@@ -399,6 +412,10 @@ impl OwnerIndex {
             );
             clauses.push((Occur::Must, Box::new(range)));
         }
+        if narrowing.own_words_only {
+            let own = TermQuery::new(Term::from_field_u64(fields.own, 1), IndexRecordOption::Basic);
+            clauses.push((Occur::Must, Box::new(own)));
+        }
         let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
         let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
@@ -420,11 +437,12 @@ mod tests {
     #[test]
     fn turns_follow_in_natural_order() {
         assert!(natural("D1:9") < natural("D1:10"));
-        let index = OwnerIndex::new().unwrap();
+        let index = OwnerIndex::new("maya").unwrap();
         let turn = |source: &str| Indexed {
             occurred_at: Some("2023-01-01T10:00:00Z".to_owned()),
             terms: vec!["word".to_owned()],
             people: vec!["Omar".to_owned(), "Maya".to_owned()],
+            author: Some("Omar".to_owned()),
             source: Some(source.to_owned()),
             kind: SourceKind::Chat,
             sensitivity: Sensitivity::Personal,
@@ -442,6 +460,7 @@ mod tests {
             occurred_at: Some(at.to_owned()),
             terms: crate::recall::text::terms(text),
             people: people.iter().map(|person| (*person).to_owned()).collect(),
+            author: None,
             source: None,
             kind: SourceKind::Chat,
             sensitivity: Sensitivity::Personal,
@@ -450,7 +469,7 @@ mod tests {
 
     #[test]
     fn ranks_by_terms_and_narrows_by_time_and_people() {
-        let index = OwnerIndex::new().unwrap();
+        let index = OwnerIndex::new("maya").unwrap();
         let added = index
             .apply(
                 [

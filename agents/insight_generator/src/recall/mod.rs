@@ -314,6 +314,7 @@ mod tests {
             occurred_at: Some(at.to_owned()),
             terms: text::terms(text),
             people: people.iter().map(|person| (*person).to_owned()).collect(),
+            author: None,
             source: None,
             kind: SourceKind::Journal,
             sensitivity: Sensitivity::Personal,
@@ -321,7 +322,7 @@ mod tests {
     }
 
     fn corpus() -> OwnerIndex {
-        let index = OwnerIndex::new().unwrap();
+        let index = OwnerIndex::new("maya").unwrap();
         let memories = [
             (
                 "wedding",
