@@ -80,7 +80,7 @@ pub fn insights(period: DigestPeriod, from: Date, to: Date, sources: &Sources<'_
     if let Some(patterns) = sources.patterns {
         insights.extend(mood(patterns, from, to, previous_from));
     }
-    insights.extend(topics(sources.entries, &current, sources.patterns));
+    insights.extend(topics(sources.owner, sources.entries, &current, sources.patterns));
     insights.extend(people(sources.owner, &current, &before, sources.relationships, to));
     if let Some(patterns) = sources.patterns {
         insights.extend(habits(patterns, from, to, previous_from));
@@ -187,6 +187,7 @@ fn mood(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec<I
 /// there, in two memories or more), by TF-IDF, named by the analyzer's keyphrase for them when it has one. A
 /// period holding nearly all the memories has nothing to stand out against: its topics are the analyzer's.
 fn topics(
+    owner: &str,
     all: &[(String, Arc<Indexed>)],
     current: &[(&str, &Indexed, Date)],
     patterns: Option<&Patterns>,
@@ -218,7 +219,7 @@ fn topics(
     let total = all.len().max(1) as f64;
     let others = all.len().saturating_sub(current.len());
     if others * 5 < all.len() {
-        return patterns.map(|patterns| analyzer_topics(patterns, current)).unwrap_or_default();
+        return patterns.map(|patterns| analyzer_topics(owner, patterns, current)).unwrap_or_default();
     }
     let share_here = |ids: &Vec<&str>| ids.len() as f64 / current.len() as f64;
     let share_elsewhere = |term: &str, ids: &Vec<&str>| {
@@ -226,7 +227,9 @@ fn topics(
     };
     let mut scored: Vec<(&str, f64, &Vec<&str>)> = holding
         .iter()
-        .filter(|(term, ids)| ids.len() >= 2 && share_here(ids) >= 2.0 * share_elsewhere(term, ids))
+        .filter(|(term, ids)| {
+            ids.len() >= 2 && !term.eq_ignore_ascii_case(owner) && share_here(ids) >= 2.0 * share_elsewhere(term, ids)
+        })
         .map(|(term, ids)| {
             let idf = (total / *document_frequency.get(term).unwrap_or(&1) as f64).ln();
             (*term, ids.len() as f64 * idf, ids)
@@ -255,7 +258,7 @@ fn topics(
 }
 
 /// The analyzer's keyphrases with memories in the period, most of them first.
-fn analyzer_topics(patterns: &Patterns, current: &[(&str, &Indexed, Date)]) -> Vec<Insight> {
+fn analyzer_topics(owner: &str, patterns: &Patterns, current: &[(&str, &Indexed, Date)]) -> Vec<Insight> {
     let here: HashSet<&str> = current.iter().map(|(id, _, _)| *id).collect();
     let mut found: Vec<(&mneme_protocol::patterns::Keyphrase, Vec<String>)> = patterns
         .keyphrases
@@ -264,7 +267,7 @@ fn analyzer_topics(patterns: &Patterns, current: &[(&str, &Indexed, Date)]) -> V
             let ids: Vec<String> = keyphrase.evidence.iter().filter(|id| here.contains(id.as_str())).cloned().collect();
             (keyphrase, ids)
         })
-        .filter(|(_, ids)| !ids.is_empty())
+        .filter(|(keyphrase, ids)| !ids.is_empty() && !keyphrase.phrase.eq_ignore_ascii_case(owner))
         .collect();
     found.sort_by(|a, b| b.0.memories.cmp(&a.0.memories).then_with(|| b.0.score.total_cmp(&a.0.score)));
     found

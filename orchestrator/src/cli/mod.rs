@@ -3,6 +3,7 @@
 
 mod ask;
 mod charts;
+mod demo;
 mod dlq;
 mod ingest;
 mod patterns;
@@ -143,6 +144,13 @@ enum Command {
         now: Option<String>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
+    },
+    /// Mneme on a year of a made-up life: starts a system of its own (beside yours), ingests Sam's 2024
+    /// (a journal, chats, e-mail), and shows a digest, the people, the patterns and an answer to a question.
+    Demo {
+        /// Leave the demo's system running afterwards, to explore; Ctrl-C stops it.
+        #[arg(long)]
+        keep_running: bool,
     },
     /// A digest of a day, week, month or year: activity, mood, topics, people, habits, and earlier years.
     Insights {
@@ -354,6 +362,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ask { question, owner, principal, limit, from, until, people, kinds, now, format } => {
             let request = ask::AskRequest { question, owner, principal, limit, from, until, people, kinds, now };
             ask::ask(&settings, request, format).await
+        }
+        Command::Demo { keep_running } => {
+            demo::demo(settings, url_configured, demo::DemoRequest { keep_running }).await
         }
         Command::Insights { owner, principal, period, ending, deadline_ms, format } => {
             let request = ask::InsightsRequest { owner, principal, period, ending, deadline_ms };

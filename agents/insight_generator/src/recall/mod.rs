@@ -82,16 +82,7 @@ fn rfc3339(day: Date) -> String {
 
 /// Searches `index` for `question`.
 pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> Result<Recalled, IndexError> {
-    let time = if tuning.time_expressions { when::find(question.text, question.today) } else { None };
-    // The words of a time expression say when, not what: they are not searched for.
-    let words: String = match &time {
-        Some(found) => format!("{} {}", &question.text[..found.span.start], &question.text[found.span.end..]),
-        None => question.text.to_owned(),
-    };
-    let terms = text::terms(&words);
-    let people = named_people(index, &words);
-    let mut reading = QueryReading { terms: unique(&terms), people: people.clone(), ..QueryReading::default() };
-
+    let mut time = if tuning.time_expressions { when::find(question.text, question.today) } else { None };
     let period = match &time {
         Some(found) => match &found.meaning {
             Meaning::Days { from, until } => Some((*from, *until)),
@@ -108,6 +99,18 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
         },
         None => None,
     };
+    // An event the memories never speak of dates nothing: its words are searched for like the others.
+    if period.is_none() {
+        time = None;
+    }
+    // The words of a time expression say when, not what: they are not searched for.
+    let words: String = match &time {
+        Some(found) => format!("{} {}", &question.text[..found.span.start], &question.text[found.span.end..]),
+        None => question.text.to_owned(),
+    };
+    let terms = text::terms(&words);
+    let people = named_people(index, &words);
+    let mut reading = QueryReading { terms: unique(&terms), people: people.clone(), ..QueryReading::default() };
     if let (Some(found), Some((from, until))) = (&time, period) {
         reading.period =
             Some(Period { expression: found.expression.clone(), from: rfc3339(from), until: rfc3339(until) });
@@ -238,15 +241,15 @@ fn named_people(index: &OwnerIndex, words: &str) -> Vec<String> {
     named
 }
 
-/// How well, against the best, a memory must match an event's words to count as speaking of it.
-const ANCHOR_MATCH_SHARE: f32 = 0.7;
+/// How well, against the best, a memory must match an event's words to count as matching it as well.
+const ANCHOR_MATCH_SHARE: f32 = 0.95;
 
 /// The day of the event a query anchors a time on: the date of the memory that best matches its words.
 fn anchor(index: &OwnerIndex, event: &str, narrowing: &Narrowing, tuning: &Tuning) -> Result<Option<Date>, IndexError> {
     let terms = weigh(&text::terms(event));
     let found = index.search(&terms, &[], tuning.people_weight, narrowing, 5)?;
-    // An event is spoken of before it (plans) and after it (memories of it); the latest of the memories that
-    // match it well is the nearest to what followed it.
+    // The memory that matches the event best dates it; among memories that match it as well (an event spoken
+    // of before and after), the latest is the nearest to what followed it.
     let best = found.first().map_or(0.0, |found| found.score);
     let latest = found
         .iter()

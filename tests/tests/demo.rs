@@ -1,0 +1,35 @@
+//! `mneme demo` starts a system of its own, ingests Sam's year, and shows what Mneme makes of it.
+
+use std::process::Command;
+
+use mneme_system_tests::{binary, nats_server_binary};
+
+#[test]
+fn the_demo_runs_a_system_of_its_own_and_shows_the_year() {
+    let home = tempfile::tempdir().unwrap();
+    let server_binary = nats_server_binary();
+    let output = Command::new(binary("mneme"))
+        .arg("demo")
+        .env("XDG_DATA_HOME", home.path())
+        .env("MNEME__SUPERVISOR__NATS_SERVER_BINARY", &server_binary)
+        .env("MNEME__TELEMETRY__LOG_FILTER", "warn")
+        .env_remove("MNEME_CONFIG")
+        .env_remove("MNEME__NATS__URL")
+        .output()
+        .expect("mneme demo runs");
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{shown}\n{}", String::from_utf8_lossy(&output.stderr));
+    for expected in [
+        "138 input(s) from 3 file(s)",
+        "138 memories this year",
+        "New habit: run on Saturdays",
+        "Mood fell",
+        "Omar",
+        "I got the job at Fieldwork!",
+        "Lisbon, day one.",
+        "Stopping the demo system",
+    ] {
+        assert!(shown.contains(expected), "`{expected}` is not in what the demo showed:\n{shown}");
+    }
+    assert!(home.path().join("mneme/demo/nats").is_dir(), "the demo keeps its data apart from the user's");
+}
