@@ -54,28 +54,12 @@ pub async fn scan(
     bucket: &str,
     prefix: &str,
 ) -> Result<Vec<(String, Vec<u8>)>, KvError> {
-    let stream = jetstream.get_stream(stream_name(bucket)).await.map_err(|error| failed(bucket, error))?;
-    let subject_prefix = format!("$KV.{bucket}.{prefix}.");
-    let mut consumer = stream
-        .create_consumer(consumer::pull::OrderedConfig {
-            filter_subject: format!("{subject_prefix}>"),
-            deliver_policy: consumer::DeliverPolicy::LastPerSubject,
-            ..Default::default()
-        })
-        .await
-        .map_err(|error| failed(bucket, error))?;
-    let pending = consumer.info().await.map_err(|error| failed(bucket, error))?.num_pending as usize;
-    let mut found = Vec::with_capacity(pending);
-    if pending == 0 {
-        return Ok(found);
-    }
-    let mut messages = consumer.messages().await.map_err(|error| failed(bucket, error))?;
-    for _ in 0..pending {
-        let Some(message) = messages.next().await else { break };
-        let message = message.map_err(|error| failed(bucket, error))?;
-        if !is_deletion(message.headers.as_ref()) {
-            let key = message.subject.as_str().strip_prefix(&subject_prefix).unwrap_or_default();
-            found.push((key.to_owned(), message.payload.to_vec()));
+    let (current, changes) = follow(jetstream, bucket, prefix).await?;
+    let mut found = Vec::with_capacity(current);
+    let mut changes = changes.take(current);
+    while let Some(change) = changes.next().await {
+        if let (key, Some(value)) = change? {
+            found.push((key, value));
         }
     }
     Ok(found)
