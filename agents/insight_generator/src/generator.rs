@@ -92,22 +92,30 @@ pub fn indexed(memory: &ProcessedMemory, sensitivity: Sensitivity) -> Indexed {
     }
 }
 
-/// Applies ledger changes to `index`: new memories added, those gone from their shard removed.
+/// Takes ledger changes into `index`: memories new to their shard added, those gone from it removed. While
+/// following, additions are staged (made visible by the next question, or once enough have gathered), so that
+/// a stream of memories costs few commits; a load or a removal applies at once.
 fn apply_changes(
     index: &OwnerIndex,
     shards: &mut HashMap<String, HashSet<String>>,
     changes: Vec<mneme_runtime::ledger::ShardChange<Indexed>>,
+    staging: bool,
 ) -> Result<(), IndexError> {
     let mut added = Vec::new();
     let mut removed = Vec::new();
     for (key, entries) in changes {
         let now: HashSet<String> =
             entries.as_ref().map(|entries| entries.keys().cloned().collect()).unwrap_or_default();
-        if let Some(before) = shards.get(&key) {
-            removed.extend(before.difference(&now).cloned());
-        }
-        added.extend(entries.into_iter().flatten());
+        let before = shards.remove(&key).unwrap_or_default();
+        removed.extend(before.difference(&now).cloned());
+        added.extend(entries.into_iter().flatten().filter(|(memory_id, _)| !before.contains(memory_id)));
         shards.insert(key, now);
+    }
+    if staging && removed.is_empty() {
+        for (memory_id, entry) in added {
+            index.stage(memory_id, entry)?;
+        }
+        return Ok(());
     }
     index.apply(added, removed)?;
     Ok(())
@@ -192,7 +200,7 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
                 }
             }
         }
-        apply_changes(&index, &mut shards, batch)?;
+        apply_changes(&index, &mut shards, batch, false)?;
         tracing::info!(memories = index.len(), elapsed = ?started.elapsed(), "Loaded an owner's index.");
         let follower = tokio::spawn(follow(index.clone(), shards, changes));
         let loaded = Arc::new(Loaded {
@@ -230,8 +238,10 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
         }
         let entry = indexed(&memory, request.sensitivity);
         let recorded = self.store.record(&memory.owner, &memory.id, entry.clone()).await?;
-        if let Some(index) = self.loaded_index(&memory.owner) {
-            index.apply([(memory.id.clone(), entry)], [])?;
+        // This replica's copy learns of it through the ledger too; staged here, it is found by the next
+        // question to this replica even before that, without a commit per memory while memories stream in.
+        if recorded && let Some(index) = self.loaded_index(&memory.owner) {
+            index.stage(memory.id.clone(), entry)?;
         }
         Ok(MemoryIndexed { owner: memory.owner, memory_id: memory.id, indexed: recorded })
     }
@@ -262,6 +272,7 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
         let decision = self.reading.decide(&request.principal, &request.owner, Scope::Memories).await?;
         let narrowing = narrowing(&request.filters, decision.max_sensitivity)?;
         let index = self.index_of(&request.owner).await?;
+        index.flush()?;
         // A few more than asked for: some may have been forgotten since, or be above what the principal sees.
         let question = Question { text: query, limit: limit + limit / 2 + 2, narrowing, today };
         let recalled = recall(&index, &question, &self.tuning)?;
@@ -303,6 +314,7 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
         let deadline = std::time::Duration::from_millis(deadline_ms);
         let decision = self.reading.decide(&request.principal, &request.owner, Scope::Derived).await?;
         let index = self.index_of(&request.owner).await?;
+        index.flush()?;
         let mut entries = index.entries();
         entries.retain(|(_, entry)| entry.sensitivity <= decision.max_sensitivity);
         let ending = match &request.ending {
@@ -389,7 +401,7 @@ async fn follow(
         let batch: Result<Vec<_>, LedgerError> = batch.into_iter().collect();
         let applied = batch
             .map_err(|error| error.to_string())
-            .and_then(|batch| apply_changes(&index, &mut shards, batch).map_err(|error| error.to_string()));
+            .and_then(|batch| apply_changes(&index, &mut shards, batch, true).map_err(|error| error.to_string()));
         if let Err(reason) = applied {
             tracing::warn!(%reason, "Following an owner's index failed; it stays as it was.");
         }

@@ -167,6 +167,9 @@ pub struct OwnerIndex {
     turns: RwLock<std::collections::BTreeSet<TurnPlace>>,
     /// Every name token of the owner's people, with how many memories hold it.
     people: RwLock<BTreeMap<String, usize>>,
+    /// Memories added since the last change was made visible: taken in by the next [`OwnerIndex::apply`] or
+    /// [`OwnerIndex::flush`], so that a stream of single memories costs one commit per search, not one each.
+    staged: Mutex<Vec<(String, Indexed)>>,
 }
 
 impl std::fmt::Debug for OwnerIndex {
@@ -174,6 +177,9 @@ impl std::fmt::Debug for OwnerIndex {
         formatter.debug_struct("OwnerIndex").field("memories", &self.len()).finish()
     }
 }
+
+/// Staged memories made visible at once, whether or not a question comes.
+const MAX_STAGED: usize = 2_000;
 
 /// Memory the writer may use before it flushes a segment: tantivy's least.
 const WRITER_HEAP_BYTES: usize = 15_000_000;
@@ -214,6 +220,7 @@ impl OwnerIndex {
             entries: RwLock::default(),
             turns: RwLock::default(),
             people: RwLock::default(),
+            staged: Mutex::default(),
         })
     }
 
@@ -227,6 +234,28 @@ impl OwnerIndex {
 
     pub fn contains(&self, memory_id: &str) -> bool {
         self.entries.read().expect("unpoisoned").contains_key(memory_id)
+    }
+
+    /// Keeps a memory to be added with the next change made visible; makes them all visible once
+    /// [`MAX_STAGED`] have gathered.
+    pub fn stage(&self, memory_id: String, entry: Indexed) -> Result<(), IndexError> {
+        let gathered = {
+            let mut staged = self.staged.lock().expect("unpoisoned");
+            staged.push((memory_id, entry));
+            staged.len()
+        };
+        if gathered >= MAX_STAGED {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Makes staged memories visible to searches.
+    pub fn flush(&self) -> Result<usize, IndexError> {
+        if self.staged.lock().expect("unpoisoned").is_empty() {
+            return Ok(0);
+        }
+        self.apply([], [])
     }
 
     /// Every memory held, with what is kept of it.
@@ -246,6 +275,10 @@ impl OwnerIndex {
         removed: impl IntoIterator<Item = String>,
     ) -> Result<usize, IndexError> {
         let mut writer = self.writer.lock().expect("unpoisoned");
+        let removed: Vec<String> = removed.into_iter().collect();
+        let mut staged = std::mem::take(&mut *self.staged.lock().expect("unpoisoned"));
+        staged.retain(|(memory_id, _)| !removed.contains(memory_id));
+        let added = staged.into_iter().chain(added);
         let mut entries = self.entries.write().expect("unpoisoned");
         let mut people = self.people.write().expect("unpoisoned");
         let mut turns = self.turns.write().expect("unpoisoned");
