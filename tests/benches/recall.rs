@@ -15,25 +15,10 @@ use mneme_protocol::harvester::ProcessedMemory;
 use mneme_protocol::insights::{IndexMemoryRequest, SearchFilters, SearchRequest, SearchResults, message_types};
 use mneme_protocol::{AgentType, ComponentKind};
 use mneme_runtime::call::{CallOptions, Caller, Target};
+use mneme_system_tests::recall_corpus::{PEOPLE, QUESTIONS, WORDS};
 use mneme_system_tests::{NatsServer, Process, wait_for_instances};
 
 const OWNER: &str = "bench";
-const WORDS: &str = "run river garden coffee train meeting project deadline dinner wedding holiday beach mountain
-    hike book film concert pottery bread bakery office doctor knee swim lake cake birthday party rain snow sunrise
-    walk dog cat bike car flat move boxes lamp guitar song museum gallery studio job interview promotion team
-    release bug phone call letter present market soup pumpkin carrot harbour island boat ferry storm";
-const PEOPLE: [&str; 12] =
-    ["Omar", "Anna", "Leo", "Priya", "Tom", "Mum", "Grandma", "Jakob", "Mei", "Carlos", "Aisha", "Lena"];
-const QUESTIONS: [&str; 8] = [
-    "what did I cook for the birthday dinner",
-    "the interview at the studio",
-    "what did Omar say about the knee",
-    "walks with Anna by the river",
-    "what happened last summer",
-    "concert in May 2021",
-    "the week after the wedding",
-    "storm on the island two weeks ago",
-];
 
 /// Memory `index` of five years: a journal entry or a chat turn of a dozen to thirty words.
 fn memory(index: usize) -> ProcessedMemory {

@@ -340,3 +340,26 @@ pub fn seeded_words<W: AsRef<str>>(seed: usize, vocabulary: &[W], fewest: usize,
     let length = fewest + (next() % spread.max(1) as u64) as usize;
     (0..length).map(|_| vocabulary[(next() % vocabulary.len() as u64) as usize].as_ref()).collect()
 }
+
+/// What the recall benchmarks ask of a generated owner: their people, a vocabulary so small that every word is
+/// in thousands of memories, and questions of four kinds (plain words, a named person, a time expression, a
+/// period anchored on an event).
+pub mod recall_corpus {
+    pub const PEOPLE: [&str; 12] =
+        ["Omar", "Anna", "Leo", "Priya", "Tom", "Mum", "Grandma", "Jakob", "Mei", "Carlos", "Aisha", "Lena"];
+    pub const WORDS: &str =
+        "run river garden coffee train meeting project deadline dinner wedding holiday beach mountain hike book film
+        concert pottery bread bakery office doctor knee swim lake cake birthday party rain snow sunrise walk
+        dog cat bike car flat move boxes lamp guitar song museum gallery studio job interview promotion
+        team release bug phone call letter present market soup pumpkin carrot harbour island boat ferry storm";
+    pub const QUESTIONS: [&str; 8] = [
+        "what did I cook for the birthday dinner",
+        "the interview at the studio",
+        "what did Omar say about the knee",
+        "walks with Anna by the river",
+        "what happened last summer",
+        "concert in May 2021",
+        "the week after the wedding",
+        "storm on the island two weeks ago",
+    ];
+}

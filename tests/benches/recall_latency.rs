@@ -3,7 +3,7 @@
 //! person, a time expression, an event-anchored period) asked one after another. Prints p50, p99 and the
 //! slowest per size, and how long loading the index took.
 //!
-//! Run with `cargo bench -p mneme-insight-generator --bench recall_latency`.
+//! Run with `cargo bench -p mneme-system-tests --bench recall_latency`.
 
 use std::time::{Duration, Instant};
 
@@ -11,25 +11,7 @@ use mneme_insight_generator::recall::index::{Indexed, Narrowing, OwnerIndex};
 use mneme_insight_generator::recall::{Question, Tuning, recall, text};
 use mneme_protocol::guardian::Sensitivity;
 use mneme_protocol::harvester::SourceKind;
-
-const PEOPLE: [&str; 12] =
-    ["Omar", "Anna", "Leo", "Priya", "Tom", "Mum", "Grandma", "Jakob", "Mei", "Carlos", "Aisha", "Lena"];
-/// The vocabulary, so small that every word is in thousands of memories.
-const WORDS: &str =
-    "run river garden coffee train meeting project deadline dinner wedding holiday beach mountain hike book film
-    concert pottery bread bakery office doctor knee swim lake cake birthday party rain snow sunrise walk
-    dog cat bike car flat move boxes lamp guitar song museum gallery studio job interview promotion
-    team release bug phone call letter present market soup pumpkin carrot harbour island boat ferry storm";
-const QUESTIONS: [&str; 8] = [
-    "what did I cook for the birthday dinner",
-    "the interview at the studio",
-    "what did Omar say about the knee",
-    "walks with Anna by the river",
-    "what happened last summer",
-    "concert in May 2021",
-    "the week after the wedding",
-    "storm on the island two weeks ago",
-];
+use mneme_system_tests::recall_corpus::{PEOPLE, QUESTIONS, WORDS};
 
 /// A small deterministic generator, so that every run indexes the same memories.
 struct Lcg(u64);
