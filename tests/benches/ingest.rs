@@ -16,7 +16,7 @@ use mneme_protocol::patterns::AnalyzePatternsRequest;
 use mneme_protocol::subjects::{self, headers};
 use mneme_protocol::{AgentMessage, AgentType, ComponentKind, Encoding};
 use mneme_runtime::call::{CallOptions, Caller, Target};
-use mneme_system_tests::{NatsServer, Process, seeded_words, wait_for_instances};
+use mneme_system_tests::{MasterKey, NatsServer, Process, seeded_words, wait_for_instances};
 
 const WORDS: [&str; 48] = [
     "river", "lunch", "garden", "letter", "train", "market", "violin", "rain", "bakery", "library", "mountain",
@@ -213,10 +213,8 @@ async fn main() {
     let count: usize = std::env::args().skip(1).find_map(|argument| argument.parse().ok()).unwrap_or(10_000);
     let nats = NatsServer::start_encrypted();
     let client = nats.connect().await;
-    let key_dir = tempfile::tempdir().unwrap();
-    let key_file = key_dir.path().join("master.key");
-    std::fs::write(&key_file, "5d".repeat(32)).unwrap();
-    let key = key_file.display().to_string();
+    let master_key = MasterKey::new("5d");
+    let key = master_key.file.clone();
     let environment = [("MNEME__GUARDIAN__MASTER_KEY_FILE", key.as_str())];
     let _processes = [
         Process::start("mneme-memory-harvester", &nats.url, &environment),

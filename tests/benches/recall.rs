@@ -16,7 +16,7 @@ use mneme_protocol::insights::{IndexMemoryRequest, SearchFilters, SearchRequest,
 use mneme_protocol::{AgentType, ComponentKind};
 use mneme_runtime::call::{CallOptions, Caller, Target};
 use mneme_system_tests::recall_corpus::{PEOPLE, QUESTIONS, WORDS};
-use mneme_system_tests::{NatsServer, Process, wait_for_instances};
+use mneme_system_tests::{MasterKey, NatsServer, Process, wait_for_instances};
 
 const OWNER: &str = "bench";
 
@@ -93,10 +93,8 @@ async fn main() {
         .unwrap_or_else(|| vec![10_000, 100_000]);
     let nats = NatsServer::start();
     let client = nats.connect().await;
-    let key_dir = tempfile::tempdir().unwrap();
-    let key_file = key_dir.path().join("master.key");
-    std::fs::write(&key_file, "6e".repeat(32)).unwrap();
-    let key = key_file.display().to_string();
+    let master_key = MasterKey::new("6e");
+    let key = master_key.file.clone();
     let quiet = ("MNEME__TELEMETRY__LOG_FILTER", "warn");
     let _guardian =
         Process::start("mneme-privacy-guardian", &nats.url, &[("MNEME__GUARDIAN__MASTER_KEY_FILE", &key), quiet]);

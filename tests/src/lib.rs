@@ -341,6 +341,22 @@ pub fn seeded_words<W: AsRef<str>>(seed: usize, vocabulary: &[W], fewest: usize,
     (0..length).map(|_| vocabulary[(next() % vocabulary.len() as u64) as usize].as_ref()).collect()
 }
 
+/// A privacy guardian's master key (`byte`, two hex digits, repeated to 32 bytes) in a file of its own,
+/// removed when dropped.
+pub struct MasterKey {
+    _dir: tempfile::TempDir,
+    pub file: String,
+}
+
+impl MasterKey {
+    pub fn new(byte: &str) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("master.key");
+        std::fs::write(&path, byte.repeat(32)).expect("the key is written");
+        MasterKey { file: path.display().to_string(), _dir: dir }
+    }
+}
+
 /// What the recall benchmarks ask of a generated owner: their people, a vocabulary so small that every word is
 /// in thousands of memories, and questions of four kinds (plain words, a named person, a time expression, a
 /// period anchored on an event).

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_nats::HeaderMap;
 use mneme_protocol::guardian::{PiiDetected, PiiEntityType, Redacted};
 use mneme_protocol::{AgentType, ComponentKind, ErrorPayload};
-use mneme_system_tests::{NatsServer, Process, msgpack_body, raw_request, wait_for_instances};
+use mneme_system_tests::{MasterKey, NatsServer, Process, msgpack_body, raw_request, wait_for_instances};
 
 const GUARDIAN: ComponentKind = ComponentKind::Agent(AgentType::PrivacyGuardian);
 const DETECT: &str = "mneme.agent.privacy_guardian.detect_pii";
@@ -28,10 +28,8 @@ fn json_headers() -> HeaderMap {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn detects_and_redacts_over_nats() {
-    let key_dir = tempfile::tempdir().unwrap();
-    let key_file = key_dir.path().join("master.key");
-    std::fs::write(&key_file, "5a".repeat(32)).unwrap();
-    let key_path = key_file.display().to_string();
+    let master_key = MasterKey::new("5a");
+    let key_path = master_key.file.clone();
     let (_nats, _guardian, client) = system(&[("MNEME__GUARDIAN__MASTER_KEY_FILE", &key_path)]).await;
     let text = "Zoë Brandt (zoe.brandt@example.org) paid with 4111 1111 1111 1111.";
 

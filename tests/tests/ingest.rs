@@ -14,7 +14,7 @@ use mneme_protocol::guardian::{MemoriesReply, MemoryCount};
 use mneme_protocol::ingest::DeadLetter;
 use mneme_protocol::relationships::Relationships;
 use mneme_protocol::{AgentType, ComponentKind};
-use mneme_system_tests::{NatsServer, Process, binary, eventually, mneme, msgpack_body, wait_for_instances};
+use mneme_system_tests::{MasterKey, NatsServer, Process, binary, eventually, mneme, msgpack_body, wait_for_instances};
 
 const PEOPLE: [&str; 8] = ["Omar", "Lena", "Priya", "Jakob", "Mei", "Tomasz", "Aisha", "Carlos"];
 const PLACES: [&str; 6] =
@@ -98,8 +98,7 @@ struct System {
     agents: Vec<Process>,
     client: async_nats::Client,
     nats: NatsServer,
-    _key_dir: tempfile::TempDir,
-    key_file: String,
+    master_key: MasterKey,
 }
 
 /// Patient enough for a loaded machine (a debug build, tests in parallel): no input may run out of deliveries.
@@ -113,11 +112,8 @@ const INGEST_ENV: [(&str, &str); 4] = [
 impl System {
     async fn start(replicas: usize) -> Self {
         let nats = NatsServer::start_encrypted();
-        let key_dir = tempfile::tempdir().unwrap();
-        let key_file = key_dir.path().join("master.key");
-        std::fs::write(&key_file, "3c".repeat(32)).unwrap();
-        let key_file = key_file.display().to_string();
-        let mut system = System { agents: Vec::new(), client: nats.connect().await, nats, _key_dir: key_dir, key_file };
+        let master_key = MasterKey::new("3c");
+        let mut system = System { agents: Vec::new(), client: nats.connect().await, nats, master_key };
         for _ in 0..replicas {
             system.start_agent(AgentType::MemoryHarvester);
             system.start_agent(AgentType::PrivacyGuardian);
@@ -140,7 +136,7 @@ impl System {
     }
 
     fn start_agent(&mut self, kind: AgentType) {
-        let key = self.key_file.clone();
+        let key = self.master_key.file.clone();
         let process =
             Process::start(&kind.binary_name(), &self.nats.url, &[("MNEME__GUARDIAN__MASTER_KEY_FILE", &key)]);
         self.agents.push(process);
@@ -431,10 +427,8 @@ async fn inputs_that_keep_failing_are_dead_lettered_and_replayed_once_fixed() {
     // No guardian runs: every input fails its second step until its deliveries run out.
     let nats = NatsServer::start();
     let client = nats.connect().await;
-    let key_dir = tempfile::tempdir().unwrap();
-    let key_file = key_dir.path().join("master.key");
-    std::fs::write(&key_file, "4b".repeat(32)).unwrap();
-    let key = key_file.display().to_string();
+    let master_key = MasterKey::new("4b");
+    let key = master_key.file.clone();
     // Steps get time enough for a loaded machine: a step that times out may still have done its work.
     let patience = [
         ("MNEME__INGEST__ACK_WAIT_MS", "10000"),

@@ -8,7 +8,7 @@ use futures::StreamExt;
 use mneme_protocol::patterns::Patterns;
 use mneme_protocol::patterns::SentimentAnalyzed;
 use mneme_protocol::{AgentType, ComponentKind, ErrorPayload};
-use mneme_system_tests::{NatsServer, Process, msgpack_body, raw_request, wait_for_instances};
+use mneme_system_tests::{MasterKey, NatsServer, Process, msgpack_body, raw_request, wait_for_instances};
 
 const SUBJECT: &str = "mneme.agent.pattern_analyzer.analyze_sentiment";
 
@@ -63,10 +63,8 @@ fn memory(index: usize) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_replicas_updating_at_once_lose_nothing() {
     let nats = NatsServer::start();
-    let key_dir = tempfile::tempdir().unwrap();
-    let key_file = key_dir.path().join("master.key");
-    std::fs::write(&key_file, "6a".repeat(32)).unwrap();
-    let key = key_file.display().to_string();
+    let master_key = MasterKey::new("6a");
+    let key = master_key.file.clone();
     let _replicas = [
         Process::start("mneme-pattern-analyzer", &nats.url, &[]),
         Process::start("mneme-pattern-analyzer", &nats.url, &[]),
@@ -132,10 +130,8 @@ async fn raw_values(jetstream: &async_nats::jetstream::Context, bucket: &str) ->
 #[tokio::test(flavor = "multi_thread")]
 async fn what_the_analyzer_keeps_is_sealed_and_dies_with_the_owners_key() {
     let nats = NatsServer::start();
-    let key_dir = tempfile::tempdir().unwrap();
-    let key_file = key_dir.path().join("master.key");
-    std::fs::write(&key_file, "5d".repeat(32)).unwrap();
-    let key = key_file.display().to_string();
+    let master_key = MasterKey::new("5d");
+    let key = master_key.file.clone();
     let _processes = [
         Process::start("mneme-pattern-analyzer", &nats.url, &[]),
         Process::start("mneme-privacy-guardian", &nats.url, &[("MNEME__GUARDIAN__MASTER_KEY_FILE", &key)]),

@@ -9,7 +9,9 @@ use nix::sys::signal::Signal;
 
 use mneme_protocol::insights::{Digest, SearchResults, message_types};
 use mneme_protocol::{AgentType, ComponentKind};
-use mneme_system_tests::{NatsServer, Process, eventually, mneme, msgpack_body, raw_request, wait_for_instances};
+use mneme_system_tests::{
+    MasterKey, NatsServer, Process, eventually, mneme, msgpack_body, raw_request, wait_for_instances,
+};
 
 const INGEST_ENV: [(&str, &str); 3] = [
     ("MNEME__INGEST__ANALYZE_PATTERNS", "false"),
@@ -43,10 +45,8 @@ fn sources(results: &SearchResults) -> Vec<String> {
 async fn questions_find_their_turns_across_replicas_and_restarts() {
     let nats = NatsServer::start_encrypted();
     let client = nats.connect().await;
-    let key_dir = tempfile::tempdir().unwrap();
-    let key_file = key_dir.path().join("master.key");
-    std::fs::write(&key_file, "5d".repeat(32)).unwrap();
-    let key = key_file.display().to_string();
+    let master_key = MasterKey::new("5d");
+    let key = master_key.file.clone();
     let with_key = [("MNEME__GUARDIAN__MASTER_KEY_FILE", key.as_str())];
     let mut processes = vec![
         Process::start("mneme-memory-harvester", &nats.url, &[]),

@@ -58,7 +58,7 @@ pub struct InsightGenerator<S, R, C> {
     colleagues: C,
     tuning: Tuning,
     loaded: Mutex<HashMap<String, Arc<Loaded>>>,
-    /// One load per owner at a time: concurrent first questions wait for the same load.
+    /// Loads take turns, so that concurrent first questions about an owner wait for one load of it.
     loading: tokio::sync::Mutex<()>,
 }
 
