@@ -5,14 +5,13 @@
 use std::future::Future;
 
 use mneme_protocol::guardian::{DetectPiiRequest, PiiDetected, PiiEntityType};
-use mneme_protocol::patterns::{AnalyzeSentimentRequest, SentimentAnalyzed};
 use mneme_protocol::relationships::{
     GetIdentityRequest, GetPersonRequest, GetRelationshipsRequest, Identity, RelationshipsRecorded, SetIdentityRequest,
     UpdateRelationshipsRequest, event_types, message_types,
 };
 use mneme_protocol::{AgentCapability, AgentType, ComponentKind, ErrorCode};
 use mneme_runtime::access::AccessCheck;
-use mneme_runtime::call::{CallError, CallOptions, Caller, Target};
+use mneme_runtime::call::{CallOptions, Caller, Target};
 use mneme_runtime::events::Audience;
 use mneme_runtime::ledger::Ledger;
 use mneme_runtime::{Agent, Context, Event, EventSubscription, HandlerError, Reply, Request};
@@ -36,15 +35,6 @@ pub trait TextReading: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct AgentsReading(pub Caller);
 
-fn unavailable(agent: AgentType, error: CallError) -> HandlerError {
-    match error {
-        CallError::Remote { error, .. } if error.code == ErrorCode::PayloadTooLarge.status() => {
-            HandlerError::new(ErrorCode::PayloadTooLarge, error.error)
-        }
-        error => HandlerError::unavailable(format!("the {} cannot read the text: {error}", agent.as_str())),
-    }
-}
-
 impl TextReading for AgentsReading {
     async fn names_in(&self, text: &str) -> Result<Vec<(usize, usize)>, HandlerError> {
         let request = DetectPiiRequest {
@@ -57,7 +47,7 @@ impl TextReading for AgentsReading {
             .0
             .call(&target, mneme_protocol::guardian::message_types::DETECT_PII, &request, &CallOptions::default())
             .await
-            .map_err(|error| unavailable(AgentType::PrivacyGuardian, error))?;
+            .map_err(|error| mneme_runtime::call::colleague_failed(AgentType::PrivacyGuardian, error))?;
         let detected: PiiDetected = reply.payload_as().map_err(|error| HandlerError::internal(error.to_string()))?;
         // The guardian counts characters; the mapper slices bytes.
         let bytes: Vec<usize> = text.char_indices().map(|(at, _)| at).chain(std::iter::once(text.len())).collect();
@@ -69,44 +59,8 @@ impl TextReading for AgentsReading {
     }
 
     async fn sentiment(&self, text: &str) -> Result<f64, HandlerError> {
-        // The analyzer takes texts of a bounded size; a long one goes in pieces, weighed by their length.
-        let pieces = pieces(text, SENTIMENT_PIECE_BYTES);
-        let request = AnalyzeSentimentRequest { texts: pieces.iter().map(|piece| (*piece).to_owned()).collect() };
-        let target = Target::AnyOf(ComponentKind::Agent(AgentType::PatternAnalyzer));
-        let reply = self
-            .0
-            .call(
-                &target,
-                mneme_protocol::patterns::message_types::ANALYZE_SENTIMENT,
-                &request,
-                &CallOptions::default(),
-            )
-            .await
-            .map_err(|error| unavailable(AgentType::PatternAnalyzer, error))?;
-        let analyzed: SentimentAnalyzed =
-            reply.payload_as().map_err(|error| HandlerError::internal(error.to_string()))?;
-        let total = pieces.iter().map(|piece| piece.len()).sum::<usize>().max(1) as f64;
-        Ok(pieces.iter().zip(&analyzed.scores).map(|(piece, score)| score.compound * piece.len() as f64 / total).sum())
+        mneme_runtime::sentiment::compound(&self.0, text).await
     }
-}
-
-/// Well under the pattern analyzer's default limit per text.
-const SENTIMENT_PIECE_BYTES: usize = 32 * 1024;
-
-/// `text` cut at character boundaries into pieces of at most `size` bytes (one piece when it is short).
-fn pieces(text: &str, size: usize) -> Vec<&str> {
-    let mut found = Vec::new();
-    let mut rest = text;
-    while rest.len() > size {
-        let mut cut = size;
-        while !rest.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        found.push(&rest[..cut]);
-        rest = &rest[cut..];
-    }
-    found.push(rest);
-    found
 }
 
 #[derive(Debug)]

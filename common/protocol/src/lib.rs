@@ -4,6 +4,7 @@
 //! here. `docs/protocol.md` is the same contract in prose.
 
 pub mod agent;
+pub mod avatar;
 pub mod capability;
 pub mod error;
 pub mod guardian;

@@ -177,3 +177,14 @@ fn read_reply(subject: &str, reply: &async_nats::Message) -> Result<AgentMessage
         None => Ok(message),
     }
 }
+
+/// What a colleague's failure means to the agent that asked: too large stays too large; anything else is the
+/// colleague being unavailable, which a retry may mend.
+pub fn colleague_failed(agent: mneme_protocol::AgentType, error: CallError) -> crate::agent::HandlerError {
+    match error {
+        CallError::Remote { error, .. } if error.code == mneme_protocol::ErrorCode::PayloadTooLarge.status() => {
+            crate::agent::HandlerError::new(mneme_protocol::ErrorCode::PayloadTooLarge, error.error)
+        }
+        error => crate::agent::HandlerError::unavailable(format!("the {} cannot answer: {error}", agent.as_str())),
+    }
+}

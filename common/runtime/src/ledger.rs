@@ -62,6 +62,33 @@ pub trait Ledger<T: Entry>: Send + Sync + 'static {
     fn forget(&self, owner: &str, memory_id: Option<&str>) -> impl Future<Output = Result<(), LedgerError>> + Send;
 }
 
+/// An owner's ledger as a follower sees it: how many changes make up the current state (they come first), and
+/// the changes.
+pub type Following<T> = (usize, futures::stream::BoxStream<'static, Result<ShardChange<T>, LedgerError>>);
+
+/// A ledger whose owners' entries can be followed as they change, for replicas that keep a working copy (an
+/// index, a model) of what the ledger holds.
+pub trait FollowedLedger<T: Entry>: Ledger<T> {
+    fn follow(&self, owner: &str) -> impl Future<Output = Result<Following<T>, LedgerError>> + Send;
+}
+
+impl<T: Entry, K: OwnerKeys> FollowedLedger<T> for KvLedger<T, K> {
+    async fn follow(&self, owner: &str) -> Result<Following<T>, LedgerError> {
+        KvLedger::follow(self, owner).await
+    }
+}
+
+/// In memory, what is there now is one change, and nothing follows: writes in the same process reach the
+/// working copy directly.
+impl<T: Entry> FollowedLedger<T> for MemoryLedger<T> {
+    async fn follow(&self, owner: &str) -> Result<Following<T>, LedgerError> {
+        use futures::StreamExt;
+        let entries = self.entries(owner).await?;
+        let now = futures::stream::iter([Ok(("all".to_owned(), Some(entries)))]);
+        Ok((1, now.chain(futures::stream::pending()).boxed()))
+    }
+}
+
 /// What an agent keeping a ledger subscribes to: `memory_forgotten`, in every replica, since each keeps the
 /// owner's key and must drop it (the purge is the same from every replica, and harmless repeated).
 pub fn forgetting() -> EventSubscription {
@@ -334,10 +361,7 @@ impl<T: Entry, K: OwnerKeys> KvLedger<T, K> {
     /// The owner's entries now, shard by shard, and then every change to one of their shards: how many changes
     /// make up the current state (they come first), and the changes, each a shard's key and its entries (none
     /// when it was deleted). A shard sealed under a destroyed key reads as deleted.
-    pub async fn follow(
-        &self,
-        owner: &str,
-    ) -> Result<(usize, futures::stream::BoxStream<'static, Result<ShardChange<T>, LedgerError>>), LedgerError> {
+    pub async fn follow(&self, owner: &str) -> Result<Following<T>, LedgerError> {
         use futures::StreamExt;
         let token = owner_token(owner);
         let (current, changes) = crate::kv::follow(&self.jetstream, self.bucket(), &token).await?;

@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod process;
 pub mod sealing;
+pub mod sentiment;
 pub mod service;
 pub mod settings;
 pub mod shutdown;
