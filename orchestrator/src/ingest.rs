@@ -19,6 +19,7 @@ use mneme_protocol::harvester::{
     BatchProcessRequest, DuplicateKind, MemoryProcessed, ProcessMemoryRequest, message_types,
 };
 use mneme_protocol::ingest::{IngestOutcome, IngestReport};
+use mneme_protocol::avatar::TrainAvatarRequest;
 use mneme_protocol::insights::IndexMemoryRequest;
 use mneme_protocol::patterns::AnalyzePatternsRequest;
 use mneme_protocol::relationships::UpdateRelationshipsRequest;
@@ -53,6 +54,9 @@ pub struct IngestSettings {
     pub map_relationships: bool,
     /// Whether each stored memory also goes to the insight generator's recall index (`index_memory`).
     pub index_memories: bool,
+    /// Whether each stored memory also goes to the avatar trainer (`train_avatar`), which learns the owner's
+    /// own words.
+    pub train_avatar: bool,
 }
 
 impl Default for IngestSettings {
@@ -69,6 +73,7 @@ impl Default for IngestSettings {
             analyze_patterns: true,
             map_relationships: true,
             index_memories: true,
+            train_avatar: true,
         }
     }
 }
@@ -463,6 +468,7 @@ impl IngestWorker {
         // take each memory once however often it is sent. They are independent, so they run side by side.
         let patterns = AnalyzePatternsRequest { memory: memory.clone() };
         let relationships = UpdateRelationshipsRequest { memory: memory.clone() };
+        let avatar = TrainAvatarRequest { memory: memory.clone(), sensitivity: applied.sensitivity };
         let index = IndexMemoryRequest { memory, sensitivity: applied.sensitivity };
         tokio::try_join!(
             self.analysis_step(
@@ -476,6 +482,12 @@ impl IngestWorker {
                 AgentType::RelationshipMapper,
                 mneme_protocol::relationships::message_types::UPDATE_RELATIONSHIPS,
                 &relationships,
+            ),
+            self.analysis_step(
+                self.settings.train_avatar,
+                AgentType::AvatarTrainer,
+                mneme_protocol::avatar::message_types::TRAIN_AVATAR,
+                &avatar,
             ),
             self.analysis_step(
                 self.settings.index_memories,

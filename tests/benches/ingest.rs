@@ -215,7 +215,13 @@ async fn main() {
     let client = nats.connect().await;
     let master_key = MasterKey::new("5d");
     let key = master_key.file.clone();
-    let environment = [("MNEME__GUARDIAN__MASTER_KEY_FILE", key.as_str())];
+    // The stages measured: the harvester, the guardian and the pattern analyzer.
+    let environment = [
+        ("MNEME__GUARDIAN__MASTER_KEY_FILE", key.as_str()),
+        ("MNEME__INGEST__MAP_RELATIONSHIPS", "false"),
+        ("MNEME__INGEST__INDEX_MEMORIES", "false"),
+        ("MNEME__INGEST__TRAIN_AVATAR", "false"),
+    ];
     let _processes = [
         Process::start("mneme-memory-harvester", &nats.url, &environment),
         Process::start("mneme-privacy-guardian", &nats.url, &environment),

@@ -13,7 +13,8 @@ use mneme_system_tests::{
     MasterKey, NatsServer, Process, eventually, mneme, msgpack_body, raw_request, wait_for_instances,
 };
 
-const INGEST_ENV: [(&str, &str); 3] = [
+const INGEST_ENV: [(&str, &str); 4] = [
+    ("MNEME__INGEST__TRAIN_AVATAR", "false"),
     ("MNEME__INGEST__ANALYZE_PATTERNS", "false"),
     ("MNEME__INGEST__MAP_RELATIONSHIPS", "false"),
     ("MNEME__INGEST__STEP_TIMEOUT_MS", "5000"),

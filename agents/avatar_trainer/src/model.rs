@@ -108,10 +108,11 @@ impl VoiceModel {
         round(share(count, self.words) * 1000.0, 2)
     }
 
-    /// Whether the owner writes `word` mostly with a capital inside sentences: a name, not a word.
+    /// Whether the owner writes `word` often with a capital inside sentences (a quarter of its uses or more,
+    /// counting those that open a sentence): a name, not a word.
     fn is_name(&self, word: &str) -> bool {
         let capitalized = self.capitalized.get(word).copied().unwrap_or_default();
-        capitalized > 0 && capitalized * 2 >= self.word_counts.get(word).copied().unwrap_or_default()
+        capitalized > 0 && capitalized * 4 >= self.word_counts.get(word).copied().unwrap_or_default()
     }
 
     fn count_of(&self, words: &[&str]) -> u64 {
@@ -166,11 +167,13 @@ impl VoiceModel {
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
         let mut chosen: Vec<PhraseUse> = Vec::new();
         for (_, phrase, uses, in_memories) in scored {
-            let overlaps = chosen.iter().any(|kept| {
-                let (longer, shorter) =
-                    if kept.phrase.len() >= phrase.len() { (kept.phrase.as_str(), phrase.as_str()) } else { (phrase.as_str(), kept.phrase.as_str()) };
-                longer.contains(shorter)
-            });
+            // A phrase sharing two words in a row with a better one is part of the same habit.
+            let pairs = |text: &str| -> Vec<String> {
+                let words: Vec<&str> = text.split(' ').collect();
+                words.windows(2).map(|pair| pair.join(" ")).collect()
+            };
+            let own_pairs = pairs(phrase);
+            let overlaps = chosen.iter().any(|kept| pairs(&kept.phrase).iter().any(|pair| own_pairs.contains(pair)));
             if overlaps {
                 continue;
             }

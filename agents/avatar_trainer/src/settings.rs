@@ -16,6 +16,8 @@ pub struct AvatarSettings {
     /// A replica writes a new snapshot of an owner's model after training this many of their memories (and
     /// when it stops, if it trained any since the last).
     pub snapshot_every: usize,
+    /// ... and at most this long after it trained one not yet in a snapshot, however few.
+    pub snapshot_after_ms: u64,
     /// Snapshots kept per owner; older ones are deleted.
     pub snapshots_kept: usize,
     /// Replicas of the sample ledger and the snapshot bucket in a clustered JetStream.
@@ -30,6 +32,7 @@ impl Default for AvatarSettings {
             max_prompt_chars: 2_000,
             max_loaded_owners: 64,
             snapshot_every: 200,
+            snapshot_after_ms: 30_000,
             snapshots_kept: 5,
             store_replicas: 1,
             llm: LlmSettings::default(),
@@ -96,6 +99,9 @@ impl Validate for Settings {
             if value == 0 {
                 problems.push(format!("avatar.{name} must be at least 1"));
             }
+        }
+        if avatar.snapshot_after_ms == 0 {
+            problems.push("avatar.snapshot_after_ms must be at least 1".to_owned());
         }
         problems.extend(avatar.llm.problems());
         problems

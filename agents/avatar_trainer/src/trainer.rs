@@ -4,7 +4,7 @@
 //! their own words. Each replica keeps the models of the owners it was asked about in memory, loaded from the
 //! latest snapshot and the ledger and kept current by following the ledger.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -49,7 +49,7 @@ impl Drop for Loaded {
 pub struct AvatarTrainer<L, S, A, C> {
     settings: AvatarSettings,
     ledger: Arc<L>,
-    snapshots: S,
+    snapshots: Arc<S>,
     access: A,
     colleagues: C,
     llm: Option<LlmBackend>,
@@ -57,7 +57,9 @@ pub struct AvatarTrainer<L, S, A, C> {
     /// Loads take turns, so that concurrent first requests about an owner wait for one load of it.
     loading: tokio::sync::Mutex<()>,
     /// Memories this replica trained per owner since it last wrote their snapshot.
-    unsnapshotted: Mutex<HashMap<String, usize>>,
+    unsnapshotted: Arc<Mutex<HashMap<String, usize>>>,
+    /// Owners whose next snapshot is already due at a time (see [`AvatarSettings::snapshot_after_ms`]).
+    scheduled: Arc<Mutex<HashSet<String>>>,
 }
 
 impl<L, S, A, C> std::fmt::Debug for AvatarTrainer<L, S, A, C> {
@@ -88,6 +90,28 @@ async fn follow(
             Err(error) => tracing::warn!(%error, "Following an owner's voice failed; the model stays as it was."),
         }
     }
+}
+
+/// Writes `model` as the owner's next snapshot, and counts what it holds as written.
+async fn write_snapshot<S: ModelSnapshots>(
+    snapshots: &S,
+    owner: &str,
+    model: &Mutex<VoiceModel>,
+    unsnapshotted: &Mutex<HashMap<String, usize>>,
+    kept: usize,
+) -> Result<u64, crate::snapshots::SnapshotError> {
+    let held = unsnapshotted.lock().expect("unpoisoned").get(owner).copied().unwrap_or_default();
+    let copy = model.lock().expect("unpoisoned").clone();
+    let written = snapshots.write(owner, &copy, kept).await?;
+    let mut counts = unsnapshotted.lock().expect("unpoisoned");
+    if let Some(count) = counts.get_mut(owner) {
+        *count = count.saturating_sub(held);
+        if *count == 0 {
+            counts.remove(owner);
+        }
+    }
+    tracing::info!(version = written.version, memories = written.memories, "Wrote a voice model snapshot.");
+    Ok(written.version)
 }
 
 /// Whether a memory at `occurred_at` falls in `from..until` (days are whole: `until` as a day is included).
@@ -121,13 +145,14 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
         AvatarTrainer {
             settings,
             ledger: Arc::new(ledger),
-            snapshots,
+            snapshots: Arc::new(snapshots),
             access,
             colleagues,
             llm,
             loaded: Mutex::default(),
             loading: tokio::sync::Mutex::new(()),
-            unsnapshotted: Mutex::default(),
+            unsnapshotted: Arc::default(),
+            scheduled: Arc::default(),
         }
     }
 
@@ -198,11 +223,28 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
     /// Writes the owner's model as a new snapshot version.
     async fn snapshot(&self, owner: &str) -> Result<u64, HandlerError> {
         let model = self.model_of(owner).await?;
-        let copy = model.lock().expect("unpoisoned").clone();
-        let written = self.snapshots.write(owner, &copy, self.settings.snapshots_kept).await?;
-        self.unsnapshotted.lock().expect("unpoisoned").remove(owner);
-        tracing::info!(version = written.version, memories = written.memories, "Wrote a voice model snapshot.");
-        Ok(written.version)
+        Ok(write_snapshot(self.snapshots.as_ref(), owner, &model, &self.unsnapshotted, self.settings.snapshots_kept).await?)
+    }
+
+    /// Makes sure what this replica trained of the owner is in a snapshot within `snapshot_after_ms`, however
+    /// few memories it was.
+    fn schedule_snapshot(&self, owner: &str, model: Arc<Mutex<VoiceModel>>) {
+        if !self.scheduled.lock().expect("unpoisoned").insert(owner.to_owned()) {
+            return;
+        }
+        let (snapshots, counts, scheduled) = (self.snapshots.clone(), self.unsnapshotted.clone(), self.scheduled.clone());
+        let (owner, kept) = (owner.to_owned(), self.settings.snapshots_kept);
+        let after = std::time::Duration::from_millis(self.settings.snapshot_after_ms);
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            scheduled.lock().expect("unpoisoned").remove(&owner);
+            let waiting = counts.lock().expect("unpoisoned").get(&owner).copied().unwrap_or_default();
+            if waiting > 0
+                && let Err(error) = write_snapshot(snapshots.as_ref(), &owner, &model, &counts, kept).await
+            {
+                tracing::warn!(%error, "A voice model snapshot was not written; the next one will hold its memories.");
+            }
+        });
     }
 
     /// Takes one memory into its owner's voice if the owner wrote it; a memory taken in before changes nothing.
@@ -229,16 +271,20 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
             return Ok(untrained(true));
         }
         // This replica's copy learns of it through the ledger too; taken in here, the next request sees it.
-        if let Some(model) = self.loaded_model(&memory.owner) {
-            model.lock().expect("unpoisoned").add(&memory.id, &sample);
-        }
+        let model = self.model_of(&memory.owner).await?;
+        model.lock().expect("unpoisoned").add(&memory.id, &sample);
         let due = {
             let mut counts = self.unsnapshotted.lock().expect("unpoisoned");
             let count = counts.entry(memory.owner.clone()).or_default();
             *count += 1;
             *count >= self.settings.snapshot_every
         };
-        let snapshot = if due { Some(self.snapshot(&memory.owner).await?) } else { None };
+        let snapshot = if due {
+            Some(self.snapshot(&memory.owner).await?)
+        } else {
+            self.schedule_snapshot(&memory.owner, model);
+            None
+        };
         Ok(AvatarTrained { owner: memory.owner, memory_id: memory.id, own_words: true, trained: true, snapshot })
     }
 
@@ -433,7 +479,10 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
         let owners: Vec<String> = self.unsnapshotted.lock().expect("unpoisoned").keys().cloned().collect();
         for owner in owners {
             if let Err(error) = self.snapshot(&owner).await {
-                tracing::warn!(error = %error.message, "A voice model snapshot was not written on the way out.");
+                tracing::info!(
+                    error = %error.message,
+                    "No voice model snapshot on the way out; the ledger keeps every sample, and the next replica builds the model from it."
+                );
             }
         }
     }
@@ -529,6 +578,7 @@ mod tests {
         let AvatarTrainer { ledger, snapshots, .. } = trainer;
         assert_eq!(snapshots.versions("sam").await.unwrap().len(), 1);
         let ledger = Arc::try_unwrap(ledger).ok().expect("the only holder of the ledger");
+        let snapshots = Arc::try_unwrap(snapshots).ok().expect("the only holder of the snapshots");
         let fresh = AvatarTrainer::new(AvatarSettings::default(), ledger, snapshots, OwnerOnly, Desk(Vec::new()));
         assert_eq!(fresh.persona(persona_request("sam")).await.unwrap().memories, 1);
     }

@@ -1,6 +1,6 @@
 //! The agents a digest asks for their part (the seed's collaboration pattern): the pattern analyzer for mood
-//! and habits, the relationship mapper for people and drift. Each is asked at once, with one deadline; what
-//! is not there by then is a missing part, not a failure.
+//! and habits, the relationship mapper for people and drift, the avatar trainer for the owner's voice. Each
+//! is asked at once, with one deadline; what is not there by then is a missing part, not a failure.
 
 use std::future::Future;
 use std::time::Duration;
@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use mneme_protocol::avatar::{GetPersonaRequest, Persona};
 use mneme_protocol::patterns::{GetPatternsRequest, Patterns};
 use mneme_protocol::relationships::{GetRelationshipsRequest, Relationships};
 use mneme_protocol::{AgentType, ComponentKind};
@@ -29,6 +30,23 @@ pub trait Colleagues: Send + Sync + 'static {
         as_of: &str,
         deadline: Duration,
     ) -> impl Future<Output = Result<Relationships, String>> + Send;
+    /// The owner's persona over the days `from..=to` (`YYYY-MM-DD`) and over everything, or why they could not
+    /// be had within `deadline`.
+    fn voice(
+        &self,
+        principal: &str,
+        owner: &str,
+        from: &str,
+        to: &str,
+        deadline: Duration,
+    ) -> impl Future<Output = Result<Voice, String>> + Send;
+}
+
+/// The owner's persona in a period, and overall.
+#[derive(Debug, Clone)]
+pub struct Voice {
+    pub period: Persona,
+    pub usual: Persona,
 }
 
 /// The running agents, over NATS.
@@ -77,6 +95,23 @@ impl Colleagues for AgentColleagues {
         let message_type = mneme_protocol::relationships::message_types::GET_RELATIONSHIPS;
         self.ask(AgentType::RelationshipMapper, message_type, &request, deadline).await
     }
+
+    async fn voice(&self, principal: &str, owner: &str, from: &str, to: &str, deadline: Duration) -> Result<Voice, String> {
+        let request = |from: Option<&str>, until: Option<&str>| GetPersonaRequest {
+            principal: principal.to_owned(),
+            owner: owner.to_owned(),
+            from: from.map(str::to_owned),
+            until: until.map(str::to_owned),
+            version: None,
+        };
+        let message_type = mneme_protocol::avatar::message_types::GET_PERSONA;
+        let (in_period, overall) = (request(Some(from), Some(to)), request(None, None));
+        let (period, usual) = tokio::try_join!(
+            self.ask(AgentType::AvatarTrainer, message_type, &in_period, deadline),
+            self.ask(AgentType::AvatarTrainer, message_type, &overall, deadline),
+        )?;
+        Ok(Voice { period, usual })
+    }
 }
 
 /// Nobody to ask: every part is missing. For tests of the agent's logic without NATS.
@@ -96,5 +131,9 @@ impl Colleagues for NoColleagues {
         _deadline: Duration,
     ) -> Result<Relationships, String> {
         Err("no relationship mapper in this process".to_owned())
+    }
+
+    async fn voice(&self, _: &str, _: &str, _: &str, _: &str, _deadline: Duration) -> Result<Voice, String> {
+        Err("no avatar trainer in this process".to_owned())
     }
 }

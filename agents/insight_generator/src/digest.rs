@@ -1,7 +1,7 @@
 //! Digests: what stood out in a day, week, month or year of a person's life, each finding with the memories it
 //! rests on and how sure it is. Activity, topics, people and "on this day" come from what recall keeps of each
-//! memory; mood and habits from the pattern analyzer; drifting contact from the relationship mapper. Whatever
-//! part is missing, the rest is still said.
+//! memory; mood and habits from the pattern analyzer; drifting contact from the relationship mapper; the
+//! owner's voice from the avatar trainer. Whatever part is missing, the rest is still said.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use mneme_protocol::insights::{DigestPeriod, Insight, InsightKind};
 use mneme_protocol::patterns::Patterns;
 use mneme_protocol::relationships::Relationships;
 
+use crate::colleagues::Voice;
 use crate::recall::index::Indexed;
 
 /// Evidence listed per finding, at most.
@@ -48,6 +49,7 @@ pub struct Sources<'a> {
     pub entries: &'a [(String, Arc<Indexed>)],
     pub patterns: Option<&'a Patterns>,
     pub relationships: Option<&'a Relationships>,
+    pub voice: Option<&'a Voice>,
 }
 
 /// The memories of each day between `from` and `to`.
@@ -86,7 +88,65 @@ pub fn insights(period: DigestPeriod, from: Date, to: Date, sources: &Sources<'_
         insights.extend(habits(patterns, from, to, previous_from));
     }
     insights.extend(on_this_day(sources.entries, period, from, to));
+    if let Some(voice) = sources.voice {
+        insights.extend(self::voice(period, sources.owner, &current, voice));
+    }
     (current.len() as u64, insights)
+}
+
+/// Own memories a period needs before its voice is compared with the usual one.
+const VOICE_MEMORIES: u64 = 3;
+
+/// How the owner wrote in the period against how they usually write: formality, sentence length,
+/// exclamations and questions, when they moved clearly; and the phrases they leaned on.
+fn voice(period: DigestPeriod, owner: &str, current: &[(&str, &Indexed, Date)], voice: &Voice) -> Vec<Insight> {
+    let (now, usual) = (&voice.period, &voice.usual);
+    if now.memories < VOICE_MEMORIES || usual.memories <= now.memories {
+        return Vec::new();
+    }
+    let mut changes = Vec::new();
+    let formality = now.formality.score - usual.formality.score;
+    if formality.abs() >= 4.0 {
+        let how = if formality > 0.0 { "more formally" } else { "more casually" };
+        changes.push(format!("{how} than usual ({:.0} against {:.0} of 100)", now.formality.score, usual.formality.score));
+    }
+    let length = now.sentence_length.mean_words / usual.sentence_length.mean_words.max(1.0);
+    if !(0.8..=1.25).contains(&length) {
+        let how = if length > 1.0 { "longer" } else { "shorter" };
+        changes.push(format!(
+            "in {how} sentences ({:.1} words against {:.1})",
+            now.sentence_length.mean_words, usual.sentence_length.mean_words
+        ));
+    }
+    for (what, now_share, usual_share) in [
+        ("exclamations", now.punctuation.exclamation_share, usual.punctuation.exclamation_share),
+        ("questions", now.punctuation.question_share, usual.punctuation.question_share),
+    ] {
+        if (now_share - usual_share).abs() >= 0.1 {
+            let how = if now_share > usual_share { "more" } else { "fewer" };
+            changes.push(format!("with {how} {what} ({:.0}% of sentences against {:.0}%)", now_share * 100.0, usual_share * 100.0));
+        }
+    }
+    let phrases: Vec<String> =
+        now.signature_phrases.iter().take(3).map(|phrase| format!("\"{}\"", phrase.phrase)).collect();
+    let title = if changes.is_empty() {
+        format!("{owner} wrote as they usually do this {}", period.as_str())
+    } else {
+        format!("{owner} wrote {} this {}", changes.join(", "), period.as_str())
+    };
+    let mut detail = format!("{} own memories, {} words", now.memories, now.words);
+    if !phrases.is_empty() {
+        detail.push_str(&format!("; leaned on {}", phrases.join(", ")));
+    }
+    let own: Vec<String> = current
+        .iter()
+        .filter(|(_, entry, _)| mneme_protocol::harvester::written_by_owner(entry.author.as_deref(), owner, &[]))
+        .take(EVIDENCE)
+        .map(|(id, _, _)| (*id).to_owned())
+        .collect();
+    // Style figures steady with the words read: a few hundred make a fair comparison.
+    let confidence = (now.words as f64 / 500.0).clamp(0.2, 1.0);
+    vec![Insight { kind: InsightKind::Voice, title, detail, confidence: (confidence * 100.0).round() / 100.0, evidence: own }]
 }
 
 fn activity(
@@ -464,7 +524,7 @@ mod tests {
             ("f".into(), entry("2024-02-29T08:00:00Z", "Walked with Anna", &["Anna"])),
             ("g".into(), entry("2022-03-05T08:00:00Z", "Snow in March, the whole city white", &[])),
         ];
-        let sources = Sources { owner: "maya", entries: &entries, patterns: None, relationships: None };
+        let sources = Sources { owner: "maya", entries: &entries, patterns: None, relationships: None, voice: None };
         let (count, insights) = insights(DigestPeriod::Week, date(2024, 3, 4), date(2024, 3, 10), &sources);
         assert_eq!(count, 3);
         let titles: Vec<&str> = insights.iter().map(|insight| insight.title.as_str()).collect();

@@ -304,8 +304,9 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
         Ok(SearchResults { owner: request.owner, query: query.to_owned(), reading: recalled.reading, results })
     }
 
-    /// A digest of a period: what recall keeps of the period's memories, with the parts the pattern analyzer and
-    /// the relationship mapper give within the deadline; a partial digest names what it lacks.
+    /// A digest of a period: what recall keeps of the period's memories, with the parts the pattern analyzer,
+    /// the relationship mapper and the avatar trainer give within the deadline; a partial digest names what it
+    /// lacks.
     pub async fn digest(&self, request: GenerateInsightsRequest) -> Result<Digest, HandlerError> {
         let deadline_ms = request.deadline_ms.unwrap_or(DEFAULT_DEADLINE_MS);
         if deadline_ms == 0 || deadline_ms > MAX_DEADLINE_MS {
@@ -332,9 +333,11 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
         };
         let (from, to) = digest::span(request.period, ending);
         let as_of = to.to_string();
-        let (patterns, relationships) = tokio::join!(
+        let from_day = from.to_string();
+        let (patterns, relationships, voice) = tokio::join!(
             self.colleagues.patterns(&request.principal, &request.owner, deadline),
             self.colleagues.relationships(&request.principal, &request.owner, &as_of, deadline),
+            self.colleagues.voice(&request.principal, &request.owner, &from_day, &as_of, deadline),
         );
         let mut missing = Vec::new();
         if let Err(reason) = &patterns {
@@ -351,11 +354,19 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
                 reason: reason.clone(),
             });
         }
+        if let Err(reason) = &voice {
+            missing.push(MissingPart {
+                agent: AgentType::AvatarTrainer.as_str().to_owned(),
+                part: "how the owner wrote against how they usually write".to_owned(),
+                reason: reason.clone(),
+            });
+        }
         let sources = Sources {
             owner: &request.owner,
             entries: &entries,
             patterns: patterns.as_ref().ok(),
             relationships: relationships.as_ref().ok(),
+            voice: voice.as_ref().ok(),
         };
         let (memories, insights) = digest::insights(request.period, from, to, &sources);
         Ok(Digest {

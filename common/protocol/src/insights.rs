@@ -174,6 +174,8 @@ pub enum InsightKind {
     People,
     Habit,
     OnThisDay,
+    /// How the owner wrote in the period against how they usually write (the avatar trainer's persona).
+    Voice,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

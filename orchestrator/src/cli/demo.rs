@@ -1,6 +1,7 @@
 //! `mneme demo`: Mneme on a year of a made-up life (Sam's 2024: a journal, chats and e-mail, written for the
 //! project; `orchestrator/demo/`). It starts a system of its own (its own NATS server and data, beside the
-//! user's), ingests the year, and shows a digest, the people, the patterns and an answer to a question.
+//! user's), ingests the year, and shows a digest, the people, the patterns, answers to questions, Sam's voice
+//! and an answer from Sam's avatar.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -12,7 +13,7 @@ use anyhow::Context as _;
 use mneme_protocol::ComponentKind;
 use mneme_protocol::insights::DigestPeriod;
 
-use super::{OutputFormat, ask, ingest, patterns, people, say};
+use super::{OutputFormat, ask, avatar, ingest, patterns, people, say};
 use crate::discovery::{self, DiscoveryWindow};
 use crate::settings::Settings;
 use crate::supervisor;
@@ -172,6 +173,13 @@ pub async fn demo(mut settings: Settings, url_configured: bool, request: DemoReq
         };
         ask::ask(&settings, asked, OutputFormat::Table).await?;
     }
+    heading("Sam's voice (mneme avatar persona --owner sam)")?;
+    avatar::avatar(&settings, OWNER, None, avatar::AvatarCommand::Persona { from: None, until: None, version: None }, OutputFormat::Table)
+        .await?;
+    let prompt = "How is the new job going?";
+    heading(&format!("Sam's avatar, asked \"{prompt}\" (mneme avatar say ... --owner sam)"))?;
+    let said = avatar::AvatarCommand::Say { prompt: prompt.to_owned(), limit: 5 };
+    avatar::avatar(&settings, OWNER, None, said, OutputFormat::Table).await?;
 
     match system {
         Some(system) if request.keep_running => {

@@ -2,6 +2,7 @@
 //! and read, forget and audit what it keeps.
 
 mod ask;
+mod avatar;
 mod charts;
 mod demo;
 mod dlq;
@@ -108,6 +109,19 @@ enum Command {
     Memories {
         #[command(subcommand)]
         command: MemoriesCommand,
+        #[arg(long, global = true)]
+        owner: Option<String>,
+        /// The principal asking; the owner when absent.
+        #[arg(long = "as", global = true)]
+        principal: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table, global = true)]
+        format: OutputFormat,
+    },
+    /// The owner's voice: their style read from their own words (persona), answers in it (say), and the
+    /// versions of the model kept.
+    Avatar {
+        #[command(subcommand)]
+        command: AvatarCommand,
         #[arg(long, global = true)]
         owner: Option<String>,
         /// The principal asking; the owner when absent.
@@ -286,6 +300,32 @@ enum MemoriesCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum AvatarCommand {
+    /// How the owner writes: vocabulary, signature phrases, sentences, emoji and punctuation, formality,
+    /// sentiment, interests and personality indicators.
+    Persona {
+        /// Only memories from this day (YYYY-MM-DD) or instant (RFC 3339) on.
+        #[arg(long)]
+        from: Option<String>,
+        /// Only memories up to this day (included) or before this instant.
+        #[arg(long)]
+        until: Option<String>,
+        /// As the model snapshot of this version had it (see `mneme avatar versions`).
+        #[arg(long, conflicts_with_all = ["from", "until"])]
+        version: Option<u64>,
+    },
+    /// An answer to a prompt in the owner's voice, from their own words.
+    Say {
+        prompt: String,
+        /// How many of the owner's memories to draw on.
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+    },
+    /// The model snapshots kept, oldest first.
+    Versions,
+}
+
+#[derive(Debug, Subcommand)]
 enum DlqCommand {
     /// Every dead letter with its reason.
     List {
@@ -358,6 +398,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 MemoriesCommand::Count => vault::MemoriesCommand::Count,
             };
             vault::memories(&settings, &owner, principal.as_deref(), command, format).await
+        }
+        Command::Avatar { command, owner, principal, format } => {
+            let owner = owner.context("--owner is required")?;
+            let command = match command {
+                AvatarCommand::Persona { from, until, version } => avatar::AvatarCommand::Persona { from, until, version },
+                AvatarCommand::Say { prompt, limit } => avatar::AvatarCommand::Say { prompt, limit },
+                AvatarCommand::Versions => avatar::AvatarCommand::Versions,
+            };
+            avatar::avatar(&settings, &owner, principal.as_deref(), command, format).await
         }
         Command::Ask { question, owner, principal, limit, from, until, people, kinds, now, format } => {
             let request = ask::AskRequest { question, owner, principal, limit, from, until, people, kinds, now };

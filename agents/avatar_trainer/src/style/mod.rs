@@ -133,17 +133,21 @@ fn is_contraction(word: &str) -> bool {
 /// Words that open a noun phrase: "the studio", "at my desk" name things, and are left to interests.
 const DETERMINERS: &[&str] = &["the", "a", "an", "my", "our", "your", "his", "her", "their", "this", "that", "these", "those"];
 
-/// Whether a word sequence could be a habit of speech rather than chance: not only the commonest words
-/// ("of the"), with at least one common word ("to be honest", "no worries"), and not shaped like a noun
-/// phrase ("the studio", "at the allotment"), which names a subject rather than a way of speaking.
+/// Whether a word sequence could be a habit of speech rather than a subject: made of everyday words (each
+/// among the 8,000 commonest of English: "fingers crossed", "to be honest", not "the kiln cracked"), not only
+/// the commonest ones ("of the"), and not shaped like a noun phrase ("the studio", "at the allotment").
 pub fn is_phrase(words: &[&str]) -> bool {
     let ranks: Vec<Option<usize>> = words.iter().map(|word| ENGLISH.rank(word)).collect();
+    let everyday = ranks.iter().all(|rank| rank.is_some_and(|rank| rank <= 8_000));
     let all_commonest = ranks.iter().all(|rank| rank.is_some_and(|rank| rank <= 60));
-    let some_common = ranks.iter().any(|rank| rank.is_some_and(|rank| rank <= 400));
-    let all_words = words.iter().all(|word| word.chars().all(|c| c.is_alphabetic() || c == '\''));
     let noun_phrase = DETERMINERS.contains(&words[0])
         || (words.len() > 2 && DETERMINERS.contains(&words[words.len() - 2]));
-    !all_commonest && some_common && all_words && !noun_phrase
+    everyday && !all_commonest && !noun_phrase
+}
+
+/// The clauses of a sentence: phrases do not run across a comma, a colon or a dash.
+fn clauses(sentence: &str) -> impl Iterator<Item = &str> {
+    sentence.split([',', ';', ':', '—', '–', '(', ')', '"', '“', '”'])
 }
 
 impl StyleSample {
@@ -178,7 +182,6 @@ impl StyleSample {
             if body.chars().find(|c| c.is_alphabetic()).is_some_and(char::is_lowercase) {
                 sample.lowercase_starts += 1;
             }
-            let mut lowered = Vec::with_capacity(words.len());
             for (position, word) in words.iter().enumerate() {
                 let letters = word.chars().filter(|c| c.is_alphabetic()).count();
                 if letters >= 2 && word.chars().all(|c| !c.is_alphabetic() || c.is_uppercase()) {
@@ -191,14 +194,16 @@ impl StyleSample {
                 }
                 sample.contractions += u32::from(is_contraction(&lower));
                 sample.long_words += u32::from(letters >= LONG_WORD_LETTERS);
-                *sample.word_counts.entry(lower.clone()).or_default() += 1;
-                lowered.push(lower);
+                *sample.word_counts.entry(lower).or_default() += 1;
             }
-            let lowered: Vec<&str> = lowered.iter().map(String::as_str).collect();
-            for size in [2, 3] {
-                for window in lowered.windows(size) {
-                    if is_phrase(window) {
-                        *sample.phrases.entry(window.join(" ")).or_default() += 1;
+            for clause in clauses(body) {
+                let lowered: Vec<String> = clause.unicode_words().map(str::to_lowercase).collect();
+                let lowered: Vec<&str> = lowered.iter().map(String::as_str).collect();
+                for size in [2, 3] {
+                    for window in lowered.windows(size) {
+                        if is_phrase(window) {
+                            *sample.phrases.entry(window.join(" ")).or_default() += 1;
+                        }
                     }
                 }
             }
@@ -230,6 +235,7 @@ mod tests {
         assert_eq!(sample.capitalized.keys().collect::<Vec<_>>(), ["sam"], "shouting is not a name");
         assert_eq!(sample.phrases["to be honest"], 1);
         assert!(!sample.phrases.contains_key("to be"), "only the commonest words: {:?}", sample.phrases);
+        assert!(!sample.phrases.contains_key("honestly to"), "not across a comma: {:?}", sample.phrases);
         assert_eq!(sample.word_counts["honest"], 1);
     }
 
