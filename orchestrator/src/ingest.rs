@@ -14,12 +14,12 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use mneme_protocol::avatar::TrainAvatarRequest;
 use mneme_protocol::guardian::{ApplySecurityRequest, SecurityApplied};
 use mneme_protocol::harvester::{
     BatchProcessRequest, DuplicateKind, MemoryProcessed, ProcessMemoryRequest, message_types,
 };
 use mneme_protocol::ingest::{IngestOutcome, IngestReport};
-use mneme_protocol::avatar::TrainAvatarRequest;
 use mneme_protocol::insights::IndexMemoryRequest;
 use mneme_protocol::patterns::AnalyzePatternsRequest;
 use mneme_protocol::relationships::UpdateRelationshipsRequest;

@@ -50,7 +50,12 @@ async fn sams_voice_is_learned_from_sams_words_and_answers_within_each_callers_r
         Process::start("mneme-avatar-trainer", &nats.url, &avatar_env),
         Process::start("mneme-orchestrator", &nats.url, &[("MNEME__INGEST__MAP_RELATIONSHIPS", "false")]),
     ];
-    for kind in [AgentType::MemoryHarvester, AgentType::PrivacyGuardian, AgentType::PatternAnalyzer, AgentType::InsightGenerator] {
+    for kind in [
+        AgentType::MemoryHarvester,
+        AgentType::PrivacyGuardian,
+        AgentType::PatternAnalyzer,
+        AgentType::InsightGenerator,
+    ] {
         wait_for_instances(&client, ComponentKind::Agent(kind), 1, Duration::from_secs(30)).await;
     }
     wait_for_instances(&client, AVATAR, 2, Duration::from_secs(30)).await;
@@ -70,7 +75,10 @@ async fn sams_voice_is_learned_from_sams_words_and_answers_within_each_callers_r
     assert!(phrases.contains(&"saturday run"), "{phrases:?}");
     let interests: Vec<&str> = learned.interests.iter().map(|interest| interest.term.as_str()).collect();
     assert!(interests.contains(&"pottery"), "{interests:?}");
-    assert!(!interests.iter().any(|term| ["omar", "lena", "jonas"].contains(term)), "names are people, not interests: {interests:?}");
+    assert!(
+        !interests.iter().any(|term| ["omar", "lena", "jonas"].contains(term)),
+        "names are people, not interests: {interests:?}"
+    );
     assert_eq!(learned.personality.traits.len(), 5);
     assert!(learned.sentiment.is_some_and(|sentiment| sentiment.scored_memories == learned.memories));
     // Both replicas follow the same ledger.
@@ -88,7 +96,12 @@ async fn sams_voice_is_learned_from_sams_words_and_answers_within_each_callers_r
         assert!(sources.contains(sentence.trim()), "`{sentence}` is not Sam's: {answer:?}");
     }
     // A stranger gets nothing; a grantee of personal memories gets them in shareable form.
-    let stranger = ask::<AvatarResponse>(&client, message_types::RESPOND, serde_json::json!({"principal": "eve", "owner": "sam", "prompt": "How was Lisbon?"})).await;
+    let stranger = ask::<AvatarResponse>(
+        &client,
+        message_types::RESPOND,
+        serde_json::json!({"principal": "eve", "owner": "sam", "prompt": "How was Lisbon?"}),
+    )
+    .await;
     assert!(stranger.is_err_and(|error| error.starts_with("403")));
     let grant = serde_json::json!({
         "principal": "sam", "owner": "sam", "grantee": "lena", "max_sensitivity": "personal",
@@ -140,7 +153,17 @@ async fn sams_voice_is_learned_from_sams_words_and_answers_within_each_callers_r
     let (ok, out) = mneme(&["--nats-url", &url, "avatar", "say", "How was Lisbon?", "--owner", "sam"]);
     assert!(ok && out.contains("Lisbon"), "{out}");
     let (ok, out) = mneme(&[
-        "--nats-url", &url, "insights", "--owner", "sam", "--period", "month", "--ending", "2024-09-30", "--format", "json",
+        "--nats-url",
+        &url,
+        "insights",
+        "--owner",
+        "sam",
+        "--period",
+        "month",
+        "--ending",
+        "2024-09-30",
+        "--format",
+        "json",
     ]);
     assert!(ok, "{out}");
     let digest: Digest = serde_json::from_str(&out).unwrap();

@@ -4,11 +4,11 @@
 
 use std::future::Future;
 
-use mneme_protocol::guardian::{RedactRequest, RedactionMode, Redacted};
+use mneme_protocol::guardian::{RedactRequest, Redacted, RedactionMode};
 use mneme_protocol::insights::{SearchFilters, SearchHit, SearchRequest, SearchResults};
 use mneme_protocol::{AgentType, ComponentKind};
-use mneme_runtime::call::{CallError, CallOptions, Caller, Target, colleague_failed};
 use mneme_runtime::HandlerError;
+use mneme_runtime::call::{CallError, CallOptions, Caller, Target, colleague_failed};
 
 pub trait Colleagues: Send + Sync + 'static {
     /// Compound sentiment of `text`, -1..1.
@@ -33,7 +33,8 @@ pub struct AgentColleagues(pub Caller);
 fn failed(agent: AgentType, error: CallError) -> HandlerError {
     match error {
         CallError::Remote { error, .. } if !error.recoverable => {
-            let code = mneme_protocol::ErrorCode::from_kind(&error.kind).unwrap_or(mneme_protocol::ErrorCode::BadRequest);
+            let code =
+                mneme_protocol::ErrorCode::from_kind(&error.kind).unwrap_or(mneme_protocol::ErrorCode::BadRequest);
             HandlerError::new(code, error.error)
         }
         error => colleague_failed(agent, error),

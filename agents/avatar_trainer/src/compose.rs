@@ -125,7 +125,8 @@ mod tests {
     #[test]
     fn answers_with_the_owners_sentences_that_meet_the_prompt() {
         let mut model = VoiceModel::default();
-        for (index, text) in ["lovely day 😂", "off to the allotment 😂", "sourdough again 😂"].iter().enumerate() {
+        for (index, text) in ["lovely day 😂", "off to the allotment 😂", "sourdough again 😂"].iter().enumerate()
+        {
             model.add(&index.to_string(), &StyleSample::read(text, None, None));
         }
         let persona = model.persona("sam");

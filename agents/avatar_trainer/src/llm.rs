@@ -127,3 +127,103 @@ impl LlmBackend {
             .ok_or_else(|| LlmError::Malformed("no choice has content".to_owned()))
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::model::VoiceModel;
+    use crate::style::StyleSample;
+
+    /// An OpenAI-compatible endpoint on a free port that answers every request with `status` and `body`, and
+    /// hands over each request body it got.
+    pub(crate) async fn endpoint(
+        status: u16,
+        body: &'static str,
+    ) -> (String, tokio::sync::mpsc::Receiver<serde_json::Value>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1", listener.local_addr().unwrap());
+        let (seen, requests) = tokio::sync::mpsc::channel(8);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut received = Vec::new();
+                let mut buffer = [0u8; 4096];
+                let request_body = loop {
+                    let read = stream.read(&mut buffer).await.unwrap();
+                    received.extend_from_slice(&buffer[..read]);
+                    let text = String::from_utf8_lossy(&received).to_string();
+                    if let Some((head, rest)) = text.split_once("\r\n\r\n") {
+                        let length: usize = head
+                            .lines()
+                            .find_map(|line| {
+                                line.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|n| n.trim().parse().unwrap())
+                            })
+                            .unwrap_or(0);
+                        if rest.len() >= length {
+                            break rest.to_owned();
+                        }
+                    }
+                };
+                seen.send(serde_json::from_str(&request_body).unwrap()).await.unwrap();
+                let response = format!(
+                    "HTTP/1.1 {status} OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(response.as_bytes()).await.unwrap();
+            }
+        });
+        (url, requests)
+    }
+
+    fn persona() -> Persona {
+        let mut model = VoiceModel::default();
+        model.add("m1", &StyleSample::read("To be honest the bread was flat. To be honest!", None, None));
+        model.add("m2", &StyleSample::read("To be honest I loved Lisbon.", None, None));
+        model.persona("sam")
+    }
+
+    fn settings(url: String) -> LlmSettings {
+        LlmSettings {
+            url: Some(url),
+            model: Some("local-model".to_owned()),
+            api_key: Some("k".to_owned()),
+            ..LlmSettings::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn asks_for_a_chat_completion_with_the_persona_and_the_memories() {
+        let (url, mut requests) = endpoint(
+            200,
+            r#"{"choices":[{"message":{"role":"assistant","content":" Lisbon was lovely, to be honest. "}}]}"#,
+        )
+        .await;
+        let backend = LlmBackend::new(&settings(url)).unwrap().unwrap();
+        let said = backend
+            .respond(&persona(), "How was Lisbon?", &["Lisbon, day one. <PERSON>'s flat".to_owned()])
+            .await
+            .unwrap();
+        assert_eq!(said, "Lisbon was lovely, to be honest.");
+        let sent = requests.recv().await.unwrap();
+        assert_eq!(sent["model"], "local-model");
+        let system = sent["messages"][0]["content"].as_str().unwrap();
+        assert!(system.contains("to be honest") && system.contains("- Lisbon, day one. <PERSON>'s flat"), "{system}");
+        assert_eq!(sent["messages"][1]["content"], "How was Lisbon?");
+    }
+
+    #[tokio::test]
+    async fn failures_are_typed() {
+        let (url, _requests) = endpoint(500, r#"{"error":"overloaded"}"#).await;
+        let backend = LlmBackend::new(&settings(url)).unwrap().unwrap();
+        let failed = backend.respond(&persona(), "hi", &[]).await.unwrap_err();
+        assert!(matches!(failed, LlmError::Status { status: 500, .. }), "{failed}");
+        let (url, _requests) = endpoint(200, r#"{"choices":[]}"#).await;
+        let backend = LlmBackend::new(&settings(url)).unwrap().unwrap();
+        assert!(matches!(backend.respond(&persona(), "hi", &[]).await, Err(LlmError::Malformed(_))));
+        let nowhere = LlmBackend::new(&settings("http://127.0.0.1:9".to_owned())).unwrap().unwrap();
+        assert!(matches!(nowhere.respond(&persona(), "hi", &[]).await, Err(LlmError::Unreachable(_))));
+    }
+}

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use mneme_protocol::avatar::{
-    Formality, Interest, MarkUse, MarkerRate, PhraseUse, Persona, Personality, Punctuation, SentenceLength,
+    Formality, Interest, MarkUse, MarkerRate, Persona, Personality, PhraseUse, Punctuation, SentenceLength,
     SentimentBaseline, TraitIndicator, Vocabulary,
 };
 
@@ -49,7 +49,11 @@ pub struct VoiceModel {
     pub negative: u64,
 }
 
-fn add_counts(into: &mut HashMap<String, u64>, memories: &mut Option<&mut HashMap<String, u64>>, from: &std::collections::BTreeMap<String, u32>) {
+fn add_counts(
+    into: &mut HashMap<String, u64>,
+    memories: &mut Option<&mut HashMap<String, u64>>,
+    from: &std::collections::BTreeMap<String, u32>,
+) {
     for (key, count) in from {
         *into.entry(key.clone()).or_default() += u64::from(*count);
         if let Some(memories) = memories {
@@ -264,7 +268,8 @@ impl VoiceModel {
         for (word, in_memories) in &self.word_memories {
             let common = ENGLISH.rank(word).is_some_and(|rank| rank <= INTEREST_MIN_RANK);
             let letters = word.chars().all(char::is_alphabetic) && word.chars().count() >= 3;
-            let excluded = self.is_name(word) || CATEGORIES.contains_key(word.as_str()) || in_phrases.contains(word.as_str());
+            let excluded =
+                self.is_name(word) || CATEGORIES.contains_key(word.as_str()) || in_phrases.contains(word.as_str());
             if *in_memories < 2 || common || !letters || excluded {
                 continue;
             }
@@ -278,7 +283,8 @@ impl VoiceModel {
                 entry.3 = uses;
             }
         }
-        let mut ranked: Vec<(f64, u64, &String)> = by_stem.into_values().map(|(score, m, word, _)| (score, m, word)).collect();
+        let mut ranked: Vec<(f64, u64, &String)> =
+            by_stem.into_values().map(|(score, m, word, _)| (score, m, word)).collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.2.cmp(b.2)));
         ranked
             .into_iter()
@@ -387,23 +393,48 @@ Yarkoni 2010) and averaged per trait; an indication from word use, not a persona
 const TRAITS: &[(&str, &[(Category, i8)])] = &[
     (
         "openness",
-        &[(Category::Articles, 1), (Category::LongWords, 1), (Category::Insight, 1), (Category::FirstPersonSingular, -1)],
+        &[
+            (Category::Articles, 1),
+            (Category::LongWords, 1),
+            (Category::Insight, 1),
+            (Category::FirstPersonSingular, -1),
+        ],
     ),
     (
         "conscientiousness",
-        &[(Category::Achievement, 1), (Category::Negations, -1), (Category::NegativeEmotion, -1), (Category::Swearing, -1)],
+        &[
+            (Category::Achievement, 1),
+            (Category::Negations, -1),
+            (Category::NegativeEmotion, -1),
+            (Category::Swearing, -1),
+        ],
     ),
     (
         "extraversion",
-        &[(Category::Social, 1), (Category::PositiveEmotion, 1), (Category::FirstPersonPlural, 1), (Category::Tentative, -1)],
+        &[
+            (Category::Social, 1),
+            (Category::PositiveEmotion, 1),
+            (Category::FirstPersonPlural, 1),
+            (Category::Tentative, -1),
+        ],
     ),
     (
         "agreeableness",
-        &[(Category::PositiveEmotion, 1), (Category::FirstPersonPlural, 1), (Category::NegativeEmotion, -1), (Category::Swearing, -1)],
+        &[
+            (Category::PositiveEmotion, 1),
+            (Category::FirstPersonPlural, 1),
+            (Category::NegativeEmotion, -1),
+            (Category::Swearing, -1),
+        ],
     ),
     (
         "neuroticism",
-        &[(Category::NegativeEmotion, 1), (Category::FirstPersonSingular, 1), (Category::PositiveEmotion, -1), (Category::Certainty, -1)],
+        &[
+            (Category::NegativeEmotion, 1),
+            (Category::FirstPersonSingular, 1),
+            (Category::PositiveEmotion, -1),
+            (Category::Certainty, -1),
+        ],
     ),
 ];
 

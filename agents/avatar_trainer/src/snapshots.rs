@@ -42,7 +42,8 @@ pub trait ModelSnapshots: Send + Sync + 'static {
     /// The owner's snapshots kept, oldest first.
     fn versions(&self, owner: &str) -> impl Future<Output = Result<Vec<ModelVersion>, SnapshotError>> + Send;
     /// The model of one version; `None` when it is not kept.
-    fn read(&self, owner: &str, version: u64) -> impl Future<Output = Result<Option<VoiceModel>, SnapshotError>> + Send;
+    fn read(&self, owner: &str, version: u64)
+    -> impl Future<Output = Result<Option<VoiceModel>, SnapshotError>> + Send;
     /// Writes `model` as the owner's next version and deletes versions beyond the newest `kept`.
     fn write(
         &self,
@@ -102,7 +103,10 @@ impl<K: OwnerKeys> ObjectSnapshots<K> {
     }
 
     async fn key(&self, owner: &str) -> Result<[u8; 32], SnapshotError> {
-        self.keys.key(owner).await.map_err(|error| SnapshotError::Keys { owner: owner.to_owned(), reason: error.to_string() })
+        self.keys
+            .key(owner)
+            .await
+            .map_err(|error| SnapshotError::Keys { owner: owner.to_owned(), reason: error.to_string() })
     }
 
     fn context(name: &str) -> Vec<u8> {
@@ -216,7 +220,10 @@ impl<K: OwnerKeys> ModelSnapshots for ObjectSnapshots<K> {
 
 /// Snapshots in memory, for tests of agent logic.
 #[derive(Debug, Default)]
-pub struct MemorySnapshots(Mutex<BTreeMap<String, BTreeMap<u64, (ModelVersion, VoiceModel)>>>);
+pub struct MemorySnapshots(Mutex<BTreeMap<String, Versions>>);
+
+/// One owner's snapshots in memory, by version.
+type Versions = BTreeMap<u64, (ModelVersion, VoiceModel)>;
 
 impl ModelSnapshots for MemorySnapshots {
     async fn versions(&self, owner: &str) -> Result<Vec<ModelVersion>, SnapshotError> {

@@ -118,7 +118,8 @@ async fn write_snapshot<S: ModelSnapshots>(
 fn within(occurred_at: Option<&str>, from: Option<&str>, until: Option<&str>) -> bool {
     let Some(at) = occurred_at else { return from.is_none() && until.is_none() };
     let after_start = from.is_none_or(|from| at >= from);
-    let before_end = until.is_none_or(|until| if until.len() == 10 { &at[..at.len().min(10)] <= until } else { at < until });
+    let before_end =
+        until.is_none_or(|until| if until.len() == 10 { &at[..at.len().min(10)] <= until } else { at < until });
     after_start && before_end
 }
 
@@ -128,7 +129,9 @@ fn check_bound(name: &str, value: Option<&str>) -> Result<(), HandlerError> {
     if day || value.parse::<jiff::Timestamp>().is_ok() {
         Ok(())
     } else {
-        Err(HandlerError::bad_request(format!("`{name}` must be a day (YYYY-MM-DD) or an RFC 3339 instant, not `{value}`")))
+        Err(HandlerError::bad_request(format!(
+            "`{name}` must be a day (YYYY-MM-DD) or an RFC 3339 instant, not `{value}`"
+        )))
     }
 }
 
@@ -223,7 +226,8 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
     /// Writes the owner's model as a new snapshot version.
     async fn snapshot(&self, owner: &str) -> Result<u64, HandlerError> {
         let model = self.model_of(owner).await?;
-        Ok(write_snapshot(self.snapshots.as_ref(), owner, &model, &self.unsnapshotted, self.settings.snapshots_kept).await?)
+        Ok(write_snapshot(self.snapshots.as_ref(), owner, &model, &self.unsnapshotted, self.settings.snapshots_kept)
+            .await?)
     }
 
     /// Makes sure what this replica trained of the owner is in a snapshot within `snapshot_after_ms`, however
@@ -232,7 +236,8 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
         if !self.scheduled.lock().expect("unpoisoned").insert(owner.to_owned()) {
             return;
         }
-        let (snapshots, counts, scheduled) = (self.snapshots.clone(), self.unsnapshotted.clone(), self.scheduled.clone());
+        let (snapshots, counts, scheduled) =
+            (self.snapshots.clone(), self.unsnapshotted.clone(), self.scheduled.clone());
         let (owner, kept) = (owner.to_owned(), self.settings.snapshots_kept);
         let after = std::time::Duration::from_millis(self.settings.snapshot_after_ms);
         tokio::spawn(async move {
@@ -260,8 +265,13 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
             ));
         }
         let own_words = written_by_owner(memory.author.as_deref(), &memory.owner, &[]);
-        let untrained =
-            |own_words| AvatarTrained { owner: memory.owner.clone(), memory_id: memory.id.clone(), own_words, trained: false, snapshot: None };
+        let untrained = |own_words| AvatarTrained {
+            owner: memory.owner.clone(),
+            memory_id: memory.id.clone(),
+            own_words,
+            trained: false,
+            snapshot: None,
+        };
         if !own_words {
             return Ok(untrained(false));
         }
@@ -463,7 +473,9 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
             message_types::TRAIN_AVATAR => {
                 Ok(Reply::new(message_types::AVATAR_TRAINED, self.train(request.payload()?).await?))
             }
-            message_types::GET_PERSONA => Ok(Reply::new(message_types::PERSONA, self.persona(request.payload()?).await?)),
+            message_types::GET_PERSONA => {
+                Ok(Reply::new(message_types::PERSONA, self.persona(request.payload()?).await?))
+            }
             message_types::LIST_MODEL_VERSIONS => {
                 Ok(Reply::new(message_types::MODEL_VERSIONS, self.versions(request.payload()?).await?))
             }
@@ -530,24 +542,40 @@ mod tests {
     type Trainer = AvatarTrainer<MemoryLedger<StyleSample>, MemorySnapshots, OwnerOnly, Desk>;
 
     fn trainer(snapshot_every: usize, hits: Vec<SearchHit>) -> Trainer {
-        let settings = AvatarSettings { snapshot_every, ..AvatarSettings::default() };
+        trainer_with(AvatarSettings { snapshot_every, ..AvatarSettings::default() }, hits)
+    }
+
+    fn trainer_with(settings: AvatarSettings, hits: Vec<SearchHit>) -> Trainer {
         AvatarTrainer::new(settings, MemoryLedger::default(), MemorySnapshots::default(), OwnerOnly, Desk(hits))
     }
 
     fn persona_request(principal: &str) -> GetPersonaRequest {
-        GetPersonaRequest { principal: principal.to_owned(), owner: "sam".to_owned(), from: None, until: None, version: None }
+        GetPersonaRequest {
+            principal: principal.to_owned(),
+            owner: "sam".to_owned(),
+            from: None,
+            until: None,
+            version: None,
+        }
     }
 
     #[tokio::test]
     async fn learns_only_the_owners_words_once_and_snapshots_as_it_goes() {
         let trainer = trainer(2, Vec::new());
-        let first = trainer.train(memory("m1", None, "2024-03-01T08:00:00Z", "To be honest the bread was flat.")).await.unwrap();
+        let first = trainer
+            .train(memory("m1", None, "2024-03-01T08:00:00Z", "To be honest the bread was flat."))
+            .await
+            .unwrap();
         assert!(first.trained && first.snapshot.is_none());
-        let again = trainer.train(memory("m1", None, "2024-03-01T08:00:00Z", "To be honest the bread was flat.")).await.unwrap();
+        let again = trainer
+            .train(memory("m1", None, "2024-03-01T08:00:00Z", "To be honest the bread was flat."))
+            .await
+            .unwrap();
         assert!(!again.trained, "a redelivery changes nothing");
         let theirs = trainer.train(memory("m2", Some("Omar"), "2024-03-02T08:00:00Z", "Fancy a climb?")).await.unwrap();
         assert!(!theirs.own_words && !theirs.trained);
-        let second = trainer.train(memory("m3", Some("Sam"), "2024-04-02T08:00:00Z", "To be honest I loved it!")).await.unwrap();
+        let second =
+            trainer.train(memory("m3", Some("Sam"), "2024-04-02T08:00:00Z", "To be honest I loved it!")).await.unwrap();
         assert_eq!(second.snapshot, Some(1));
 
         let persona = trainer.persona(persona_request("sam")).await.unwrap();
@@ -558,9 +586,11 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(march.memories, 1);
-        let versioned = trainer.persona(GetPersonaRequest { version: Some(1), ..persona_request("sam") }).await.unwrap();
+        let versioned =
+            trainer.persona(GetPersonaRequest { version: Some(1), ..persona_request("sam") }).await.unwrap();
         assert_eq!(versioned.model_version, Some(1));
-        let missing = trainer.persona(GetPersonaRequest { version: Some(9), ..persona_request("sam") }).await.unwrap_err();
+        let missing =
+            trainer.persona(GetPersonaRequest { version: Some(9), ..persona_request("sam") }).await.unwrap_err();
         assert_eq!(missing.code, ErrorCode::NotFound);
         let denied = trainer.persona(persona_request("bob")).await.unwrap_err();
         assert_eq!(denied.code, ErrorCode::Forbidden);
@@ -577,8 +607,8 @@ mod tests {
         trainer.train(memory("m1", None, "2024-03-01T08:00:00Z", "Lovely walk by the canal.")).await.unwrap();
         let AvatarTrainer { ledger, snapshots, .. } = trainer;
         assert_eq!(snapshots.versions("sam").await.unwrap().len(), 1);
-        let ledger = Arc::try_unwrap(ledger).ok().expect("the only holder of the ledger");
-        let snapshots = Arc::try_unwrap(snapshots).ok().expect("the only holder of the snapshots");
+        let ledger = Arc::try_unwrap(ledger).expect("the only holder of the ledger");
+        let snapshots = Arc::try_unwrap(snapshots).expect("the only holder of the snapshots");
         let fresh = AvatarTrainer::new(AvatarSettings::default(), ledger, snapshots, OwnerOnly, Desk(Vec::new()));
         assert_eq!(fresh.persona(persona_request("sam")).await.unwrap().memories, 1);
     }
@@ -610,5 +640,38 @@ mod tests {
         assert_eq!(empty.code, ErrorCode::BadRequest);
         let denied = trainer.respond(RespondRequest { principal: "bob".to_owned(), ..request }).await.unwrap_err();
         assert_eq!(denied.code, ErrorCode::Forbidden);
+    }
+
+    #[tokio::test]
+    async fn a_configured_language_model_answers_and_its_failure_falls_back_to_the_owners_sentences() {
+        let hits = vec![SearchHit {
+            memory_id: "m1".to_owned(),
+            source: None,
+            occurred_at: None,
+            snippet: "Lisbon was all light and pasteis.".to_owned(),
+            score: 1.0,
+            redacted: false,
+        }];
+        let request = RespondRequest {
+            principal: "sam".to_owned(),
+            owner: "sam".to_owned(),
+            prompt: "How was Lisbon?".to_owned(),
+            limit: None,
+        };
+        let with_model = |url: String| {
+            let mut settings = AvatarSettings::default();
+            settings.llm.url = Some(url);
+            settings.llm.model = Some("local".to_owned());
+            settings
+        };
+        let (url, _requests) =
+            crate::llm::tests::endpoint(200, r#"{"choices":[{"message":{"content":"All light and pasteis."}}]}"#).await;
+        let answer = trainer_with(with_model(url), hits.clone()).respond(request.clone()).await.unwrap();
+        assert_eq!((answer.backend, answer.text.as_str()), (ResponseBackend::Llm, "All light and pasteis."));
+        let (url, _requests) = crate::llm::tests::endpoint(503, "{}").await;
+        let answer = trainer_with(with_model(url), hits).respond(request).await.unwrap();
+        assert_eq!(answer.backend, ResponseBackend::Extractive);
+        assert_eq!(answer.text, "Lisbon was all light and pasteis.");
+        assert!(answer.notes[0].contains("503"), "{:?}", answer.notes);
     }
 }

@@ -96,7 +96,14 @@ impl Colleagues for AgentColleagues {
         self.ask(AgentType::RelationshipMapper, message_type, &request, deadline).await
     }
 
-    async fn voice(&self, principal: &str, owner: &str, from: &str, to: &str, deadline: Duration) -> Result<Voice, String> {
+    async fn voice(
+        &self,
+        principal: &str,
+        owner: &str,
+        from: &str,
+        to: &str,
+        deadline: Duration,
+    ) -> Result<Voice, String> {
         let request = |from: Option<&str>, until: Option<&str>| GetPersonaRequest {
             principal: principal.to_owned(),
             owner: owner.to_owned(),

@@ -108,7 +108,8 @@ fn voice(period: DigestPeriod, owner: &str, current: &[(&str, &Indexed, Date)], 
     let formality = now.formality.score - usual.formality.score;
     if formality.abs() >= 4.0 {
         let how = if formality > 0.0 { "more formally" } else { "more casually" };
-        changes.push(format!("{how} than usual ({:.0} against {:.0} of 100)", now.formality.score, usual.formality.score));
+        changes
+            .push(format!("{how} than usual ({:.0} against {:.0} of 100)", now.formality.score, usual.formality.score));
     }
     let length = now.sentence_length.mean_words / usual.sentence_length.mean_words.max(1.0);
     if !(0.8..=1.25).contains(&length) {
@@ -124,7 +125,11 @@ fn voice(period: DigestPeriod, owner: &str, current: &[(&str, &Indexed, Date)], 
     ] {
         if (now_share - usual_share).abs() >= 0.1 {
             let how = if now_share > usual_share { "more" } else { "fewer" };
-            changes.push(format!("with {how} {what} ({:.0}% of sentences against {:.0}%)", now_share * 100.0, usual_share * 100.0));
+            changes.push(format!(
+                "with {how} {what} ({:.0}% of sentences against {:.0}%)",
+                now_share * 100.0,
+                usual_share * 100.0
+            ));
         }
     }
     let phrases: Vec<String> =
@@ -146,7 +151,13 @@ fn voice(period: DigestPeriod, owner: &str, current: &[(&str, &Indexed, Date)], 
         .collect();
     // Style figures steady with the words read: a few hundred make a fair comparison.
     let confidence = (now.words as f64 / 500.0).clamp(0.2, 1.0);
-    vec![Insight { kind: InsightKind::Voice, title, detail, confidence: (confidence * 100.0).round() / 100.0, evidence: own }]
+    vec![Insight {
+        kind: InsightKind::Voice,
+        title,
+        detail,
+        confidence: (confidence * 100.0).round() / 100.0,
+        evidence: own,
+    }]
 }
 
 fn activity(

@@ -78,11 +78,9 @@ pub fn persona_text(persona: &Persona) -> String {
     let mut lines = Vec::new();
     let span = match (&persona.from, &persona.until) {
         (None, None) => String::new(),
-        (from, until) => format!(
-            ", {} to {}",
-            from.as_deref().unwrap_or("the start"),
-            until.as_deref().unwrap_or("now")
-        ),
+        (from, until) => {
+            format!(", {} to {}", from.as_deref().unwrap_or("the start"), until.as_deref().unwrap_or("now"))
+        }
     };
     let version = persona.model_version.map(|version| format!(" (model version {version})")).unwrap_or_default();
     lines.push(format!(
@@ -154,11 +152,8 @@ pub fn persona_text(persona: &Persona) -> String {
         ));
     }
     if !persona.signature_phrases.is_empty() {
-        let phrases: Vec<String> = persona
-            .signature_phrases
-            .iter()
-            .map(|phrase| format!("\"{}\" ×{}", phrase.phrase, phrase.uses))
-            .collect();
+        let phrases: Vec<String> =
+            persona.signature_phrases.iter().map(|phrase| format!("\"{}\" ×{}", phrase.phrase, phrase.uses)).collect();
         rows.push(("signature phrases", phrases.join(", ")));
     }
     if !persona.interests.is_empty() {

@@ -174,8 +174,14 @@ pub async fn demo(mut settings: Settings, url_configured: bool, request: DemoReq
         ask::ask(&settings, asked, OutputFormat::Table).await?;
     }
     heading("Sam's voice (mneme avatar persona --owner sam)")?;
-    avatar::avatar(&settings, OWNER, None, avatar::AvatarCommand::Persona { from: None, until: None, version: None }, OutputFormat::Table)
-        .await?;
+    avatar::avatar(
+        &settings,
+        OWNER,
+        None,
+        avatar::AvatarCommand::Persona { from: None, until: None, version: None },
+        OutputFormat::Table,
+    )
+    .await?;
     let prompt = "How is the new job going?";
     heading(&format!("Sam's avatar, asked \"{prompt}\" (mneme avatar say ... --owner sam)"))?;
     let said = avatar::AvatarCommand::Say { prompt: prompt.to_owned(), limit: 5 };

@@ -402,7 +402,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Avatar { command, owner, principal, format } => {
             let owner = owner.context("--owner is required")?;
             let command = match command {
-                AvatarCommand::Persona { from, until, version } => avatar::AvatarCommand::Persona { from, until, version },
+                AvatarCommand::Persona { from, until, version } => {
+                    avatar::AvatarCommand::Persona { from, until, version }
+                }
                 AvatarCommand::Say { prompt, limit } => avatar::AvatarCommand::Say { prompt, limit },
                 AvatarCommand::Versions => avatar::AvatarCommand::Versions,
             };

@@ -131,7 +131,8 @@ fn is_contraction(word: &str) -> bool {
 }
 
 /// Words that open a noun phrase: "the studio", "at my desk" name things, and are left to interests.
-const DETERMINERS: &[&str] = &["the", "a", "an", "my", "our", "your", "his", "her", "their", "this", "that", "these", "those"];
+const DETERMINERS: &[&str] =
+    &["the", "a", "an", "my", "our", "your", "his", "her", "their", "this", "that", "these", "those"];
 
 /// Whether a word sequence could be a habit of speech rather than a subject: made of everyday words (each
 /// among the 8,000 commonest of English: "fingers crossed", "to be honest", not "the kiln cracked"), not only
@@ -140,8 +141,8 @@ pub fn is_phrase(words: &[&str]) -> bool {
     let ranks: Vec<Option<usize>> = words.iter().map(|word| ENGLISH.rank(word)).collect();
     let everyday = ranks.iter().all(|rank| rank.is_some_and(|rank| rank <= 8_000));
     let all_commonest = ranks.iter().all(|rank| rank.is_some_and(|rank| rank <= 60));
-    let noun_phrase = DETERMINERS.contains(&words[0])
-        || (words.len() > 2 && DETERMINERS.contains(&words[words.len() - 2]));
+    let noun_phrase =
+        DETERMINERS.contains(&words[0]) || (words.len() > 2 && DETERMINERS.contains(&words[words.len() - 2]));
     everyday && !all_commonest && !noun_phrase
 }
 
@@ -188,7 +189,8 @@ impl StyleSample {
                     sample.all_caps += 1;
                 }
                 let lower = word.to_lowercase();
-                let capital_first = word.chars().next().is_some_and(char::is_uppercase) && word.chars().any(char::is_lowercase);
+                let capital_first =
+                    word.chars().next().is_some_and(char::is_uppercase) && word.chars().any(char::is_lowercase);
                 if position > 0 && capital_first {
                     *sample.capitalized.entry(lower.clone()).or_default() += 1;
                 }
