@@ -42,11 +42,16 @@ struct ChoiceMessage {
     content: Option<String>,
 }
 
-/// What the model is told of the owner: how they write, never who they know.
-pub fn instructions(persona: &Persona, memories: &[String]) -> String {
+/// What the model is told of the owner: how they write, never who they know. Interests are told only when
+/// the owner asks: they are read from all the owner's memories, beyond what a grantee may see.
+pub fn instructions(persona: &Persona, memories: &[String], for_owner: bool) -> String {
     let phrases: Vec<&str> = persona.signature_phrases.iter().take(6).map(|phrase| phrase.phrase.as_str()).collect();
     let emoji: Vec<&str> = persona.emoji.iter().take(3).map(|mark| mark.mark.as_str()).collect();
-    let interests: Vec<&str> = persona.interests.iter().take(8).map(|interest| interest.term.as_str()).collect();
+    let interests: Vec<&str> = if for_owner {
+        persona.interests.iter().take(8).map(|interest| interest.term.as_str()).collect()
+    } else {
+        Vec::new()
+    };
     let mut text = format!(
         "You answer as the person whose memories follow, in the first person and in their voice. They write \
          sentences of about {:.0} words, {} in tone (formality {:.0} of 100), with {:.1} contractions per 100 words.",
@@ -97,11 +102,17 @@ impl LlmBackend {
         }))
     }
 
-    pub async fn respond(&self, persona: &Persona, prompt: &str, memories: &[String]) -> Result<String, LlmError> {
+    pub async fn respond(
+        &self,
+        persona: &Persona,
+        prompt: &str,
+        memories: &[String],
+        for_owner: bool,
+    ) -> Result<String, LlmError> {
         let body = serde_json::json!({
             "model": self.model,
             "messages": [
-                {"role": "system", "content": instructions(persona, memories)},
+                {"role": "system", "content": instructions(persona, memories, for_owner)},
                 {"role": "user", "content": prompt},
             ],
             "max_tokens": self.settings.max_tokens,
@@ -203,7 +214,7 @@ pub(crate) mod tests {
         .await;
         let backend = LlmBackend::new(&settings(url)).unwrap().unwrap();
         let said = backend
-            .respond(&persona(), "How was Lisbon?", &["Lisbon, day one. <PERSON>'s flat".to_owned()])
+            .respond(&persona(), "How was Lisbon?", &["Lisbon, day one. <PERSON>'s flat".to_owned()], true)
             .await
             .unwrap();
         assert_eq!(said, "Lisbon was lovely, to be honest.");
@@ -218,12 +229,12 @@ pub(crate) mod tests {
     async fn failures_are_typed() {
         let (url, _requests) = endpoint(500, r#"{"error":"overloaded"}"#).await;
         let backend = LlmBackend::new(&settings(url)).unwrap().unwrap();
-        let failed = backend.respond(&persona(), "hi", &[]).await.unwrap_err();
+        let failed = backend.respond(&persona(), "hi", &[], true).await.unwrap_err();
         assert!(matches!(failed, LlmError::Status { status: 500, .. }), "{failed}");
         let (url, _requests) = endpoint(200, r#"{"choices":[]}"#).await;
         let backend = LlmBackend::new(&settings(url)).unwrap().unwrap();
-        assert!(matches!(backend.respond(&persona(), "hi", &[]).await, Err(LlmError::Malformed(_))));
+        assert!(matches!(backend.respond(&persona(), "hi", &[], true).await, Err(LlmError::Malformed(_))));
         let nowhere = LlmBackend::new(&settings("http://127.0.0.1:9".to_owned())).unwrap().unwrap();
-        assert!(matches!(nowhere.respond(&persona(), "hi", &[]).await, Err(LlmError::Unreachable(_))));
+        assert!(matches!(nowhere.respond(&persona(), "hi", &[], true).await, Err(LlmError::Unreachable(_))));
     }
 }

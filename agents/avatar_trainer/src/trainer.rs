@@ -372,7 +372,8 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
             for hit in &hits {
                 shareable.push(self.colleagues.shareable(&request.owner, &hit.snippet).await?);
             }
-            match llm.respond(&persona, prompt, &shareable).await {
+            let for_owner = request.principal == request.owner;
+            match llm.respond(&persona, prompt, &shareable, for_owner).await {
                 Ok(text) => {
                     return Ok(AvatarResponse {
                         owner: request.owner,
