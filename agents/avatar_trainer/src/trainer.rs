@@ -281,8 +281,17 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
             return Ok(untrained(true));
         }
         // This replica's copy learns of it through the ledger too; taken in here, the next request sees it.
-        let model = self.model_of(&memory.owner).await?;
-        model.lock().expect("unpoisoned").add(&memory.id, &sample);
+        // Training loads an owner's model only into a free place: a stream of many owners' memories must not
+        // keep evicting and reloading models.
+        let has_room = self.loaded.lock().expect("unpoisoned").len() < self.settings.max_loaded_owners;
+        let model = match self.loaded_model(&memory.owner) {
+            Some(model) => Some(model),
+            None if has_room => Some(self.model_of(&memory.owner).await?),
+            None => None,
+        };
+        if let Some(model) = &model {
+            model.lock().expect("unpoisoned").add(&memory.id, &sample);
+        }
         let due = {
             let mut counts = self.unsnapshotted.lock().expect("unpoisoned");
             let count = counts.entry(memory.owner.clone()).or_default();
@@ -292,7 +301,9 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
         let snapshot = if due {
             Some(self.snapshot(&memory.owner).await?)
         } else {
-            self.schedule_snapshot(&memory.owner, model);
+            if let Some(model) = model {
+                self.schedule_snapshot(&memory.owner, model);
+            }
             None
         };
         Ok(AvatarTrained { owner: memory.owner, memory_id: memory.id, own_words: true, trained: true, snapshot })
