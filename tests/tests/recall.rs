@@ -124,20 +124,22 @@ async fn questions_find_their_turns_across_replicas_and_restarts() {
     let answer: SearchResults = serde_json::from_str(&out).unwrap();
     assert!(sources(&answer).iter().take(5).any(|source| source.starts_with("omar:D5:")), "{answer:?}");
 
-    // A digest while the pattern analyzer and the relationship mapper are down is partial, and says so.
+    // A digest while the pattern analyzer, the relationship mapper and the avatar trainer are down is partial,
+    // and says so.
     let year = ["--nats-url", &url, "insights", "--owner", "maya", "--period", "year", "--ending", "2023-12-31"];
     let mut partial_args = year.to_vec();
     partial_args.extend(["--deadline-ms", "1500", "--format", "json"]);
     let (ok, out) = mneme(&partial_args);
     assert!(ok, "{out}");
     let partial: Digest = serde_json::from_str(&out).unwrap();
-    assert!(!partial.complete && partial.missing.len() == 2, "{partial:?}");
+    assert!(!partial.complete && partial.missing.len() == 3, "{partial:?}");
     assert_eq!(partial.memories, 172, "{partial:?}");
     assert!(partial.insights.iter().any(|insight| insight.title.starts_with("172 memories this year")), "{partial:?}");
 
     processes.push(Process::start("mneme-pattern-analyzer", &nats.url, &[]));
     processes.push(Process::start("mneme-relationship-mapper", &nats.url, &[]));
-    for kind in [AgentType::PatternAnalyzer, AgentType::RelationshipMapper] {
+    processes.push(Process::start("mneme-avatar-trainer", &nats.url, &[]));
+    for kind in [AgentType::PatternAnalyzer, AgentType::RelationshipMapper, AgentType::AvatarTrainer] {
         wait_for_instances(&client, ComponentKind::Agent(kind), 1, Duration::from_secs(30)).await;
     }
     let mut whole_args = year.to_vec();

@@ -581,7 +581,7 @@ mod tests {
         assert_eq!((digest.from.as_str(), digest.to.as_str(), digest.memories), ("2023-01-01", "2023-12-31", 2));
         assert!(!digest.complete);
         let missing: Vec<&str> = digest.missing.iter().map(|part| part.agent.as_str()).collect();
-        assert_eq!(missing, ["pattern_analyzer", "relationship_mapper"]);
+        assert_eq!(missing, ["pattern_analyzer", "relationship_mapper", "avatar_trainer"]);
         assert_eq!(digest.insights[0].title, "2 memories this year, across 2 days");
         let stranger = GenerateInsightsRequest { principal: "omar".to_owned(), ..request.clone() };
         assert_eq!(generator.digest(stranger).await.unwrap_err().code, ErrorCode::Forbidden);
