@@ -1,9 +1,10 @@
 //! Mneme's orchestrator: finds agents through `$SRV`, calls them by request-reply, broadcasts events to
-//! them and reports on them; works the durable ingest pipeline; serves that as a process of its own; and
+//! them, reports on them and watches their health; works the durable ingest pipeline; serves that as a process of its own; and
 //! runs a whole system on one machine for `mneme up`.
 
 pub mod cli;
 pub mod discovery;
+pub mod health;
 pub mod ingest;
 pub mod local_nats;
 pub mod orchestrator;

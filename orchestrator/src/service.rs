@@ -1,26 +1,29 @@
 //! The orchestrator as a process: a NATS service of its own (`mneme.orchestrator.*`) that answers
-//! `system_status` and `broadcast` for clients in any language.
+//! `system_status`, `get_health` and `broadcast` for clients in any language, works the ingest stream and
+//! watches the system's health.
 
 use std::future::Future;
 
-use mneme_protocol::orchestrator::{BroadcastRequest, message_types};
+use mneme_protocol::orchestrator::{BroadcastRequest, HealthThresholds, message_types};
 use mneme_protocol::{AgentCapability, ComponentKind, ErrorCode};
 use mneme_runtime::{Agent, HandlerError, Reply, Request, ServeError};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::health::HealthMonitor;
 use crate::ingest::IngestWorker;
 use crate::orchestrator::Orchestrator;
 use crate::settings::Settings;
 
 pub struct OrchestratorService {
     orchestrator: Orchestrator,
+    thresholds: HealthThresholds,
 }
 
 impl OrchestratorService {
-    pub fn new(orchestrator: Orchestrator) -> Self {
-        OrchestratorService { orchestrator }
+    pub fn new(orchestrator: Orchestrator, thresholds: HealthThresholds) -> Self {
+        OrchestratorService { orchestrator, thresholds }
     }
 }
 
@@ -31,6 +34,12 @@ pub fn capabilities() -> Vec<AgentCapability> {
             "Report every running instance with its state, metrics and capabilities",
             &["system_status_request"],
             &[message_types::SYSTEM_STATUS_RESPONSE],
+        ),
+        AgentCapability::new(
+            message_types::GET_HEALTH,
+            "Every instance's latest health against the alert thresholds (response time, error rate, queue size)",
+            &[],
+            &[message_types::HEALTH],
         ),
         AgentCapability::new(
             message_types::BROADCAST,
@@ -60,6 +69,13 @@ impl Agent for OrchestratorService {
                     .map_err(|error| HandlerError::unavailable(error.to_string()))?;
                 Ok(Reply::new(message_types::SYSTEM_STATUS_RESPONSE, status))
             }
+            message_types::GET_HEALTH => {
+                let jetstream = async_nats::jetstream::new(self.orchestrator.client().clone());
+                let health = crate::health::recorded(&jetstream, self.thresholds)
+                    .await
+                    .map_err(|error| HandlerError::unavailable(error.to_string()))?;
+                Ok(Reply::new(message_types::HEALTH, health))
+            }
             message_types::BROADCAST => {
                 let broadcast: BroadcastRequest = request.payload()?;
                 let payload = broadcast.payload.unwrap_or_else(|| serde_json::json!({}));
@@ -85,6 +101,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
     let request_timeout = settings.runtime.nats.request_timeout();
     let window = settings.orchestrator.discovery_window();
     let ingest = settings.ingest.clone();
+    let health = settings.health.clone();
     let nats = settings.runtime.nats.clone();
     let stop_ingest = CancellationToken::new();
     let worker = TaskTracker::new();
@@ -100,6 +117,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
                     let name = format!("{}-ingest", context.id);
                     let (client, _) = mneme_runtime::connection::connect(&nats, &name).await?;
                     let ingest_worker = IngestWorker::new(client.clone(), context.id.as_str(), ingest);
+                    let stop = stop.clone();
                     worker.spawn(async move {
                         if let Err(error) = ingest_worker.run(stop).await {
                             tracing::error!(%error, "The ingest pipeline stopped.");
@@ -111,12 +129,23 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
                 }
                 let orchestrator = Orchestrator::new(context.client.clone(), context.id.as_str(), request_timeout)
                     .with_discovery_window(window);
-                Ok::<_, mneme_runtime::connection::ConnectError>(OrchestratorService::new(orchestrator))
+                if health.enabled {
+                    match HealthMonitor::open(orchestrator.clone(), health.clone()).await {
+                        Ok(monitor) => {
+                            worker.spawn(monitor.run(stop.clone()));
+                        }
+                        Err(error) => tracing::error!(%error, "The health monitor cannot start."),
+                    }
+                }
+                Ok::<_, mneme_runtime::connection::ConnectError>(OrchestratorService::new(
+                    orchestrator,
+                    health.thresholds(),
+                ))
             }
         },
         async {
             shutdown.await;
-            // Intake of inputs stops with intake of requests; in-flight inputs finish first.
+            // Intake of inputs (and health checks) stops with intake of requests; in-flight inputs finish first.
             stop_ingest.cancel();
         },
     );

@@ -1,5 +1,5 @@
 //! Settings of the orchestrator process and of the `mneme` command: the runtime's sections plus
-//! `[orchestrator]` and `[supervisor]`.
+//! `[orchestrator]`, `[supervisor]`, `[ingest]` and `[health]`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -101,6 +101,7 @@ mneme_runtime::process_settings!(Settings {
     orchestrator: OrchestratorSettings,
     supervisor: SupervisorSettings,
     ingest: crate::ingest::IngestSettings,
+    health: crate::health::HealthSettings,
 });
 
 impl Validate for Settings {
@@ -116,6 +117,7 @@ impl Validate for Settings {
             problems.push("orchestrator.discovery_quiet_ms exceeds orchestrator.discovery_max_wait_ms".to_owned());
         }
         problems.extend(self.ingest.problems());
+        problems.extend(self.health.problems());
         problems
     }
 

@@ -1,4 +1,4 @@
-//! Payloads of the orchestrator's own endpoints: system status and broadcast.
+//! Payloads of the orchestrator's own endpoints: system status, health and broadcast.
 
 use std::collections::BTreeMap;
 
@@ -12,6 +12,13 @@ pub mod message_types {
     pub const SYSTEM_STATUS_RESPONSE: &str = "system_status_response";
     pub const BROADCAST: &str = "broadcast";
     pub const BROADCAST_SENT: &str = "broadcast_sent";
+    pub const GET_HEALTH: &str = "get_health";
+    pub const HEALTH: &str = "health";
+}
+
+pub mod event_types {
+    /// An instance became healthy or unhealthy, or went away, with [`super::HealthChanged`].
+    pub const HEALTH_CHANGED: &str = "health_changed";
 }
 
 /// One running instance as discovery and its own `get_stats` describe it.
@@ -55,4 +62,59 @@ pub struct BroadcastRequest {
 pub struct BroadcastSent {
     pub event_id: String,
     pub subjects: Vec<String>,
+}
+
+/// The seed's alert thresholds: an instance is unhealthy when its mean processing time over the last check's
+/// window exceeds `response_time_secs`, its share of failed requests in that window exceeds `error_rate`, or
+/// more than `queue_size` requests wait in it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HealthThresholds {
+    pub response_time_secs: f64,
+    pub error_rate: f64,
+    pub queue_size: u64,
+}
+
+impl Default for HealthThresholds {
+    fn default() -> Self {
+        HealthThresholds { response_time_secs: 5.0, error_rate: 0.05, queue_size: 100 }
+    }
+}
+
+/// One instance as the last health check found it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceHealth {
+    pub agent_id: String,
+    pub agent_type: String,
+    pub healthy: bool,
+    /// What is wrong, in words; empty when healthy.
+    pub issues: Vec<String>,
+    /// As the instance reported it; `error` when it did not answer.
+    pub state: AgentState,
+    /// Requests answered, and failed, since the check before (or since the instance started, at the first).
+    pub requests: u64,
+    pub errors: u64,
+    /// Mean processing time of those requests, in seconds.
+    pub mean_processing_time: Option<f64>,
+    pub queue_size: Option<u64>,
+    /// RFC 3339.
+    pub checked_at: String,
+}
+
+/// `get_health`: every instance's latest health.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SystemHealth {
+    pub healthy: bool,
+    pub thresholds: HealthThresholds,
+    pub instances: Vec<InstanceHealth>,
+}
+
+/// `mneme.event.health_changed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthChanged {
+    pub instance: InstanceHealth,
+    /// Its health before; absent for an instance seen for the first time.
+    pub previously_healthy: Option<bool>,
+    /// The instance went away: it no longer has a subscription (stopped, or killed).
+    pub gone: bool,
 }

@@ -63,6 +63,12 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         agents: Vec<AgentType>,
     },
+    /// Every instance's health against the alert thresholds (response time, error rate, queue size), as the
+    /// orchestrators' monitors last found it; exits with 1 when an instance is unhealthy.
+    Health {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
     /// Show every running instance with its state and metrics.
     Status {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
@@ -379,6 +385,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             up(settings, url_configured, cli.global.config).await
         }
         Command::Status { format } => status(&settings, format).await,
+        Command::Health { format } => health(&settings, format).await,
         Command::Ingest { path, owner, source_format, map, wait_secs, format } => {
             let request = ingest::IngestRequest {
                 path,
@@ -545,6 +552,65 @@ async fn connect(settings: &Settings) -> anyhow::Result<Orchestrator> {
     let client = connect_client(settings).await?;
     Ok(Orchestrator::new(client, "mneme-cli", settings.runtime.nats.request_timeout())
         .with_discovery_window(settings.orchestrator.discovery_window()))
+}
+
+async fn health(settings: &Settings, format: OutputFormat) -> anyhow::Result<ExitCode> {
+    let orchestrator = connect(settings).await?;
+    let jetstream = async_nats::jetstream::new(orchestrator.client().clone());
+    let mut health = crate::health::recorded(&jetstream, settings.health.thresholds()).await?;
+    let mut note = None;
+    if health.instances.is_empty() {
+        // No monitor has run (no orchestrator, or health checks off): look once, recording nothing.
+        health = crate::health::HealthMonitor::observer(orchestrator, settings.health.clone()).check().await?;
+        note = Some("(checked just now: no orchestrator has recorded health)");
+    }
+    match format {
+        OutputFormat::Json => say(&serde_json::to_string_pretty(&health)?)?,
+        OutputFormat::Table => {
+            let mut table = Table::new();
+            table.load_style(UTF8_BORDERS_ONLY).set_header([
+                "instance",
+                "health",
+                "state",
+                "requests",
+                "errors",
+                "mean (ms)",
+                "queue",
+                "checked",
+                "issues",
+            ]);
+            for instance in &health.instances {
+                table.add_row([
+                    instance.agent_id.clone(),
+                    if instance.healthy { "healthy".to_owned() } else { "UNHEALTHY".to_owned() },
+                    instance.state.to_string(),
+                    instance.requests.to_string(),
+                    instance.errors.to_string(),
+                    instance
+                        .mean_processing_time
+                        .map(|mean| format!("{:.1}", mean * 1e3))
+                        .unwrap_or_else(|| "-".to_owned()),
+                    instance.queue_size.map(|queue| queue.to_string()).unwrap_or_else(|| "-".to_owned()),
+                    instance.checked_at.clone(),
+                    instance.issues.join("; "),
+                ]);
+            }
+            let thresholds = &health.thresholds;
+            let mut text = format!(
+                "{}\n{}: thresholds {} s mean response, {:.0}% errors, {} queued",
+                table,
+                if health.healthy { "healthy" } else { "UNHEALTHY" },
+                thresholds.response_time_secs,
+                thresholds.error_rate * 100.0,
+                thresholds.queue_size
+            );
+            if let Some(note) = note {
+                text.push_str(&format!("\n{note}"));
+            }
+            say(&text)?;
+        }
+    }
+    Ok(if health.healthy { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 async fn status(settings: &Settings, format: OutputFormat) -> anyhow::Result<ExitCode> {
