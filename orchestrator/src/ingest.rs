@@ -6,6 +6,8 @@
 //! a second memory. What cannot be read, or keeps failing until its deliveries run out, goes to the dead-letter
 //! stream with its reason and original headers.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::HeaderMap;
@@ -24,8 +26,11 @@ use mneme_protocol::insights::IndexMemoryRequest;
 use mneme_protocol::patterns::AnalyzePatternsRequest;
 use mneme_protocol::relationships::UpdateRelationshipsRequest;
 use mneme_protocol::subjects::{self, headers, jetstream as names};
-use mneme_protocol::{AgentMessage, AgentType, ComponentKind, Encoding};
-use mneme_runtime::call::{CallError, CallOptions, Caller, Target};
+use mneme_protocol::{AgentMessage, AgentType, Encoding};
+use mneme_runtime::call::{CallError, CallOptions, Caller};
+
+use crate::balancing::{Balancer, Strategy};
+use crate::orchestrator::Orchestrator;
 
 /// How the pipeline runs: its streams, its consumer, and its patience.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +59,9 @@ pub struct IngestSettings {
     pub map_relationships: bool,
     /// Whether each stored memory also goes to the insight generator's recall index (`index_memory`).
     pub index_memories: bool,
+    /// How each step's instance is chosen, by agent type (`[ingest.balancing] memory_harvester =
+    /// "least_loaded"`); the queue group's choice for the others.
+    pub balancing: BTreeMap<AgentType, Strategy>,
     /// Whether each stored memory also goes to the avatar trainer (`train_avatar`), which learns the owner's
     /// own words.
     pub train_avatar: bool,
@@ -74,6 +82,7 @@ impl Default for IngestSettings {
             map_relationships: true,
             index_memories: true,
             train_avatar: true,
+            balancing: BTreeMap::new(),
         }
     }
 }
@@ -231,16 +240,34 @@ struct ExhaustedAdvisory {
 }
 
 /// Works the ingest stream until `stop` is cancelled.
+/// How often the ingest worker rediscovers the instances it balances over.
+const BALANCING_REFRESH: Duration = Duration::from_secs(2);
+
 pub struct IngestWorker {
     jetstream: jetstream::Context,
     caller: Caller,
+    /// Chooses the instance for the steps whose agent type has a strategy in `ingest.balancing`.
+    balancer: Arc<Balancer>,
     settings: IngestSettings,
 }
 
 impl IngestWorker {
     pub fn new(client: async_nats::Client, sender_id: &str, settings: IngestSettings) -> Self {
-        let caller = Caller::new(client.clone(), sender_id, Duration::from_millis(settings.step_timeout_ms));
-        IngestWorker { jetstream: jetstream::new(client), caller, settings }
+        let step_timeout = Duration::from_millis(settings.step_timeout_ms);
+        let caller = Caller::new(client.clone(), sender_id, step_timeout);
+        let balancer = Balancer::new(Orchestrator::new(client.clone(), sender_id, step_timeout), BALANCING_REFRESH);
+        IngestWorker { jetstream: jetstream::new(client), caller, balancer, settings }
+    }
+
+    /// One step of an input: request-reply with an instance of `agent`, chosen as `ingest.balancing` says.
+    async fn step<P: Serialize + Sync>(
+        &self,
+        agent: AgentType,
+        message_type: &str,
+        payload: &P,
+    ) -> Result<AgentMessage, CallError> {
+        let strategy = self.settings.balancing.get(&agent).copied().unwrap_or_default();
+        self.balancer.send(agent, message_type, payload, &CallOptions::default(), strategy).await
     }
 
     pub async fn run(self, stop: CancellationToken) -> Result<(), IngestError> {
@@ -428,16 +455,7 @@ impl IngestWorker {
     }
 
     async fn input(&self, input: ProcessMemoryRequest) -> Result<IngestOutcome, Failure> {
-        let options = CallOptions::default();
-        let reply = self
-            .caller
-            .call(
-                &Target::AnyOf(ComponentKind::Agent(AgentType::MemoryHarvester)),
-                message_types::PROCESS_MEMORY,
-                &input,
-                &options,
-            )
-            .await?;
+        let reply = self.step(AgentType::MemoryHarvester, message_types::PROCESS_MEMORY, &input).await?;
         let memory = reply
             .payload_as::<MemoryProcessed>()
             .map_err(|error| Failure::Permanent(format!("harvester reply: {error}")))?
@@ -454,12 +472,10 @@ impl IngestWorker {
             return Ok(IngestOutcome::Duplicate { memory_id: memory.id, duplicate_of: original.memory_id.clone() });
         }
         let reply = self
-            .caller
-            .call(
-                &Target::AnyOf(ComponentKind::Agent(AgentType::PrivacyGuardian)),
+            .step(
+                AgentType::PrivacyGuardian,
                 mneme_protocol::guardian::message_types::APPLY_SECURITY,
                 &ApplySecurityRequest { memory: memory.clone() },
-                &options,
             )
             .await?;
         let applied: SecurityApplied =
@@ -514,8 +530,7 @@ impl IngestWorker {
         payload: &P,
     ) -> Result<(), CallError> {
         if enabled {
-            let target = Target::AnyOf(ComponentKind::Agent(agent));
-            self.caller.call(&target, message_type, payload, &CallOptions::default()).await?;
+            self.step(agent, message_type, payload).await?;
         }
         Ok(())
     }

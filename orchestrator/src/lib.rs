@@ -2,6 +2,7 @@
 //! them, reports on them and watches their health; works the durable ingest pipeline; serves that as a process of its own; and
 //! runs a whole system on one machine for `mneme up`.
 
+pub mod balancing;
 pub mod cli;
 pub mod discovery;
 pub mod health;

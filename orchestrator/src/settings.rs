@@ -145,4 +145,16 @@ mod tests {
         let settings: Settings = mneme_runtime::settings::load_from(None, one).unwrap();
         assert_eq!(settings.ingest.retry_backoff_ms, [500]);
     }
+
+    #[test]
+    fn a_pipeline_step_may_choose_its_instances_by_a_strategy() {
+        let environment = [("MNEME__INGEST__BALANCING__MEMORY_HARVESTER".to_owned(), "least_loaded".to_owned())];
+        let settings: Settings = mneme_runtime::settings::load_from(None, environment).unwrap();
+        assert_eq!(
+            settings.ingest.balancing.get(&AgentType::MemoryHarvester),
+            Some(&crate::balancing::Strategy::LeastLoaded)
+        );
+        let wrong = [("MNEME__INGEST__BALANCING__MEMORY_HARVESTER".to_owned(), "fastest".to_owned())];
+        assert!(mneme_runtime::settings::load_from::<Settings>(None, wrong).is_err());
+    }
 }

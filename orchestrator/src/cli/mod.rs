@@ -83,8 +83,11 @@ enum Command {
         /// The payload as JSON; `{}` when absent.
         payload: Option<String>,
         /// Send to this instance only, instead of any instance of the type.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "strategy")]
         instance: Option<String>,
+        /// How the instance is chosen: queue_group (NATS picks), round_robin, least_loaded, response_time.
+        #[arg(long, default_value = "queue_group")]
+        strategy: crate::balancing::Strategy,
         #[arg(long, default_value_t = 10_000)]
         timeout_ms: u64,
         /// Print only the reply's payload.
@@ -455,17 +458,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             DlqCommand::List { limit } => dlq::list(&settings, limit, format).await,
             DlqCommand::Replay { sequences } => dlq::replay(&settings, &sequences, format).await,
         },
-        Command::Send { agent_type, message_type, payload, instance, timeout_ms, payload_only } => {
-            send(
-                &settings,
-                agent_type,
-                &message_type,
-                payload.as_deref(),
-                instance.as_deref(),
-                timeout_ms,
-                payload_only,
-            )
-            .await
+        Command::Send { agent_type, message_type, payload, instance, strategy, timeout_ms, payload_only } => {
+            let target = match instance {
+                Some(id) => SendTarget::Instance(id),
+                None => SendTarget::Strategy(strategy),
+            };
+            send(&settings, agent_type, &message_type, payload.as_deref(), target, timeout_ms, payload_only).await
         }
         Command::Broadcast { event_type, payload, to } => {
             broadcast(&settings, &event_type, payload.as_deref(), &to).await
@@ -710,12 +708,18 @@ fn parse_payload(payload: Option<&str>) -> anyhow::Result<serde_json::Value> {
     }
 }
 
+/// Where `mneme send` goes: one instance, or the instance a strategy picks.
+enum SendTarget {
+    Instance(String),
+    Strategy(crate::balancing::Strategy),
+}
+
 async fn send(
     settings: &Settings,
     agent: AgentType,
     message_type: &str,
     payload: Option<&str>,
-    instance: Option<&str>,
+    target: SendTarget,
     timeout_ms: u64,
     payload_only: bool,
 ) -> anyhow::Result<ExitCode> {
@@ -726,15 +730,18 @@ async fn send(
         encoding: Encoding::Json,
         ..Default::default()
     };
-    let reply = match instance {
-        Some(id) => {
-            let id = ComponentId::parse(id).with_context(|| format!("`{id}` is not an instance id"))?;
+    let reply = match target {
+        SendTarget::Instance(id) => {
+            let id = ComponentId::parse(&id).with_context(|| format!("`{id}` is not an instance id"))?;
             if id.kind().agent_type() != Some(agent) {
                 bail!("instance {id} is not a {agent}");
             }
             orchestrator.send_to(&id, message_type, &payload, &options).await
         }
-        None => orchestrator.send(agent, message_type, &payload, &options).await,
+        SendTarget::Strategy(strategy) => {
+            let balancer = crate::balancing::Balancer::new(orchestrator, Duration::from_secs(60));
+            balancer.send(agent, message_type, &payload, &options, strategy).await
+        }
     };
     match reply {
         Ok(reply) => {
