@@ -4,6 +4,7 @@
 
 pub mod balancing;
 pub mod cli;
+pub mod collaboration;
 pub mod discovery;
 pub mod health;
 pub mod ingest;

@@ -1,16 +1,22 @@
 //! The orchestrator as a process: a NATS service of its own (`mneme.orchestrator.*`) that answers
-//! `system_status`, `get_health` and `broadcast` for clients in any language, works the ingest stream and
+//! `system_status`, `get_health`, `collaborate` and `broadcast` for clients in any language, works the ingest stream and
 //! watches the system's health.
 
 use std::future::Future;
 
-use mneme_protocol::orchestrator::{BroadcastRequest, HealthThresholds, message_types};
-use mneme_protocol::{AgentCapability, ComponentKind, ErrorCode};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mneme_protocol::orchestrator::{BroadcastRequest, CollaborateRequest, HealthThresholds, message_types};
+use mneme_protocol::{AgentCapability, ComponentId, ComponentKind, ErrorCode};
 use mneme_runtime::{Agent, HandlerError, Reply, Request, ServeError};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::balancing::Balancer;
+use crate::discovery::ServiceInstance;
 use crate::health::HealthMonitor;
 use crate::ingest::IngestWorker;
 use crate::orchestrator::Orchestrator;
@@ -18,12 +24,33 @@ use crate::settings::Settings;
 
 pub struct OrchestratorService {
     orchestrator: Orchestrator,
+    balancer: Arc<Balancer>,
     thresholds: HealthThresholds,
+    /// Instances discovery found lately, with when: a stalled instance answers no discovery, and a
+    /// collaboration must still count it (and find it silent) rather than forget what it offers.
+    seen: std::sync::Mutex<HashMap<ComponentId, (ServiceInstance, Instant)>>,
 }
+
+/// How long an instance that stopped answering discovery still counts as offering its capabilities.
+const REMEMBERED: Duration = Duration::from_secs(60);
 
 impl OrchestratorService {
     pub fn new(orchestrator: Orchestrator, thresholds: HealthThresholds) -> Self {
-        OrchestratorService { orchestrator, thresholds }
+        let balancer = Balancer::new(orchestrator.clone(), Duration::from_secs(2));
+        OrchestratorService { orchestrator, balancer, thresholds, seen: std::sync::Mutex::default() }
+    }
+
+    /// What discovery finds now, and what it found within [`REMEMBERED`].
+    async fn instances(&self) -> Result<Vec<ServiceInstance>, HandlerError> {
+        let found =
+            self.orchestrator.discover(None).await.map_err(|error| HandlerError::unavailable(error.to_string()))?;
+        let now = Instant::now();
+        let mut seen = self.seen.lock().expect("unpoisoned");
+        for instance in found {
+            seen.insert(instance.id.clone(), (instance, now));
+        }
+        seen.retain(|_, (_, at)| now.duration_since(*at) < REMEMBERED);
+        Ok(seen.values().map(|(instance, _)| instance.clone()).collect())
     }
 }
 
@@ -34,6 +61,12 @@ pub fn capabilities() -> Vec<AgentCapability> {
             "Report every running instance with its state, metrics and capabilities",
             &["system_status_request"],
             &[message_types::SYSTEM_STATUS_RESPONSE],
+        ),
+        AgentCapability::new(
+            message_types::COLLABORATE,
+            "Run a task in parts on the agents that advertise each part's capability, in parallel under one deadline, and synthesize the answers (merge, consensus, first good)",
+            &["task", "subtasks"],
+            &[message_types::COLLABORATION_RESULT],
         ),
         AgentCapability::new(
             message_types::GET_HEALTH,
@@ -68,6 +101,14 @@ impl Agent for OrchestratorService {
                     .await
                     .map_err(|error| HandlerError::unavailable(error.to_string()))?;
                 Ok(Reply::new(message_types::SYSTEM_STATUS_RESPONSE, status))
+            }
+            message_types::COLLABORATE => {
+                let task: CollaborateRequest = request.payload()?;
+                let instances = self.instances().await?;
+                let result = crate::collaboration::collaborate(&self.balancer, &instances, task)
+                    .await
+                    .map_err(|error| HandlerError::bad_request(error.to_string()))?;
+                Ok(Reply::new(message_types::COLLABORATION_RESULT, result))
             }
             message_types::GET_HEALTH => {
                 let jetstream = async_nats::jetstream::new(self.orchestrator.client().clone());

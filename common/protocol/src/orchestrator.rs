@@ -12,6 +12,8 @@ pub mod message_types {
     pub const SYSTEM_STATUS_RESPONSE: &str = "system_status_response";
     pub const BROADCAST: &str = "broadcast";
     pub const BROADCAST_SENT: &str = "broadcast_sent";
+    pub const COLLABORATE: &str = "collaborate";
+    pub const COLLABORATION_RESULT: &str = "collaboration_result";
     pub const GET_HEALTH: &str = "get_health";
     pub const HEALTH: &str = "health";
 }
@@ -117,4 +119,85 @@ pub struct HealthChanged {
     pub previously_healthy: Option<bool>,
     /// The instance went away: it no longer has a subscription (stopped, or killed).
     pub gone: bool,
+}
+
+/// `collaborate`: the seed's collaboration protocol. A task in parts, each given to an agent that advertises the
+/// capability it needs, all at once, under one deadline; the answers synthesized by `strategy`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollaborateRequest {
+    /// What the collaboration is for, in words.
+    pub task: String,
+    pub subtasks: Vec<Subtask>,
+    #[serde(default)]
+    pub strategy: CoordinationStrategy,
+    /// For `consensus`: how many answers must agree; a majority of the subtasks when absent.
+    #[serde(default)]
+    pub quorum: Option<usize>,
+    /// Time for the whole collaboration in milliseconds (5000 when absent, at most 60000); what is not answered
+    /// by then is missing.
+    #[serde(default)]
+    pub deadline_ms: Option<u64>,
+}
+
+/// One part of a task: the capability (message type) it needs and its payload; `agent_type` pins it to one
+/// agent type when several advertise the capability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subtask {
+    pub capability: String,
+    #[serde(default)]
+    pub payload: Option<serde_json::Value>,
+    #[serde(default)]
+    pub agent_type: Option<AgentType>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoordinationStrategy {
+    /// Every answer, part by part.
+    #[default]
+    Merge,
+    /// The answer enough parts agree on (identical payloads).
+    Consensus,
+    /// The first part to answer well; the others are abandoned.
+    FirstGood,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollaborationResult {
+    pub task: String,
+    pub strategy: CoordinationStrategy,
+    /// True when the strategy got what it needs: every part (merge), a quorum (consensus), one good answer
+    /// (first good).
+    pub complete: bool,
+    /// The answers, in the order of the subtasks.
+    pub results: Vec<SubtaskResult>,
+    /// The parts without an answer, and why.
+    pub missing: Vec<SubtaskMissing>,
+    /// For `consensus` the agreed answer, for `first_good` the first good one.
+    pub outcome: Option<serde_json::Value>,
+    /// For `consensus`: how many answers agree on `outcome`, and how many were needed.
+    pub agreed: Option<usize>,
+    pub quorum: Option<usize>,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubtaskResult {
+    /// The subtask's place in the request.
+    pub index: usize,
+    pub capability: String,
+    pub agent_id: String,
+    /// The reply's message type.
+    pub reply_type: String,
+    pub payload: serde_json::Value,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubtaskMissing {
+    pub index: usize,
+    pub capability: String,
+    /// The agent type it was given to, when one advertises the capability.
+    pub agent_type: Option<String>,
+    pub reason: String,
 }

@@ -63,6 +63,15 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         agents: Vec<AgentType>,
     },
+    /// Run a task in parts on the agents that advertise each part's capability, all at once under one
+    /// deadline, and print the synthesized answer. The task is JSON: `{"task", "subtasks": [{"capability",
+    /// "payload", "agent_type"?}], "strategy": "merge"|"consensus"|"first_good", "quorum"?, "deadline_ms"?}`.
+    Collaborate {
+        /// The task as JSON.
+        task: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
     /// Every instance's health against the alert thresholds (response time, error rate, queue size), as the
     /// orchestrators' monitors last found it; exits with 1 when an instance is unhealthy.
     Health {
@@ -389,6 +398,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status { format } => status(&settings, format).await,
         Command::Health { format } => health(&settings, format).await,
+        Command::Collaborate { task, format } => collaborate(&settings, &task, format).await,
         Command::Ingest { path, owner, source_format, map, wait_secs, format } => {
             let request = ingest::IngestRequest {
                 path,
@@ -550,6 +560,45 @@ async fn connect(settings: &Settings) -> anyhow::Result<Orchestrator> {
     let client = connect_client(settings).await?;
     Ok(Orchestrator::new(client, "mneme-cli", settings.runtime.nats.request_timeout())
         .with_discovery_window(settings.orchestrator.discovery_window()))
+}
+
+async fn collaborate(settings: &Settings, task: &str, format: OutputFormat) -> anyhow::Result<ExitCode> {
+    let request: mneme_protocol::orchestrator::CollaborateRequest =
+        serde_json::from_str(task).context("the task is not a collaboration request")?;
+    let orchestrator = connect(settings).await?;
+    let instances = orchestrator.discover(None).await?;
+    let balancer = crate::balancing::Balancer::new(orchestrator, Duration::from_secs(60));
+    let result = crate::collaboration::collaborate(&balancer, &instances, request).await?;
+    match format {
+        OutputFormat::Json => say(&serde_json::to_string_pretty(&result)?)?,
+        OutputFormat::Table => {
+            let mut lines = vec![format!(
+                "{}: {} ({}, {} ms)",
+                result.task,
+                if result.complete { "complete" } else { "PARTIAL" },
+                serde_json::to_value(result.strategy)?.as_str().unwrap_or_default(),
+                result.elapsed_ms
+            )];
+            for part in &result.results {
+                lines.push(format!(
+                    "  #{} {} by {} in {} ms: {}",
+                    part.index, part.capability, part.agent_id, part.elapsed_ms, part.payload
+                ));
+            }
+            for part in &result.missing {
+                lines.push(format!("  #{} {} missing: {}", part.index, part.capability, part.reason));
+            }
+            if let Some(outcome) = &result.outcome {
+                let agreement = match (result.agreed, result.quorum) {
+                    (Some(agreed), Some(quorum)) => format!(" ({agreed} agree, {quorum} needed)"),
+                    _ => String::new(),
+                };
+                lines.push(format!("outcome{agreement}: {outcome}"));
+            }
+            say(&lines.join("\n"))?;
+        }
+    }
+    Ok(if result.complete { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 async fn health(settings: &Settings, format: OutputFormat) -> anyhow::Result<ExitCode> {
