@@ -57,6 +57,12 @@ pub struct SupervisorSettings {
     pub restart_stable_after_secs: u64,
     /// On stop, how long each process may take to finish its work before it is killed.
     pub stop_grace_ms: u64,
+    /// A process that dies more than `max_restarts` times within `restart_window_secs` is not restarted
+    /// again, and `restarts_exhausted` is announced.
+    pub max_restarts: usize,
+    pub restart_window_secs: u64,
+    /// The most replicas of one agent type `mneme scale` starts.
+    pub max_replicas: usize,
     /// The privacy guardian's master key, in hex; `<data_dir>/master.key` when empty. It is made (readable
     /// by its owner only) when missing, and handed to the agents, unless `MNEME__GUARDIAN__MASTER_KEY_FILE`
     /// or `MNEME__GUARDIAN__MASTER_KEY` is set.
@@ -75,6 +81,9 @@ impl Default for SupervisorSettings {
             restart_max_backoff_ms: 10_000,
             restart_stable_after_secs: 10,
             stop_grace_ms: 25_000,
+            max_restarts: 5,
+            restart_window_secs: 60,
+            max_replicas: 16,
             master_key_file: None,
         }
     }
@@ -109,6 +118,9 @@ impl Validate for Settings {
         let mut problems = self.runtime.problems();
         if self.supervisor.replicas == 0 {
             problems.push("supervisor.replicas must be at least 1".to_owned());
+        }
+        if self.supervisor.replicas > self.supervisor.max_replicas {
+            problems.push("supervisor.replicas exceeds supervisor.max_replicas".to_owned());
         }
         if self.supervisor.restart_initial_backoff_ms > self.supervisor.restart_max_backoff_ms {
             problems.push("supervisor.restart_initial_backoff_ms exceeds supervisor.restart_max_backoff_ms".to_owned());

@@ -123,3 +123,90 @@ async fn uses_the_configured_server_and_runs_replicas() {
         mneme_orchestrator::discovery::discover(&client, Some(HARVESTER), Default::default()).await.unwrap();
     assert!(remaining.is_empty(), "every replica stopped with mneme up");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scale_starts_replicas_that_share_the_load_and_drains_them_without_losing_a_request() {
+    let nats = NatsServer::start();
+    let data = tempfile::tempdir().unwrap();
+    let mut up = Process::spawn(
+        "mneme",
+        &["--nats-url", &nats.url, "up"],
+        &[
+            ("MNEME__SUPERVISOR__DATA_DIR", data.path().to_str().unwrap()),
+            ("MNEME__SUPERVISOR__AGENTS", "memory_harvester"),
+        ],
+    );
+    let client = nats.connect().await;
+    wait_for_instances(&client, HARVESTER, 1, Duration::from_secs(20)).await;
+    let url = nats.url.clone();
+    let (ok, out) = mneme(&["--nats-url", &url, "scale", "memory_harvester", "3"]);
+    assert!(ok && out.contains("memory_harvester: 1 -> 3 replicas"), "{out}");
+    wait_for_instances(&client, HARVESTER, 3, Duration::from_secs(20)).await;
+    let (ok, _) = mneme(&["--nats-url", &url, "scale", "privacy_guardian", "2"]);
+    assert!(!ok, "only what this supervisor runs can be scaled");
+
+    // Requests, 32 at a time, through the queue group; after 500, two replicas are drained.
+    let body = mneme_system_tests::msgpack_body(
+        "process_memory",
+        serde_json::json!({"raw_input": "Walked the long way home along the canal.", "owner": "ann"}),
+    );
+    let subject = mneme_protocol::subjects::request(HARVESTER, "process_memory");
+    let mut answered_by = std::collections::HashMap::<String, usize>::new();
+    let mut failures = Vec::new();
+    let mut scaling = None;
+    let mut in_flight = futures::stream::FuturesUnordered::new();
+    let send = |client: async_nats::Client| {
+        let (subject, body) = (subject.clone(), body.clone());
+        async move {
+            let request = async_nats::Request::new().payload(body.into()).timeout(Some(Duration::from_secs(30)));
+            client.send_request(subject, request).await
+        }
+    };
+    // Requests keep going until the drain is over, so that it happens under load.
+    let mut sent = 0;
+    while sent < 1_000
+        || scaling.as_ref().is_some_and(|scaling: &tokio::task::JoinHandle<(bool, String)>| !scaling.is_finished())
+    {
+        if sent == 500 {
+            let url = url.clone();
+            scaling = Some(tokio::task::spawn_blocking(move || {
+                mneme(&["--nats-url", &url, "scale", "memory_harvester", "1"])
+            }));
+        }
+        in_flight.push(send(client.clone()));
+        sent += 1;
+        if in_flight.len() >= 32 {
+            record(futures::StreamExt::next(&mut in_flight).await.unwrap(), &mut answered_by, &mut failures);
+        }
+    }
+    while let Some(reply) = futures::StreamExt::next(&mut in_flight).await {
+        record(reply, &mut answered_by, &mut failures);
+    }
+    assert!(failures.is_empty(), "lost requests: {failures:?}");
+    assert_eq!(answered_by.values().sum::<usize>(), sent);
+    assert_eq!(answered_by.len(), 3, "three replicas shared the load: {answered_by:?}");
+    let (ok, out) = scaling.unwrap().await.unwrap();
+    assert!(ok && out.contains("memory_harvester: 3 -> 1 replicas"), "{out}");
+    wait_for_instances(&client, HARVESTER, 1, Duration::from_secs(20)).await;
+    up.signal(Signal::SIGTERM);
+    assert!(up.wait_exit(Duration::from_secs(30)).success());
+}
+
+fn record(
+    reply: Result<async_nats::Message, async_nats::RequestError>,
+    answered_by: &mut std::collections::HashMap<String, usize>,
+    failures: &mut Vec<String>,
+) {
+    match reply {
+        Ok(message) => {
+            let envelope =
+                mneme_protocol::AgentMessage::decode(&message.payload, mneme_protocol::Encoding::MessagePack)
+                    .expect("an envelope");
+            match envelope.as_error() {
+                None => *answered_by.entry(envelope.sender_id).or_default() += 1,
+                Some(error) => failures.push(error.error.clone()),
+            }
+        }
+        Err(error) => failures.push(error.to_string()),
+    }
+}

@@ -15,12 +15,20 @@ pub mod message_types {
     pub const COLLABORATE: &str = "collaborate";
     pub const COLLABORATION_RESULT: &str = "collaboration_result";
     pub const GET_HEALTH: &str = "get_health";
+    /// The local supervisor's (`mneme up`), on [`crate::subjects::SUPERVISOR_SCALE`] and
+    /// [`crate::subjects::SUPERVISOR_REPLICAS`].
+    pub const SCALE: &str = "scale";
+    pub const SCALED: &str = "scaled";
+    pub const LIST_REPLICAS: &str = "list_replicas";
+    pub const REPLICAS: &str = "replicas";
     pub const HEALTH: &str = "health";
 }
 
 pub mod event_types {
     /// An instance became healthy or unhealthy, or went away, with [`super::HealthChanged`].
     pub const HEALTH_CHANGED: &str = "health_changed";
+    /// A supervised process kept dying and is no longer restarted, with [`super::RestartsExhausted`].
+    pub const RESTARTS_EXHAUSTED: &str = "restarts_exhausted";
 }
 
 /// One running instance as discovery and its own `get_stats` describe it.
@@ -200,4 +208,34 @@ pub struct SubtaskMissing {
     /// The agent type it was given to, when one advertises the capability.
     pub agent_type: Option<String>,
     pub reason: String,
+}
+
+/// `scale`: run `replicas` instances of `agent_type` on this machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScaleRequest {
+    pub agent_type: AgentType,
+    pub replicas: usize,
+}
+
+/// What scaling did: replicas started, or stopped after finishing the work they had.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scaled {
+    pub agent_type: AgentType,
+    pub before: usize,
+    pub after: usize,
+}
+
+/// `list_replicas`: how many instances of each agent type the supervisor runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replicas {
+    pub replicas: BTreeMap<String, usize>,
+}
+
+/// `mneme.event.restarts_exhausted`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestartsExhausted {
+    /// The process, as the supervisor names it (`mneme-memory-harvester#2`).
+    pub process: String,
+    pub restarts: usize,
+    pub window_secs: u64,
 }

@@ -49,6 +49,12 @@ pub mod jetstream {
     }
 }
 
+/// The local supervisor (`mneme up`): requests to change and list the replicas it runs, served in the queue
+/// group [`SUPERVISOR_QUEUE_GROUP`].
+pub const SUPERVISOR_SCALE: &str = "mneme.supervisor.scale";
+pub const SUPERVISOR_REPLICAS: &str = "mneme.supervisor.replicas";
+pub const SUPERVISOR_QUEUE_GROUP: &str = "mneme_supervisor";
+
 /// Where clients publish inputs: `mneme.ingest.<token>`; see [`ingest`].
 pub const INGEST_WILDCARD: &str = "mneme.ingest.>";
 pub const DEAD_LETTER_WILDCARD: &str = "mneme.dead.>";

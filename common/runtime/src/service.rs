@@ -167,7 +167,11 @@ pub async fn serve<A: Agent>(
         record_spans: context.settings.telemetry.otlp_endpoint.is_some(),
     });
 
-    let service = start_service(&context, &instance, agent.description()).await?;
+    // Requests and events come in on a connection of their own, so that stopping can drain it (the server
+    // stops routing to this instance and everything it already routed is still read) while the agent's own
+    // calls, its state and the replies to what it is finishing go on over `context.client`.
+    let (intake_client, _) = connection::connect(&context.settings.nats, &format!("{}-intake", context.id)).await?;
+    let service = start_service(&intake_client, &context, &instance, agent.description()).await?;
     let requests = service
         .endpoint_builder()
         .name("requests")
@@ -184,7 +188,8 @@ pub async fn serve<A: Agent>(
         .add(subjects::instance_wildcard(&context.id))
         .await
         .map_err(|error| ServeError::Service(error.to_string()))?;
-    let events = futures::stream::select_all(subscribe_events(&context, agent.event_subscriptions()).await?);
+    let events =
+        futures::stream::select_all(subscribe_events(&intake_client, &context, agent.event_subscriptions()).await?);
 
     let tracker = TaskTracker::new();
     let stop = CancellationToken::new();
@@ -196,7 +201,7 @@ pub async fn serve<A: Agent>(
     let mut intake = tokio::spawn(take_requests(
         Arc::clone(&instance),
         Arc::clone(&agent),
-        service,
+        Intake { service, client: intake_client, replies: context.client.clone() },
         futures::stream::select(requests, direct),
         events,
         readiness,
@@ -235,20 +240,30 @@ pub async fn serve<A: Agent>(
 /// signal again.
 const INTAKE_BURST: usize = 64;
 
-/// Takes requests and events off the wire until `stop` is cancelled (then until the endpoints have yielded
-/// everything already delivered) or the connection closes.
+/// Where requests come from, and where their replies go once the intake connection is drained.
+struct Intake {
+    /// Kept for `$SRV` while serving; its subscriptions go with the intake connection's drain.
+    service: service::Service,
+    client: async_nats::Client,
+    replies: async_nats::Client,
+}
+
+/// Takes requests and events off the wire until `stop` is cancelled (then until the drained intake connection
+/// has yielded everything already routed here) or the connection closes.
 #[allow(clippy::too_many_arguments)]
 async fn take_requests<A: Agent>(
     instance: Arc<Instance>,
     agent: Arc<A>,
-    service: service::Service,
+    intake_connection: Intake,
     mut intake: impl futures::Stream<Item = service::Request> + Unpin,
     mut events: futures::stream::SelectAll<Subscriber>,
     readiness: impl Future<Output = Result<(), String>>,
     tracker: TaskTracker,
     stop: CancellationToken,
 ) -> Result<(), ServeError> {
-    let mut service = Some(service);
+    // The service lives as long as the intake loop: `$SRV` answers until the drain ends it.
+    let Intake { service: _service, client: intake_client, replies } = intake_connection;
+    let mut draining = false;
     tokio::pin!(readiness);
     let mut awaiting_readiness = true;
     // Made once: each call registers a waiter with the token, which per request shows in profiles.
@@ -256,15 +271,15 @@ async fn take_requests<A: Agent>(
     tokio::pin!(cancelled);
     loop {
         tokio::select! {
-            () = &mut cancelled, if service.is_some() => {
+            () = &mut cancelled, if !draining => {
                 tracing::info!(agent_id = %instance.id, in_queue = instance.metrics.queued(), "Stopping intake.");
                 instance.stopping.store(true, Ordering::Relaxed);
-                if let Some(service) = service.take() {
-                    // Each endpoint unsubscribes and then yields what was already delivered to this process,
-                    // so the loop below keeps answering until both streams end.
-                    service.stop().await.map_err(|error| ServeError::Service(error.to_string()))?;
-                }
-                // Dropping a subscriber unsubscribes it.
+                draining = true;
+                // The drain unsubscribes everything on the intake connection and still delivers what the server
+                // routed here before it took that in, so the loop below keeps answering until both request
+                // streams end. (An endpoint's own stop forgets its subscription at once, and requests already
+                // on their way to it are lost.)
+                intake_client.drain().await.map_err(|error| ServeError::Service(error.to_string()))?;
                 events = futures::stream::select_all(Vec::new());
             }
             result = &mut readiness, if awaiting_readiness => {
@@ -294,9 +309,9 @@ async fn take_requests<A: Agent>(
                         // Built-ins are cheap and never wait: answered here, they skip a task spawn, which on
                         // a busy instance measurably costs more than the answer itself (see BENCHMARKS.md).
                         Some(request) if is_builtin(subjects::message_type_of(&request.message.subject)) => {
-                            answer(&instance, agent.as_ref(), request, false).await;
+                            answer(&instance, agent.as_ref(), &replies, request, false).await;
                         }
-                        Some(request) => admit(&tracker, &instance, &agent, request),
+                        Some(request) => admit(&tracker, &instance, &agent, &replies, request),
                         None if instance.stopping.load(Ordering::Relaxed) => return Ok(()),
                         None => return Err(ServeError::ConnectionClosed),
                     }
@@ -320,6 +335,7 @@ async fn take_requests<A: Agent>(
 }
 
 async fn start_service(
+    client: &async_nats::Client,
     context: &Context,
     instance: &Arc<Instance>,
     description: String,
@@ -335,8 +351,7 @@ async fn start_service(
         ("schema_version".to_owned(), SCHEMA_VERSION.to_string()),
     ]);
     let stats_source = Arc::clone(instance);
-    context
-        .client
+    client
         .service_builder()
         .description(description)
         .metadata(metadata)
@@ -359,6 +374,7 @@ async fn probe_readiness(caller: crate::call::Caller, id: ComponentId, timeout: 
 }
 
 async fn subscribe_events(
+    client: &async_nats::Client,
     context: &Context,
     subscriptions: Vec<crate::agent::EventSubscription>,
 ) -> Result<Vec<Subscriber>, ServeError> {
@@ -370,12 +386,9 @@ async fn subscribe_events(
         }
         for subject in subjects {
             let subscribed = match subscription.delivery {
-                EventDelivery::EveryInstance => context.client.subscribe(subject.clone()).await,
+                EventDelivery::EveryInstance => client.subscribe(subject.clone()).await,
                 EventDelivery::OneInstance => {
-                    context
-                        .client
-                        .queue_subscribe(subject.clone(), subjects::queue_group(context.kind).to_owned())
-                        .await
+                    client.queue_subscribe(subject.clone(), subjects::queue_group(context.kind).to_owned()).await
                 }
             };
             subscribers.push(subscribed.map_err(|error| ServeError::Subscribe { subject, reason: error.to_string() })?);
@@ -387,9 +400,16 @@ async fn subscribe_events(
 /// Takes a request for the agent off the wire: answered right away when the line is full, otherwise handled
 /// in its own task so that a slow request never holds up the next. (Built-ins never come here: they neither
 /// take a place in the line nor get turned away, so a saturated instance still reports on itself.)
-fn admit<A: Agent>(tracker: &TaskTracker, instance: &Arc<Instance>, agent: &Arc<A>, request: service::Request) {
+fn admit<A: Agent>(
+    tracker: &TaskTracker,
+    instance: &Arc<Instance>,
+    agent: &Arc<A>,
+    replies: &async_nats::Client,
+    request: service::Request,
+) {
     let instance = Arc::clone(instance);
     let agent = Arc::clone(agent);
+    let replies = replies.clone();
     let waiting = instance.metrics.enqueued();
     let limit = (instance.gate.capacity() + instance.settings.max_queued) as u64;
     let overloaded = waiting > limit;
@@ -398,7 +418,7 @@ fn admit<A: Agent>(tracker: &TaskTracker, instance: &Arc<Instance>, agent: &Arc<
         tracing::warn!(agent_id = %instance.id, waiting, limit, "Overloaded; turning a request away.");
     }
     tracker.spawn(async move {
-        answer(&instance, agent.as_ref(), request, overloaded).await;
+        answer(&instance, agent.as_ref(), &replies, request, overloaded).await;
         instance.metrics.dequeued();
     });
 }
@@ -407,7 +427,13 @@ fn is_builtin(message_type: &str) -> bool {
     matches!(message_type, builtin::GET_STATS | builtin::GET_CAPABILITIES | builtin::PING)
 }
 
-async fn answer<A: Agent>(instance: &Instance, agent: &A, request: service::Request, overloaded: bool) {
+async fn answer<A: Agent>(
+    instance: &Instance,
+    agent: &A,
+    replies: &async_nats::Client,
+    request: service::Request,
+    overloaded: bool,
+) {
     let message_type = subjects::message_type_of(&request.message.subject);
     let request_headers = request.message.headers.as_ref();
     let traced = request_headers.is_some_and(|map| map.get(headers::TRACEPARENT).is_some());
@@ -476,7 +502,16 @@ async fn answer<A: Agent>(instance: &Instance, agent: &A, request: service::Requ
             let head = reply_to.head(reply_id, builtin::ERROR_RESPONSE, instance.id.as_str(), finished_at_secs);
             mneme_protocol::encode_envelope(&head, &error.payload(), encoding).expect("an error_response always encodes")
         });
-        if let Err(error) = request.respond_with_headers(Ok(body.into()), reply_headers).await {
+        let body = bytes::Bytes::from(body);
+        if !instance.stopping.load(Ordering::Relaxed) {
+            match request.respond_with_headers(Ok(body.clone()), reply_headers.clone()).await {
+                Ok(()) => return,
+                Err(error) => tracing::debug!(%error, "Replying over the intake connection failed; replying over the other."),
+            }
+        }
+        // While stopping, the intake connection closes once drained: replies go over the agent's own.
+        let reply = request.message.reply.clone().expect("checked above");
+        if let Err(error) = replies.publish_with_headers(reply, reply_headers, body).await {
             tracing::warn!(%error, "Reply could not be sent.");
         }
     }

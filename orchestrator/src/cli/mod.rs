@@ -30,7 +30,7 @@ use mneme_runtime::{CallError, CallOptions};
 use crate::local_nats::{self, LocalNats};
 use crate::orchestrator::Orchestrator;
 use crate::settings::Settings;
-use crate::supervisor::{self, RestartPolicy};
+use crate::supervisor::{self, RestartPolicy, Supervisor};
 
 #[derive(Debug, Parser)]
 #[command(name = "mneme", version, about = "Mneme, a self-hosted personal memory assistant.")]
@@ -71,6 +71,15 @@ enum Command {
         task: String,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
+    },
+    /// Run this many replicas of an agent type under the `mneme up` of this system: new ones start, and the
+    /// ones stopped finish the requests they have first. (On Kubernetes, scale the agent's Deployment.)
+    Scale {
+        agent_type: AgentType,
+        replicas: usize,
+        /// How long to wait for replicas to finish their work and stop.
+        #[arg(long, default_value_t = 60_000)]
+        timeout_ms: u64,
     },
     /// Every instance's health against the alert thresholds (response time, error rate, queue size), as the
     /// orchestrators' monitors last found it; exits with 1 when an instance is unhealthy.
@@ -398,6 +407,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status { format } => status(&settings, format).await,
         Command::Health { format } => health(&settings, format).await,
+        Command::Scale { agent_type, replicas, timeout_ms } => scale(&settings, agent_type, replicas, timeout_ms).await,
         Command::Collaborate { task, format } => collaborate(&settings, &task, format).await,
         Command::Ingest { path, owner, source_format, map, wait_secs, format } => {
             let request = ingest::IngestRequest {
@@ -529,16 +539,43 @@ async fn up(settings: Settings, url_configured: bool, config: Option<PathBuf>) -
         }
         environment.push(("MNEME__GUARDIAN__MASTER_KEY_FILE".to_owned(), key_file.display().to_string()));
     }
-    let specs = supervisor::plan(&dir, &agents, supervisor_settings.replicas, &environment);
     let agent_names: Vec<&str> = agents.iter().map(|agent| agent.as_str()).collect();
-    tracing::info!(%url, processes = specs.len(), agents = %agent_names.join(", "), "Mneme is starting. Try `mneme status` in another terminal; Ctrl-C stops everything.");
+    tracing::info!(%url, agents = %agent_names.join(", "), replicas = supervisor_settings.replicas, "Mneme is starting. Try `mneme status` in another terminal; Ctrl-C stops everything.");
 
-    let stop = CancellationToken::new();
-    let supervision =
-        tokio::spawn(supervisor::supervise(specs, RestartPolicy::from(supervisor_settings), stop.clone()));
+    let supervisor = Supervisor::start(
+        &dir,
+        &agents,
+        supervisor_settings.replicas,
+        environment,
+        RestartPolicy::from(supervisor_settings),
+        supervisor_settings.max_replicas,
+    )
+    .await;
+    // `mneme scale` reaches this supervisor over NATS; alerts go out the same way.
+    let stop_control = CancellationToken::new();
+    let mut control_nats = settings.runtime.nats.clone();
+    control_nats.url.clone_from(&url);
+    let control = {
+        let (supervisor, stop) = (supervisor.clone(), stop_control.clone());
+        tokio::spawn(async move {
+            match mneme_runtime::connection::connect(&control_nats, "mneme-supervisor").await {
+                Ok((client, _)) => {
+                    supervisor.alert_with(client.clone());
+                    if let Err(error) = supervisor::serve_control(supervisor, client.clone(), stop).await {
+                        tracing::error!(%error, "`mneme scale` cannot reach this supervisor.");
+                    }
+                    let _ = client.drain().await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "The supervisor cannot connect; `mneme scale` will not reach it.")
+                }
+            }
+        })
+    };
     mneme_runtime::shutdown_signal().await;
-    stop.cancel();
-    supervision.await.context("the supervisor failed")?;
+    stop_control.cancel();
+    let _ = control.await;
+    supervisor.stop().await;
     if let Some(server) = local {
         server.stop(Duration::from_secs(10)).await;
     }
@@ -560,6 +597,27 @@ async fn connect(settings: &Settings) -> anyhow::Result<Orchestrator> {
     let client = connect_client(settings).await?;
     Ok(Orchestrator::new(client, "mneme-cli", settings.runtime.nats.request_timeout())
         .with_discovery_window(settings.orchestrator.discovery_window()))
+}
+
+async fn scale(settings: &Settings, agent: AgentType, replicas: usize, timeout_ms: u64) -> anyhow::Result<ExitCode> {
+    use mneme_protocol::orchestrator::{ScaleRequest, Scaled, message_types};
+
+    let client = connect_client(settings).await?;
+    let caller = mneme_runtime::Caller::new(client, "mneme-cli", Duration::from_millis(timeout_ms));
+    let message = mneme_protocol::AgentMessage::with_payload(
+        message_types::SCALE,
+        &ScaleRequest { agent_type: agent, replicas },
+    )?;
+    let options = CallOptions { retry_no_responders: false, ..CallOptions::default() };
+    let reply = match caller.send(mneme_protocol::subjects::SUPERVISOR_SCALE.to_owned(), message, &options).await {
+        Err(mneme_runtime::CallError::NoResponders { .. }) => {
+            bail!("no `mneme up` is running on this system to scale; on Kubernetes, scale the agent's Deployment")
+        }
+        other => other?,
+    };
+    let scaled: Scaled = reply.payload_as()?;
+    say(&format!("{}: {} -> {} replicas", scaled.agent_type, scaled.before, scaled.after))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn collaborate(settings: &Settings, task: &str, format: OutputFormat) -> anyhow::Result<ExitCode> {
