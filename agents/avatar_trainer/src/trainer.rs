@@ -6,9 +6,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
-
-use futures::StreamExt;
 
 use mneme_protocol::avatar::{
     AvatarResponse, AvatarTrained, GetPersonaRequest, ListModelVersionsRequest, MAX_RESPOND_SOURCES, ModelVersions,
@@ -17,7 +14,8 @@ use mneme_protocol::avatar::{
 use mneme_protocol::harvester::written_by_owner;
 use mneme_protocol::{AgentCapability, AgentType, ErrorCode};
 use mneme_runtime::access::AccessCheck;
-use mneme_runtime::ledger::{FollowedLedger, LedgerError, ShardChange};
+use mneme_runtime::copies::{OwnerCopies, WorkingCopy};
+use mneme_runtime::ledger::{FollowedLedger, ShardChange};
 use mneme_runtime::{Agent, Event, EventSubscription, HandlerError, Reply, Request};
 
 use crate::colleagues::Colleagues;
@@ -33,16 +31,19 @@ pub const LEDGER_BUCKET: &str = "mneme_avatar";
 
 const DEFAULT_SOURCES: usize = 5;
 
-/// One owner's model in this replica, and the task that keeps it current.
-struct Loaded {
-    model: Arc<Mutex<VoiceModel>>,
-    follower: tokio::task::AbortHandle,
-    last_used: Mutex<Instant>,
-}
+/// One owner's model in this replica.
+pub struct OwnerModel(Mutex<VoiceModel>);
 
-impl Drop for Loaded {
-    fn drop(&mut self) {
-        self.follower.abort();
+impl WorkingCopy<StyleSample> for OwnerModel {
+    /// Samples of memories the model has not seen are added; the rest are there already.
+    fn take(&self, changes: Vec<ShardChange<StyleSample>>, _loading: bool) -> Result<(), String> {
+        let mut model = self.0.lock().expect("unpoisoned");
+        for (_, entries) in changes {
+            for (memory_id, sample) in entries.into_iter().flatten() {
+                model.add(&memory_id, &sample);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -53,9 +54,7 @@ pub struct AvatarTrainer<L, S, A, C> {
     access: A,
     colleagues: C,
     llm: Option<LlmBackend>,
-    loaded: Mutex<HashMap<String, Arc<Loaded>>>,
-    /// Loads take turns, so that concurrent first requests about an owner wait for one load of it.
-    loading: tokio::sync::Mutex<()>,
+    models: OwnerCopies<OwnerModel>,
     /// Memories this replica trained per owner since it last wrote their snapshot.
     unsnapshotted: Arc<Mutex<HashMap<String, usize>>>,
     /// Owners whose next snapshot is already due at a time (see [`AvatarSettings::snapshot_after_ms`]).
@@ -64,31 +63,7 @@ pub struct AvatarTrainer<L, S, A, C> {
 
 impl<L, S, A, C> std::fmt::Debug for AvatarTrainer<L, S, A, C> {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let owners = self.loaded.lock().map(|loaded| loaded.len()).unwrap_or_default();
-        formatter.debug_struct("AvatarTrainer").field("loaded_owners", &owners).finish()
-    }
-}
-
-/// Takes ledger changes into `model`: samples of memories it has not seen.
-fn fold(model: &Mutex<VoiceModel>, changes: Vec<ShardChange<StyleSample>>) {
-    let mut model = model.lock().expect("unpoisoned");
-    for (_, entries) in changes {
-        for (memory_id, sample) in entries.into_iter().flatten() {
-            model.add(&memory_id, &sample);
-        }
-    }
-}
-
-/// Keeps `model` current with the ledger's changes.
-async fn follow(
-    model: Arc<Mutex<VoiceModel>>,
-    mut changes: futures::stream::BoxStream<'static, Result<ShardChange<StyleSample>, LedgerError>>,
-) {
-    while let Some(change) = changes.next().await {
-        match change {
-            Ok(change) => fold(&model, vec![change]),
-            Err(error) => tracing::warn!(%error, "Following an owner's voice failed; the model stays as it was."),
-        }
+        formatter.debug_struct("AvatarTrainer").field("models", &self.models).finish()
     }
 }
 
@@ -145,6 +120,7 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
             }
             None => None,
         };
+        let settings_max_loaded = settings.max_loaded_owners;
         AvatarTrainer {
             settings,
             ledger: Arc::new(ledger),
@@ -152,87 +128,40 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
             access,
             colleagues,
             llm,
-            loaded: Mutex::default(),
-            loading: tokio::sync::Mutex::new(()),
+            models: OwnerCopies::new(settings_max_loaded),
             unsnapshotted: Arc::default(),
             scheduled: Arc::default(),
         }
     }
 
-    fn loaded_model(&self, owner: &str) -> Option<Arc<Mutex<VoiceModel>>> {
-        let loaded = self.loaded.lock().expect("unpoisoned").get(owner).cloned()?;
-        *loaded.last_used.lock().expect("unpoisoned") = Instant::now();
-        Some(loaded.model.clone())
-    }
-
     /// The owner's model: on first use, the latest snapshot with what the ledger has beyond it; followed from
     /// then on.
-    async fn model_of(&self, owner: &str) -> Result<Arc<Mutex<VoiceModel>>, HandlerError> {
-        if let Some(model) = self.loaded_model(owner) {
+    async fn model_of(&self, owner: &str) -> Result<Arc<OwnerModel>, HandlerError> {
+        if let Some(model) = self.models.get(owner) {
             return Ok(model);
         }
-        let _turn = self.loading.lock().await;
-        if let Some(model) = self.loaded_model(owner) {
-            return Ok(model);
-        }
-        let started = Instant::now();
         let latest = self.snapshots.versions(owner).await?.last().map(|version| version.version);
         let from_snapshot = match latest {
             Some(version) => self.snapshots.read(owner, version).await?,
             None => None,
         };
-        let snapshot_memories = from_snapshot.as_ref().map(VoiceModel::memories).unwrap_or_default();
-        let model = Arc::new(Mutex::new(from_snapshot.unwrap_or_default()));
-        let (current, mut changes) = self.ledger.follow(owner).await?;
-        let mut batch = Vec::with_capacity(current);
-        for _ in 0..current {
-            match changes.next().await {
-                Some(change) => batch.push(change?),
-                None => {
-                    return Err(LedgerError::Corrupt {
-                        bucket: LEDGER_BUCKET.to_owned(),
-                        owner: owner.to_owned(),
-                        reason: "the ledger ended while it was read".to_owned(),
-                    }
-                    .into());
-                }
-            }
-        }
-        fold(&model, batch);
-        let memories = model.lock().expect("unpoisoned").memories();
-        tracing::info!(snapshot = ?latest, snapshot_memories, memories, elapsed = ?started.elapsed(), "Loaded an owner's voice.");
-        let follower = tokio::spawn(follow(model.clone(), changes));
-        let loaded = Arc::new(Loaded {
-            model: model.clone(),
-            follower: follower.abort_handle(),
-            last_used: Mutex::new(Instant::now()),
-        });
-        let mut all = self.loaded.lock().expect("unpoisoned");
-        all.insert(owner.to_owned(), loaded);
-        while all.len() > self.settings.max_loaded_owners {
-            let stalest = all
-                .iter()
-                .filter(|(name, _)| name.as_str() != owner)
-                .min_by_key(|(_, loaded)| *loaded.last_used.lock().expect("unpoisoned"))
-                .map(|(name, _)| name.clone());
-            match stalest {
-                Some(name) => all.remove(&name),
-                None => break,
-            };
-        }
-        Ok(model)
+        self.models
+            .load(self.ledger.as_ref(), LEDGER_BUCKET, owner, || {
+                Ok(OwnerModel(Mutex::new(from_snapshot.unwrap_or_default())))
+            })
+            .await
     }
 
     /// Writes the owner's model as a new snapshot version.
     async fn snapshot(&self, owner: &str) -> Result<u64, HandlerError> {
         let model = self.model_of(owner).await?;
-        Ok(write_snapshot(self.snapshots.as_ref(), owner, &model, &self.unsnapshotted, self.settings.snapshots_kept)
+        Ok(write_snapshot(self.snapshots.as_ref(), owner, &model.0, &self.unsnapshotted, self.settings.snapshots_kept)
             .await?)
     }
 
     /// Makes sure what this replica trained of the owner is in a snapshot within `snapshot_after_ms`, however
     /// few memories it was.
-    fn schedule_snapshot(&self, owner: &str, model: Arc<Mutex<VoiceModel>>) {
+    fn schedule_snapshot(&self, owner: &str, model: Arc<OwnerModel>) {
         if !self.scheduled.lock().expect("unpoisoned").insert(owner.to_owned()) {
             return;
         }
@@ -245,7 +174,7 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
             scheduled.lock().expect("unpoisoned").remove(&owner);
             let waiting = counts.lock().expect("unpoisoned").get(&owner).copied().unwrap_or_default();
             if waiting > 0
-                && let Err(error) = write_snapshot(snapshots.as_ref(), &owner, &model, &counts, kept).await
+                && let Err(error) = write_snapshot(snapshots.as_ref(), &owner, &model.0, &counts, kept).await
             {
                 tracing::warn!(%error, "A voice model snapshot was not written; the next one will hold its memories.");
             }
@@ -283,14 +212,13 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
         // This replica's copy learns of it through the ledger too; taken in here, the next request sees it.
         // Training loads an owner's model only into a free place: a stream of many owners' memories must not
         // keep evicting and reloading models.
-        let has_room = self.loaded.lock().expect("unpoisoned").len() < self.settings.max_loaded_owners;
-        let model = match self.loaded_model(&memory.owner) {
+        let model = match self.models.get(&memory.owner) {
             Some(model) => Some(model),
-            None if has_room => Some(self.model_of(&memory.owner).await?),
+            None if self.models.has_room() => Some(self.model_of(&memory.owner).await?),
             None => None,
         };
         if let Some(model) = &model {
-            model.lock().expect("unpoisoned").add(&memory.id, &sample);
+            model.0.lock().expect("unpoisoned").add(&memory.id, &sample);
         }
         let due = {
             let mut counts = self.unsnapshotted.lock().expect("unpoisoned");
@@ -327,7 +255,7 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
         }
         if request.from.is_none() && request.until.is_none() {
             let model = self.model_of(&request.owner).await?;
-            let persona = model.lock().expect("unpoisoned").persona(&request.owner);
+            let persona = model.0.lock().expect("unpoisoned").persona(&request.owner);
             return Ok(persona);
         }
         let mut model = VoiceModel::default();
@@ -364,7 +292,7 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
         self.access.check_derived(&request.principal, &request.owner).await?;
         let hits = self.colleagues.own_words(&request.principal, &request.owner, prompt, limit).await?;
         let model = self.model_of(&request.owner).await?;
-        let persona = model.lock().expect("unpoisoned").persona(&request.owner);
+        let persona = model.0.lock().expect("unpoisoned").persona(&request.owner);
         let sources: Vec<ResponseSource> = hits
             .iter()
             .map(|hit| ResponseSource {
@@ -421,7 +349,7 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
     /// they all go; this replica's model is rebuilt from the ledger when next needed.
     async fn forget(&self, event: &Event) -> Result<(), HandlerError> {
         let forgotten = mneme_runtime::ledger::forget_on(self.ledger.as_ref(), event).await?;
-        self.loaded.lock().expect("unpoisoned").remove(&forgotten.owner);
+        self.models.drop_owner(&forgotten.owner);
         self.unsnapshotted.lock().expect("unpoisoned").remove(&forgotten.owner);
         self.snapshots.forget(&forgotten.owner).await?;
         Ok(())

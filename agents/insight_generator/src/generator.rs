@@ -5,9 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
-use futures::{FutureExt, StreamExt};
 use jiff::tz::TimeZone;
 
 use mneme_protocol::guardian::{Scope, Sensitivity};
@@ -17,7 +15,8 @@ use mneme_protocol::insights::{
     SearchHit, SearchRequest, SearchResults, message_types,
 };
 use mneme_protocol::{AgentCapability, AgentType, ErrorCode};
-use mneme_runtime::ledger::LedgerError;
+use mneme_runtime::copies::{OwnerCopies, WorkingCopy};
+use mneme_runtime::ledger::ShardChange;
 use mneme_runtime::{Agent, Event, EventSubscription, HandlerError, Reply, Request};
 
 use crate::colleagues::Colleagues;
@@ -38,16 +37,19 @@ impl From<IndexError> for HandlerError {
 const DEFAULT_DEADLINE_MS: u64 = 5_000;
 const MAX_DEADLINE_MS: u64 = 60_000;
 
-/// One owner's index in this replica, and the task that keeps it current.
-struct Loaded {
+/// One owner's index in this replica, with the memories each ledger shard held when last seen (a change
+/// replaces a shard whole: what left it is what was removed).
+pub struct FollowedIndex {
     index: Arc<OwnerIndex>,
-    follower: tokio::task::AbortHandle,
-    last_used: Mutex<Instant>,
+    shards: Mutex<HashMap<String, HashSet<String>>>,
 }
 
-impl Drop for Loaded {
-    fn drop(&mut self) {
-        self.follower.abort();
+impl WorkingCopy<Indexed> for FollowedIndex {
+    /// While following, additions are staged (made visible by the next question), so that a stream of
+    /// memories costs few commits; a load applies at once.
+    fn take(&self, changes: Vec<ShardChange<Indexed>>, loading: bool) -> Result<(), String> {
+        let mut shards = self.shards.lock().expect("unpoisoned");
+        apply_changes(&self.index, &mut shards, changes, !loading).map_err(|error| error.to_string())
     }
 }
 
@@ -57,15 +59,12 @@ pub struct InsightGenerator<S, R, C> {
     reading: R,
     colleagues: C,
     tuning: Tuning,
-    loaded: Mutex<HashMap<String, Arc<Loaded>>>,
-    /// Loads take turns, so that concurrent first questions about an owner wait for one load of it.
-    loading: tokio::sync::Mutex<()>,
+    indexes: OwnerCopies<FollowedIndex>,
 }
 
 impl<S, R, C> std::fmt::Debug for InsightGenerator<S, R, C> {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let owners = self.loaded.lock().map(|loaded| loaded.len()).unwrap_or_default();
-        formatter.debug_struct("InsightGenerator").field("loaded_owners", &owners).finish()
+        formatter.debug_struct("InsightGenerator").field("indexes", &self.indexes).finish()
     }
 }
 
@@ -92,13 +91,12 @@ pub fn indexed(memory: &ProcessedMemory, sensitivity: Sensitivity) -> Indexed {
     }
 }
 
-/// Takes ledger changes into `index`: memories new to their shard added, those gone from it removed. While
-/// following, additions are staged (made visible by the next question, or once enough have gathered), so that
-/// a stream of memories costs few commits; a load or a removal applies at once.
+/// Takes ledger changes into `index`: memories new to their shard added, those gone from it removed. Staged
+/// additions are made visible by the next question, or once enough have gathered; a removal applies at once.
 fn apply_changes(
     index: &OwnerIndex,
     shards: &mut HashMap<String, HashSet<String>>,
-    changes: Vec<mneme_runtime::ledger::ShardChange<Indexed>>,
+    changes: Vec<ShardChange<Indexed>>,
     staging: bool,
 ) -> Result<(), IndexError> {
     let mut added = Vec::new();
@@ -157,71 +155,28 @@ fn narrowing(filters: &SearchFilters, max_sensitivity: Sensitivity) -> Result<Na
 impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
     pub fn new(settings: GeneratorSettings, store: S, reading: R, colleagues: C) -> Self {
         InsightGenerator {
-            settings,
             store: Arc::new(store),
             reading,
             colleagues,
             tuning: Tuning::default(),
-            loaded: Mutex::default(),
-            loading: tokio::sync::Mutex::new(()),
+            indexes: OwnerCopies::new(settings.max_loaded_owners),
+            settings,
         }
     }
 
     fn loaded_index(&self, owner: &str) -> Option<Arc<OwnerIndex>> {
-        let loaded = self.loaded.lock().expect("unpoisoned").get(owner).cloned()?;
-        *loaded.last_used.lock().expect("unpoisoned") = Instant::now();
-        Some(loaded.index.clone())
+        self.indexes.get(owner).map(|followed| followed.index.clone())
     }
 
     /// The owner's index, loaded from the ledger on first use and followed from then on.
     async fn index_of(&self, owner: &str) -> Result<Arc<OwnerIndex>, HandlerError> {
-        if let Some(index) = self.loaded_index(owner) {
-            return Ok(index);
-        }
-        let _turn = self.loading.lock().await;
-        if let Some(index) = self.loaded_index(owner) {
-            return Ok(index);
-        }
-        let started = Instant::now();
-        let (current, mut changes) = self.store.follow(owner).await?;
-        let index = Arc::new(OwnerIndex::new(owner)?);
-        let mut shards = HashMap::new();
-        let mut batch = Vec::with_capacity(current);
-        for _ in 0..current {
-            match changes.next().await {
-                Some(change) => batch.push(change?),
-                None => {
-                    return Err(LedgerError::Corrupt {
-                        bucket: crate::store::BUCKET.to_owned(),
-                        owner: owner.to_owned(),
-                        reason: "the ledger ended while it was read".to_owned(),
-                    }
-                    .into());
-                }
-            }
-        }
-        apply_changes(&index, &mut shards, batch, false)?;
-        tracing::info!(memories = index.len(), elapsed = ?started.elapsed(), "Loaded an owner's index.");
-        let follower = tokio::spawn(follow(index.clone(), shards, changes));
-        let loaded = Arc::new(Loaded {
-            index: index.clone(),
-            follower: follower.abort_handle(),
-            last_used: Mutex::new(Instant::now()),
-        });
-        let mut all = self.loaded.lock().expect("unpoisoned");
-        all.insert(owner.to_owned(), loaded);
-        while all.len() > self.settings.max_loaded_owners {
-            let stalest = all
-                .iter()
-                .filter(|(name, _)| name.as_str() != owner)
-                .min_by_key(|(_, loaded)| *loaded.last_used.lock().expect("unpoisoned"))
-                .map(|(name, _)| name.clone());
-            match stalest {
-                Some(name) => all.remove(&name),
-                None => break,
-            };
-        }
-        Ok(index)
+        let followed = self
+            .indexes
+            .load(self.store.as_ref(), crate::store::BUCKET, owner, || {
+                Ok(FollowedIndex { index: Arc::new(OwnerIndex::new(owner)?), shards: Mutex::default() })
+            })
+            .await?;
+        Ok(followed.index.clone())
     }
 
     /// Takes one memory into its owner's index ledger (and this replica's index, when loaded).
@@ -390,32 +345,9 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
                     index.apply([], [memory_id.clone()])?;
                 }
             }
-            None => {
-                self.loaded.lock().expect("unpoisoned").remove(&forgotten.owner);
-            }
+            None => self.indexes.drop_owner(&forgotten.owner),
         }
         Ok(())
-    }
-}
-
-/// Keeps `index` current with the ledger's changes, a batch of whatever has arrived at a time.
-async fn follow(
-    index: Arc<OwnerIndex>,
-    mut shards: HashMap<String, HashSet<String>>,
-    mut changes: futures::stream::BoxStream<'static, Result<mneme_runtime::ledger::ShardChange<Indexed>, LedgerError>>,
-) {
-    while let Some(first) = changes.next().await {
-        let mut batch = vec![first];
-        while let Some(Some(more)) = changes.next().now_or_never() {
-            batch.push(more);
-        }
-        let batch: Result<Vec<_>, LedgerError> = batch.into_iter().collect();
-        let applied = batch
-            .map_err(|error| error.to_string())
-            .and_then(|batch| apply_changes(&index, &mut shards, batch, true).map_err(|error| error.to_string()));
-        if let Err(reason) = applied {
-            tracing::warn!(%reason, "Following an owner's index failed; it stays as it was.");
-        }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod admission;
 pub mod agent;
 pub mod call;
 pub mod connection;
+pub mod copies;
 pub mod events;
 pub mod kv;
 pub mod ledger;
