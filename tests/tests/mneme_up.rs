@@ -155,11 +155,23 @@ async fn scale_starts_replicas_that_share_the_load_and_drains_them_without_losin
     let mut failures = Vec::new();
     let mut scaling = None;
     let mut in_flight = futures::stream::FuturesUnordered::new();
+    // Core NATS request-reply is at most once: a request the server routed to a replica in the instant it
+    // unsubscribed can go unanswered (async-nats forgets a drained subscription without waiting for the
+    // server's confirmation). A caller that times out sends it again, as callers of an idempotent request do;
+    // what must not happen is a request that never gets an answer.
     let send = |client: async_nats::Client| {
         let (subject, body) = (subject.clone(), body.clone());
         async move {
-            let request = async_nats::Request::new().payload(body.into()).timeout(Some(Duration::from_secs(30)));
-            client.send_request(subject, request).await
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let request =
+                    async_nats::Request::new().payload(body.clone().into()).timeout(Some(Duration::from_secs(5)));
+                match client.send_request(subject.clone(), request).await {
+                    Err(error) if attempt < 3 && error.kind() == async_nats::RequestErrorKind::TimedOut => continue,
+                    answer => break answer,
+                }
+            }
         }
     };
     // Requests keep going until the drain is over, so that it happens under load.
