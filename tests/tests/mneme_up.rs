@@ -222,3 +222,24 @@ fn record(
         Err(error) => failures.push(error.to_string()),
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_supervisor_takes_its_processes_with_it() {
+    let nats = NatsServer::start();
+    let data = tempfile::tempdir().unwrap();
+    let mut up = Process::spawn(
+        "mneme",
+        &["--nats-url", &nats.url, "up"],
+        &[
+            ("MNEME__SUPERVISOR__DATA_DIR", data.path().to_str().unwrap()),
+            ("MNEME__SUPERVISOR__AGENTS", "memory_harvester"),
+        ],
+    );
+    let client = nats.connect().await;
+    wait_for_instances(&client, HARVESTER, 1, Duration::from_secs(20)).await;
+    wait_for_instances(&client, ComponentKind::Orchestrator, 1, Duration::from_secs(20)).await;
+    up.signal(Signal::SIGKILL);
+    let _ = up.wait_exit(Duration::from_secs(10));
+    wait_for_instances(&client, HARVESTER, 0, Duration::from_secs(20)).await;
+    wait_for_instances(&client, ComponentKind::Orchestrator, 0, Duration::from_secs(20)).await;
+}

@@ -523,7 +523,11 @@ async fn up(settings: Settings, url_configured: bool, config: Option<PathBuf>) -
     if agents.is_empty() {
         tracing::warn!(dir = %dir.display(), "No agent executables found beside `mneme`; starting the orchestrator only.");
     }
-    let mut environment = vec![("MNEME__NATS__URL".to_owned(), url.clone())];
+    // Children stop with `mneme up` however it ends, a `kill -9` included.
+    let mut environment = vec![
+        ("MNEME__NATS__URL".to_owned(), url.clone()),
+        (mneme_runtime::shutdown::STOP_WITH_PARENT.to_owned(), "1".to_owned()),
+    ];
     if let Some(config) = config {
         environment.push(("MNEME_CONFIG".to_owned(), config.display().to_string()));
     }
