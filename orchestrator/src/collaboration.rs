@@ -198,7 +198,7 @@ pub async fn collaborate(
     // What is still running is abandoned: dropped here, its reply is never read.
     drop(running);
     for (index, agent) in assigned {
-        if !answered.contains(&index) && !results.iter().any(|result| result.index == index) {
+        if !answered.contains(&index) {
             let reason = match request.strategy {
                 CoordinationStrategy::FirstGood if !results.is_empty() => "not needed: another part answered first",
                 _ => "no answer within the deadline",

@@ -128,14 +128,7 @@ async fn uses_the_configured_server_and_runs_replicas() {
 async fn scale_starts_replicas_that_share_the_load_and_drains_them_without_losing_a_request() {
     let nats = NatsServer::start();
     let data = tempfile::tempdir().unwrap();
-    let mut up = Process::spawn(
-        "mneme",
-        &["--nats-url", &nats.url, "up"],
-        &[
-            ("MNEME__SUPERVISOR__DATA_DIR", data.path().to_str().unwrap()),
-            ("MNEME__SUPERVISOR__AGENTS", "memory_harvester"),
-        ],
-    );
+    let mut up = harvester_only(&nats, &data);
     let client = nats.connect().await;
     wait_for_instances(&client, HARVESTER, 1, Duration::from_secs(20)).await;
     let url = nats.url.clone();
@@ -227,14 +220,7 @@ fn record(
 async fn a_killed_supervisor_takes_its_processes_with_it() {
     let nats = NatsServer::start();
     let data = tempfile::tempdir().unwrap();
-    let mut up = Process::spawn(
-        "mneme",
-        &["--nats-url", &nats.url, "up"],
-        &[
-            ("MNEME__SUPERVISOR__DATA_DIR", data.path().to_str().unwrap()),
-            ("MNEME__SUPERVISOR__AGENTS", "memory_harvester"),
-        ],
-    );
+    let mut up = harvester_only(&nats, &data);
     let client = nats.connect().await;
     wait_for_instances(&client, HARVESTER, 1, Duration::from_secs(20)).await;
     wait_for_instances(&client, ComponentKind::Orchestrator, 1, Duration::from_secs(20)).await;
@@ -242,4 +228,16 @@ async fn a_killed_supervisor_takes_its_processes_with_it() {
     let _ = up.wait_exit(Duration::from_secs(10));
     wait_for_instances(&client, HARVESTER, 0, Duration::from_secs(20)).await;
     wait_for_instances(&client, ComponentKind::Orchestrator, 0, Duration::from_secs(20)).await;
+}
+
+/// `mneme up` on `nats` running the harvester (and the orchestrator) only.
+fn harvester_only(nats: &NatsServer, data: &tempfile::TempDir) -> Process {
+    Process::spawn(
+        "mneme",
+        &["--nats-url", &nats.url, "up"],
+        &[
+            ("MNEME__SUPERVISOR__DATA_DIR", data.path().to_str().unwrap()),
+            ("MNEME__SUPERVISOR__AGENTS", "memory_harvester"),
+        ],
+    )
 }
