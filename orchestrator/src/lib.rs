@@ -1,5 +1,6 @@
 //! Mneme's orchestrator: finds agents through `$SRV`, calls them by request-reply, broadcasts events to
-//! them, reports on them and watches their health; works the durable ingest pipeline; serves that as a process of its own; and
+//! them, reports on them and watches their health; works the durable ingest pipeline and runs declared pipelines;
+//! serves that as a process of its own; and
 //! runs a whole system on one machine for `mneme up`.
 
 pub mod balancing;
@@ -10,6 +11,7 @@ pub mod health;
 pub mod ingest;
 pub mod local_nats;
 pub mod orchestrator;
+pub mod pipelines;
 pub mod service;
 pub mod settings;
 pub mod supervisor;

@@ -51,6 +51,11 @@ impl Orchestrator {
         &self.client
     }
 
+    /// Who this orchestrator speaks as: its instance id, or the CLI's name.
+    pub fn sender_id(&self) -> &str {
+        &self.sender_id
+    }
+
     /// Request-reply with any instance of `agent` (the queue group picks one); retries while no instance
     /// is serving, within the timeout.
     pub async fn send<P: Serialize>(

@@ -1,6 +1,6 @@
 //! The orchestrator as a process: a NATS service of its own (`mneme.orchestrator.*`) that answers
-//! `system_status`, `get_health`, `collaborate` and `broadcast` for clients in any language, works the ingest stream and
-//! watches the system's health.
+//! `system_status`, `get_health`, `collaborate`, `broadcast` and the pipeline endpoints for clients in any
+//! language, works the ingest stream, takes pipeline runs and watches the system's health.
 
 use std::future::Future;
 
@@ -9,6 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mneme_protocol::orchestrator::{BroadcastRequest, CollaborateRequest, HealthThresholds, message_types};
+use mneme_protocol::pipelines::{
+    self, PipelineRuns, PipelineStarted, PipelineStatusRequest, Pipelines, RunPipelineRequest,
+};
 use mneme_protocol::{AgentCapability, ComponentId, ComponentKind, ErrorCode};
 use mneme_runtime::{Agent, HandlerError, Reply, Request, ServeError};
 
@@ -20,7 +23,8 @@ use crate::discovery::ServiceInstance;
 use crate::health::HealthMonitor;
 use crate::ingest::IngestWorker;
 use crate::orchestrator::Orchestrator;
-use crate::settings::Settings;
+use crate::pipelines::{PipelineError, PipelineRunner, RunStore};
+use crate::settings::{DeclaredPipelines, Settings};
 
 pub struct OrchestratorService {
     orchestrator: Orchestrator,
@@ -29,15 +33,29 @@ pub struct OrchestratorService {
     /// Instances discovery found lately, with when: a stalled instance answers no discovery, and a
     /// collaboration must still count it (and find it silent) rather than forget what it offers.
     seen: std::sync::Mutex<HashMap<ComponentId, (ServiceInstance, Instant)>>,
+    declared: DeclaredPipelines,
+    /// Absent when the runs' bucket and queue could not be opened; the pipeline endpoints then say so.
+    runs: Option<RunStore>,
 }
 
 /// How long an instance that stopped answering discovery still counts as offering its capabilities.
 const REMEMBERED: Duration = Duration::from_secs(60);
 
 impl OrchestratorService {
-    pub fn new(orchestrator: Orchestrator, thresholds: HealthThresholds) -> Self {
+    pub fn new(
+        orchestrator: Orchestrator,
+        thresholds: HealthThresholds,
+        declared: DeclaredPipelines,
+        runs: Option<RunStore>,
+    ) -> Self {
         let balancer = Balancer::new(orchestrator.clone(), Duration::from_secs(2));
-        OrchestratorService { orchestrator, balancer, thresholds, seen: std::sync::Mutex::default() }
+        OrchestratorService { orchestrator, balancer, thresholds, seen: std::sync::Mutex::default(), declared, runs }
+    }
+
+    fn runs(&self) -> Result<&RunStore, HandlerError> {
+        self.runs
+            .as_ref()
+            .ok_or_else(|| HandlerError::unavailable("pipeline runs cannot be kept: JetStream is not available"))
     }
 
     /// What discovery finds now, and what it found within [`REMEMBERED`].
@@ -75,6 +93,24 @@ pub fn capabilities() -> Vec<AgentCapability> {
             &[message_types::HEALTH],
         ),
         AgentCapability::new(
+            pipelines::message_types::RUN_PIPELINE,
+            "Start a run of a declared pipeline; it survives the orchestrator instance that runs it",
+            &["pipeline", "input"],
+            &[pipelines::message_types::PIPELINE_STARTED],
+        ),
+        AgentCapability::new(
+            pipelines::message_types::PIPELINE_STATUS,
+            "A pipeline run's state with each step's attempts, timings and reply, or the latest runs",
+            &["run_id"],
+            &[pipelines::message_types::PIPELINE_RUNS],
+        ),
+        AgentCapability::new(
+            pipelines::message_types::LIST_PIPELINES,
+            "The pipelines declared in the orchestrator's settings",
+            &[],
+            &[pipelines::message_types::PIPELINES],
+        ),
+        AgentCapability::new(
             message_types::BROADCAST,
             "Publish an event to every agent or to chosen agent types",
             &["broadcast_request"],
@@ -85,7 +121,7 @@ pub fn capabilities() -> Vec<AgentCapability> {
 
 impl Agent for OrchestratorService {
     fn description(&self) -> String {
-        "Mneme orchestrator: discovery, system status and broadcast".to_owned()
+        "Mneme orchestrator: discovery, system status, health, broadcast, collaboration and pipelines".to_owned()
     }
 
     fn capabilities(&self) -> Vec<AgentCapability> {
@@ -132,8 +168,46 @@ impl Agent for OrchestratorService {
                     })?;
                 Ok(Reply::new(message_types::BROADCAST_SENT, sent))
             }
+            pipelines::message_types::RUN_PIPELINE => {
+                let start: RunPipelineRequest = request.payload()?;
+                let definition = self.declared.0.get(&start.pipeline).ok_or_else(|| {
+                    HandlerError::new(ErrorCode::NotFound, PipelineError::Unknown(start.pipeline.clone()).to_string())
+                })?;
+                if start.deadline_ms == Some(0) {
+                    return Err(HandlerError::bad_request("deadline_ms must be positive"));
+                }
+                let run = self
+                    .runs()?
+                    .start(&start.pipeline, definition, start.input, start.deadline_ms)
+                    .await
+                    .map_err(pipeline_failed)?;
+                Ok(Reply::new(pipelines::message_types::PIPELINE_STARTED, PipelineStarted { run_id: run.run_id }))
+            }
+            pipelines::message_types::PIPELINE_STATUS => {
+                let asked: PipelineStatusRequest = request.payload()?;
+                let runs = match asked.run_id {
+                    Some(run_id) => vec![self.runs()?.get(&run_id).await.map_err(pipeline_failed)?],
+                    None => self.runs()?.latest(asked.limit.unwrap_or(20).min(1_000)).await.map_err(pipeline_failed)?,
+                };
+                Ok(Reply::new(pipelines::message_types::PIPELINE_RUNS, PipelineRuns { runs }))
+            }
+            pipelines::message_types::LIST_PIPELINES => {
+                let declared = Pipelines { pipelines: self.declared.0.clone() };
+                Ok(Reply::new(pipelines::message_types::PIPELINES, declared))
+            }
             other => Err(HandlerError::internal(format!("`{other}` is advertised but has no handler"))),
         }
+    }
+}
+
+fn pipeline_failed(error: PipelineError) -> HandlerError {
+    match error {
+        PipelineError::Unknown(_) | PipelineError::NoSuchRun(_) => {
+            HandlerError::new(ErrorCode::NotFound, error.to_string())
+        }
+        PipelineError::BadRunId(_) => HandlerError::bad_request(error.to_string()),
+        PipelineError::Encode(_) => HandlerError::new(ErrorCode::PayloadTooLarge, error.to_string()),
+        PipelineError::Kv(_) | PipelineError::JetStream(_) => HandlerError::unavailable(error.to_string()),
     }
 }
 
@@ -143,6 +217,8 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
     let window = settings.orchestrator.discovery_window();
     let ingest = settings.ingest.clone();
     let health = settings.health.clone();
+    let declared = settings.pipelines.clone();
+    let pipeline_runs = settings.pipeline_runs.clone();
     let nats = settings.runtime.nats.clone();
     let stop_ingest = CancellationToken::new();
     let worker = TaskTracker::new();
@@ -178,9 +254,34 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
                         Err(error) => tracing::error!(%error, "The health monitor cannot start."),
                     }
                 }
+                let runs = match RunStore::open(context.client.clone(), &pipeline_runs).await {
+                    Ok(runs) => Some(runs),
+                    Err(error) => {
+                        tracing::error!(%error, "Pipeline runs cannot be kept.");
+                        None
+                    }
+                };
+                if let Some(runs) = runs.clone().filter(|_| pipeline_runs.enabled) {
+                    // A connection of its own, as for ingest: steps' requests never queue behind replies.
+                    let name = format!("{}-pipelines", context.id);
+                    let (client, _) = mneme_runtime::connection::connect(&nats, &name).await?;
+                    let runner_orchestrator = Orchestrator::new(client.clone(), context.id.as_str(), request_timeout)
+                        .with_discovery_window(window);
+                    let runner = PipelineRunner::new(runs, runner_orchestrator, pipeline_runs.clone());
+                    let stop = stop.clone();
+                    worker.spawn(async move {
+                        if let Err(error) = runner.run(stop).await {
+                            tracing::error!(%error, "Taking pipeline runs stopped.");
+                        }
+                        let _ = client.flush().await;
+                        let _ = client.drain().await;
+                    });
+                }
                 Ok::<_, mneme_runtime::connection::ConnectError>(OrchestratorService::new(
                     orchestrator,
                     health.thresholds(),
+                    declared,
+                    runs,
                 ))
             }
         },

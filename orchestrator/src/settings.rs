@@ -1,12 +1,14 @@
 //! Settings of the orchestrator process and of the `mneme` command: the runtime's sections plus
-//! `[orchestrator]`, `[supervisor]`, `[ingest]` and `[health]`.
+//! `[orchestrator]`, `[supervisor]`, `[ingest]`, `[health]`, `[pipelines.<name>]` and `[pipeline_runs]`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use mneme_protocol::AgentType;
+use mneme_protocol::pipelines::PipelineDefinition;
 use mneme_runtime::settings::Validate;
 
 use crate::discovery::DiscoveryWindow;
@@ -111,7 +113,21 @@ mneme_runtime::process_settings!(Settings {
     supervisor: SupervisorSettings,
     ingest: crate::ingest::IngestSettings,
     health: crate::health::HealthSettings,
+    pipelines: DeclaredPipelines,
+    pipeline_runs: crate::pipelines::PipelineRunSettings,
 });
+
+/// The pipelines `run_pipeline` can start, by name: the defaults (`remember`) and those declared under
+/// `[pipelines.<name>]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DeclaredPipelines(pub BTreeMap<String, PipelineDefinition>);
+
+impl Default for DeclaredPipelines {
+    fn default() -> Self {
+        DeclaredPipelines(crate::pipelines::default_pipelines())
+    }
+}
 
 impl Validate for Settings {
     fn problems(&self) -> Vec<String> {
@@ -130,6 +146,10 @@ impl Validate for Settings {
         }
         problems.extend(self.ingest.problems());
         problems.extend(self.health.problems());
+        problems.extend(self.pipeline_runs.problems());
+        for (name, definition) in &self.pipelines.0 {
+            problems.extend(definition.problems(name));
+        }
         problems
     }
 
@@ -156,6 +176,49 @@ mod tests {
         let one = [("MNEME__INGEST__RETRY_BACKOFF_MS".to_owned(), "500".to_owned())];
         let settings: Settings = mneme_runtime::settings::load_from(None, one).unwrap();
         assert_eq!(settings.ingest.retry_backoff_ms, [500]);
+    }
+
+    #[test]
+    fn pipelines_declared_in_a_file_join_the_defaults_and_are_checked() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            file.path(),
+            r#"
+[pipelines.check_note]
+description = "Quality, then personal information"
+deadline_ms = 5000
+
+[[pipelines.check_note.stages]]
+agent = "memory_harvester"
+message = "validate_quality"
+strategy = "least_loaded"
+retry = { maximum_attempts = 5, initial_interval_ms = 100, non_retryable = ["forbidden"] }
+
+[[pipelines.check_note.stages]]
+agent = "privacy_guardian"
+message = "detect_pii"
+input = { text = "/input/text" }
+timeout_ms = 2000
+"#,
+        )
+        .unwrap();
+        let settings: Settings = mneme_runtime::settings::load_from(Some(file.path()), []).unwrap();
+        assert!(settings.pipelines.0.contains_key("remember"));
+        let declared = &settings.pipelines.0["check_note"];
+        assert_eq!(declared.stages.len(), 2);
+        assert_eq!(declared.stages[0].strategy, crate::balancing::Strategy::LeastLoaded);
+        assert_eq!(declared.stages[0].retry.maximum_attempts, 5);
+        assert_eq!(declared.stages[0].retry.backoff_coefficient, 2.0);
+        assert_eq!(declared.stages[1].input["text"], "/input/text");
+        assert_eq!(declared.stages[1].timeout_ms, 2000);
+
+        std::fs::write(
+            file.path(),
+            "[[pipelines.broken.stages]]\nagent = \"memory_harvester\"\nmessage = \"x\"\ninput = { a = \"/steps/later\" }\n",
+        )
+        .unwrap();
+        let error = mneme_runtime::settings::load_from::<Settings>(Some(file.path()), []).unwrap_err();
+        assert!(error.to_string().contains("no earlier stage is named `later`"), "{error}");
     }
 
     #[test]

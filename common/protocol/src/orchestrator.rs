@@ -239,3 +239,55 @@ pub struct RestartsExhausted {
     pub restarts: usize,
     pub window_secs: u64,
 }
+
+/// How the instance that takes a request is chosen: the seed's load-balancing strategies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// NATS picks a member of the agent type's queue group.
+    #[default]
+    QueueGroup,
+    /// Each instance in turn.
+    RoundRobin,
+    /// The instance with the fewest requests waiting or in flight: this sender's, counted live, plus what
+    /// the instance last reported of everyone else's.
+    LeastLoaded,
+    /// The instance with the shortest expected wait: its recent latency as this sender saw it, times its
+    /// requests in flight plus one; instances not yet measured are tried first.
+    ResponseTime,
+}
+
+impl Strategy {
+    pub const ALL: [Strategy; 4] =
+        [Strategy::QueueGroup, Strategy::RoundRobin, Strategy::LeastLoaded, Strategy::ResponseTime];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Strategy::QueueGroup => "queue_group",
+            Strategy::RoundRobin => "round_robin",
+            Strategy::LeastLoaded => "least_loaded",
+            Strategy::ResponseTime => "response_time",
+        }
+    }
+}
+
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not a strategy; expected queue_group, round_robin, least_loaded or response_time")]
+pub struct ParseStrategyError(String);
+
+impl std::str::FromStr for Strategy {
+    type Err = ParseStrategyError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Strategy::ALL
+            .into_iter()
+            .find(|strategy| strategy.as_str() == text)
+            .ok_or_else(|| ParseStrategyError(text.to_owned()))
+    }
+}

@@ -43,6 +43,14 @@ pub mod jetstream {
     /// Grants of access, per owner and grantee.
     pub const GRANT_BUCKET: &str = "mneme_grants";
 
+    /// Pipeline runs waiting for, or held by, an orchestrator instance: a work queue over
+    /// [`super::PIPELINE_RUN_WILDCARD`], one message per run.
+    pub const PIPELINE_STREAM: &str = "MNEME_PIPELINES";
+    /// The durable consumer every orchestrator instance takes runs from.
+    pub const PIPELINE_CONSUMER: &str = "mneme_pipeline_runners";
+    /// Each run's state and its finished steps' replies, by run id.
+    pub const PIPELINE_RUN_BUCKET: &str = "mneme_pipeline_runs";
+
     /// What JetStream publishes when an ingest message used up its deliveries without being settled.
     pub fn ingest_exhausted_advisory() -> String {
         format!("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{INGEST_STREAM}.{INGEST_CONSUMER}")
@@ -57,6 +65,7 @@ pub const SUPERVISOR_QUEUE_GROUP: &str = "mneme_supervisor";
 
 /// Where clients publish inputs: `mneme.ingest.<token>`; see [`ingest`].
 pub const INGEST_WILDCARD: &str = "mneme.ingest.>";
+pub const PIPELINE_RUN_WILDCARD: &str = "mneme.pipeline.run.*";
 pub const DEAD_LETTER_WILDCARD: &str = "mneme.dead.>";
 pub const AUDIT_WILDCARD: &str = "mneme.audit.>";
 
@@ -64,6 +73,11 @@ pub const AUDIT_WILDCARD: &str = "mneme.audit.>";
 /// payload; the token only spreads owners over subjects, so that user text never becomes part of a subject.
 pub fn ingest(owner: &str) -> String {
     format!("{ROOT}.ingest.{}", owner_token(owner))
+}
+
+/// Where a started run waits for an orchestrator instance: `mneme.pipeline.run.<run id>`.
+pub fn pipeline_run(run_id: &uuid::Uuid) -> String {
+    format!("{ROOT}.pipeline.run.{}", run_id.simple())
 }
 
 /// The dead letter of an input that came on `ingest_subject`'s owner token.

@@ -9,6 +9,7 @@ mod dlq;
 mod ingest;
 mod patterns;
 mod people;
+mod pipeline;
 mod vault;
 
 use std::path::PathBuf;
@@ -80,6 +81,14 @@ enum Command {
         /// How long to wait for replicas to finish their work and stop.
         #[arg(long, default_value_t = 60_000)]
         timeout_ms: u64,
+    },
+    /// Pipelines declared in settings: list them, start a run and follow it, or read runs step by step. A
+    /// run survives the orchestrator instance working it: another goes on from the last finished step.
+    Pipeline {
+        #[command(subcommand)]
+        command: PipelineCommand,
+        #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
     },
     /// Every instance's health against the alert thresholds (response time, error rate, queue size), as the
     /// orchestrators' monitors last found it; exits with 1 when an instance is unhealthy.
@@ -353,6 +362,37 @@ enum AvatarCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum PipelineCommand {
+    /// The declared pipelines and their stages.
+    List,
+    /// Start a run and follow it to its end; exits with 1 when the run fails.
+    Run {
+        pipeline: String,
+        /// The run's input as JSON.
+        #[arg(long, conflicts_with = "input_file")]
+        input: Option<String>,
+        /// A file holding the run's input as JSON.
+        #[arg(long)]
+        input_file: Option<PathBuf>,
+        /// Time for the whole run; the pipeline's own deadline when absent.
+        #[arg(long)]
+        deadline_ms: Option<u64>,
+        /// Print the run's id and return at once.
+        #[arg(long)]
+        detach: bool,
+        /// Stop following after this long (the run goes on).
+        #[arg(long, default_value_t = 600)]
+        wait_secs: u64,
+    },
+    /// A run's state with each step's attempts, timings and instance; the latest runs without an id.
+    Status {
+        run_id: Option<String>,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum DlqCommand {
     /// Every dead letter with its reason.
     List {
@@ -407,6 +447,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status { format } => status(&settings, format).await,
         Command::Health { format } => health(&settings, format).await,
+        Command::Pipeline { command, format } => {
+            let command = match command {
+                PipelineCommand::List => pipeline::PipelineCommand::List,
+                PipelineCommand::Run { pipeline, input, input_file, deadline_ms, detach, wait_secs } => {
+                    pipeline::PipelineCommand::Run {
+                        pipeline,
+                        input: pipeline::read_input(input.as_deref(), input_file.as_deref())?,
+                        deadline_ms,
+                        detach,
+                        wait: Duration::from_secs(wait_secs),
+                    }
+                }
+                PipelineCommand::Status { run_id, limit } => pipeline::PipelineCommand::Status { run_id, limit },
+            };
+            pipeline::pipeline(&settings, command, format).await
+        }
         Command::Scale { agent_type, replicas, timeout_ms } => scale(&settings, agent_type, replicas, timeout_ms).await,
         Command::Collaborate { task, format } => collaborate(&settings, &task, format).await,
         Command::Ingest { path, owner, source_format, map, wait_secs, format } => {
