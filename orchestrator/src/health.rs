@@ -17,6 +17,7 @@ use mneme_protocol::{AgentState, AgentStats, ComponentId, builtin};
 use mneme_runtime::call::{CallError, CallOptions};
 use mneme_runtime::kv::KvError;
 
+use crate::analytics::MetricsHistory;
 use crate::orchestrator::Orchestrator;
 
 /// The bucket of every instance's latest health.
@@ -206,19 +207,34 @@ pub struct HealthMonitor {
     store: Option<kv::Store>,
     settings: HealthSettings,
     readings: Mutex<HashMap<String, Reading>>,
+    /// Where what the checks read is kept for performance reports; none when analytics is off.
+    history: Option<MetricsHistory>,
 }
 
 impl HealthMonitor {
     pub async fn open(orchestrator: Orchestrator, settings: HealthSettings) -> Result<Self, HealthError> {
         let jetstream = jetstream::new(orchestrator.client().clone());
         let store = mneme_runtime::kv::bucket(&jetstream, BUCKET, "Mneme: every instance's latest health", 1).await?;
-        Ok(HealthMonitor { orchestrator, jetstream, store: Some(store), settings, readings: Mutex::default() })
+        Ok(HealthMonitor {
+            orchestrator,
+            jetstream,
+            store: Some(store),
+            settings,
+            readings: Mutex::default(),
+            history: None,
+        })
+    }
+
+    /// Keeps what each check reads in `history` too.
+    pub fn recording(mut self, history: MetricsHistory) -> Self {
+        self.history = Some(history);
+        self
     }
 
     /// A monitor that only looks: it records nothing and announces nothing.
     pub fn observer(orchestrator: Orchestrator, settings: HealthSettings) -> Self {
         let jetstream = jetstream::new(orchestrator.client().clone());
-        HealthMonitor { orchestrator, jetstream, store: None, settings, readings: Mutex::default() }
+        HealthMonitor { orchestrator, jetstream, store: None, settings, readings: Mutex::default(), history: None }
     }
 
     /// Checks until `stop` is cancelled.
@@ -278,6 +294,18 @@ impl HealthMonitor {
         let checked_at = now();
         let thresholds = self.settings.thresholds();
         let probes = futures::future::join_all(instances.values().map(|(id, _)| self.probe(id))).await;
+        if let Some(history) = &self.history {
+            let samples = instances.values().zip(&probes).filter_map(|((id, _), probe)| match probe {
+                Probe::Stats(stats) => Some(history.record(id, stats)),
+                _ => None,
+            });
+            for outcome in futures::future::join_all(samples).await {
+                if let Err(error) = outcome {
+                    tracing::warn!(%error, "A metrics sample was not kept.");
+                }
+            }
+            history.retain(|key| instances.contains_key(key));
+        }
         let mut report = Vec::new();
         for ((key, (_, agent_type)), probe) in instances.iter().zip(probes) {
             let previous = self.readings.lock().expect("unpoisoned").get(key).copied();

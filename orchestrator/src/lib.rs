@@ -3,6 +3,7 @@
 //! serves that as a process of its own; and
 //! runs a whole system on one machine for `mneme up`.
 
+pub mod analytics;
 pub mod balancing;
 pub mod cli;
 pub mod collaboration;

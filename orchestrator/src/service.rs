@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mneme_protocol::orchestrator::{BroadcastRequest, CollaborateRequest, HealthThresholds, message_types};
+use mneme_protocol::orchestrator::{
+    BroadcastRequest, CollaborateRequest, HealthThresholds, PerformanceReportRequest, message_types,
+};
 use mneme_protocol::pipelines::{
     self, PipelineRuns, PipelineStarted, PipelineStatusRequest, Pipelines, RunPipelineRequest,
 };
@@ -18,6 +20,7 @@ use mneme_runtime::{Agent, HandlerError, Reply, Request, ServeError};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::analytics::{AnalyticsError, MetricsHistory};
 use crate::balancing::Balancer;
 use crate::discovery::ServiceInstance;
 use crate::health::HealthMonitor;
@@ -91,6 +94,12 @@ pub fn capabilities() -> Vec<AgentCapability> {
             "Every instance's latest health against the alert thresholds (response time, error rate, queue size)",
             &[],
             &[message_types::HEALTH],
+        ),
+        AgentCapability::new(
+            message_types::PERFORMANCE_REPORT,
+            "The seed's performance report of each instance over a time range, graded A to D, from the metrics history",
+            &["agent_id", "agent_type", "time_range_secs"],
+            &[message_types::PERFORMANCE_REPORTS],
         ),
         AgentCapability::new(
             pipelines::message_types::RUN_PIPELINE,
@@ -168,6 +177,16 @@ impl Agent for OrchestratorService {
                     })?;
                 Ok(Reply::new(message_types::BROADCAST_SENT, sent))
             }
+            message_types::PERFORMANCE_REPORT => {
+                let asked: PerformanceReportRequest = request.payload()?;
+                let jetstream = async_nats::jetstream::new(self.orchestrator.client().clone());
+                let reports = crate::analytics::reports(&jetstream, &asked).await.map_err(|error| match error {
+                    AnalyticsError::BadRange(_) => HandlerError::bad_request(error.to_string()),
+                    AnalyticsError::NoHistory => HandlerError::new(ErrorCode::NotFound, error.to_string()),
+                    AnalyticsError::JetStream(_) => HandlerError::unavailable(error.to_string()),
+                })?;
+                Ok(Reply::new(message_types::PERFORMANCE_REPORTS, reports))
+            }
             pipelines::message_types::RUN_PIPELINE => {
                 let start: RunPipelineRequest = request.payload()?;
                 let definition = self.declared.0.get(&start.pipeline).ok_or_else(|| {
@@ -218,6 +237,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
     let ingest = settings.ingest.clone();
     let health = settings.health.clone();
     let declared = settings.pipelines.clone();
+    let analytics = settings.analytics.clone();
     let pipeline_runs = settings.pipeline_runs.clone();
     let nats = settings.runtime.nats.clone();
     let stop_ingest = CancellationToken::new();
@@ -249,6 +269,18 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
                 if health.enabled {
                     match HealthMonitor::open(orchestrator.clone(), health.clone()).await {
                         Ok(monitor) => {
+                            let monitor = if analytics.enabled {
+                                let jetstream = async_nats::jetstream::new(orchestrator.client().clone());
+                                match MetricsHistory::open(jetstream, analytics.clone()).await {
+                                    Ok(history) => monitor.recording(history),
+                                    Err(error) => {
+                                        tracing::error!(%error, "The metrics history cannot be kept.");
+                                        monitor
+                                    }
+                                }
+                            } else {
+                                monitor
+                            };
                             worker.spawn(monitor.run(stop.clone()));
                         }
                         Err(error) => tracing::error!(%error, "The health monitor cannot start."),

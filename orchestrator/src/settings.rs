@@ -1,5 +1,5 @@
 //! Settings of the orchestrator process and of the `mneme` command: the runtime's sections plus
-//! `[orchestrator]`, `[supervisor]`, `[ingest]`, `[health]`, `[pipelines.<name>]` and `[pipeline_runs]`.
+//! `[orchestrator]`, `[supervisor]`, `[ingest]`, `[health]`, `[analytics]`, `[pipelines.<name>]` and `[pipeline_runs]`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -115,6 +115,7 @@ mneme_runtime::process_settings!(Settings {
     health: crate::health::HealthSettings,
     pipelines: DeclaredPipelines,
     pipeline_runs: crate::pipelines::PipelineRunSettings,
+    analytics: crate::analytics::AnalyticsSettings,
 });
 
 /// The pipelines `run_pipeline` can start, by name: the defaults (`remember`) and those declared under
@@ -147,6 +148,7 @@ impl Validate for Settings {
         problems.extend(self.ingest.problems());
         problems.extend(self.health.problems());
         problems.extend(self.pipeline_runs.problems());
+        problems.extend(self.analytics.problems());
         for (name, definition) in &self.pipelines.0 {
             problems.extend(definition.problems(name));
         }

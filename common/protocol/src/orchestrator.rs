@@ -1,4 +1,5 @@
-//! Payloads of the orchestrator's own endpoints: system status, health and broadcast.
+//! Payloads of the orchestrator's own endpoints: system status, health, performance reports, broadcast,
+//! collaboration and the local supervisor's scaling.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,10 @@ pub mod message_types {
     pub const LIST_REPLICAS: &str = "list_replicas";
     pub const REPLICAS: &str = "replicas";
     pub const HEALTH: &str = "health";
+    /// The seed's `generate_performance_report`: [`super::PerformanceReportRequest`], answered with
+    /// [`PERFORMANCE_REPORTS`].
+    pub const PERFORMANCE_REPORT: &str = "performance_report";
+    pub const PERFORMANCE_REPORTS: &str = "performance_reports";
 }
 
 pub mod event_types {
@@ -89,6 +94,79 @@ impl Default for HealthThresholds {
     fn default() -> Self {
         HealthThresholds { response_time_secs: 5.0, error_rate: 0.05, queue_size: 100 }
     }
+}
+
+/// One instance's stats as a health check read them, kept in the metrics history (`MNEME_METRICS`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricsSample {
+    /// Unix seconds.
+    pub recorded_at: f64,
+    pub stats: AgentStats,
+}
+
+/// Reports on the instances whose samples fall in the last `time_range_secs` (3600 by default), narrowed to
+/// one instance or one agent type.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PerformanceReportRequest {
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    #[serde(default)]
+    pub agent_type: Option<String>,
+    #[serde(default)]
+    pub time_range_secs: Option<u64>,
+}
+
+/// The seed's performance grades: `A` below 1% errors and 1 s, `B` below 5% and 2 s, `C` below 10% and 5 s,
+/// `D` otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum PerformanceGrade {
+    A,
+    B,
+    C,
+    D,
+}
+
+impl PerformanceGrade {
+    /// The seed's `_calculate_performance_grade`, with the response time in seconds.
+    pub fn of(error_rate: f64, response_time_secs: f64) -> Self {
+        if error_rate < 0.01 && response_time_secs < 1.0 {
+            PerformanceGrade::A
+        } else if error_rate < 0.05 && response_time_secs < 2.0 {
+            PerformanceGrade::B
+        } else if error_rate < 0.10 && response_time_secs < 5.0 {
+            PerformanceGrade::C
+        } else {
+            PerformanceGrade::D
+        }
+    }
+}
+
+/// The seed's performance report of one instance over a time range, from its recorded samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerformanceReport {
+    pub agent_id: String,
+    pub agent_type: String,
+    pub time_range_hours: f64,
+    /// The first and last samples in the range, Unix seconds.
+    pub from: f64,
+    pub until: f64,
+    pub samples: usize,
+    /// Requests answered, and failed, between the first and the last sample (across restarts).
+    pub total_messages_processed: u64,
+    pub total_errors: u64,
+    pub error_rate: f64,
+    /// Mean handling time of those requests, in seconds.
+    pub avg_response_time: f64,
+    /// Mean of the requests waiting at each sample.
+    pub avg_queue_size: f64,
+    pub restarts: usize,
+    pub performance_grade: PerformanceGrade,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerformanceReports {
+    pub time_range_secs: u64,
+    pub reports: Vec<PerformanceReport>,
 }
 
 /// One instance as the last health check found it.

@@ -51,6 +51,9 @@ pub mod jetstream {
     /// Each run's state and its finished steps' replies, by run id.
     pub const PIPELINE_RUN_BUCKET: &str = "mneme_pipeline_runs";
 
+    /// Every instance's stats as the health checks read them, kept for performance reports.
+    pub const METRICS_STREAM: &str = "MNEME_METRICS";
+
     /// What JetStream publishes when an ingest message used up its deliveries without being settled.
     pub fn ingest_exhausted_advisory() -> String {
         format!("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{INGEST_STREAM}.{INGEST_CONSUMER}")
@@ -65,6 +68,7 @@ pub const SUPERVISOR_QUEUE_GROUP: &str = "mneme_supervisor";
 
 /// Where clients publish inputs: `mneme.ingest.<token>`; see [`ingest`].
 pub const INGEST_WILDCARD: &str = "mneme.ingest.>";
+pub const METRICS_WILDCARD: &str = "mneme.metrics.>";
 pub const PIPELINE_RUN_WILDCARD: &str = "mneme.pipeline.run.*";
 pub const DEAD_LETTER_WILDCARD: &str = "mneme.dead.>";
 pub const AUDIT_WILDCARD: &str = "mneme.audit.>";
@@ -73,6 +77,11 @@ pub const AUDIT_WILDCARD: &str = "mneme.audit.>";
 /// payload; the token only spreads owners over subjects, so that user text never becomes part of a subject.
 pub fn ingest(owner: &str) -> String {
     format!("{ROOT}.ingest.{}", owner_token(owner))
+}
+
+/// Where an instance's recorded stats go: `mneme.metrics.<agent_id>`.
+pub fn metrics(agent_id: &ComponentId) -> String {
+    format!("{ROOT}.metrics.{agent_id}")
 }
 
 /// Where a started run waits for an orchestrator instance: `mneme.pipeline.run.<run id>`.

@@ -90,6 +90,21 @@ enum Command {
         #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
+    /// The seed's performance report of each instance over a time range, from the metrics history the
+    /// orchestrators' health checks keep: requests, error rate, mean response time and queue, graded A to D.
+    Report {
+        /// One instance only.
+        #[arg(long)]
+        agent_id: Option<String>,
+        /// One agent type only.
+        #[arg(long)]
+        agent_type: Option<AgentType>,
+        /// How far back, in seconds.
+        #[arg(long, default_value_t = 3_600)]
+        range_secs: u64,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
     /// Every instance's health against the alert thresholds (response time, error rate, queue size), as the
     /// orchestrators' monitors last found it; exits with 1 when an instance is unhealthy.
     Health {
@@ -447,6 +462,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status { format } => status(&settings, format).await,
         Command::Health { format } => health(&settings, format).await,
+        Command::Report { agent_id, agent_type, range_secs, format } => {
+            let request = mneme_protocol::orchestrator::PerformanceReportRequest {
+                agent_id,
+                agent_type: agent_type.map(|agent| agent.as_str().to_owned()),
+                time_range_secs: Some(range_secs),
+            };
+            report(&settings, &request, format).await
+        }
         Command::Pipeline { command, format } => {
             let command = match command {
                 PipelineCommand::List => pipeline::PipelineCommand::List,
@@ -717,6 +740,64 @@ async fn collaborate(settings: &Settings, task: &str, format: OutputFormat) -> a
         }
     }
     Ok(if result.complete { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+async fn report(
+    settings: &Settings,
+    request: &mneme_protocol::orchestrator::PerformanceReportRequest,
+    format: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    use mneme_protocol::orchestrator::{PerformanceReports, message_types};
+
+    let client = connect_client(settings).await?;
+    let caller = mneme_runtime::Caller::new(client, "mneme-cli", settings.runtime.nats.request_timeout());
+    let target = mneme_runtime::Target::AnyOf(mneme_protocol::ComponentKind::Orchestrator);
+    let options = CallOptions { retry_no_responders: false, ..CallOptions::default() };
+    let reports: PerformanceReports =
+        match caller.call(&target, message_types::PERFORMANCE_REPORT, request, &options).await {
+            Err(CallError::NoResponders { .. }) => bail!("no orchestrator is running; start Mneme with `mneme up`"),
+            Err(CallError::Remote { error, .. }) => bail!("{}", error.error),
+            other => other?.payload_as()?,
+        };
+    match format {
+        OutputFormat::Json => say(&serde_json::to_string_pretty(&reports)?)?,
+        OutputFormat::Table if reports.reports.is_empty() => {
+            say(&format!("no samples in the last {} s", reports.time_range_secs))?;
+        }
+        OutputFormat::Table => {
+            let mut table = Table::new();
+            table.load_style(UTF8_BORDERS_ONLY).set_header([
+                "instance",
+                "grade",
+                "requests",
+                "errors",
+                "error rate",
+                "mean (ms)",
+                "mean queue",
+                "restarts",
+                "samples",
+            ]);
+            for report in &reports.reports {
+                table.add_row([
+                    report.agent_id.clone(),
+                    format!("{:?}", report.performance_grade),
+                    report.total_messages_processed.to_string(),
+                    report.total_errors.to_string(),
+                    format!("{:.2}%", report.error_rate * 100.0),
+                    format!("{:.1}", report.avg_response_time * 1_000.0),
+                    format!("{:.1}", report.avg_queue_size),
+                    report.restarts.to_string(),
+                    report.samples.to_string(),
+                ]);
+            }
+            say(&format!(
+                "the last {} s (grades: A < 1% errors and < 1 s; B < 5%, < 2 s; C < 10%, < 5 s; D otherwise)",
+                reports.time_range_secs
+            ))?;
+            say(&table.to_string())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn health(settings: &Settings, format: OutputFormat) -> anyhow::Result<ExitCode> {
