@@ -4,6 +4,7 @@
 //! runs a whole system on one machine for `mneme up`.
 
 pub mod analytics;
+pub mod autoscale;
 pub mod balancing;
 pub mod cli;
 pub mod collaboration;

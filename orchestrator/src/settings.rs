@@ -1,5 +1,5 @@
 //! Settings of the orchestrator process and of the `mneme` command: the runtime's sections plus
-//! `[orchestrator]`, `[supervisor]`, `[ingest]`, `[health]`, `[analytics]`, `[pipelines.<name>]` and `[pipeline_runs]`.
+//! `[orchestrator]`, `[supervisor]`, `[ingest]`, `[health]`, `[analytics]`, `[autoscale]`, `[pipelines.<name>]` and `[pipeline_runs]`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -116,6 +116,7 @@ mneme_runtime::process_settings!(Settings {
     pipelines: DeclaredPipelines,
     pipeline_runs: crate::pipelines::PipelineRunSettings,
     analytics: crate::analytics::AnalyticsSettings,
+    autoscale: crate::autoscale::AutoscaleSettings,
 });
 
 /// The pipelines `run_pipeline` can start, by name: the defaults (`remember`) and those declared under
@@ -149,6 +150,7 @@ impl Validate for Settings {
         problems.extend(self.health.problems());
         problems.extend(self.pipeline_runs.problems());
         problems.extend(self.analytics.problems());
+        problems.extend(self.autoscale.problems(self.supervisor.max_replicas));
         for (name, definition) in &self.pipelines.0 {
             problems.extend(definition.problems(name));
         }

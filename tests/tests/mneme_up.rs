@@ -241,3 +241,75 @@ fn harvester_only(nats: &NatsServer, data: &tempfile::TempDir) -> Process {
         ],
     )
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_autoscaler_adds_replicas_under_load_and_removes_them_after_it() {
+    let nats = NatsServer::start();
+    let data = tempfile::tempdir().unwrap();
+    let client = nats.connect().await;
+    let mut announcements = client
+        .subscribe(mneme_protocol::subjects::event(mneme_protocol::orchestrator::event_types::AUTOSCALED))
+        .await
+        .unwrap();
+    // One request at a time per harvester, so that a steady 48 in flight is a queue to measure.
+    let mut up = Process::spawn(
+        "mneme",
+        &["--nats-url", &nats.url, "up"],
+        &[
+            ("MNEME__SUPERVISOR__DATA_DIR", data.path().to_str().unwrap()),
+            ("MNEME__SUPERVISOR__AGENTS", "memory_harvester"),
+            ("MNEME__SERVICE__MAX_CONCURRENCY", "1"),
+            ("MNEME__AUTOSCALE__ENABLED", "true"),
+            ("MNEME__AUTOSCALE__INTERVAL_MS", "300"),
+            ("MNEME__AUTOSCALE__POLICIES__MEMORY_HARVESTER__METRIC", "in_flight"),
+            ("MNEME__AUTOSCALE__POLICIES__MEMORY_HARVESTER__TARGET", "4"),
+            ("MNEME__AUTOSCALE__POLICIES__MEMORY_HARVESTER__MIN", "1"),
+            ("MNEME__AUTOSCALE__POLICIES__MEMORY_HARVESTER__MAX", "3"),
+            ("MNEME__AUTOSCALE__POLICIES__MEMORY_HARVESTER__COOLDOWN_SECS", "1"),
+        ],
+    );
+    wait_for_instances(&client, HARVESTER, 1, Duration::from_secs(20)).await;
+
+    let load = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let subject = mneme_protocol::subjects::request(HARVESTER, "process_memory");
+    let senders: Vec<_> = (0..48)
+        .map(|sender| {
+            let (client, subject, load) = (client.clone(), subject.clone(), load.clone());
+            tokio::spawn(async move {
+                let mut sent = 0u64;
+                while !load.load(std::sync::atomic::Ordering::Relaxed) {
+                    let body = mneme_system_tests::msgpack_body(
+                        "process_memory",
+                        serde_json::json!({"raw_input": format!("Walked the canal path, note {sender}-{sent}."), "owner": "ann"}),
+                    );
+                    let request = async_nats::Request::new().payload(body.into()).timeout(Some(Duration::from_secs(10)));
+                    let _ = client.send_request(subject.clone(), request).await;
+                    sent += 1;
+                }
+            })
+        })
+        .collect();
+    wait_for_instances(&client, HARVESTER, 3, Duration::from_secs(60)).await;
+    load.store(true, std::sync::atomic::Ordering::Relaxed);
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    wait_for_instances(&client, HARVESTER, 1, Duration::from_secs(60)).await;
+
+    let mut changes = Vec::new();
+    while let Ok(Some(message)) =
+        tokio::time::timeout(Duration::from_millis(500), futures::StreamExt::next(&mut announcements)).await
+    {
+        let envelope =
+            mneme_protocol::AgentMessage::decode(&message.payload, mneme_protocol::Encoding::MessagePack).unwrap();
+        let change: mneme_protocol::orchestrator::Autoscaled = envelope.payload_as().unwrap();
+        assert_eq!(change.metric, "in_flight");
+        changes.push((change.before, change.after));
+    }
+    assert!(changes.first().is_some_and(|(before, after)| *before == 1 && *after > 1), "{changes:?}");
+    assert_eq!(changes.last().map(|(_, after)| *after), Some(1), "{changes:?}");
+    let (ok, out) = mneme(&["--nats-url", &nats.url, "status"]);
+    assert!(ok, "{out}");
+    up.signal(Signal::SIGTERM);
+    assert!(up.wait_exit(Duration::from_secs(30)).success());
+}

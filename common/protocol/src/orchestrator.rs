@@ -34,6 +34,20 @@ pub mod event_types {
     pub const HEALTH_CHANGED: &str = "health_changed";
     /// A supervised process kept dying and is no longer restarted, with [`super::RestartsExhausted`].
     pub const RESTARTS_EXHAUSTED: &str = "restarts_exhausted";
+    /// The local supervisor's autoscaler changed an agent type's replicas, with [`super::Autoscaled`].
+    pub const AUTOSCALED: &str = "autoscaled";
+}
+
+/// `mneme.event.autoscaled`: what was measured, against what, and what changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Autoscaled {
+    pub agent_type: AgentType,
+    pub before: usize,
+    pub after: usize,
+    /// `in_flight`, `latency` or `backlog`.
+    pub metric: String,
+    pub observed: f64,
+    pub target: f64,
 }
 
 /// One running instance as discovery and its own `get_stats` describe it.

@@ -638,12 +638,21 @@ async fn up(settings: Settings, url_configured: bool, config: Option<PathBuf>) -
     let stop_control = CancellationToken::new();
     let mut control_nats = settings.runtime.nats.clone();
     control_nats.url.clone_from(&url);
+    let autoscale = settings.autoscale.clone();
+    let request_timeout = settings.runtime.nats.request_timeout();
+    let discovery_window = settings.orchestrator.discovery_window();
     let control = {
         let (supervisor, stop) = (supervisor.clone(), stop_control.clone());
         tokio::spawn(async move {
             match mneme_runtime::connection::connect(&control_nats, "mneme-supervisor").await {
                 Ok((client, _)) => {
                     supervisor.alert_with(client.clone());
+                    if autoscale.enabled && !autoscale.policies.is_empty() {
+                        let orchestrator = Orchestrator::new(client.clone(), "mneme-supervisor", request_timeout)
+                            .with_discovery_window(discovery_window);
+                        let autoscaler = crate::autoscale::Autoscaler::new(supervisor.clone(), orchestrator, autoscale);
+                        tokio::spawn(autoscaler.run(stop.clone()));
+                    }
                     if let Err(error) = supervisor::serve_control(supervisor, client.clone(), stop).await {
                         tracing::error!(%error, "`mneme scale` cannot reach this supervisor.");
                     }
