@@ -243,6 +243,7 @@ mod tests {
             events_received: 0,
             uptime_secs: 0.0,
             by_message_type: BTreeMap::new(),
+            adaptation: Default::default(),
         };
         MetricsSample { recorded_at: at, stats }
     }

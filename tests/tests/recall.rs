@@ -148,4 +148,18 @@ async fn questions_find_their_turns_across_replicas_and_restarts() {
     assert!(ok, "{out}");
     let whole: Digest = serde_json::from_str(&out).unwrap();
     assert!(whole.complete, "{whole:?}");
+
+    // The owner finds the activity summary of little use: its weight falls, for whichever replica answers.
+    for rating in ["1", "2"] {
+        let (ok, out) = mneme(&["--nats-url", &url, "insights", "rate", "activity", rating, "--owner", "maya"]);
+        assert!(ok, "{out}");
+    }
+    let (ok, out) = mneme(&whole_args);
+    assert!(ok, "{out}");
+    let rated: Digest = serde_json::from_str(&out).unwrap();
+    let activity =
+        rated.insights.iter().find(|insight| insight.kind == mneme_protocol::insights::InsightKind::Activity).unwrap();
+    assert!((activity.weight - 0.7 * 0.85).abs() < 1e-9, "{rated:?}");
+    let (ok, _) = mneme(&["--nats-url", &url, "insights", "rate", "mood", "5", "--owner", "maya", "--as", "omar"]);
+    assert!(!ok, "only the owner rates");
 }

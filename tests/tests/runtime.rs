@@ -276,3 +276,40 @@ async fn send_retries_while_nobody_serves_and_reports_typed_errors() {
     stop.fire();
     handle.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn feedback_moves_the_concurrency_limit_by_the_seeds_trend_rule() {
+    use mneme_protocol::stats::{Adjustment, FeedbackReceived, StatsResponse};
+
+    let nats = NatsServer::start();
+    let (_, stop, handle) = serve_probe(&nats, AgentType::PatternAnalyzer, |settings| {
+        settings.service.max_concurrency = 8;
+    })
+    .await;
+    let client = nats.connect().await;
+    wait_for_instances(&client, ComponentKind::Agent(AgentType::PatternAnalyzer), 1, Duration::from_secs(10)).await;
+    let feedback = async |score: serde_json::Value| {
+        let body = msgpack_body("feedback", serde_json::json!({"performance_score": score, "source": "test"}));
+        raw_request(&client, &subject("feedback"), HeaderMap::new(), body).await
+    };
+    let mut adjusted = Vec::new();
+    for score in [1.0; 10].into_iter().chain([1.5; 10]).chain([1.0; 10]) {
+        let reply = feedback(serde_json::json!(score)).await;
+        let received: FeedbackReceived = reply.message.payload_as().expect("feedback_received");
+        adjusted.extend(
+            received.adjusted.map(|adjustment| (adjustment, received.adaptation.parameters["max_concurrency"])),
+        );
+    }
+    // Better by half: 8 → 10 at once; then worse by a third: 10 → 8.
+    assert_eq!(adjusted, [(Adjustment::Aggressive, 10.0), (Adjustment::Conservative, 8.0)]);
+    let reply =
+        raw_request(&client, &subject("get_stats"), HeaderMap::new(), msgpack_body("get_stats", serde_json::json!({})))
+            .await;
+    let stats: StatsResponse = reply.message.payload_as().unwrap();
+    assert_eq!(stats.stats.adaptation.feedback_count, 30);
+    assert_eq!(stats.stats.adaptation.last_adjustment, Some(Adjustment::Conservative));
+    assert_eq!(stats.stats.max_concurrency, 8);
+    assert_eq!(error_of(&feedback(serde_json::json!("good")).await).code, 400);
+    stop.fire();
+    handle.await.unwrap();
+}

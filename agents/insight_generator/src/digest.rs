@@ -157,6 +157,7 @@ fn voice(period: DigestPeriod, owner: &str, current: &[(&str, &Indexed, Date)], 
         detail,
         confidence: (confidence * 100.0).round() / 100.0,
         evidence: own,
+        weight: 1.0,
     }]
 }
 
@@ -196,6 +197,7 @@ fn activity(
         detail,
         confidence: 1.0,
         evidence,
+        weight: 1.0,
     }]
 }
 
@@ -234,6 +236,7 @@ fn mood(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec<I
             detail,
             confidence: confidence.clamp(0.0, 1.0),
             evidence: Vec::new(),
+            weight: 1.0,
         });
     }
     for shift in &patterns.mood_shifts {
@@ -248,6 +251,7 @@ fn mood(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec<I
                 ),
                 confidence: shift.confidence,
                 evidence: shift.evidence.iter().take(EVIDENCE).cloned().collect(),
+                weight: 1.0,
             });
         }
     }
@@ -324,6 +328,7 @@ fn topics(
             // Sure from five memories.
             confidence: (ids.len() as f64 / 5.0).min(1.0),
             evidence: ids.iter().take(EVIDENCE).map(|id| (*id).to_owned()).collect(),
+            weight: 1.0,
         })
         .collect()
 }
@@ -350,6 +355,7 @@ fn analyzer_topics(owner: &str, patterns: &Patterns, current: &[(&str, &Indexed,
             detail: format!("in {} memories; {:?}", keyphrase.memories, keyphrase.trend).to_lowercase(),
             confidence: keyphrase.confidence,
             evidence: ids,
+            weight: 1.0,
         })
         .collect()
 }
@@ -400,6 +406,7 @@ fn people(
                 detail: format!("{} memories with them, {was} the period before", ids.len()),
                 confidence: (ids.len() as f64 / 5.0).min(1.0),
                 evidence: ids.iter().take(EVIDENCE).cloned().collect(),
+                weight: 1.0,
             });
         }
     }
@@ -412,6 +419,7 @@ fn people(
                 detail: format!("{is} memories with them, {} the period before", ids.len()),
                 confidence: (ids.len() as f64 / 6.0).min(1.0),
                 evidence: ids.iter().rev().take(EVIDENCE).cloned().collect(),
+                weight: 1.0,
             });
         }
     }
@@ -427,6 +435,7 @@ fn people(
                 ),
                 confidence: drift.confidence,
                 evidence: drift.evidence.iter().take(EVIDENCE).cloned().collect(),
+                weight: 1.0,
             });
         }
     }
@@ -452,6 +461,7 @@ fn habits(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec
                 detail,
                 confidence: habit.confidence,
                 evidence: habit.evidence.iter().take(EVIDENCE).cloned().collect(),
+                weight: 1.0,
             });
         } else if last >= previous_from && last < from && habit.support >= 0.5 {
             insights.push(Insight {
@@ -460,6 +470,7 @@ fn habits(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec
                 detail,
                 confidence: habit.confidence * habit.support,
                 evidence: habit.evidence.iter().take(EVIDENCE).cloned().collect(),
+                weight: 1.0,
             });
         }
     }
@@ -493,6 +504,7 @@ fn on_this_day(all: &[(String, Arc<Indexed>)], period: DigestPeriod, from: Date,
             detail: format!("{} memories", ids.len()),
             confidence: 1.0,
             evidence: ids.iter().take(EVIDENCE).map(|id| (*id).to_owned()).collect(),
+            weight: 1.0,
         })
         .collect()
 }

@@ -11,8 +11,8 @@ use jiff::tz::TimeZone;
 use mneme_protocol::guardian::{Scope, Sensitivity};
 use mneme_protocol::harvester::ProcessedMemory;
 use mneme_protocol::insights::{
-    Digest, GenerateInsightsRequest, IndexMemoryRequest, MAX_SEARCH_LIMIT, MemoryIndexed, MissingPart, SearchFilters,
-    SearchHit, SearchRequest, SearchResults, message_types,
+    Digest, GenerateInsightsRequest, IndexMemoryRequest, InsightRated, MAX_SEARCH_LIMIT, MemoryIndexed, MissingPart,
+    RateInsightRequest, SearchFilters, SearchHit, SearchRequest, SearchResults, message_types,
 };
 use mneme_protocol::{AgentCapability, AgentType, ErrorCode};
 use mneme_runtime::copies::{OwnerCopies, WorkingCopy};
@@ -21,6 +21,7 @@ use mneme_runtime::{Agent, Event, EventSubscription, HandlerError, Reply, Reques
 
 use crate::colleagues::Colleagues;
 use crate::digest::{self, Sources};
+use crate::ratings::RatingStore;
 use crate::reading::MemoryReading;
 use crate::recall::index::{IndexError, Indexed, Narrowing, OwnerIndex, name_tokens};
 use crate::recall::{Question, Tuning, recall, snippet, text};
@@ -60,6 +61,7 @@ pub struct InsightGenerator<S, R, C> {
     colleagues: C,
     tuning: Tuning,
     indexes: OwnerCopies<FollowedIndex>,
+    ratings: RatingStore,
 }
 
 impl<S, R, C> std::fmt::Debug for InsightGenerator<S, R, C> {
@@ -161,7 +163,31 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
             tuning: Tuning::default(),
             indexes: OwnerCopies::new(settings.max_loaded_owners),
             settings,
+            ratings: RatingStore::default(),
         }
+    }
+
+    /// Keeps owners' ratings in `ratings` (in this process's memory otherwise).
+    pub fn with_ratings(mut self, ratings: RatingStore) -> Self {
+        self.ratings = ratings;
+        self
+    }
+
+    /// `rate_insight`: the owner's rating of a kind of insight moves its weight in their digests.
+    pub async fn rate(&self, request: RateInsightRequest) -> Result<InsightRated, HandlerError> {
+        if !(1..=5).contains(&request.rating) {
+            return Err(HandlerError::bad_request("rating must be 1 to 5"));
+        }
+        if request.principal != request.owner {
+            return Err(HandlerError::new(ErrorCode::Forbidden, "only the owner rates their insights"));
+        }
+        let weights = self
+            .ratings
+            .rate(&request.owner, request.kind, request.rating)
+            .await
+            .map_err(|error| HandlerError::unavailable(error.to_string()))?;
+        let weight = weights.get(&request.kind).map_or(1.0, |kind| kind.weight);
+        Ok(InsightRated { kind: request.kind, weight, weights })
     }
 
     fn loaded_index(&self, owner: &str) -> Option<Arc<OwnerIndex>> {
@@ -323,7 +349,13 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
             relationships: relationships.as_ref().ok(),
             voice: voice.as_ref().ok(),
         };
-        let (memories, insights) = digest::insights(request.period, from, to, &sources);
+        let (memories, mut insights) = digest::insights(request.period, from, to, &sources);
+        // Ratings order the digest; a digest without them is still a digest.
+        let weights = self.ratings.weights(&request.owner).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "The owner's insight ratings cannot be read; kinds weigh the same.");
+            Default::default()
+        });
+        crate::ratings::weigh(&mut insights, &weights);
         Ok(Digest {
             owner: request.owner,
             period: request.period,
@@ -345,7 +377,13 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
                     index.apply([], [memory_id.clone()])?;
                 }
             }
-            None => self.indexes.drop_owner(&forgotten.owner),
+            None => {
+                self.indexes.drop_owner(&forgotten.owner);
+                self.ratings
+                    .forget(&forgotten.owner)
+                    .await
+                    .map_err(|error| HandlerError::unavailable(error.to_string()))?;
+            }
         }
         Ok(())
     }
@@ -377,6 +415,12 @@ pub fn capabilities() -> Vec<AgentCapability> {
             AgentType::PatternAnalyzer.as_str(),
             AgentType::RelationshipMapper.as_str(),
         ]),
+        AgentCapability::new(
+            message_types::RATE_INSIGHT,
+            "The owner's rating (1 to 5) of a kind of insight, which raises or lowers that kind in their digests",
+            &["principal", "owner", "kind", "rating"],
+            &[message_types::INSIGHT_RATED],
+        ),
     ]
 }
 
@@ -404,6 +448,9 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> Agent for InsightGenerator<
             }
             message_types::SEARCH => {
                 Ok(Reply::new(message_types::SEARCH_RESULTS, self.search(request.payload()?).await?))
+            }
+            message_types::RATE_INSIGHT => {
+                Ok(Reply::new(message_types::INSIGHT_RATED, self.rate(request.payload()?).await?))
             }
             message_types::GENERATE_INSIGHTS => {
                 Ok(Reply::new(message_types::INSIGHTS, self.digest(request.payload()?).await?))
@@ -519,5 +566,34 @@ mod tests {
         assert_eq!(generator.digest(stranger).await.unwrap_err().code, ErrorCode::Forbidden);
         let too_long = GenerateInsightsRequest { deadline_ms: Some(600_000), ..request };
         assert_eq!(generator.digest(too_long).await.unwrap_err().code, ErrorCode::BadRequest);
+    }
+
+    #[tokio::test]
+    async fn the_owners_ratings_weigh_the_kinds_of_a_digest() {
+        use mneme_protocol::insights::{InsightKind, RateInsightRequest};
+
+        let generator = generator().await;
+        let request = GenerateInsightsRequest {
+            principal: "maya".to_owned(),
+            owner: "maya".to_owned(),
+            period: mneme_protocol::insights::DigestPeriod::Year,
+            ending: Some("2023-12-31".to_owned()),
+            deadline_ms: None,
+        };
+        let before = generator.digest(request.clone()).await.unwrap();
+        assert!(before.insights.iter().all(|insight| insight.weight == 1.0));
+        let rate = |rating, principal: &str| RateInsightRequest {
+            principal: principal.to_owned(),
+            owner: "maya".to_owned(),
+            kind: InsightKind::Activity,
+            rating,
+        };
+        let rated = generator.rate(rate(1, "maya")).await.unwrap();
+        assert!((rated.weight - 0.7).abs() < 1e-9);
+        let after = generator.digest(request).await.unwrap();
+        let activity = after.insights.iter().find(|insight| insight.kind == InsightKind::Activity).unwrap();
+        assert!((activity.weight - 0.7).abs() < 1e-9);
+        assert_eq!(generator.rate(rate(5, "omar")).await.unwrap_err().code, ErrorCode::Forbidden);
+        assert_eq!(generator.rate(rate(6, "maya")).await.unwrap_err().code, ErrorCode::BadRequest);
     }
 }

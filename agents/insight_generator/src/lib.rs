@@ -4,6 +4,7 @@
 pub mod colleagues;
 pub mod digest;
 pub mod generator;
+pub mod ratings;
 pub mod reading;
 pub mod recall;
 pub mod settings;
@@ -33,12 +34,18 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
                 GuardianKeys::new(context.caller(), store::BUCKET),
             )
             .await?;
-            Ok::<_, LedgerError>(InsightGenerator::new(
-                generator_settings,
-                store,
-                reading::GuardianReading(context.caller()),
-                colleagues::AgentColleagues(context.caller()),
-            ))
+            let ratings = ratings::RatingStore::open(&context.jetstream(), generator_settings.store_replicas)
+                .await
+                .map_err(LedgerError::from)?;
+            Ok::<_, LedgerError>(
+                InsightGenerator::new(
+                    generator_settings,
+                    store,
+                    reading::GuardianReading(context.caller()),
+                    colleagues::AgentColleagues(context.caller()),
+                )
+                .with_ratings(ratings),
+            )
         },
         shutdown,
     )

@@ -1,6 +1,8 @@
 //! The insight generator's messages: recall (`search`) over an owner's memories, and the pipeline step that
 //! keeps its index.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::guardian::Sensitivity;
@@ -16,6 +18,9 @@ pub mod message_types {
     /// A digest of a period of the owner's life, from what the analysis agents and recall know.
     pub const GENERATE_INSIGHTS: &str = "generate_insights";
     pub const INSIGHTS: &str = "insights";
+    /// The owner's rating of a kind of insight, which moves that kind's weight in their digests.
+    pub const RATE_INSIGHT: &str = "rate_insight";
+    pub const INSIGHT_RATED: &str = "insight_rated";
 }
 
 /// `index_memory`: one memory as the pipeline stored it, with the sensitivity the guardian gave it.
@@ -164,8 +169,33 @@ pub struct GenerateInsightsRequest {
     pub deadline_ms: Option<u64>,
 }
 
+/// `rate_insight`: how useful the owner found a kind of insight, 1 (not at all) to 5 (very).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateInsightRequest {
+    /// Who rates: only the owner may.
+    pub principal: String,
+    pub owner: String,
+    pub kind: InsightKind,
+    pub rating: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InsightRated {
+    pub kind: InsightKind,
+    /// The kind's weight after the rating.
+    pub weight: f64,
+    /// Every kind the owner has rated, with its weight and how many ratings it has had.
+    pub weights: BTreeMap<InsightKind, KindWeight>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct KindWeight {
+    pub weight: f64,
+    pub ratings: u32,
+}
+
 /// What kind of finding an insight is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InsightKind {
     Activity,
@@ -189,6 +219,13 @@ pub struct Insight {
     pub confidence: f64,
     /// The memories it rests on.
     pub evidence: Vec<String>,
+    /// How the owner's ratings weigh this kind (1 until rated); a digest lists heavier kinds first.
+    #[serde(default = "unrated")]
+    pub weight: f64,
+}
+
+fn unrated() -> f64 {
+    1.0
 }
 
 /// A part of a digest that could not be had.

@@ -38,6 +38,9 @@ pub mod builtin {
     /// Cheapest round trip through an instance's own request path; answered with [`PONG`].
     pub const PING: &str = "ping";
     pub const PONG: &str = "pong";
+    /// The seed's `learn_from_feedback`: a [`crate::stats::Feedback`], answered with [`FEEDBACK_RECEIVED`].
+    pub const FEEDBACK: &str = "feedback";
+    pub const FEEDBACK_RECEIVED: &str = "feedback_received";
     /// The reply type of every failure.
     pub const ERROR_RESPONSE: &str = "error_response";
 }

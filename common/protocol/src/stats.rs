@@ -78,6 +78,51 @@ pub struct AgentStats {
     pub uptime_secs: f64,
     #[serde(default)]
     pub by_message_type: BTreeMap<String, MessageTypeStats>,
+    /// What `feedback` taught the instance, and its parameters as they stand.
+    #[serde(default)]
+    pub adaptation: AdaptationState,
+}
+
+/// The seed's `AdaptiveAgent`: feedback received, the trend of its scores, and the parameters adapted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AdaptationState {
+    pub feedback_count: u64,
+    /// The last trend computed: the mean of the last 10 scores against the 10 before, relative.
+    #[serde(default)]
+    pub trend: Option<f64>,
+    #[serde(default)]
+    pub last_adjustment: Option<Adjustment>,
+    pub adjustments: u64,
+    /// Each adaptive parameter's current value (`max_concurrency`, ...).
+    pub parameters: BTreeMap<String, f64>,
+}
+
+/// Which way parameters moved: the seed's `_adjust_parameters('conservative' | 'aggressive')`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Adjustment {
+    /// Performance declined: fewer requests at once.
+    Conservative,
+    /// Performance improved: more requests at once.
+    Aggressive,
+}
+
+/// The payload of `feedback`: how well the instance did, higher is better, in any unit the sender keeps to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feedback {
+    pub performance_score: f64,
+    /// Who judged, for the logs.
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+/// The payload of `feedback_received`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackReceived {
+    /// Set when this score completed a window and the trend crossed the threshold.
+    #[serde(default)]
+    pub adjusted: Option<Adjustment>,
+    pub adaptation: AdaptationState,
 }
 
 /// The payload of a `stats_response` reply.

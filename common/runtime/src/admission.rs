@@ -1,5 +1,5 @@
 //! Bounds how many requests an instance handles at once; those that wait are admitted highest `priority`
-//! first, then in arrival order.
+//! first, then in arrival order. The bound can change while requests are in flight (adaptation).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -10,12 +10,14 @@ use tokio::sync::oneshot;
 #[derive(Debug)]
 pub struct AdmissionGate {
     state: Mutex<GateState>,
-    capacity: usize,
 }
 
 #[derive(Debug)]
 struct GateState {
+    capacity: usize,
     free: usize,
+    /// Slots in use beyond a capacity that was lowered under them: released ones are retired, not freed.
+    excess: usize,
     waiting: BinaryHeap<Waiter>,
     arrivals: u64,
 }
@@ -63,18 +65,50 @@ impl Drop for Permit {
 impl AdmissionGate {
     pub fn new(capacity: usize) -> Arc<Self> {
         Arc::new(AdmissionGate {
-            state: Mutex::new(GateState { free: capacity, waiting: BinaryHeap::new(), arrivals: 0 }),
-            capacity,
+            state: Mutex::new(GateState {
+                capacity,
+                free: capacity,
+                excess: 0,
+                waiting: BinaryHeap::new(),
+                arrivals: 0,
+            }),
         })
     }
 
     pub fn capacity(&self) -> usize {
-        self.capacity
+        self.state.lock().expect("gate lock is never poisoned").capacity
     }
 
     /// Slots taken right now.
     pub fn in_use(&self) -> usize {
-        self.capacity - self.state.lock().expect("gate lock is never poisoned").free
+        let state = self.state.lock().expect("gate lock is never poisoned");
+        state.capacity + state.excess - state.free
+    }
+
+    /// Changes the number of slots. A raise admits waiters at once; a cut takes free slots first and retires
+    /// the rest as the requests holding them finish.
+    pub fn set_capacity(self: &Arc<Self>, capacity: usize) {
+        let capacity = capacity.max(1);
+        let added = {
+            let mut state = self.state.lock().expect("gate lock is never poisoned");
+            let before = state.capacity;
+            state.capacity = capacity;
+            if capacity < before {
+                let cut = before - capacity;
+                let from_free = cut.min(state.free);
+                state.free -= from_free;
+                state.excess += cut - from_free;
+                return;
+            }
+            let mut added = capacity - before;
+            let from_excess = added.min(state.excess);
+            state.excess -= from_excess;
+            added -= from_excess;
+            added
+        };
+        for _ in 0..added {
+            self.release();
+        }
     }
 
     /// Waits for a slot.
@@ -98,6 +132,10 @@ impl AdmissionGate {
 
     fn release(self: &Arc<Self>) {
         let mut state = self.state.lock().expect("gate lock is never poisoned");
+        if state.excess > 0 {
+            state.excess -= 1;
+            return;
+        }
         while let Some(waiter) = state.waiting.pop() {
             // A waiter that gave up drops the permit it is sent, which comes back here: no slot is lost.
             match waiter.wake.send(Permit { gate: Arc::clone(self) }) {
@@ -151,6 +189,28 @@ mod tests {
             order.push(order_rx.recv().await.unwrap());
         }
         assert_eq!(order, ["highest", "high", "low", "low-later"]);
+    }
+
+    #[tokio::test]
+    async fn the_capacity_changes_under_requests_in_flight() {
+        let gate = AdmissionGate::new(2);
+        let first = gate.acquire(0).await;
+        let second = gate.acquire(0).await;
+        gate.set_capacity(1);
+        assert_eq!((gate.capacity(), gate.in_use()), (1, 2));
+        drop(first);
+        assert_eq!(gate.in_use(), 1, "the released slot is retired");
+        let waiting = tokio::spawn({
+            let gate = Arc::clone(&gate);
+            async move { gate.acquire(0).await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished());
+        gate.set_capacity(3);
+        let _third = waiting.await.unwrap();
+        assert_eq!((gate.capacity(), gate.in_use()), (3, 2));
+        drop(second);
+        assert_eq!(gate.in_use(), 1);
     }
 
     #[tokio::test]

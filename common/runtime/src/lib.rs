@@ -2,6 +2,7 @@
 //! calling other components, publishing events, and stopping in order.
 
 pub mod access;
+pub mod adaptation;
 pub mod admission;
 pub mod agent;
 pub mod call;

@@ -15,13 +15,16 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use mneme_protocol::stats::{CapabilitiesResponse, StatsResponse};
+use mneme_protocol::stats::{
+    AdaptationState, Adjustment, CapabilitiesResponse, Feedback, FeedbackReceived, StatsResponse,
+};
 use mneme_protocol::subjects::{self, headers};
 use mneme_protocol::{
     AgentCapability, AgentMessage, AgentState, AgentStats, ComponentId, ComponentKind, Encoding, ErrorCode, ReplyTo,
     SCHEMA_VERSION, builtin,
 };
 
+use crate::adaptation::{Learner, adjusted_concurrency};
 use crate::admission::AdmissionGate;
 use crate::agent::{Agent, Context, Event, EventDelivery, HandlerError, Reply, Request};
 use crate::connection::{self, ConnectError, ConnectionHealth};
@@ -88,6 +91,8 @@ struct Instance {
     stopping: AtomicBool,
     /// Whether spans are exported, so that every request is worth a recorded span.
     record_spans: bool,
+    /// What `feedback` taught this instance.
+    learner: std::sync::Mutex<Learner>,
 }
 
 impl Instance {
@@ -124,7 +129,24 @@ impl Instance {
             started_at: self.started_at,
             uptime_secs: self.started.elapsed().as_secs_f64(),
             by_message_type: snapshot.by_message_type,
+            adaptation: self.adaptation(),
         }
+    }
+
+    fn adaptation(&self) -> AdaptationState {
+        let learner = self.learner.lock().expect("unpoisoned");
+        learner.state([("max_concurrency", self.gate.capacity() as f64)])
+    }
+
+    /// The seed's `learn_from_feedback`: keeps the score and, when the trend calls for it, moves the
+    /// concurrency limit.
+    fn learn(&self, score: f64, source: Option<&str>) -> Option<Adjustment> {
+        let adjustment = self.learner.lock().expect("unpoisoned").learn(score)?;
+        let before = self.gate.capacity();
+        let after = adjusted_concurrency(before, self.settings.max_concurrency, adjustment);
+        self.gate.set_capacity(after);
+        tracing::info!(agent_id = %self.id, ?adjustment, before, after, source, "Adapted the concurrency limit.");
+        Some(adjustment)
     }
 
     /// What `$SRV.STATS` shows as each endpoint's `data`: the instance's own view, which counts errors that
@@ -165,6 +187,7 @@ pub async fn serve<A: Agent>(
         ready: AtomicBool::new(false),
         stopping: AtomicBool::new(false),
         record_spans: context.settings.telemetry.otlp_endpoint.is_some(),
+        learner: std::sync::Mutex::default(),
     });
 
     // Requests and events come in on a connection of their own, so that stopping can drain it (the server
@@ -208,6 +231,9 @@ pub async fn serve<A: Agent>(
         tracker.clone(),
         stop.clone(),
     ));
+    if instance.settings.adapt_every_ms > 0 {
+        tokio::spawn(adapt_by_throughput(Arc::clone(&instance), stop.clone()));
+    }
     tokio::pin!(shutdown);
     let joined = tokio::select! {
         joined = &mut intake => joined,
@@ -234,6 +260,25 @@ pub async fn serve<A: Agent>(
     }
     tracing::info!(agent_id = %instance.id, answered = instance.metrics.snapshot().overall.processed, "Stopped.");
     outcome
+}
+
+/// Gives the instance `feedback` of its own throughput every `service.adapt_every_ms` until `stop`.
+async fn adapt_by_throughput(instance: Arc<Instance>, stop: CancellationToken) {
+    let every = Duration::from_millis(instance.settings.adapt_every_ms);
+    let mut last = (Instant::now(), instance.metrics.snapshot().overall.processed);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        let now = (Instant::now(), instance.metrics.snapshot().overall.processed);
+        let answered = now.1.saturating_sub(last.1);
+        let elapsed = now.0.duration_since(last.0).as_secs_f64();
+        last = now;
+        if answered > 0 && elapsed > 0.0 {
+            instance.learn(answered as f64 / elapsed, Some("throughput"));
+        }
+    }
 }
 
 /// How many requests already delivered the intake loop takes in one go before it looks at events and the stop
@@ -424,7 +469,7 @@ fn admit<A: Agent>(
 }
 
 fn is_builtin(message_type: &str) -> bool {
-    matches!(message_type, builtin::GET_STATS | builtin::GET_CAPABILITIES | builtin::PING)
+    matches!(message_type, builtin::GET_STATS | builtin::GET_CAPABILITIES | builtin::PING | builtin::FEEDBACK)
 }
 
 async fn answer<A: Agent>(
@@ -579,18 +624,28 @@ async fn dispatch<A: Agent>(
             return Ok(Reply::new(builtin::CAPABILITIES_RESPONSE, response));
         }
         builtin::PING => return Ok(Reply::new(builtin::PONG, Pong { agent_id: instance.id.to_string() })),
+        builtin::FEEDBACK => {
+            let feedback: Feedback = Request { message, encoding }.payload()?;
+            if !feedback.performance_score.is_finite() {
+                return Err(HandlerError::bad_request("performance_score must be a finite number"));
+            }
+            let adjusted = instance.learn(feedback.performance_score, feedback.source.as_deref());
+            let received = FeedbackReceived { adjusted, adaptation: instance.adaptation() };
+            return Ok(Reply::new(builtin::FEEDBACK_RECEIVED, received));
+        }
         known if instance.message_types.contains(known) => {}
         unknown => {
             let known: Vec<&str> = instance.message_types.iter().map(String::as_str).collect();
             return Err(HandlerError::new(
                 ErrorCode::UnknownMessageType,
                 format!(
-                    "{} does not handle `{unknown}`; it handles {}, {}, {} and {}",
+                    "{} does not handle `{unknown}`; it handles {}, {}, {}, {} and {}",
                     instance.kind,
                     known.join(", "),
                     builtin::GET_STATS,
                     builtin::GET_CAPABILITIES,
-                    builtin::PING
+                    builtin::PING,
+                    builtin::FEEDBACK
                 ),
             ));
         }

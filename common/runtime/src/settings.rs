@@ -71,6 +71,10 @@ pub struct ServiceSettings {
     pub shutdown_grace_ms: u64,
     /// How long the start-up round trip through the instance's own endpoint may take.
     pub readiness_timeout_ms: u64,
+    /// When above 0, the instance gives itself `feedback` this often: the requests it answered per second
+    /// since the last time (skipped when it answered none), so that its concurrency limit follows the
+    /// seed's trend rule by the throughput it gets.
+    pub adapt_every_ms: u64,
 }
 
 impl Default for ServiceSettings {
@@ -81,6 +85,7 @@ impl Default for ServiceSettings {
             max_body_bytes: 1024 * 1024,
             shutdown_grace_ms: 20_000,
             readiness_timeout_ms: 10_000,
+            adapt_every_ms: 0,
         }
     }
 }

@@ -122,6 +122,36 @@ pub async fn insights(settings: &Settings, request: InsightsRequest, output: Out
     Ok(ExitCode::SUCCESS)
 }
 
+pub async fn rate(
+    settings: &Settings,
+    owner: String,
+    principal: Option<String>,
+    kind: mneme_protocol::insights::InsightKind,
+    rating: u8,
+    output: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    use mneme_protocol::insights::{InsightRated, RateInsightRequest};
+
+    let orchestrator = super::connect(settings).await?;
+    let payload = RateInsightRequest { principal: principal.unwrap_or_else(|| owner.clone()), owner, kind, rating };
+    let rated: InsightRated = orchestrator
+        .send(AgentType::InsightGenerator, message_types::RATE_INSIGHT, &payload, &CallOptions::default())
+        .await?
+        .payload_as()?;
+    match output {
+        OutputFormat::Json => say(&serde_json::to_string_pretty(&rated)?)?,
+        OutputFormat::Table => {
+            let mut lines = Vec::new();
+            for (kind, weight) in &rated.weights {
+                let name = serde_json::to_value(kind)?.as_str().unwrap_or_default().to_owned();
+                lines.push(format!("{name}: weight {:.2} after {} ratings", weight.weight, weight.ratings));
+            }
+            say(&lines.join("\n"))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn digest_text(digest: &Digest) -> String {
     let mut lines = vec![format!(
         "{} {} to {}: {} memories{}",

@@ -219,10 +219,14 @@ enum Command {
     },
     /// A digest of a day, week, month or year: activity, mood, topics, people, habits, and earlier years.
     Insights {
-        #[arg(long)]
-        owner: String,
+        /// `rate KIND RATING`: how useful a kind of insight is to the owner, 1 to 5; it moves that kind up or
+        /// down in their digests.
+        #[command(subcommand)]
+        command: Option<InsightsCommand>,
+        #[arg(long, global = true)]
+        owner: Option<String>,
         /// The principal asking; the owner when absent.
-        #[arg(long = "as")]
+        #[arg(long = "as", global = true)]
         principal: Option<String>,
         #[arg(long, value_parser = parse_digest_period, default_value = "week")]
         period: DigestPeriod,
@@ -232,7 +236,7 @@ enum Command {
         /// How long the other agents may take for their parts, in milliseconds.
         #[arg(long)]
         deadline_ms: Option<u64>,
-        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
     /// An owner's patterns: when they are active, streaks and gaps, and their mood day by day.
@@ -374,6 +378,18 @@ enum AvatarCommand {
     },
     /// The model snapshots kept, oldest first.
     Versions,
+}
+
+#[derive(Debug, Subcommand)]
+enum InsightsCommand {
+    /// Rate a kind of insight: activity, mood, topic, people, habit, on_this_day or voice.
+    Rate {
+        #[arg(value_parser = parse_insight_kind)]
+        kind: mneme_protocol::insights::InsightKind,
+        /// 1 (not useful) to 5 (very useful).
+        #[arg(value_parser = clap::value_parser!(u8).range(1..=5))]
+        rating: u8,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -526,9 +542,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo { keep_running } => {
             demo::demo(settings, url_configured, demo::DemoRequest { keep_running }).await
         }
-        Command::Insights { owner, principal, period, ending, deadline_ms, format } => {
-            let request = ask::InsightsRequest { owner, principal, period, ending, deadline_ms };
-            ask::insights(&settings, request, format).await
+        Command::Insights { command, owner, principal, period, ending, deadline_ms, format } => {
+            let owner = owner.context("--owner is required")?;
+            match command {
+                Some(InsightsCommand::Rate { kind, rating }) => {
+                    ask::rate(&settings, owner, principal, kind, rating, format).await
+                }
+                None => {
+                    let request = ask::InsightsRequest { owner, principal, period, ending, deadline_ms };
+                    ask::insights(&settings, request, format).await
+                }
+            }
         }
         Command::Patterns { owner, principal, chart, format } => {
             patterns::patterns(&settings, &owner, principal.as_deref(), chart.as_deref(), format).await
@@ -947,6 +971,12 @@ fn parse_digest_period(text: &str) -> Result<DigestPeriod, String> {
         .into_iter()
         .find(|period| period.as_str() == text)
         .ok_or_else(|| format!("`{text}` is not a period; one of {}", PERIODS.map(DigestPeriod::as_str).join(", ")))
+}
+
+fn parse_insight_kind(text: &str) -> Result<mneme_protocol::insights::InsightKind, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| {
+        format!("`{text}` is not a kind of insight; one of activity, mood, topic, people, habit, on_this_day, voice")
+    })
 }
 
 fn parse_source_kind(text: &str) -> Result<SourceKind, String> {
