@@ -12,7 +12,7 @@ use futures::StreamExt;
 use mneme_protocol::{AgentCapability, AgentType, ComponentKind};
 use mneme_runtime::settings::TelemetrySettings;
 use mneme_runtime::{Agent, HandlerError, Reply, Request, RuntimeSettings};
-use mneme_system_tests::NatsServer;
+use mneme_system_tests::{NatsServer, cpu_time};
 
 const ROUNDS: usize = 3;
 const ROUND_DURATION: Duration = Duration::from_secs(3);
@@ -57,17 +57,6 @@ impl Samples {
     fn cpu_per_request(&self) -> Duration {
         self.server_cpu / u32::try_from(self.latencies.len()).unwrap_or(u32::MAX).max(1)
     }
-}
-
-/// User plus system CPU time a process has used, from `/proc/<pid>/stat`.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the server's /proc entry");
-    let after_name = stat.rsplit_once(')').expect("a stat line").1;
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok().flatten().unwrap_or(100) as u64;
-    Duration::from_micros(ticks * 1_000_000 / per_second)
 }
 
 /// Sends requests to `subject` with `in_flight` outstanding for `duration`; records each one's latency.

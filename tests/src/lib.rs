@@ -379,3 +379,14 @@ pub mod recall_corpus {
         "storm on the island two weeks ago",
     ];
 }
+
+/// User plus system CPU time a process has used, from `/proc/<pid>/stat`.
+pub fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the process's /proc entry");
+    let after_name = stat.rsplit_once(')').expect("a stat line").1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok().flatten().unwrap_or(100) as u64;
+    Duration::from_micros(ticks * 1_000_000 / per_second)
+}

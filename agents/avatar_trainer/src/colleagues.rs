@@ -26,7 +26,8 @@ pub trait Colleagues: Send + Sync + 'static {
 }
 
 #[derive(Debug, Clone)]
-pub struct AgentColleagues(pub Caller);
+/// The other agents over NATS; sentiment questions of concurrent requests go in batches.
+pub struct AgentColleagues(pub Caller, pub mneme_runtime::sentiment::Sentiment);
 
 /// A refusal passes through as it is (the principal may not read the owner's memories); anything else is the
 /// colleague's failure.
@@ -43,7 +44,7 @@ fn failed(agent: AgentType, error: CallError) -> HandlerError {
 
 impl Colleagues for AgentColleagues {
     async fn sentiment(&self, text: &str) -> Result<f64, HandlerError> {
-        mneme_runtime::sentiment::compound(&self.0, text).await
+        self.1.compound(text).await
     }
 
     async fn own_words(

@@ -55,7 +55,10 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
                 ledger,
                 snapshots,
                 GuardianAccess(context.caller()),
-                colleagues::AgentColleagues(context.caller()),
+                colleagues::AgentColleagues(
+                    context.caller(),
+                    mneme_runtime::sentiment::Sentiment::new(context.caller()),
+                ),
             ))
         },
         shutdown,

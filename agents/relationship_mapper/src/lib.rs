@@ -45,7 +45,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
                 mapper_settings,
                 ledger,
                 GuardianAccess(caller.clone()),
-                AgentsReading(caller),
+                AgentsReading(caller.clone(), mneme_runtime::sentiment::Sentiment::new(caller)),
                 identities,
                 Some(context),
             ))

@@ -33,7 +33,8 @@ pub trait TextReading: Send + Sync + 'static {
 /// Names from the privacy guardian (the one judge of what is a person's name, so that what it redacts and
 /// what the mapper finds agree), sentiment from the pattern analyzer.
 #[derive(Debug, Clone)]
-pub struct AgentsReading(pub Caller);
+/// The other agents over NATS; sentiment questions of concurrent requests go in batches.
+pub struct AgentsReading(pub Caller, pub mneme_runtime::sentiment::Sentiment);
 
 impl TextReading for AgentsReading {
     async fn names_in(&self, text: &str) -> Result<Vec<(usize, usize)>, HandlerError> {
@@ -59,7 +60,7 @@ impl TextReading for AgentsReading {
     }
 
     async fn sentiment(&self, text: &str) -> Result<f64, HandlerError> {
-        mneme_runtime::sentiment::compound(&self.0, text).await
+        self.1.compound(text).await
     }
 }
 

@@ -5,6 +5,7 @@ pub mod access;
 pub mod adaptation;
 pub mod admission;
 pub mod agent;
+pub mod batch;
 pub mod call;
 pub mod connection;
 pub mod copies;
