@@ -1,6 +1,6 @@
 //! Performance analytics with real processes: the orchestrator's health checks keep each instance's stats in
 //! the metrics history, and the seed's performance report over a range counts the requests and failures of
-//! that range, and grades them, through the endpoint and `mneme report`.
+//! that range, and grades them, through the endpoint and `mneme report`; `mneme top` shows them live.
 
 use std::time::Duration;
 
@@ -82,4 +82,9 @@ async fn the_report_counts_and_grades_what_happened_in_its_range() {
     )
     .await;
     assert_eq!(bad.message.as_error().map(|error| error.code), Some(400));
+
+    // `mneme top` shows each instance's state, health and what it did in the last interval.
+    let (ok, view) = mneme(&["--nats-url", &nats.url, "top", "--frames", "2", "--interval-ms", "300"]);
+    assert!(ok && view.contains(&report.agent_id) && view.contains("healthy") && view.contains("req/s"), "{view}");
+    assert!(view.contains("orchestrator_"), "{view}");
 }

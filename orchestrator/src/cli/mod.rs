@@ -10,6 +10,7 @@ mod ingest;
 mod patterns;
 mod people;
 mod pipeline;
+mod top;
 mod vault;
 
 use std::path::PathBuf;
@@ -108,6 +109,17 @@ enum Command {
     /// Every instance's health against the alert thresholds (response time, error rate, queue size), as the
     /// orchestrators' monitors last found it; exits with 1 when an instance is unhealthy.
     Health {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// A live view of every instance: state, health, requests and failures per second, mean latency, queue
+    /// and concurrency, redrawn each interval until Ctrl-C.
+    Top {
+        #[arg(long, default_value_t = 1_000)]
+        interval_ms: u64,
+        /// Print this many views one after the other, then stop (for scripts).
+        #[arg(long)]
+        frames: Option<usize>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
@@ -478,6 +490,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status { format } => status(&settings, format).await,
         Command::Health { format } => health(&settings, format).await,
+        Command::Top { interval_ms, frames, format } => {
+            top::top(&settings, Duration::from_millis(interval_ms.max(100)), frames, format).await
+        }
         Command::Report { agent_id, agent_type, range_secs, format } => {
             let request = mneme_protocol::orchestrator::PerformanceReportRequest {
                 agent_id,
