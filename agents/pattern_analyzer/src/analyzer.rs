@@ -8,6 +8,7 @@ use mneme_protocol::patterns::{
 use mneme_protocol::{AgentCapability, AgentType, ErrorCode};
 use mneme_runtime::access::AccessCheck;
 use mneme_runtime::events::Audience;
+use mneme_runtime::pool::CpuPool;
 use mneme_runtime::{Agent, Context, Event, EventSubscription, HandlerError, Reply, Request};
 
 use mneme_runtime::ledger::Ledger;
@@ -37,11 +38,16 @@ pub struct PatternAnalyzer<S, A> {
     access: A,
     /// Where events go; none in tests without NATS.
     context: Option<Context>,
+    /// Where large batches are scored, off the async workers.
+    pool: CpuPool,
 }
 
 impl<S: Ledger<Observation>, A: AccessCheck> PatternAnalyzer<S, A> {
     pub fn new(settings: AnalyzerSettings, store: S, access: A, context: Option<Context>) -> Self {
-        PatternAnalyzer { settings, store, access, context }
+        let pool = context
+            .as_ref()
+            .map_or_else(CpuPool::default, |context| CpuPool::new(context.settings.service.cpu_workers));
+        PatternAnalyzer { settings, store, access, context, pool }
     }
 
     /// Takes one memory into its owner's patterns; a memory taken in before changes nothing.
@@ -54,28 +60,34 @@ impl<S: Ledger<Observation>, A: AccessCheck> PatternAnalyzer<S, A> {
         Ok(PatternsAnalyzed { owner: memory.owner, memory_id: memory.id, recorded })
     }
 
-    pub fn analyze_sentiment(&self, request: &AnalyzeSentimentRequest) -> Result<SentimentAnalyzed, AnalyzerError> {
+    pub async fn analyze_sentiment(&self, request: AnalyzeSentimentRequest) -> Result<SentimentAnalyzed, HandlerError> {
         let limit = self.settings.max_texts;
         if request.texts.len() > limit {
-            return Err(AnalyzerError::TooManyTexts { count: request.texts.len(), limit });
+            return Err(AnalyzerError::TooManyTexts { count: request.texts.len(), limit }.into());
         }
         let limit = self.settings.max_text_bytes;
         if let Some((index, text)) = request.texts.iter().enumerate().find(|(_, text)| text.len() > limit) {
-            return Err(AnalyzerError::TextTooLong { index, size: text.len(), limit });
+            return Err(AnalyzerError::TextTooLong { index, size: text.len(), limit }.into());
         }
-        let scores = request
-            .texts
-            .iter()
-            .map(|text| {
-                let score = polarity(text);
-                SentimentScore {
-                    compound: score.compound,
-                    positive: score.positive,
-                    negative: score.negative,
-                    neutral: score.neutral,
-                }
+        let size = request.texts.iter().map(String::len).sum();
+        let texts = request.texts;
+        let scores = self
+            .pool
+            .run(size, move || {
+                texts
+                    .iter()
+                    .map(|text| {
+                        let score = polarity(text);
+                        SentimentScore {
+                            compound: score.compound,
+                            positive: score.positive,
+                            negative: score.negative,
+                            neutral: score.neutral,
+                        }
+                    })
+                    .collect()
             })
-            .collect();
+            .await?;
         Ok(SentimentAnalyzed { scores })
     }
 }
@@ -125,7 +137,7 @@ impl<S: Ledger<Observation>, A: AccessCheck> Agent for PatternAnalyzer<S, A> {
     async fn handle(&self, request: Request) -> Result<Reply, HandlerError> {
         match request.message_type() {
             message_types::ANALYZE_SENTIMENT => {
-                let analyzed = self.analyze_sentiment(&request.payload()?)?;
+                let analyzed = self.analyze_sentiment(request.payload()?).await?;
                 Ok(Reply::new(message_types::SENTIMENT_ANALYZED, analyzed))
             }
             message_types::ANALYZE_PATTERNS => {

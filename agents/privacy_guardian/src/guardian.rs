@@ -9,6 +9,7 @@ use mneme_protocol::guardian::{
 };
 use mneme_protocol::{AgentCapability, ErrorCode};
 use mneme_runtime::events::Audience;
+use mneme_runtime::pool::CpuPool;
 use mneme_runtime::{Agent, Context, HandlerError, Reply, Request};
 
 use crate::keys::MasterKey;
@@ -67,6 +68,8 @@ pub struct Guardian<S, A> {
     vault: Option<Vault<S, A>>,
     /// Where events go; none in tests without NATS.
     context: Option<Context>,
+    /// Where detection in long texts runs, off the async workers.
+    pool: CpuPool,
 }
 
 impl<S: VaultStore, A: AuditSink> Guardian<S, A> {
@@ -76,7 +79,10 @@ impl<S: VaultStore, A: AuditSink> Guardian<S, A> {
         vault: Option<Vault<S, A>>,
         context: Option<Context>,
     ) -> Self {
-        Guardian { settings, master_key, vault, context }
+        let pool = context
+            .as_ref()
+            .map_or_else(CpuPool::default, |context| CpuPool::new(context.settings.service.cpu_workers));
+        Guardian { settings, master_key, vault, context, pool }
     }
 
     fn vault(&self) -> Result<&Vault<S, A>, GuardianError> {
@@ -107,12 +113,14 @@ impl<S: VaultStore, A: AuditSink> Guardian<S, A> {
         Ok(DetectOptions { entity_types: entity_types.unwrap_or_default(), min_score })
     }
 
-    pub fn detect(&self, request: &DetectPiiRequest) -> Result<PiiDetected, GuardianError> {
+    pub async fn detect(&self, request: DetectPiiRequest) -> Result<PiiDetected, HandlerError> {
         let options = self.options(&request.text, request.entity_types.clone(), request.min_score)?;
-        Ok(PiiDetected { entities: pii::detect(&request.text, &options) })
+        let text = request.text;
+        let entities = self.pool.run(text.len(), move || pii::detect(&text, &options)).await?;
+        Ok(PiiDetected { entities })
     }
 
-    pub fn redact(&self, request: &RedactRequest) -> Result<Redacted, GuardianError> {
+    pub async fn redact(&self, request: RedactRequest) -> Result<Redacted, HandlerError> {
         let options = self.options(&request.text, request.entity_types.clone(), request.min_score)?;
         let redaction = match request.mode {
             RedactionMode::Mask => Redaction::Mask,
@@ -124,9 +132,16 @@ impl<S: VaultStore, A: AuditSink> Guardian<S, A> {
                 Redaction::Pseudonym(key.derive(PSEUDONYM_PURPOSE, owner))
             }
         };
-        let findings = pii::find(&request.text, &options);
-        let (text, replacements) = redact(&request.text, &findings, &redaction);
-        Ok(Redacted { text, mode: redaction.mode(), replacements })
+        let mode = redaction.mode();
+        let original = request.text;
+        let (text, replacements) = self
+            .pool
+            .run(original.len(), move || {
+                let findings = pii::find(&original, &options);
+                redact(&original, &findings, &redaction)
+            })
+            .await?;
+        Ok(Redacted { text, mode, replacements })
     }
 }
 
@@ -199,11 +214,11 @@ impl<S: VaultStore, A: AuditSink> Agent for Guardian<S, A> {
     async fn handle(&self, request: Request) -> Result<Reply, HandlerError> {
         match request.message_type() {
             message_types::DETECT_PII => {
-                let detected = self.detect(&request.payload()?)?;
+                let detected = self.detect(request.payload()?).await?;
                 Ok(Reply::new(message_types::PII_DETECTED, detected))
             }
             message_types::REDACT => {
-                let redacted = self.redact(&request.payload()?)?;
+                let redacted = self.redact(request.payload()?).await?;
                 Ok(Reply::new(message_types::REDACTED, redacted))
             }
             message_types::APPLY_SECURITY => {
@@ -331,13 +346,14 @@ mod tests {
     #[tokio::test]
     async fn pseudonyms_with_a_key() {
         let reply = guardian(true)
-            .redact(&RedactRequest {
+            .redact(RedactRequest {
                 text: "Call Omar Haddad on +44 20 7946 0958".into(),
                 mode: RedactionMode::Pseudonym,
                 owner: Some("ann".into()),
                 entity_types: None,
                 min_score: None,
             })
+            .await
             .unwrap();
         assert!(!reply.text.contains("Omar") && !reply.text.contains("7946"), "{}", reply.text);
         assert!(reply.text.contains("PHONE_NUMBER_"), "{}", reply.text);

@@ -13,6 +13,7 @@ pub mod events;
 pub mod kv;
 pub mod ledger;
 pub mod metrics;
+pub mod pool;
 pub mod process;
 pub mod sealing;
 pub mod sentiment;

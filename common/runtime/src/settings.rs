@@ -75,6 +75,9 @@ pub struct ServiceSettings {
     /// since the last time (skipped when it answered none), so that its concurrency limit follows the
     /// seed's trend rule by the throughput it gets.
     pub adapt_every_ms: u64,
+    /// Threads for CPU-heavy work (long texts, large batches), so that the async workers stay free to take
+    /// requests; one per core by default, 0 to run such work inline.
+    pub cpu_workers: usize,
 }
 
 impl Default for ServiceSettings {
@@ -86,6 +89,7 @@ impl Default for ServiceSettings {
             shutdown_grace_ms: 20_000,
             readiness_timeout_ms: 10_000,
             adapt_every_ms: 0,
+            cpu_workers: crate::pool::default_workers(),
         }
     }
 }
