@@ -16,7 +16,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// client; see `docs/protocol.md`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct AgentMessage {
-    #[serde(default = "new_message_id")]
+    /// Made from the time of receipt when absent (see [`AgentMessage::decode_received`]).
+    #[serde(default)]
     pub id: String,
     #[serde(rename = "type", default)]
     pub message_type: String,
@@ -28,8 +29,8 @@ pub struct AgentMessage {
     /// structs are always maps with field names in either encoding.
     #[serde(default = "empty_map")]
     pub payload: serde_json::Value,
-    /// Seconds since the Unix epoch, as the seed's float timestamps.
-    #[serde(default = "unix_now")]
+    /// Seconds since the Unix epoch, as the seed's float timestamps; the time of receipt when absent.
+    #[serde(default = "unstamped")]
     pub timestamp: f64,
     #[serde(default)]
     pub priority: i32,
@@ -44,6 +45,18 @@ pub struct AgentMessage {
 
 fn new_message_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+/// Marks a timestamp the sender left out, until decoding stamps it.
+fn unstamped() -> f64 {
+    f64::NAN
+}
+
+/// A version 7 id for the instant `at` (since the Unix epoch), its random bits keeping ids of one instant apart.
+pub fn message_id_at(at: std::time::Duration) -> String {
+    let timestamp = uuid::Timestamp::from_unix(uuid::NoContext, at.as_secs(), at.subsec_nanos());
+    let mut text = uuid::Uuid::encode_buffer();
+    uuid::Uuid::new_v7(timestamp).hyphenated().encode_lower(&mut text).to_owned()
 }
 
 fn empty_map() -> serde_json::Value {
@@ -295,10 +308,31 @@ impl AgentMessage {
     }
 
     pub fn decode(body: &[u8], encoding: Encoding) -> Result<Self, DecodeError> {
-        match encoding {
-            Encoding::MessagePack => Ok(rmp_serde::from_slice(body)?),
-            Encoding::Json => Ok(serde_json::from_slice(body)?),
+        Self::decode_received(body, encoding, || SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default())
+    }
+
+    /// Decodes, giving a message without an `id` or a `timestamp` ones made from `received` (the time since
+    /// the Unix epoch it came), which is read only when one is missing: a receiver that already knows the time
+    /// reads the clock once per message.
+    pub fn decode_received(
+        body: &[u8],
+        encoding: Encoding,
+        received: impl FnOnce() -> std::time::Duration,
+    ) -> Result<Self, DecodeError> {
+        let mut message: AgentMessage = match encoding {
+            Encoding::MessagePack => rmp_serde::from_slice(body)?,
+            Encoding::Json => serde_json::from_slice(body)?,
+        };
+        if message.id.is_empty() || message.timestamp.is_nan() {
+            let at = received();
+            if message.id.is_empty() {
+                message.id = message_id_at(at);
+            }
+            if message.timestamp.is_nan() {
+                message.timestamp = at.as_secs_f64();
+            }
         }
+        Ok(message)
     }
 }
 
