@@ -286,33 +286,7 @@ impl IngestWorker {
             concurrency = self.settings.concurrency,
             "Working the ingest stream."
         );
-        while !stop.is_cancelled() {
-            // Small batches: a message held by a busy instance is a message another instance cannot take.
-            let messages = consumer
-                .stream()
-                .max_messages_per_batch(self.settings.concurrency)
-                .heartbeat(Duration::from_secs(5))
-                .messages()
-                .await;
-            let messages = match messages {
-                Ok(messages) => messages,
-                Err(error) => {
-                    tracing::warn!(%error, "Cannot pull from the ingest stream; retrying.");
-                    tokio::select! {
-                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                        () = stop.cancelled() => break,
-                    }
-                }
-            };
-            let worked =
-                messages.take_until(stop.cancelled()).for_each_concurrent(self.settings.concurrency, |message| async {
-                    match message {
-                        Ok(message) => self.settle(message).await,
-                        Err(error) => tracing::warn!(%error, "Pulling from the ingest stream failed."),
-                    }
-                });
-            worked.await;
-        }
+        crate::pull::work(&consumer, self.settings.concurrency, &stop, "ingest", |message| self.settle(message)).await;
         tracing::info!("Stopped working the ingest stream.");
         Ok(())
     }

@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod local_nats;
 pub mod orchestrator;
 pub mod pipelines;
+pub mod pull;
 pub mod service;
 pub mod settings;
 pub mod supervisor;

@@ -187,22 +187,7 @@ impl RunStore {
             definition: definition.clone(),
             input,
             status: RunStatus::Pending,
-            steps: definition
-                .stages
-                .iter()
-                .map(|stage| StepRecord {
-                    name: stage.name().to_owned(),
-                    agent: stage.agent,
-                    message: stage.message.clone(),
-                    status: StepStatus::Pending,
-                    attempts: 0,
-                    started_at: None,
-                    finished_at: None,
-                    agent_id: None,
-                    result: None,
-                    error: None,
-                })
-                .collect(),
+            steps: definition.stages.iter().map(StepRecord::pending).collect(),
             created_at,
             deadline_at: created_at + deadline_ms as f64 / 1_000.0,
             finished_at: None,
@@ -386,33 +371,10 @@ impl PipelineRunner {
             .await
             .map_err(jetstream_error)?;
         tracing::info!(concurrency = self.settings.concurrency, "Taking pipeline runs.");
-        while !stop.is_cancelled() {
-            let messages = consumer
-                .stream()
-                .max_messages_per_batch(self.settings.concurrency)
-                .heartbeat(Duration::from_secs(5))
-                .messages()
-                .await;
-            let messages = match messages {
-                Ok(messages) => messages,
-                Err(error) => {
-                    tracing::warn!(%error, "Cannot take pipeline runs; retrying.");
-                    tokio::select! {
-                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                        () = stop.cancelled() => break,
-                    }
-                }
-            };
-            messages
-                .take_until(stop.cancelled())
-                .for_each_concurrent(self.settings.concurrency, |message| async {
-                    match message {
-                        Ok(message) => self.hold(message, &stop).await,
-                        Err(error) => tracing::warn!(%error, "Taking a pipeline run failed."),
-                    }
-                })
-                .await;
-        }
+        crate::pull::work(&consumer, self.settings.concurrency, &stop, "pipeline runs", |message| {
+            self.hold(message, &stop)
+        })
+        .await;
         tracing::info!("Stopped taking pipeline runs.");
         Ok(())
     }
@@ -618,22 +580,7 @@ mod tests {
         PipelineRun {
             run_id: "r".to_owned(),
             pipeline: "p".to_owned(),
-            steps: definition
-                .stages
-                .iter()
-                .map(|stage| StepRecord {
-                    name: stage.name().to_owned(),
-                    agent: stage.agent,
-                    message: stage.message.clone(),
-                    status: StepStatus::Pending,
-                    attempts: 0,
-                    started_at: None,
-                    finished_at: None,
-                    agent_id: None,
-                    result: None,
-                    error: None,
-                })
-                .collect(),
+            steps: definition.stages.iter().map(StepRecord::pending).collect(),
             definition,
             input,
             status: RunStatus::Pending,

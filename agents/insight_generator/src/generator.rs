@@ -546,16 +546,21 @@ mod tests {
         assert!(generator.search(request("maya", "bike wheel")).await.unwrap().results.is_empty());
     }
 
-    #[tokio::test]
-    async fn a_digest_without_colleagues_is_partial_and_says_so() {
-        let generator = generator().await;
-        let request = GenerateInsightsRequest {
+    /// Maya's digest of 2023, asked by Maya.
+    fn maya_2023() -> GenerateInsightsRequest {
+        GenerateInsightsRequest {
             principal: "maya".to_owned(),
             owner: "maya".to_owned(),
             period: mneme_protocol::insights::DigestPeriod::Year,
             ending: Some("2023-12-31".to_owned()),
             deadline_ms: None,
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn a_digest_without_colleagues_is_partial_and_says_so() {
+        let generator = generator().await;
+        let request = maya_2023();
         let digest = generator.digest(request.clone()).await.unwrap();
         assert_eq!((digest.from.as_str(), digest.to.as_str(), digest.memories), ("2023-01-01", "2023-12-31", 2));
         assert!(!digest.complete);
@@ -573,13 +578,7 @@ mod tests {
         use mneme_protocol::insights::{InsightKind, RateInsightRequest};
 
         let generator = generator().await;
-        let request = GenerateInsightsRequest {
-            principal: "maya".to_owned(),
-            owner: "maya".to_owned(),
-            period: mneme_protocol::insights::DigestPeriod::Year,
-            ending: Some("2023-12-31".to_owned()),
-            deadline_ms: None,
-        };
+        let request = maya_2023();
         let before = generator.digest(request.clone()).await.unwrap();
         assert!(before.insights.iter().all(|insight| insight.weight == 1.0));
         let rate = |rating, principal: &str| RateInsightRequest {

@@ -317,6 +317,24 @@ pub struct StepRecord {
     pub error: Option<String>,
 }
 
+impl StepRecord {
+    /// Stage `stage` before its first attempt.
+    pub fn pending(stage: &StageDefinition) -> Self {
+        StepRecord {
+            name: stage.name().to_owned(),
+            agent: stage.agent,
+            message: stage.message.clone(),
+            status: StepStatus::Pending,
+            attempts: 0,
+            started_at: None,
+            finished_at: None,
+            agent_id: None,
+            result: None,
+            error: None,
+        }
+    }
+}
+
 /// The payload of [`event_types::PIPELINE_FINISHED`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PipelineFinished {
