@@ -32,3 +32,88 @@ async fn mneme_runs_on_a_server_with_that_configuration() {
     let jetstream = async_nats::jetstream::new(client);
     assert!(jetstream.get_key_value("mneme_harvester_dedup").await.is_ok(), "the harvester's index lives in JetStream");
 }
+
+fn deploy_file(path: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy").join(path)).expect("the file")
+}
+
+/// Every executable the image must hold: the command line, the orchestrator and one per agent type.
+fn executables() -> Vec<String> {
+    let mut names = vec!["mneme".to_owned(), "mneme-orchestrator".to_owned()];
+    names.extend(AgentType::ALL.iter().map(|agent| agent.binary_name().to_owned()));
+    names
+}
+
+#[test]
+fn the_image_is_built_in_stages_holds_every_executable_and_runs_unprivileged() {
+    let dockerfile = deploy_file("docker/Dockerfile");
+    let instructions: Vec<&str> =
+        dockerfile.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#')).collect();
+    let stages: Vec<&str> = instructions.iter().filter(|line| line.starts_with("FROM ")).copied().collect();
+    assert!(stages.len() >= 2, "a build stage and a runtime stage: {stages:?}");
+    for stage in &stages {
+        let image = stage.split_whitespace().nth(1).unwrap();
+        assert!(image.contains(':') && !image.ends_with(":latest"), "`{image}` is pinned to a version");
+    }
+    let runtime_stage = dockerfile.rsplit("\nFROM ").next().unwrap();
+    let user =
+        runtime_stage.lines().find_map(|line| line.strip_prefix("USER ")).expect("the runtime stage sets a user");
+    let uid: u32 = user.split(':').next().unwrap().parse().expect("a numeric user, which Kubernetes can check");
+    assert_ne!(uid, 0);
+    assert!(runtime_stage.contains("COPY --from=build"), "the runtime stage takes only the built executables");
+    for name in executables() {
+        assert!(
+            dockerfile.contains(&format!("target/release/{name}\n"))
+                || dockerfile.contains(&format!("target/release/{name} ")),
+            "the image holds {name}"
+        );
+    }
+    let ignored = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.dockerignore")).unwrap();
+    assert!(ignored.lines().any(|line| line.trim() == "target"), "build output stays out of the context");
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Compose {
+    services: std::collections::BTreeMap<String, ComposeService>,
+    #[serde(default)]
+    secrets: std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct ComposeService {
+    image: Option<String>,
+    command: Vec<String>,
+    entrypoint: Vec<String>,
+    environment: std::collections::BTreeMap<String, String>,
+    depends_on: Vec<String>,
+    secrets: Vec<String>,
+    stop_grace_period: Option<String>,
+}
+
+#[test]
+fn the_compose_file_runs_nats_with_jetstream_the_orchestrator_and_every_agent() {
+    let compose: Compose = serde_saphyr::from_str(&deploy_file("docker/compose.yaml")).expect("the compose file reads");
+    let nats = &compose.services["nats"];
+    assert!(nats.image.as_deref().is_some_and(|image| image.starts_with("nats:2.1")), "{nats:?}");
+    assert!(nats.command.iter().any(|flag| flag == "--jetstream"));
+    for name in executables().into_iter().filter(|name| name != "mneme") {
+        let (service_name, service) = compose
+            .services
+            .iter()
+            .find(|(_, service)| service.command.first() == Some(&name))
+            .unwrap_or_else(|| panic!("a service runs {name}"));
+        assert_eq!(service.image.as_deref(), Some("mneme:latest"), "{service_name}");
+        assert_eq!(service.environment.get("MNEME__NATS__URL").map(String::as_str), Some("nats://nats:4222"));
+        assert_eq!(service.depends_on, ["nats"], "{service_name}");
+        assert!(service.stop_grace_period.is_some(), "{service_name} has time to finish its requests");
+    }
+    let guardian = &compose.services["privacy-guardian"];
+    assert_eq!(guardian.secrets, ["mneme_master_key"]);
+    assert_eq!(
+        guardian.environment.get("MNEME__GUARDIAN__MASTER_KEY_FILE").map(String::as_str),
+        Some("/run/secrets/mneme_master_key")
+    );
+    assert!(compose.secrets.contains_key("mneme_master_key"));
+    assert_eq!(compose.services["cli"].entrypoint, ["mneme"]);
+}
