@@ -105,6 +105,7 @@ fn the_compose_file_runs_nats_with_jetstream_the_orchestrator_and_every_agent() 
             .unwrap_or_else(|| panic!("a service runs {name}"));
         assert_eq!(service.image.as_deref(), Some("mneme:latest"), "{service_name}");
         assert_eq!(service.environment.get("MNEME__NATS__URL").map(String::as_str), Some("nats://nats:4222"));
+        assert_eq!(service.environment.get("MNEME__SERVICE__HTTP_LISTEN").map(String::as_str), Some("0.0.0.0:9090"));
         assert_eq!(service.depends_on, ["nats"], "{service_name}");
         assert!(service.stop_grace_period.is_some(), "{service_name} has time to finish its requests");
     }

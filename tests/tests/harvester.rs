@@ -246,3 +246,49 @@ async fn duplicate_state_is_shared_by_replicas_and_survives_restarts() {
         "owners are separate"
     );
 }
+
+/// One HTTP/1.1 GET on loopback: the status code and the body.
+async fn http_get(port: u16, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("the HTTP port answers");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response.split_whitespace().nth(1).and_then(|code| code.parse().ok()).expect("a status line");
+    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_http_port_reports_liveness_readiness_and_prometheus_metrics() {
+    let nats = NatsServer::start();
+    let port = mneme_system_tests::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let _harvester = Process::start("mneme-memory-harvester", &nats.url, &[("MNEME__SERVICE__HTTP_LISTEN", &listen)]);
+    let client = nats.connect().await;
+    wait_for_instances(&client, ComponentKind::Agent(AgentType::MemoryHarvester), 1, Duration::from_secs(20)).await;
+    mneme_system_tests::eventually(Duration::from_secs(10), "ready", async || http_get(port, "/readyz").await.0 == 200)
+        .await;
+    assert_eq!(http_get(port, "/healthz").await.0, 200);
+    let subject =
+        mneme_protocol::subjects::request(ComponentKind::Agent(AgentType::MemoryHarvester), "validate_quality");
+    for text in ["Lunch with Omar at the noodle bar.", "Walked the canal path home."] {
+        let body = msgpack_body("validate_quality", serde_json::json!({"text": text}));
+        raw_request(&client, &subject, Default::default(), body).await;
+    }
+    let (status, metrics) = http_get(port, "/metrics").await;
+    assert_eq!(status, 200);
+    let line = r#"mneme_requests_total{agent_type="memory_harvester",message_type="validate_quality"} 2"#;
+    assert!(metrics.contains(line), "{metrics}");
+    assert!(metrics.contains("# TYPE mneme_request_duration_seconds histogram"), "{metrics}");
+    assert!(metrics.contains(r#"mneme_concurrency_limit{agent_type="memory_harvester"} 64"#), "{metrics}");
+
+    // Without NATS the process is alive and not ready.
+    drop(nats);
+    mneme_system_tests::eventually(Duration::from_secs(30), "not ready without NATS", async || {
+        http_get(port, "/readyz").await.0 == 503
+    })
+    .await;
+    assert_eq!(http_get(port, "/healthz").await.0, 200);
+}

@@ -10,6 +10,7 @@ pub mod call;
 pub mod connection;
 pub mod copies;
 pub mod events;
+pub mod http;
 pub mod kv;
 pub mod ledger;
 pub mod metrics;

@@ -165,6 +165,20 @@ impl Instance {
     }
 }
 
+impl crate::http::Observed for Instance {
+    fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed) && !self.stopping.load(Ordering::Relaxed) && self.connection.is_connected()
+    }
+
+    fn render_metrics(&self) -> String {
+        let occupancy = crate::metrics::Occupancy {
+            in_flight: self.gate.in_use() as u64,
+            concurrency_limit: self.gate.capacity() as u64,
+        };
+        self.metrics.render_prometheus(occupancy)
+    }
+}
+
 /// Serves `agent` on an established connection until `shutdown` resolves.
 pub async fn serve<A: Agent>(
     context: Context,
@@ -179,7 +193,11 @@ pub async fn serve<A: Agent>(
         settings: context.settings.service.clone(),
         started_at: mneme_protocol::message::unix_now(),
         started: Instant::now(),
-        metrics: Metrics::default(),
+        // Prometheus's histograms cost a little per request: kept only when something scrapes them.
+        metrics: match &context.settings.service.http_listen {
+            Some(_) => Metrics::with_prometheus(context.kind.as_str()),
+            None => Metrics::default(),
+        },
         gate: AdmissionGate::new(context.settings.service.max_concurrency),
         connection: context.connection.clone(),
         message_types: capabilities.iter().map(|capability| capability.name.clone()).collect(),
@@ -216,6 +234,16 @@ pub async fn serve<A: Agent>(
 
     let tracker = TaskTracker::new();
     let stop = CancellationToken::new();
+    // The HTTP port outlives intake: while the instance drains it is alive and not ready.
+    let stop_http = CancellationToken::new();
+    let _stop_http_on_return = stop_http.clone().drop_guard();
+    if let Some(address) = &instance.settings.http_listen {
+        let observed: Arc<dyn crate::http::Observed> = Arc::clone(&instance) as Arc<dyn crate::http::Observed>;
+        let bound = crate::http::serve(address, observed, stop_http.clone())
+            .await
+            .map_err(|error| ServeError::Service(error.to_string()))?;
+        tracing::info!(agent_id = %instance.id, %bound, "Serving /healthz, /readyz and /metrics.");
+    }
     let readiness = probe_readiness(context.caller(), context.id.clone(), instance.settings.readiness_timeout());
     // The intake loop is a task rather than part of the caller's future: a worker woken by the connection's
     // reader then runs it next on the same thread, where the caller's thread (often `block_on`'s) would need a

@@ -78,6 +78,9 @@ pub struct ServiceSettings {
     /// Threads for CPU-heavy work (long texts, large batches), so that the async workers stay free to take
     /// requests; one per core by default, 0 to run such work inline.
     pub cpu_workers: usize,
+    /// Where the process serves `/healthz`, `/readyz` and `/metrics` (`0.0.0.0:9090` in a container); none
+    /// when absent.
+    pub http_listen: Option<String>,
 }
 
 impl Default for ServiceSettings {
@@ -90,6 +93,7 @@ impl Default for ServiceSettings {
             readiness_timeout_ms: 10_000,
             adapt_every_ms: 0,
             cpu_workers: crate::pool::default_workers(),
+            http_listen: None,
         }
     }
 }
