@@ -18,6 +18,8 @@ use mneme_protocol::orchestrator::{
 use mneme_protocol::subjects::{self, headers, jetstream as names};
 use mneme_protocol::{AgentStats, ComponentId};
 
+use crate::readings::Reading;
+
 /// How the metrics history is kept (`[analytics]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -187,18 +189,11 @@ pub fn report(samples: &[MetricsSample], range_secs: u64) -> Option<PerformanceR
     let last = samples.last()?;
     let (mut messages, mut errors, mut busy, mut restarts) = (0u64, 0u64, 0.0f64, 0usize);
     for pair in samples.windows(2) {
-        let (before, after) = (&pair[0].stats, &pair[1].stats);
-        let busy_of = |stats: &AgentStats| stats.avg_processing_time * stats.messages_processed as f64;
-        if after.started_at == before.started_at && after.messages_processed >= before.messages_processed {
-            messages += after.messages_processed - before.messages_processed;
-            errors += after.errors_count.saturating_sub(before.errors_count);
-            busy += (busy_of(after) - busy_of(before)).max(0.0);
-        } else {
-            restarts += 1;
-            messages += after.messages_processed;
-            errors += after.errors_count;
-            busy += busy_of(after);
-        }
+        let growth = Reading::of(&pair[1].stats).since(Some(&Reading::of(&pair[0].stats)));
+        messages += growth.requests;
+        errors += growth.errors;
+        busy += growth.busy;
+        restarts += usize::from(growth.restarted);
     }
     let error_rate = if messages > 0 { errors as f64 / messages as f64 } else { 0.0 };
     let avg_response_time = if messages > 0 { busy / messages as f64 } else { 0.0 };

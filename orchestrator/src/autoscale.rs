@@ -19,6 +19,7 @@ use mneme_protocol::{AgentType, ComponentKind, builtin};
 use mneme_runtime::CallOptions;
 
 use crate::orchestrator::Orchestrator;
+use crate::readings::Reading;
 use crate::supervisor::Supervisor;
 
 /// `[autoscale]`.
@@ -108,21 +109,14 @@ impl AutoscaleSettings {
     }
 }
 
-/// Counters of one instance at the last look, for the latency of the requests since.
-#[derive(Debug, Clone, Copy)]
-struct Seen {
-    started_at: f64,
-    processed: u64,
-    busy: f64,
-}
-
 /// Where one agent type stands between looks.
 #[derive(Debug, Default)]
 struct TypeState {
     last_change: Option<Instant>,
     /// Since when a scale-down has been called for, without a pause.
     lower_since: Option<Instant>,
-    seen: HashMap<String, Seen>,
+    /// Each instance's counters at the last look, for the latency of the requests since.
+    seen: HashMap<String, Reading>,
 }
 
 pub struct Autoscaler {
@@ -245,17 +239,13 @@ impl Autoscaler {
                 let (mut requests, mut busy) = (0u64, 0.0f64);
                 let mut seen = HashMap::new();
                 for stats in &stats {
-                    let now = Seen {
-                        started_at: stats.started_at,
-                        processed: stats.messages_processed,
-                        busy: stats.avg_processing_time * stats.messages_processed as f64,
-                    };
-                    if let Some(before) = state.seen.get(&stats.agent_id)
-                        && before.started_at == now.started_at
-                        && now.processed >= before.processed
-                    {
-                        requests += now.processed - before.processed;
-                        busy += (now.busy - before.busy).max(0.0);
+                    let now = Reading::of(stats);
+                    if let Some(before) = state.seen.get(&stats.agent_id) {
+                        let growth = now.since(Some(before));
+                        if !growth.restarted {
+                            requests += growth.requests;
+                            busy += growth.busy;
+                        }
                     }
                     seen.insert(stats.agent_id.clone(), now);
                 }

@@ -19,6 +19,7 @@ use mneme_runtime::kv::KvError;
 
 use crate::analytics::MetricsHistory;
 use crate::orchestrator::Orchestrator;
+use crate::readings::Reading;
 
 /// The bucket of every instance's latest health.
 pub const BUCKET: &str = "mneme_health";
@@ -86,27 +87,6 @@ pub enum HealthError {
     Discovery(String),
 }
 
-/// An instance's counters at one check, to measure the next window against.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Reading {
-    started_at: f64,
-    processed: u64,
-    errors: u64,
-    /// Seconds spent on all requests so far.
-    busy: f64,
-}
-
-impl Reading {
-    fn of(stats: &AgentStats) -> Self {
-        Reading {
-            started_at: stats.started_at,
-            processed: stats.messages_processed,
-            errors: stats.errors_count,
-            busy: stats.avg_processing_time * stats.messages_processed as f64,
-        }
-    }
-}
-
 /// What a probe of one instance found: its stats, or why there are none.
 #[derive(Debug, Clone)]
 pub enum Probe {
@@ -152,17 +132,12 @@ pub fn assess(
             return health;
         }
     };
-    let now = Reading::of(stats);
-    let before = previous
-        .filter(|before| before.started_at == now.started_at && before.processed <= now.processed)
-        .copied()
-        .unwrap_or(Reading { started_at: now.started_at, processed: 0, errors: 0, busy: 0.0 });
+    let window = Reading::of(stats).since(previous);
     health.state = stats.state;
-    health.requests = now.processed - before.processed;
-    health.errors = now.errors.saturating_sub(before.errors);
+    health.requests = window.requests;
+    health.errors = window.errors;
     health.queue_size = Some(stats.queue_size);
-    if health.requests > 0 {
-        let mean = ((now.busy - before.busy) / health.requests as f64).max(0.0);
+    if let Some(mean) = window.mean() {
         health.mean_processing_time = Some(mean);
         if mean > thresholds.response_time_secs {
             health.issues.push(format!(

@@ -15,6 +15,7 @@ pub mod local_nats;
 pub mod orchestrator;
 pub mod pipelines;
 pub mod pull;
+pub mod readings;
 pub mod service;
 pub mod settings;
 pub mod supervisor;

@@ -44,9 +44,7 @@ pub struct PatternAnalyzer<S, A> {
 
 impl<S: Ledger<Observation>, A: AccessCheck> PatternAnalyzer<S, A> {
     pub fn new(settings: AnalyzerSettings, store: S, access: A, context: Option<Context>) -> Self {
-        let pool = context
-            .as_ref()
-            .map_or_else(CpuPool::default, |context| CpuPool::new(context.settings.service.cpu_workers));
+        let pool = context.as_ref().map_or_else(CpuPool::default, Context::cpu_pool);
         PatternAnalyzer { settings, store, access, context, pool }
     }
 

@@ -79,9 +79,7 @@ impl<S: VaultStore, A: AuditSink> Guardian<S, A> {
         vault: Option<Vault<S, A>>,
         context: Option<Context>,
     ) -> Self {
-        let pool = context
-            .as_ref()
-            .map_or_else(CpuPool::default, |context| CpuPool::new(context.settings.service.cpu_workers));
+        let pool = context.as_ref().map_or_else(CpuPool::default, Context::cpu_pool);
         Guardian { settings, master_key, vault, context, pool }
     }
 

@@ -63,6 +63,11 @@ impl Context {
         async_nats::jetstream::new(self.client.clone())
     }
 
+    /// The processing pool this process's settings call for (`service.cpu_workers`).
+    pub fn cpu_pool(&self) -> crate::pool::CpuPool {
+        crate::pool::CpuPool::new(self.settings.service.cpu_workers)
+    }
+
     /// Calls other components as this instance.
     pub fn caller(&self) -> Caller {
         Caller::new(self.client.clone(), self.id.as_str(), self.settings.nats.request_timeout())

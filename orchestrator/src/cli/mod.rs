@@ -724,6 +724,21 @@ async fn connect_client(settings: &Settings) -> anyhow::Result<async_nats::Clien
     Ok(client)
 }
 
+/// Request-reply with any orchestrator process's own endpoint; its refusal becomes the error's message.
+async fn ask_orchestrator<P: serde::Serialize>(
+    caller: &mneme_runtime::Caller,
+    message_type: &str,
+    payload: &P,
+) -> anyhow::Result<AgentMessage> {
+    let target = mneme_runtime::Target::AnyOf(mneme_protocol::ComponentKind::Orchestrator);
+    let options = CallOptions { retry_no_responders: false, ..CallOptions::default() };
+    match caller.call(&target, message_type, payload, &options).await {
+        Err(CallError::NoResponders { .. }) => bail!("no orchestrator is running; start Mneme with `mneme up`"),
+        Err(CallError::Remote { error, .. }) => bail!("{}", error.error),
+        other => other.context("the orchestrator did not answer"),
+    }
+}
+
 async fn connect(settings: &Settings) -> anyhow::Result<Orchestrator> {
     let client = connect_client(settings).await?;
     Ok(Orchestrator::new(client, "mneme-cli", settings.runtime.nats.request_timeout())
@@ -799,14 +814,8 @@ async fn report(
 
     let client = connect_client(settings).await?;
     let caller = mneme_runtime::Caller::new(client, "mneme-cli", settings.runtime.nats.request_timeout());
-    let target = mneme_runtime::Target::AnyOf(mneme_protocol::ComponentKind::Orchestrator);
-    let options = CallOptions { retry_no_responders: false, ..CallOptions::default() };
     let reports: PerformanceReports =
-        match caller.call(&target, message_types::PERFORMANCE_REPORT, request, &options).await {
-            Err(CallError::NoResponders { .. }) => bail!("no orchestrator is running; start Mneme with `mneme up`"),
-            Err(CallError::Remote { error, .. }) => bail!("{}", error.error),
-            other => other?.payload_as()?,
-        };
+        ask_orchestrator(&caller, message_types::PERFORMANCE_REPORT, request).await?.payload_as()?;
     match format {
         OutputFormat::Json => say(&serde_json::to_string_pretty(&reports)?)?,
         OutputFormat::Table if reports.reports.is_empty() => {

@@ -6,16 +6,14 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
-use serde::Serialize;
 
 use mneme_protocol::pipelines::{
     PipelineRun, PipelineRuns, PipelineStarted, PipelineStatusRequest, Pipelines, RunPipelineRequest, StepStatus,
     message_types,
 };
-use mneme_protocol::{AgentMessage, ComponentKind};
-use mneme_runtime::{CallError, CallOptions, Caller, Target};
+use mneme_runtime::Caller;
 
-use super::{OutputFormat, connect_client, say};
+use super::{OutputFormat, ask_orchestrator as ask, connect_client, say};
 use crate::settings::Settings;
 
 pub enum PipelineCommand {
@@ -103,16 +101,6 @@ pub async fn pipeline(settings: &Settings, command: PipelineCommand, format: Out
             show_runs(&runs.runs, format)?;
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-async fn ask<P: Serialize>(caller: &Caller, message_type: &str, payload: &P) -> anyhow::Result<AgentMessage> {
-    let target = Target::AnyOf(ComponentKind::Orchestrator);
-    let options = CallOptions { retry_no_responders: false, ..CallOptions::default() };
-    match caller.call(&target, message_type, payload, &options).await {
-        Err(CallError::NoResponders { .. }) => bail!("no orchestrator is running; start Mneme with `mneme up`"),
-        Err(CallError::Remote { error, .. }) => bail!("{}", error.error),
-        other => other.context("the orchestrator did not answer"),
     }
 }
 

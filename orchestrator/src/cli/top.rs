@@ -12,27 +12,19 @@ use mneme_protocol::AgentStats;
 use mneme_protocol::orchestrator::SystemStatus;
 
 use super::{OutputFormat, connect, say};
+use crate::readings::Reading;
 use crate::settings::Settings;
 
-/// Counters of one instance at one look.
+/// Counters of one instance at one look, and when.
 #[derive(Debug, Clone, Copy)]
 struct Look {
     at: Instant,
-    started_at: f64,
-    processed: u64,
-    errors: u64,
-    busy: f64,
+    reading: Reading,
 }
 
 impl Look {
     fn of(stats: &AgentStats, at: Instant) -> Self {
-        Look {
-            at,
-            started_at: stats.started_at,
-            processed: stats.messages_processed,
-            errors: stats.errors_count,
-            busy: stats.avg_processing_time * stats.messages_processed as f64,
-        }
+        Look { at, reading: Reading::of(stats) }
     }
 }
 
@@ -53,15 +45,12 @@ pub struct Activity {
 }
 
 fn activity(stats: &AgentStats, before: Option<&Look>, now: &Look, healthy: Option<bool>) -> Activity {
-    let (requests, errors, busy, elapsed) = match before {
-        Some(before) if before.started_at == now.started_at && now.processed >= before.processed => (
-            now.processed - before.processed,
-            now.errors.saturating_sub(before.errors),
-            (now.busy - before.busy).max(0.0),
-            now.at.duration_since(before.at).as_secs_f64(),
-        ),
-        _ => (0, 0, 0.0, 0.0),
+    // A restart in between leaves nothing to measure the interval by.
+    let (growth, elapsed) = match before.map(|before| (now.reading.since(Some(&before.reading)), before.at)) {
+        Some((growth, since)) if !growth.restarted => (Some(growth), now.at.duration_since(since).as_secs_f64()),
+        _ => (None, 0.0),
     };
+    let (requests, errors) = growth.map_or((0, 0), |growth| (growth.requests, growth.errors));
     let per_sec = |count: u64| if elapsed > 0.0 { count as f64 / elapsed } else { 0.0 };
     Activity {
         agent_id: stats.agent_id.clone(),
@@ -69,7 +58,7 @@ fn activity(stats: &AgentStats, before: Option<&Look>, now: &Look, healthy: Opti
         healthy,
         requests_per_sec: per_sec(requests),
         errors_per_sec: per_sec(errors),
-        mean_ms: (requests > 0).then(|| busy * 1_000.0 / requests as f64),
+        mean_ms: growth.and_then(|growth| growth.mean()).map(|mean| mean * 1_000.0),
         queue: stats.queue_size,
         in_flight: stats.in_flight,
         max_concurrency: stats.max_concurrency,
