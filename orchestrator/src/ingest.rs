@@ -65,6 +65,10 @@ pub struct IngestSettings {
     /// Whether each stored memory also goes to the avatar trainer (`train_avatar`), which learns the owner's
     /// own words.
     pub train_avatar: bool,
+    /// Refuse inputs that do not name their owner (the harvester's default owner would take them). On a
+    /// secured server, where each client may publish on its own ingest subject only, this makes every
+    /// input belong to whoever published it.
+    pub require_owner: bool,
 }
 
 impl Default for IngestSettings {
@@ -82,6 +86,7 @@ impl Default for IngestSettings {
             map_relationships: true,
             index_memories: true,
             train_avatar: true,
+            require_owner: false,
             balancing: BTreeMap::new(),
         }
     }
@@ -396,7 +401,8 @@ impl IngestWorker {
 
     async fn report(&self, message_headers: Option<&HeaderMap>, report: &IngestReport) {
         let Some(inbox) = header(message_headers, headers::REPORT_TO) else { return };
-        if !inbox.starts_with("_INBOX.") {
+        // Reports go to reply subjects only (`_INBOX.`, or a user's own prefix on a secured server).
+        if !inbox.starts_with("_INBOX") {
             return;
         }
         match rmp_serde::to_vec_named(report) {
@@ -416,7 +422,13 @@ impl IngestWorker {
         let message_id = header(message.headers.as_ref(), headers::MSG_ID);
         for (index, input) in inputs.into_iter().enumerate() {
             let source = input.source.clone();
-            let outcome = match self.input(input).await {
+            let checked = check_owner(&message.subject, &input, self.settings.require_owner);
+            let outcome = match async {
+                checked?;
+                self.input(input).await
+            }
+            .await
+            {
                 Ok(outcome) => outcome,
                 // One bad input of a batch is reported and skipped; the others go on.
                 Err(Failure::Permanent(reason)) => IngestOutcome::Rejected { reason },
@@ -515,6 +527,25 @@ fn header(map: Option<&HeaderMap>, name: &str) -> Option<String> {
 }
 
 /// The inputs an ingest message holds; anything unreadable is a permanent failure.
+/// An input belongs to the owner whose subject it came on (`mneme.ingest.<owner token>`): on a secured
+/// server the subject is what the publisher's NATS user may use, so the owner named must agree with it.
+fn check_owner(subject: &str, input: &ProcessMemoryRequest, require_owner: bool) -> Result<(), Failure> {
+    match &input.owner {
+        Some(owner) => {
+            let token = subject.rsplit('.').next().unwrap_or_default();
+            if token == subjects::owner_token(owner) {
+                Ok(())
+            } else {
+                Err(Failure::Permanent(format!(
+                    "the input names owner {owner} but was published on another owner's subject ({subject})"
+                )))
+            }
+        }
+        None if require_owner => Err(Failure::Permanent("the input does not name its owner".to_owned())),
+        None => Ok(()),
+    }
+}
+
 fn decode(message: &jetstream::Message) -> Result<Vec<ProcessMemoryRequest>, Failure> {
     let encoding = Encoding::from_content_type(header(message.headers.as_ref(), headers::CONTENT_TYPE).as_deref());
     let envelope = AgentMessage::decode(&message.payload, encoding)

@@ -16,6 +16,7 @@ pub mod orchestrator;
 pub mod pipelines;
 pub mod pull;
 pub mod readings;
+pub mod security;
 pub mod service;
 pub mod settings;
 pub mod supervisor;

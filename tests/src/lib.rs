@@ -65,10 +65,22 @@ impl NatsServer {
         Self::launch(store, &["-c", config.to_str().expect("a UTF-8 config path")])
     }
 
+    /// Starts with a configuration file in `store` (which the server keeps, and works in, so that relative
+    /// paths in the file resolve there) and extra environment, such as the passwords of a secured server.
+    pub fn start_in(store: tempfile::TempDir, config: &str, environment: &[(String, String)]) -> Self {
+        Self::launch_with(store, &["-c", config], environment)
+    }
+
     fn launch(store: tempfile::TempDir, args: &[&str]) -> Self {
+        Self::launch_with(store, args, &[])
+    }
+
+    fn launch_with(store: tempfile::TempDir, args: &[&str], environment: &[(String, String)]) -> Self {
         let ports_dir = store.path().join("ports");
         std::fs::create_dir_all(&ports_dir).expect("ports directory");
         let child = Command::new(nats_server_binary())
+            .current_dir(store.path())
+            .envs(environment.iter().map(|(key, value)| (key, value)))
             .args(args)
             .args(["--addr", "127.0.0.1", "--port", "-1", "--ports_file_dir"])
             .arg(&ports_dir)

@@ -159,9 +159,12 @@ async fn discovery_lists_the_harvester_with_its_capabilities_and_stats() {
     let subjects: Vec<&str> =
         info["endpoints"].as_array().unwrap().iter().map(|endpoint| endpoint["subject"].as_str().unwrap()).collect();
     assert!(subjects.contains(&"mneme.agent.memory_harvester.*"), "{subjects:?}");
-    assert!(subjects.contains(&format!("mneme.instance.{}.*", instances[0].id).as_str()), "{subjects:?}");
+    assert!(
+        subjects.contains(&format!("mneme.instance.memory_harvester.{}.*", instances[0].id).as_str()),
+        "{subjects:?}"
+    );
 
-    let direct = format!("mneme.instance.{}.get_stats", instances[0].id);
+    let direct = format!("mneme.instance.memory_harvester.{}.get_stats", instances[0].id);
     let reply = raw_request(&client, &direct, HeaderMap::new(), Vec::new()).await;
     assert_eq!(reply.message.message_type, "stats_response");
     let stats = &reply.message.payload["stats"];
@@ -207,7 +210,7 @@ async fn duplicate_state_is_shared_by_replicas_and_survives_restarts() {
     let instances = wait_for_instances(&client, HARVESTER, 1, Duration::from_secs(20)).await;
     let note =
         "Long walk on the beach with Grandpa Joe; he told the story of the 1962 storm again and we laughed a lot.";
-    let subject = format!("mneme.instance.{}.process_memory", instances[0].id);
+    let subject = format!("mneme.instance.memory_harvester.{}.process_memory", instances[0].id);
     let reply = raw_request(
         &client,
         &subject,
@@ -222,7 +225,7 @@ async fn duplicate_state_is_shared_by_replicas_and_survives_restarts() {
     let _third = Process::start("mneme-memory-harvester", &nats.url, &[]);
     let replicas = wait_for_instances(&client, HARVESTER, 2, Duration::from_secs(20)).await;
     for (replica, text) in replicas.iter().zip([note.to_owned(), note.replace("a lot", "so much")]) {
-        let subject = format!("mneme.instance.{}.process_memory", replica.id);
+        let subject = format!("mneme.instance.memory_harvester.{}.process_memory", replica.id);
         let reply = raw_request(
             &client,
             &subject,

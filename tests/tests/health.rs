@@ -61,7 +61,7 @@ async fn failing_stalled_and_killed_instances_are_reported() {
 
     // Every request in a window fails: the instance is unhealthy, and healthy again after a quiet window.
     for _ in 0..20 {
-        let subject = format!("mneme.instance.{failing_id}.validate_quality");
+        let subject = format!("mneme.instance.memory_harvester.{failing_id}.validate_quality");
         let reply = raw_request(
             &client,
             &subject,

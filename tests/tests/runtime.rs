@@ -173,7 +173,7 @@ async fn a_full_line_is_shed_with_503_and_concurrency_is_bounded() {
             })
         })
         .collect();
-    let stats_subject = format!("mneme.instance.{}.get_stats", instance.id);
+    let stats_subject = format!("mneme.instance.pattern_analyzer.{}.get_stats", instance.id);
     eventually(Duration::from_secs(5), "two in flight", async || {
         let stats = raw_request(&client, &stats_subject, HeaderMap::new(), Vec::new()).await;
         stats.message.payload["stats"]["in_flight"] == 2 && stats.message.payload["stats"]["state"] == "busy"

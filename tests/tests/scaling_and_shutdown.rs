@@ -12,7 +12,9 @@ use nix::sys::signal::Signal;
 const HARVESTER: ComponentKind = ComponentKind::Agent(AgentType::MemoryHarvester);
 
 async fn stats_of(client: &async_nats::Client, id: &mneme_protocol::ComponentId) -> mneme_protocol::AgentStats {
-    let reply = raw_request(client, &format!("mneme.instance.{id}.get_stats"), HeaderMap::new(), Vec::new()).await;
+    let reply =
+        raw_request(client, &format!("mneme.instance.memory_harvester.{id}.get_stats"), HeaderMap::new(), Vec::new())
+            .await;
     reply.message.payload_as::<StatsResponse>().expect("stats").stats
 }
 

@@ -144,13 +144,20 @@ pub fn queue_group(kind: ComponentKind) -> &'static str {
     kind.as_str()
 }
 
-/// The subject that reaches exactly one instance: `mneme.instance.<id>.<message>`.
+/// The subject that reaches exactly one instance: `mneme.instance.<type>.<id>.<message>`. The type has a
+/// token of its own so that a secured server can let each kind subscribe to its own instances' subjects
+/// only (NATS wildcards match whole tokens).
 pub fn instance(id: &ComponentId, message_type: &str) -> String {
-    format!("{ROOT}.instance.{id}.{message_type}")
+    format!("{ROOT}.instance.{}.{id}.{message_type}", id.kind().as_str())
 }
 
 pub fn instance_wildcard(id: &ComponentId) -> String {
-    format!("{ROOT}.instance.{id}.*")
+    format!("{ROOT}.instance.{}.{id}.*", id.kind().as_str())
+}
+
+/// Every instance subject of one kind: `mneme.instance.<type>.>`.
+pub fn instances_of(kind: ComponentKind) -> String {
+    format!("{ROOT}.instance.{}.>", kind.as_str())
 }
 
 /// The message type a request subject asks for: its last token.
@@ -195,7 +202,7 @@ mod tests {
         assert_eq!(request(ComponentKind::Orchestrator, "system_status"), "mneme.orchestrator.system_status");
         assert_eq!(queue_group(HARVESTER), "memory_harvester");
         let id = ComponentId::parse("memory_harvester_0badcafe").unwrap();
-        assert_eq!(instance(&id, "get_stats"), "mneme.instance.memory_harvester_0badcafe.get_stats");
+        assert_eq!(instance(&id, "get_stats"), "mneme.instance.memory_harvester.memory_harvester_0badcafe.get_stats");
         assert_eq!(event("memory_processed"), "mneme.event.memory_processed");
         assert_eq!(
             event_for("settings_changed", AgentType::PatternAnalyzer),

@@ -1,5 +1,5 @@
 //! Connecting to NATS with the settings every process shares: ping interval, retry on first connect,
-//! credentials, and a watch on the connection's health.
+//! credentials, TLS, the inbox prefix, and a watch on the connection's health.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,7 +39,17 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<(Client, Con
     if let (Some(user), Some(password)) = (&settings.user, &settings.password) {
         options = options.user_and_password(user.clone(), password.clone());
     }
+    if let Some(prefix) = &settings.inbox_prefix {
+        options = options.custom_inbox_prefix(prefix);
+    }
+    if let Some(path) = &settings.tls_ca_file {
+        options = options.add_root_certificates(path.clone());
+    }
+    if let (Some(cert), Some(key)) = (&settings.tls_cert_file, &settings.tls_key_file) {
+        options = options.add_client_certificate(cert.clone(), key.clone());
+    }
     options = options
+        .require_tls(settings.require_tls)
         .name(name)
         .ping_interval(Duration::from_secs(settings.ping_interval_secs))
         .connection_timeout(Duration::from_millis(settings.connect_timeout_ms))

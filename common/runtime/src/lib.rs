@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod pool;
 pub mod process;
+pub mod requester;
 pub mod sealing;
 pub mod sentiment;
 pub mod service;

@@ -534,6 +534,7 @@ async fn answer<A: Agent>(
                 ReplyTo { id: mneme_protocol::message::message_id_at(received), sender_id: String::new(), priority: 0 }
             }
         };
+        let envelope = envelope.and_then(|message| bind_requester(request_headers, message));
         let outcome = match (envelope, overloaded) {
             (Err(error), _) => Err(error),
             (Ok(_), true) => Err(HandlerError::unavailable("the instance is overloaded; try again shortly")),
@@ -601,6 +602,13 @@ async fn answer<A: Agent>(
 #[derive(serde::Serialize)]
 struct Pong {
     agent_id: String,
+}
+
+/// A request from outside Mneme's account acts only as the NATS user the server says sent it.
+fn bind_requester(headers: Option<&HeaderMap>, message: AgentMessage) -> Result<AgentMessage, HandlerError> {
+    let Some(info) = headers.and_then(|map| map.get(crate::requester::REQUEST_INFO)) else { return Ok(message) };
+    crate::requester::Requester::parse(info.as_str())?.check(&message.payload)?;
+    Ok(message)
 }
 
 /// Reads the envelope and checks it against the subject it came on.

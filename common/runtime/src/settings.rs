@@ -27,6 +27,16 @@ pub struct NatsSettings {
     pub credentials_file: Option<PathBuf>,
     pub user: Option<String>,
     pub password: Option<String>,
+    /// Where this process's reply subjects begin (`_INBOX` when absent). A secured server lets each user
+    /// receive replies on its own prefix only (`_INBOX_<user>`), so that no one reads another's replies.
+    pub inbox_prefix: Option<String>,
+    /// Refuse to talk to the server without TLS.
+    pub require_tls: bool,
+    /// PEM certificates the server's certificate must chain to, when it is not signed by a public CA.
+    pub tls_ca_file: Option<PathBuf>,
+    /// This process's own certificate and key (PEM), for servers that verify their clients.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
     /// How often the client pings the server; two missed pongs mark the connection dead.
     pub ping_interval_secs: u64,
     pub connect_timeout_ms: u64,
@@ -43,6 +53,11 @@ impl Default for NatsSettings {
             credentials_file: None,
             user: None,
             password: None,
+            inbox_prefix: None,
+            require_tls: false,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
             ping_interval_secs: 15,
             connect_timeout_ms: 5_000,
             retry_on_initial_connect: true,
@@ -177,6 +192,14 @@ impl Validate for RuntimeSettings {
         let mut problems = Vec::new();
         if self.nats.url.trim().is_empty() {
             problems.push("nats.url is empty".to_owned());
+        }
+        if self.nats.tls_cert_file.is_some() != self.nats.tls_key_file.is_some() {
+            problems.push("nats.tls_cert_file and nats.tls_key_file go together".to_owned());
+        }
+        if let Some(prefix) = &self.nats.inbox_prefix
+            && (prefix.is_empty() || prefix.contains(['*', '>', ' ']) || prefix.ends_with('.'))
+        {
+            problems.push(format!("nats.inbox_prefix `{prefix}` must be a plain subject without wildcards"));
         }
         if self.nats.ping_interval_secs == 0 {
             problems.push("nats.ping_interval_secs must be at least 1".to_owned());

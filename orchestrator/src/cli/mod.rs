@@ -123,6 +123,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
+    /// Print the accounts, users and least-privilege permissions of a secured NATS server for Mneme: one
+    /// user per agent type, the orchestrator, the operators (`admin`) and each client named, every password
+    /// read from the server's environment (`MNEME_NATS_PASSWORD_<USER>`). See `deploy/README.md`.
+    NatsConfig {
+        /// A person or program that uses Mneme (repeatable): a user in the clients' account, allowed to
+        /// publish inputs as this owner only.
+        #[arg(long = "client")]
+        clients: Vec<String>,
+        /// `conf` for a nats-server configuration file to include, `helm` for the NATS Helm chart's values.
+        #[arg(long, value_enum, default_value_t = NatsConfigFormat::Conf)]
+        format: NatsConfigFormat,
+    },
     /// Show every running instance with its state and metrics.
     Status {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
@@ -452,6 +464,12 @@ pub enum OutputFormat {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NatsConfigFormat {
+    Conf,
+    Helm,
+}
+
 /// Prints a line to standard output; a reader that went away (`mneme status | head`) ends the output quietly.
 fn say(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
@@ -487,6 +505,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 settings.supervisor.agents = agents;
             }
             up(settings, url_configured, cli.global.config).await
+        }
+        Command::NatsConfig { clients, format } => {
+            let text = match format {
+                NatsConfigFormat::Conf => crate::security::server_config(&clients)?,
+                NatsConfigFormat::Helm => crate::security::helm_values(&clients)?,
+            };
+            say(text.trim_end())?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Status { format } => status(&settings, format).await,
         Command::Health { format } => health(&settings, format).await,
