@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use mneme_protocol::subjects::{self, jetstream as names};
-use mneme_protocol::{AgentType, ComponentKind, guardian, harvester, patterns, relationships};
+use mneme_protocol::{AgentType, ComponentKind, guardian, harvester, orchestrator, patterns, relationships};
 
 /// The account of Mneme's own processes: agents, orchestrator, operators. JetStream lives here.
 pub const SYSTEM_ACCOUNT: &str = "MNEME";
@@ -36,6 +36,8 @@ pub fn password_variable(user: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Permissions {
     pub publish: Vec<String>,
+    /// Subjects refused even where `publish` allows them.
+    pub deny_publish: Vec<String>,
     pub subscribe: Vec<String>,
 }
 
@@ -187,7 +189,7 @@ pub fn permissions(kind: ComponentKind) -> Permissions {
             publish.push(format!("{}.>", inbox_prefix(ADMIN_USER)));
         }
     }
-    Permissions { publish, subscribe }
+    Permissions { publish, deny_publish: Vec::new(), subscribe }
 }
 
 /// The operators' user: the whole system's requests, discovery and JetStream, but never an agent's
@@ -195,6 +197,7 @@ pub fn permissions(kind: ComponentKind) -> Permissions {
 pub fn admin_permissions() -> Permissions {
     Permissions {
         publish: ["mneme.>", "$SRV.>", "$JS.API.>", "$JS.ACK.>", "$KV.>", "$O.>"].map(str::to_owned).to_vec(),
+        deny_publish: Vec::new(),
         subscribe: vec![format!("{}.>", inbox_prefix(ADMIN_USER)), format!("{}.event.>", subjects::ROOT)],
     }
 }
@@ -204,6 +207,13 @@ pub fn admin_permissions() -> Permissions {
 pub fn client_permissions(user: &str) -> Permissions {
     Permissions {
         publish: vec!["mneme.agent.>".to_owned(), "mneme.orchestrator.>".to_owned(), subjects::ingest(user)],
+        // What runs the system rather than one's own memories is the operators'.
+        deny_publish: [
+            subjects::request(ComponentKind::Agent(AgentType::PrivacyGuardian), guardian::message_types::REWRAP_KEYS),
+            subjects::request(ComponentKind::Orchestrator, orchestrator::message_types::BROADCAST),
+            subjects::request(ComponentKind::Orchestrator, orchestrator::message_types::SCALE),
+        ]
+        .to_vec(),
         subscribe: vec![format!("{}.>", inbox_prefix(user))],
     }
 }
@@ -234,13 +244,17 @@ fn map(entries: Vec<(&str, Conf)>) -> Conf {
 }
 
 fn user_entry(user: &str, permissions: &Permissions) -> Conf {
+    let mut publish = vec![("allow", texts(&permissions.publish))];
+    if !permissions.deny_publish.is_empty() {
+        publish.push(("deny", texts(&permissions.deny_publish)));
+    }
     map(vec![
         ("user", text(user)),
         ("password", Conf::Variable(password_variable(user))),
         (
             "permissions",
             map(vec![
-                ("publish", map(vec![("allow", texts(&permissions.publish))])),
+                ("publish", map(publish)),
                 ("subscribe", map(vec![("allow", texts(&permissions.subscribe))])),
                 ("allow_responses", Conf::Bool(true)),
             ]),
@@ -443,6 +457,7 @@ mod tests {
         assert!(alice.publish.contains(&subjects::ingest("alice")));
         assert!(!alice.publish.contains(&subjects::ingest("bob")));
         assert_eq!(alice.subscribe, vec!["_INBOX_alice.>".to_owned()]);
+        assert!(alice.deny_publish.contains(&"mneme.agent.privacy_guardian.rewrap_keys".to_owned()));
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The privacy guardian as a process: `detect_pii` and `redact` over plain NATS requests, in MessagePack and
-//! JSON, with typed errors for what a client gets wrong.
+//! JSON, with typed errors for what a client gets wrong; the master key rotated under stored memories.
 
 use std::time::Duration;
 
 use async_nats::HeaderMap;
-use mneme_protocol::guardian::{PiiDetected, PiiEntityType, Redacted};
+use mneme_protocol::guardian::{KeysRewrapped, MemoryReply, PiiDetected, PiiEntityType, Redacted, SecurityApplied};
+use mneme_protocol::harvester::MemoryProcessed;
 use mneme_protocol::{AgentType, ComponentKind, ErrorPayload};
-use mneme_system_tests::{MasterKey, NatsServer, Process, msgpack_body, raw_request, wait_for_instances};
+use mneme_system_tests::{MasterKey, NatsServer, Process, mneme, msgpack_body, raw_request, wait_for_instances};
 
 const GUARDIAN: ComponentKind = ComponentKind::Agent(AgentType::PrivacyGuardian);
 const DETECT: &str = "mneme.agent.privacy_guardian.detect_pii";
@@ -98,4 +99,75 @@ async fn client_mistakes_are_typed_errors_and_the_guardian_keeps_serving() {
     )
     .await;
     assert_eq!(reply.message.payload_as::<PiiDetected>().unwrap().entities[0].entity_type, PiiEntityType::PhoneNumber);
+}
+
+/// A memory stored under one master key, read back after the key was rotated: the guardian restarted with
+/// the new key and the old one as `previous_master_key_file`, `mneme rewrap-keys`, then the new key alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_master_key_rotates_without_losing_a_memory() {
+    let nats = NatsServer::start();
+    let client = nats.connect().await;
+    let (old, new) = (MasterKey::new("6b"), MasterKey::new("6c"));
+    let harvester = ComponentKind::Agent(AgentType::MemoryHarvester);
+    let _harvester = Process::start("mneme-memory-harvester", &nats.url, &[]);
+    wait_for_instances(&client, harvester, 1, Duration::from_secs(20)).await;
+    let processed = raw_request(
+        &client,
+        "mneme.agent.memory_harvester.process_memory",
+        HeaderMap::new(),
+        msgpack_body(
+            "process_memory",
+            serde_json::json!({"raw_input": "Rotated keys keep this sentence.", "owner": "ann"}),
+        ),
+    )
+    .await
+    .message
+    .payload_as::<MemoryProcessed>()
+    .unwrap()
+    .processed_memory;
+
+    let guardian_with = |environment: &[(&str, &str)]| Process::start("mneme-privacy-guardian", &nats.url, environment);
+    let read = async |client: &async_nats::Client| {
+        let request = serde_json::json!({"principal": "ann", "owner": "ann", "memory_id": processed.id});
+        raw_request(
+            client,
+            "mneme.agent.privacy_guardian.get_memory",
+            HeaderMap::new(),
+            msgpack_body("get_memory", request),
+        )
+        .await
+        .message
+    };
+
+    let mut guardian = guardian_with(&[("MNEME__GUARDIAN__MASTER_KEY_FILE", &old.file)]);
+    wait_for_instances(&client, GUARDIAN, 1, Duration::from_secs(20)).await;
+    let store = msgpack_body("apply_security", serde_json::json!({"memory": processed}));
+    let stored = raw_request(&client, "mneme.agent.privacy_guardian.apply_security", HeaderMap::new(), store).await;
+    assert!(stored.message.payload_as::<SecurityApplied>().unwrap().stored);
+    guardian.signal(nix::sys::signal::Signal::SIGTERM);
+    guardian.wait_exit(Duration::from_secs(20));
+
+    // The new key alone cannot open what the old one sealed.
+    let mut guardian = guardian_with(&[("MNEME__GUARDIAN__MASTER_KEY_FILE", &new.file)]);
+    wait_for_instances(&client, GUARDIAN, 1, Duration::from_secs(20)).await;
+    assert!(read(&client).await.as_error().is_some(), "the new key opened the old key's memory");
+    guardian.signal(nix::sys::signal::Signal::SIGTERM);
+    guardian.wait_exit(Duration::from_secs(20));
+
+    let mut guardian = guardian_with(&[
+        ("MNEME__GUARDIAN__MASTER_KEY_FILE", &new.file),
+        ("MNEME__GUARDIAN__PREVIOUS_MASTER_KEY_FILE", &old.file),
+    ]);
+    wait_for_instances(&client, GUARDIAN, 1, Duration::from_secs(20)).await;
+    let (ok, out) = mneme(&["--nats-url", &nats.url, "rewrap-keys", "--format", "json"]);
+    assert!(ok, "{out}");
+    let report: KeysRewrapped = serde_json::from_str(&out).unwrap();
+    assert_eq!(report, KeysRewrapped { rewrapped: 1, current: 0, unreadable: 0 });
+    guardian.signal(nix::sys::signal::Signal::SIGTERM);
+    guardian.wait_exit(Duration::from_secs(20));
+
+    let _guardian = guardian_with(&[("MNEME__GUARDIAN__MASTER_KEY_FILE", &new.file)]);
+    wait_for_instances(&client, GUARDIAN, 1, Duration::from_secs(20)).await;
+    let memory = read(&client).await.payload_as::<MemoryReply>().expect("the memory opens under the new key alone");
+    assert_eq!(memory.memory.memory.text, "Rotated keys keep this sentence.");
 }

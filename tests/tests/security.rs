@@ -172,6 +172,13 @@ async fn each_user_does_only_what_it_is_allowed() {
     })
     .await;
 
+    // Running the system is the operators' business: a client may not rewrap the vault's keys.
+    alice.publish("mneme.agent.privacy_guardian.rewrap_keys", "{}".into()).await.unwrap();
+    eventually(Duration::from_secs(5), "the server refuses alice's rewrap_keys", async || {
+        alice_errors.lock().unwrap().iter().any(|error| error.contains("rewrap_keys"))
+    })
+    .await;
+
     // The pattern analyzer's user may not listen on the ingest subjects or on the privacy guardian's.
     let (analyzer, analyzer_errors) = connect_as(&url, "pattern_analyzer").await;
     let forbidden = [

@@ -174,6 +174,11 @@ pub fn capabilities() -> Vec<AgentCapability> {
             message_types::FORGOTTEN,
         ),
         vault(
+            message_types::REWRAP_KEYS,
+            "Wraps every owner's data key under the current master key, after a rotation",
+            message_types::KEYS_REWRAPPED,
+        ),
+        vault(
             message_types::CHECK_ACCESS,
             "Whether a principal may read an owner's memories or results derived from them, and up to which sensitivity",
             message_types::ACCESS_DECISION,
@@ -270,6 +275,10 @@ impl<S: VaultStore, A: AuditSink> Agent for Guardian<S, A> {
                 let key = self.vault()?.derive_key(&requester, &input.owner, &input.purpose).await?;
                 let derived = KeyDerived { owner: input.owner, purpose: input.purpose, key: hex::encode(key) };
                 Ok(Reply::new(message_types::KEY_DERIVED, derived))
+            }
+            message_types::REWRAP_KEYS => {
+                let rewrapped = self.vault()?.rewrap_keys().await?;
+                Ok(Reply::new(message_types::KEYS_REWRAPPED, rewrapped))
             }
             message_types::FORGET => {
                 let input: ForgetRequest = request.payload()?;

@@ -41,7 +41,8 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()> + Send) 
                     let replicas = guardian_settings.store_replicas;
                     let store = KvVaultStore::open(&jetstream, replicas).await?;
                     let audit = JetStreamAudit::open(&jetstream, replicas).await?;
-                    Some(Vault::new(store, audit, key.clone(), context.id.as_str()))
+                    let previous = guardian_settings.previous_master_key()?;
+                    Some(Vault::new(store, audit, key.clone(), context.id.as_str()).with_previous_master(previous))
                 }
                 None => {
                     tracing::warn!(

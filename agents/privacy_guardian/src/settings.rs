@@ -19,6 +19,9 @@ pub struct GuardianSettings {
     pub master_key_file: Option<PathBuf>,
     /// The master key in hex, when no file is used; prefer the file, since environments leak.
     pub master_key: Option<String>,
+    /// While the master key is rotated: a file holding the key it replaces. Data keys wrapped by it still
+    /// open and are wrapped anew under the current key (all at once with `rewrap_keys`).
+    pub previous_master_key_file: Option<PathBuf>,
     /// Replicas of the vault's buckets and the audit stream in a clustered JetStream (1 on a single server).
     pub store_replicas: usize,
 }
@@ -30,6 +33,7 @@ impl Default for GuardianSettings {
             max_text_bytes: 512 * 1024,
             master_key_file: None,
             master_key: None,
+            previous_master_key_file: None,
             store_replicas: 1,
         }
     }
@@ -43,6 +47,11 @@ impl GuardianSettings {
             (None, Some(hex)) => MasterKey::from_hex(hex).map(Some),
             (None, None) => Ok(None),
         }
+    }
+
+    /// The master key being retired, if a rotation is under way.
+    pub fn previous_master_key(&self) -> Result<Option<MasterKey>, KeyError> {
+        self.previous_master_key_file.as_deref().map(MasterKey::from_file).transpose()
     }
 }
 
@@ -63,6 +72,9 @@ impl Validate for Settings {
         }
         if let Err(error) = guardian.master_key() {
             problems.push(format!("guardian master key: {error}"));
+        }
+        if let Err(error) = guardian.previous_master_key() {
+            problems.push(format!("guardian previous master key: {error}"));
         }
         problems
     }

@@ -33,6 +33,9 @@ pub mod message_types {
     /// For agents that keep state derived from memories: the owner's key for sealing it.
     pub const DERIVE_KEY: &str = "derive_key";
     pub const KEY_DERIVED: &str = "key_derived";
+    /// For operators rotating the master key: wrap every owner's data key under the current master key.
+    pub const REWRAP_KEYS: &str = "rewrap_keys";
+    pub const KEYS_REWRAPPED: &str = "keys_rewrapped";
 }
 
 pub mod event_types {
@@ -324,6 +327,18 @@ pub struct AccessRevoked {
     pub grantee: String,
     /// False when there was no grant to revoke.
     pub revoked: bool,
+}
+
+/// `keys_rewrapped`: how the owners' data keys stand after `rewrap_keys` (payload `{}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeysRewrapped {
+    /// Wrapped anew under the current master key: they were under the previous one.
+    pub rewrapped: u64,
+    /// Already under the current master key.
+    pub current: u64,
+    /// Under neither key: their owners' memories cannot be read until the key they were wrapped with is
+    /// configured again.
+    pub unreadable: u64,
 }
 
 /// `forget`: one memory, or (without `memory_id`) everything of the owner. Only the owner may forget.

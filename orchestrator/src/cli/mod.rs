@@ -338,6 +338,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
+    /// After a rotation of the master key (guardian.previous_master_key_file set to the old key): wrap every
+    /// owner's data key under the new key, so that the old one can be retired. Safe to run again.
+    RewrapKeys {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
     /// Show the audit trail: every access decision and forget.
     Audit {
         #[arg(long)]
@@ -617,6 +623,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             people::person(&settings, &owner, principal.as_deref(), &name, also_me, format).await
         }
         Command::Forget { owner, memory, yes, format } => vault::forget(&settings, &owner, memory, yes, format).await,
+        Command::RewrapKeys { format } => vault::rewrap_keys(&settings, format).await,
         Command::Audit { owner, limit, format } => vault::audit(&settings, owner.as_deref(), limit, format).await,
         Command::Dlq { command, format } => match command {
             DlqCommand::List { limit } => dlq::list(&settings, limit, format).await,

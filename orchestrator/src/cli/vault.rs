@@ -11,8 +11,8 @@ use futures::StreamExt;
 
 use mneme_protocol::AgentType;
 use mneme_protocol::guardian::{
-    AuditRecord, CountMemoriesRequest, ForgetRequest, Forgotten, GetMemoryRequest, ListMemoriesRequest, MemoriesReply,
-    MemoryCount, MemoryReply, MemoryView, message_types,
+    AuditRecord, CountMemoriesRequest, ForgetRequest, Forgotten, GetMemoryRequest, KeysRewrapped, ListMemoriesRequest,
+    MemoriesReply, MemoryCount, MemoryReply, MemoryView, message_types,
 };
 use mneme_protocol::subjects::jetstream::AUDIT_STREAM;
 use mneme_runtime::call::CallOptions;
@@ -153,6 +153,24 @@ pub async fn forget(
         })?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+pub async fn rewrap_keys(settings: &Settings, output: OutputFormat) -> anyhow::Result<ExitCode> {
+    let orchestrator = super::connect(settings).await?;
+    let options = CallOptions { timeout: Some(Duration::from_secs(600)), ..CallOptions::default() };
+    let reply: KeysRewrapped = orchestrator
+        .send(GUARDIAN, message_types::REWRAP_KEYS, &serde_json::json!({}), &options)
+        .await?
+        .payload_as()?;
+    match output {
+        OutputFormat::Json => say(&serde_json::to_string_pretty(&reply)?)?,
+        OutputFormat::Table => say(&format!(
+            "data keys: {} wrapped anew, {} already under the current master key, {} under neither",
+            reply.rewrapped, reply.current, reply.unreadable
+        ))?,
+    }
+    // Keys under neither master key mean the rotation cannot finish: say so in the exit code.
+    Ok(if reply.unreadable == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// The last `limit` audit records (of `owner` only, when given), oldest first.

@@ -12,8 +12,8 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use mneme_protocol::guardian::{
-    AccessDecision, AccessGranted, AccessRevoked, AuditRecord, Forgotten, GrantAccessRequest, MemoryView, Scope,
-    SecurityApplied, Sensitivity,
+    AccessDecision, AccessGranted, AccessRevoked, AuditRecord, Forgotten, GrantAccessRequest, KeysRewrapped,
+    MemoryView, Scope, SecurityApplied, Sensitivity,
 };
 use mneme_protocol::harvester::ProcessedMemory;
 use mneme_protocol::subjects::{self, owner_token};
@@ -121,19 +121,65 @@ pub struct Vault<S, A> {
     store: S,
     audit: A,
     master: MasterKey,
+    /// The master key before the last rotation: keys still wrapped by it open, and are wrapped anew.
+    previous: Option<MasterKey>,
     agent_id: String,
 }
 
 impl<S: VaultStore, A: AuditSink> Vault<S, A> {
     pub fn new(store: S, audit: A, master: MasterKey, agent_id: impl Into<String>) -> Self {
-        Vault { store, audit, master, agent_id: agent_id.into() }
+        Vault { store, audit, master, previous: None, agent_id: agent_id.into() }
+    }
+
+    /// During a rotation of the master key: the key it replaces.
+    pub fn with_previous_master(mut self, previous: Option<MasterKey>) -> Self {
+        self.previous = previous;
+        self
+    }
+
+    /// Opens a wrapped data key. One still wrapped by the previous master key is wrapped anew under the
+    /// current one on the way.
+    async fn open_key(&self, token: &str, wrapped: Vec<u8>) -> Result<DataKey, VaultError> {
+        let error = match DataKey::unwrap(&self.master, token, &wrapped) {
+            Ok(key) => return Ok(key),
+            Err(error) => error,
+        };
+        let Some(previous) = &self.previous else { return Err(error.into()) };
+        let key = DataKey::unwrap(previous, token, &wrapped).map_err(|_| error)?;
+        self.store.replace_wrapped_key(token, &wrapped, key.wrap(&self.master, token)).await?;
+        Ok(key)
+    }
+
+    /// Wraps every data key still under the previous master key under the current one, so that the
+    /// previous key can be retired.
+    pub async fn rewrap_keys(&self) -> Result<KeysRewrapped, VaultError> {
+        let mut report = KeysRewrapped::default();
+        for token in self.store.key_owners().await? {
+            let Some(wrapped) = self.store.wrapped_key(&token).await? else { continue };
+            if DataKey::unwrap(&self.master, &token, &wrapped).is_ok() {
+                report.current += 1;
+                continue;
+            }
+            let key = self.previous.as_ref().and_then(|previous| DataKey::unwrap(previous, &token, &wrapped).ok());
+            match key {
+                Some(key) => {
+                    // Lost only to a concurrent rewrap (then it is current) or to `forget` (then it is gone).
+                    if self.store.replace_wrapped_key(&token, &wrapped, key.wrap(&self.master, &token)).await? {
+                        report.rewrapped += 1;
+                    }
+                }
+                None => report.unreadable += 1,
+            }
+        }
+        tracing::info!(?report, "Wrapped the owners' data keys under the current master key.");
+        Ok(report)
     }
 
     /// The owner's data key, made on first use. Of two replicas making one at once, one wins and both use it.
     async fn data_key(&self, owner: &str, create: bool) -> Result<Option<DataKey>, VaultError> {
         let token = owner_token(owner);
         if let Some(wrapped) = self.store.wrapped_key(&token).await? {
-            return Ok(Some(DataKey::unwrap(&self.master, &token, &wrapped)?));
+            return Ok(Some(self.open_key(&token, wrapped).await?));
         }
         if !create {
             return Ok(None);
@@ -143,7 +189,7 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
             return Ok(Some(key));
         }
         let wrapped = self.store.wrapped_key(&token).await?.ok_or_else(|| StoreError("data key vanished".into()))?;
-        Ok(Some(DataKey::unwrap(&self.master, &token, &wrapped)?))
+        Ok(Some(self.open_key(&token, wrapped).await?))
     }
 
     fn context(owner: &str, memory_id: &str) -> Vec<u8> {
@@ -439,6 +485,36 @@ mod tests {
             is_duplicate: false,
             duplicate_of: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_rotated_master_key_takes_over_every_data_key_and_forgotten_keys_stay_gone() {
+        let old = vault();
+        for owner in ["ann", "bob", "cy"] {
+            old.apply_security(memory(owner, "m1", "Lunch with Omar Haddad at noon")).await.unwrap();
+        }
+        old.forget("cy", "cy", None).await.unwrap();
+        let Vault { store, audit, master: previous, .. } = old;
+        let new_master = MasterKey::from_hex(&"43".repeat(32)).unwrap();
+
+        // Without the previous key the memories stay sealed; with it they open, and open wraps anew.
+        let unrotated = Vault::new(store, audit, new_master.clone(), "privacy_guardian_0000abcd");
+        assert!(matches!(unrotated.get("ann", "ann", "m1").await, Err(VaultError::Corrupt(_))));
+        let Vault { store, audit, .. } = unrotated;
+        let rotating = Vault::new(store, audit, new_master.clone(), "privacy_guardian_0000abcd")
+            .with_previous_master(Some(previous));
+        assert_eq!(rotating.get("ann", "ann", "m1").await.unwrap().memory.text, "Lunch with Omar Haddad at noon");
+        let report = rotating.rewrap_keys().await.unwrap();
+        assert_eq!(report, KeysRewrapped { rewrapped: 1, current: 1, unreadable: 0 }, "bob's by rewrap, ann's on read");
+        assert_eq!(rotating.rewrap_keys().await.unwrap(), KeysRewrapped { rewrapped: 0, current: 2, unreadable: 0 });
+
+        // The previous key retired: everything opens under the new one alone; cy's key did not come back.
+        let Vault { store, audit, .. } = rotating;
+        let rotated = Vault::new(store, audit, new_master, "privacy_guardian_0000abcd");
+        for owner in ["ann", "bob"] {
+            assert_eq!(rotated.get(owner, owner, "m1").await.unwrap().memory.text, "Lunch with Omar Haddad at noon");
+        }
+        assert!(rotated.store.wrapped_key(&owner_token("cy")).await.unwrap().is_none());
     }
 
     #[tokio::test]

@@ -28,6 +28,16 @@ pub trait VaultStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Destroys the owner's key; true when there was one.
     fn destroy_key(&self, owner: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Replaces the owner's wrapped key if it still is `expected`: false when it changed or was destroyed
+    /// meanwhile, so that a rewrap never brings back a key that `forget` destroyed.
+    fn replace_wrapped_key(
+        &self,
+        owner: &str,
+        expected: &[u8],
+        wrapped: Vec<u8>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Every owner (token) that has a data key.
+    fn key_owners(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
     /// Stores a memory unless it is there already; false when it was.
     fn create_memory(
         &self,
@@ -135,6 +145,21 @@ impl VaultStore for KvVaultStore {
         Ok(existed)
     }
 
+    async fn replace_wrapped_key(&self, owner: &str, expected: &[u8], wrapped: Vec<u8>) -> Result<bool, StoreError> {
+        let written = mneme_runtime::kv::update(&self.keys, owner, |current| {
+            let next = (current.as_deref() == Some(expected)).then(|| wrapped.clone());
+            async move { Ok(next) }
+        })
+        .await
+        .map_err(failed)?;
+        Ok(written.is_some())
+    }
+
+    async fn key_owners(&self) -> Result<Vec<String>, StoreError> {
+        use futures::TryStreamExt;
+        self.keys.keys().await.map_err(failed)?.try_collect().await.map_err(failed)
+    }
+
     async fn create_memory(&self, owner: &str, id: &str, sealed: Vec<u8>) -> Result<bool, StoreError> {
         create(&self.memories, &format!("{owner}.{id}"), sealed).await
     }
@@ -196,6 +221,21 @@ impl VaultStore for MemoryVaultStore {
 
     async fn destroy_key(&self, owner: &str) -> Result<bool, StoreError> {
         Ok(self.keys.lock().expect("unpoisoned").remove(owner).is_some())
+    }
+
+    async fn replace_wrapped_key(&self, owner: &str, expected: &[u8], wrapped: Vec<u8>) -> Result<bool, StoreError> {
+        let mut keys = self.keys.lock().expect("unpoisoned");
+        match keys.get_mut(owner) {
+            Some(current) if current.as_slice() == expected => {
+                *current = wrapped;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn key_owners(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.keys.lock().expect("unpoisoned").keys().cloned().collect())
     }
 
     async fn create_memory(&self, owner: &str, id: &str, sealed: Vec<u8>) -> Result<bool, StoreError> {
