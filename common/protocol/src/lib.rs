@@ -14,6 +14,7 @@ pub mod insights;
 pub mod message;
 pub mod orchestrator;
 pub mod patterns;
+pub mod permissions;
 pub mod pipelines;
 pub mod relationships;
 pub mod stats;
