@@ -33,8 +33,12 @@ async fn mneme_runs_on_a_server_with_that_configuration() {
     assert!(jetstream.get_key_value("mneme_harvester_dedup").await.is_ok(), "the harvester's index lives in JetStream");
 }
 
+fn deploy_path(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy").join(path)
+}
+
 fn deploy_file(path: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy").join(path)).expect("the file")
+    std::fs::read_to_string(deploy_path(path)).expect("the file")
 }
 
 /// Every executable the image must hold: the command line, the orchestrator and one per agent type.
@@ -117,4 +121,59 @@ fn the_compose_file_runs_nats_with_jetstream_the_orchestrator_and_every_agent() 
     );
     assert!(compose.secrets.contains_key("mneme_master_key"));
     assert_eq!(compose.services["cli"].entrypoint, ["mneme"]);
+}
+
+/// A certificate authority and a server certificate for 127.0.0.1, as PEM files in `dir`: (CA, cert, key).
+fn certificates(dir: &Path) -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut authority = CertificateParams::new(Vec::<String>::new()).unwrap();
+    authority.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let authority = CertifiedIssuer::self_signed(authority, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .unwrap()
+        .signed_by(&key, &authority)
+        .unwrap();
+    let write = |name: &str, pem: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, pem).unwrap();
+        path.display().to_string()
+    };
+    (write("ca.crt", authority.pem()), write("tls.crt", server.pem()), write("tls.key", key.serialize_pem()))
+}
+
+/// The TLS option of `nats/nats-server-secured.conf`, turned on: Mneme talks to the server over TLS with the
+/// settings `nats.require_tls` and `nats.tls_ca_file`, and a client without TLS is turned away.
+#[tokio::test(flavor = "multi_thread")]
+async fn mneme_talks_to_nats_over_tls() {
+    let store = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = certificates(store.path());
+    let shipped = std::fs::read_to_string(deploy_path("nats/nats-server-secured.conf")).unwrap();
+    let commented = shipped.split("# tls {").nth(1).expect("the secured configuration shows how to turn TLS on");
+    assert!(commented.contains("cert_file") && commented.contains("key_file"));
+    let config = format!(
+        "jetstream {{ store_dir: {:?} }}\ntls {{\n  cert_file: {cert:?}\n  key_file: {key:?}\n}}\n",
+        store.path().join("js").display().to_string()
+    );
+    let file = store.path().join("nats-server.conf");
+    std::fs::write(&file, config).unwrap();
+    let nats = NatsServer::start_with_config(&file);
+    let url = nats.url.replace("nats://", "tls://");
+
+    let _harvester = Process::start(
+        "mneme-memory-harvester",
+        &url,
+        &[("MNEME__NATS__REQUIRE_TLS", "true"), ("MNEME__NATS__TLS_CA_FILE", ca.as_str())],
+    );
+    let client = async_nats::ConnectOptions::new()
+        .require_tls(true)
+        .add_root_certificates(ca.clone().into())
+        .connect(&url)
+        .await
+        .expect("a TLS client connects");
+    wait_for_instances(&client, ComponentKind::Agent(AgentType::MemoryHarvester), 1, Duration::from_secs(20)).await;
+
+    // Without the authority's certificate the server is not trusted.
+    let untrusting = async_nats::ConnectOptions::new().require_tls(true).connect(&url).await;
+    assert!(untrusting.is_err(), "a client trusted a certificate no authority it knows signed");
 }
