@@ -203,6 +203,8 @@ pub enum DecodeError {
     MessagePack(#[from] rmp_serde::decode::Error),
     #[error("body is not a JSON envelope: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("body is not a MessagePack envelope: {bytes} bytes follow the envelope")]
+    Trailing { bytes: u64 },
     #[error("payload does not fit `{message_type}`: {reason}")]
     Payload { message_type: String, reason: String },
 }
@@ -320,7 +322,16 @@ impl AgentMessage {
         received: impl FnOnce() -> std::time::Duration,
     ) -> Result<Self, DecodeError> {
         let mut message: AgentMessage = match encoding {
-            Encoding::MessagePack => rmp_serde::from_slice(body)?,
+            Encoding::MessagePack => {
+                let mut deserializer = rmp_serde::Deserializer::new(std::io::Cursor::new(body));
+                let message = AgentMessage::deserialize(&mut deserializer)?;
+                // An envelope followed by anything else is not an envelope (as JSON's reader also holds).
+                let trailing = body.len() as u64 - deserializer.position();
+                if trailing > 0 {
+                    return Err(DecodeError::Trailing { bytes: trailing });
+                }
+                message
+            }
             Encoding::Json => serde_json::from_slice(body)?,
         };
         if message.id.is_empty() || message.timestamp.is_nan() {
@@ -345,6 +356,15 @@ mod tests {
         text: String,
         #[serde(default)]
         count: u32,
+    }
+
+    #[test]
+    fn bytes_after_an_envelope_make_it_no_envelope() {
+        let mut body = rmp_serde::to_vec_named(&serde_json::json!({"type": "ping", "payload": {}})).unwrap();
+        assert!(AgentMessage::decode(&body, Encoding::MessagePack).is_ok());
+        body.extend_from_slice(&[0x00, 0xff]);
+        let error = AgentMessage::decode(&body, Encoding::MessagePack).unwrap_err();
+        assert!(matches!(error, DecodeError::Trailing { bytes: 2 }), "{error}");
     }
 
     #[test]
