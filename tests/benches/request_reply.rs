@@ -41,6 +41,9 @@ struct Samples {
     elapsed: Duration,
     /// CPU time the server process spent during the rounds: the cost that a loaded machine does not blur.
     server_cpu: Duration,
+    /// The same of nats-server and of this (the client's) process: where the rest of a request's cost goes.
+    broker_cpu: Duration,
+    client_cpu: Duration,
 }
 
 impl Samples {
@@ -55,7 +58,11 @@ impl Samples {
     }
 
     fn cpu_per_request(&self) -> Duration {
-        self.server_cpu / u32::try_from(self.latencies.len()).unwrap_or(u32::MAX).max(1)
+        self.per_request(self.server_cpu)
+    }
+
+    fn per_request(&self, cpu: Duration) -> Duration {
+        cpu / u32::try_from(self.latencies.len()).unwrap_or(u32::MAX).max(1)
     }
 }
 
@@ -211,16 +218,19 @@ async fn run() {
         ROUNDS, ROUND_DURATION
     );
     println!(
-        "| target | in flight | requests | throughput (req/s) | p50 (us) | p99 (us) | server CPU per request (us) |"
+        "| target | in flight | requests | throughput (req/s) | p50 (us) | p99 (us) | server CPU per request (us) | \
+         nats-server CPU per request (us) | client CPU per request (us) |"
     );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for in_flight in [1, 64] {
         let mut results: Vec<Samples> = targets.iter().map(|_| Samples::default()).collect();
         for _ in 0..ROUNDS {
             for ((_, subject, pid), samples) in targets.iter().zip(results.iter_mut()) {
-                let cpu_before = cpu_time(*pid);
+                let before = (cpu_time(*pid), cpu_time(nats.pid()), cpu_time(std::process::id()));
                 drive(&client, subject, &body, in_flight, ROUND_DURATION, samples).await;
-                samples.server_cpu += cpu_time(*pid).saturating_sub(cpu_before);
+                samples.server_cpu += cpu_time(*pid).saturating_sub(before.0);
+                samples.broker_cpu += cpu_time(nats.pid()).saturating_sub(before.1);
+                samples.client_cpu += cpu_time(std::process::id()).saturating_sub(before.2);
             }
         }
         let mut summary: Vec<(Duration, Duration, f64, Duration)> = Vec::new();
@@ -228,12 +238,14 @@ async fn run() {
             let row =
                 (samples.percentile(0.50), samples.percentile(0.99), samples.throughput(), samples.cpu_per_request());
             println!(
-                "| {name} | {in_flight} | {} | {:.0} | {:.0} | {:.0} | {:.2} |",
+                "| {name} | {in_flight} | {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} |",
                 samples.latencies.len(),
                 row.2,
                 row.0.as_secs_f64() * 1e6,
                 row.1.as_secs_f64() * 1e6,
-                row.3.as_secs_f64() * 1e6
+                row.3.as_secs_f64() * 1e6,
+                samples.per_request(samples.broker_cpu).as_secs_f64() * 1e6,
+                samples.per_request(samples.client_cpu).as_secs_f64() * 1e6
             );
             summary.push(row);
         }

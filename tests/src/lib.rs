@@ -53,6 +53,11 @@ impl NatsServer {
         Self::launch(store, &["-c", &config])
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Where the server keeps its files.
     pub fn store_dir(&self) -> &Path {
         self._store.path()
