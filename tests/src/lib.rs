@@ -24,6 +24,9 @@ pub struct NatsServer {
     child: Child,
     pub port: u16,
     pub url: String,
+    /// What it was started with, to start it again the same way.
+    args: Vec<String>,
+    environment: Vec<(String, String)>,
     /// The store, deleted when the server is dropped.
     _store: tempfile::TempDir,
 }
@@ -81,13 +84,34 @@ impl NatsServer {
     }
 
     fn launch_with(store: tempfile::TempDir, args: &[&str], environment: &[(String, String)]) -> Self {
-        let ports_dir = store.path().join("ports");
+        let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+        let (child, port) = Self::spawn(store.path(), &args, environment, "-1");
+        NatsServer {
+            child,
+            port,
+            url: format!("nats://127.0.0.1:{port}"),
+            args,
+            environment: environment.to_vec(),
+            _store: store,
+        }
+    }
+
+    /// Kills the server (SIGKILL, as a crash would) and starts it again on the same port and store.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, _) = Self::spawn(self._store.path(), &self.args, &self.environment, &self.port.to_string());
+        self.child = child;
+    }
+
+    fn spawn(dir: &Path, args: &[String], environment: &[(String, String)], port: &str) -> (Child, u16) {
+        let ports_dir = dir.join("ports");
         std::fs::create_dir_all(&ports_dir).expect("ports directory");
         let child = Command::new(nats_server_binary())
-            .current_dir(store.path())
+            .current_dir(dir)
             .envs(environment.iter().map(|(key, value)| (key, value)))
             .args(args)
-            .args(["--addr", "127.0.0.1", "--port", "-1", "--ports_file_dir"])
+            .args(["--addr", "127.0.0.1", "--port", port, "--ports_file_dir"])
             .arg(&ports_dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -100,7 +124,7 @@ impl NatsServer {
                 )
             });
         let port = wait_for_port(&ports_dir, child.id());
-        NatsServer { child, port, url: format!("nats://127.0.0.1:{port}"), _store: store }
+        (child, port)
     }
 
     pub async fn connect(&self) -> async_nats::Client {

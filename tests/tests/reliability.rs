@@ -1,0 +1,162 @@
+//! Failures survived, with real processes: nats-server killed and started again on its file store in the
+//! middle of an ingest loses no input it acknowledged, and stores none twice; instances killed again and again
+//! while inputs flow lose nothing either. Sizes are small for CI; `MNEME_RELIABILITY_SIZE` sets larger ones.
+
+use std::time::{Duration, Instant};
+
+use async_nats::HeaderMap;
+use nix::sys::signal::Signal;
+
+use mneme_protocol::guardian::MemoryCount;
+use mneme_protocol::{AgentType, ComponentKind, subjects};
+use mneme_system_tests::{MasterKey, NatsServer, Process, mneme, msgpack_body, wait_for_instances};
+
+/// Only the steps that store a memory (harvester, guardian), patient with a server that goes away.
+const INGEST_ENV: [(&str, &str); 8] = [
+    ("MNEME__INGEST__TRAIN_AVATAR", "false"),
+    ("MNEME__INGEST__ANALYZE_PATTERNS", "false"),
+    ("MNEME__INGEST__MAP_RELATIONSHIPS", "false"),
+    ("MNEME__INGEST__INDEX_MEMORIES", "false"),
+    ("MNEME__INGEST__ACK_WAIT_MS", "10000"),
+    ("MNEME__INGEST__STEP_TIMEOUT_MS", "4000"),
+    ("MNEME__INGEST__RETRY_BACKOFF_MS", "200,500,1000"),
+    ("MNEME__INGEST__MAX_DELIVER", "50"),
+];
+
+fn size(default: usize) -> usize {
+    std::env::var("MNEME_RELIABILITY_SIZE").ok().and_then(|size| size.parse().ok()).unwrap_or(default)
+}
+
+fn input(index: usize) -> (String, Vec<u8>) {
+    let text = format!(
+        "Reliability note {index}: the {} walk, {} minutes by the river.",
+        ["early", "late"][index % 2],
+        index % 97
+    );
+    let body = msgpack_body(
+        "process_memory",
+        serde_json::json!({"raw_input": text, "owner": "rel", "source": format!("note-{index}")}),
+    );
+    (format!("reliability-{index}"), body)
+}
+
+/// Publishes an input until the stream acknowledges it, across a server that is away for a while.
+async fn publish_until_acknowledged(jetstream: &async_nats::jetstream::Context, index: usize) {
+    let (id, body) = input(index);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", id.as_str());
+        let acknowledged =
+            match jetstream.publish_with_headers(subjects::ingest("rel"), headers, body.clone().into()).await {
+                Ok(ack) => ack.await.is_ok(),
+                Err(_) => false,
+            };
+        if acknowledged {
+            return;
+        }
+        assert!(Instant::now() < deadline, "input {index} was never acknowledged");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn count(url: &str) -> Option<usize> {
+    let (ok, out) =
+        mneme(&["--nats-url", url, "memories", "count", "--owner", "rel", "--as", "rel", "--format", "json"]);
+    ok.then(|| serde_json::from_str::<MemoryCount>(&out).ok()).flatten().map(|count| count.count)
+}
+
+async fn wait_for_count(url: &str, expected: usize, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    let mut last = None;
+    while Instant::now() < deadline {
+        last = count(url);
+        if last == Some(expected) {
+            return;
+        }
+        assert!(last.is_none_or(|count| count <= expected), "more memories than inputs: {last:?} > {expected}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("{last:?} memories stored, {expected} expected");
+}
+
+fn start(kind: ComponentKind, url: &str, key: &str) -> Process {
+    match kind {
+        ComponentKind::Orchestrator => Process::start("mneme-orchestrator", url, &INGEST_ENV),
+        ComponentKind::Agent(agent) => {
+            Process::start(&agent.binary_name(), url, &[("MNEME__GUARDIAN__MASTER_KEY_FILE", key)])
+        }
+    }
+}
+
+const KINDS: [ComponentKind; 3] = [
+    ComponentKind::Agent(AgentType::MemoryHarvester),
+    ComponentKind::Agent(AgentType::PrivacyGuardian),
+    ComponentKind::Orchestrator,
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_nats_server_restarted_mid_ingest_loses_no_acknowledged_input() {
+    let mut nats = NatsServer::start();
+    let url = nats.url.clone();
+    let master_key = MasterKey::new("8e");
+    let _processes: Vec<Process> = KINDS.iter().map(|kind| start(*kind, &url, &master_key.file)).collect();
+    let client = nats.connect().await;
+    for kind in KINDS {
+        wait_for_instances(&client, kind, 1, Duration::from_secs(30)).await;
+    }
+
+    let total = size(400);
+    let jetstream = async_nats::jetstream::new(client.clone());
+    for index in 0..total {
+        if index == total / 2 {
+            // Killed as a crash would; back on the same port and store, while everyone reconnects.
+            nats.restart();
+        }
+        publish_until_acknowledged(&jetstream, index).await;
+    }
+    wait_for_count(&url, total, Duration::from_secs(240)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn instances_killed_again_and_again_lose_and_double_nothing() {
+    let nats = NatsServer::start();
+    let url = nats.url.clone();
+    let master_key = MasterKey::new("8f");
+    // Two of each, so that one is always there while the other is killed and replaced.
+    let mut processes: Vec<(ComponentKind, Process)> = KINDS
+        .iter()
+        .flat_map(|kind| [(*kind, start(*kind, &url, &master_key.file)), (*kind, start(*kind, &url, &master_key.file))])
+        .collect();
+    let client = nats.connect().await;
+    for kind in KINDS {
+        wait_for_instances(&client, kind, 2, Duration::from_secs(30)).await;
+    }
+
+    let total = size(1_000);
+    let jetstream = async_nats::jetstream::new(client.clone());
+    let publisher = tokio::spawn(async move {
+        for index in 0..total {
+            publish_until_acknowledged(&jetstream, index).await;
+        }
+    });
+    // Every two seconds, until everything is stored: kill -9 one instance, chosen in turn over the kinds and
+    // replicas, and start its replacement.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut kills = 0;
+    while count(&url) != Some(total) {
+        assert!(Instant::now() < deadline, "{:?} of {total} stored within 300 s", count(&url));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let victim = (kills * 7 + 3) % processes.len();
+        let (kind, process) = processes.remove(victim);
+        process.signal(Signal::SIGKILL);
+        drop(process);
+        processes.push((kind, start(kind, &url, &master_key.file)));
+        kills += 1;
+    }
+    publisher.await.expect("every input acknowledged");
+    assert!(kills >= 3, "only {kills} kills before the end: make the run larger");
+    // Settled: still exactly one memory per input.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(count(&url), Some(total));
+}
