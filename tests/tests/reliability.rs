@@ -155,6 +155,7 @@ async fn instances_killed_again_and_again_lose_and_double_nothing() {
         kills += 1;
     }
     publisher.await.expect("every input acknowledged");
+    eprintln!("{total} inputs stored once each while {kills} instances were killed");
     assert!(kills >= 3, "only {kills} kills before the end: make the run larger");
     // Settled: still exactly one memory per input.
     tokio::time::sleep(Duration::from_secs(3)).await;
