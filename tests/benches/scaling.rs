@@ -89,9 +89,7 @@ async fn run() {
         "an agent waiting {EXTERNAL_CALL:?} per request, {CONCURRENCY_PER_REPLICA} at once per replica, {IN_FLIGHT} \
          requests in flight, {ROUND:?} per row\n"
     );
-    println!(
-        "| replicas | requests | throughput (req/s) | p50 (ms) | p99 (ms) | speed-up | share of the ideal |"
-    );
+    println!("| replicas | requests | throughput (req/s) | p50 (ms) | p99 (ms) | speed-up | share of the ideal |");
     println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let mut first = None;
     for count in REPLICAS {
