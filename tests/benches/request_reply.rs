@@ -2,8 +2,10 @@
 //! async-nats service that echoes, each server in a process of its own as in production, one nats-server,
 //! one client connection in this process.
 //!
-//! Run with `cargo bench -p mneme-system-tests --bench request_reply`. Rounds alternate between the
-//! targets so that drift on a shared machine falls on all alike.
+//! When Python has FastStream, the same echo agent written with it (`faststream_echo.py`) is measured too.
+//!
+//! Run with `cargo bench -p mneme-system-tests --bench request_reply` (or `scripts/bench`, which installs
+//! FastStream). Rounds alternate between the targets so that drift on a shared machine falls on all alike.
 
 use std::time::{Duration, Instant};
 
@@ -164,6 +166,49 @@ async fn serve(which: &str, url: &str) {
     }
 }
 
+const FASTSTREAM_SUBJECT: &str = "bench.faststream.ping";
+
+/// The FastStream echo agent (`faststream_echo.py`), killed when dropped.
+struct FastStream(std::process::Child);
+
+impl FastStream {
+    /// Starts it when Python has FastStream (in `.tools/python`, or wherever Python finds it).
+    fn start(url: &str) -> Option<Self> {
+        let tools = concat!(env!("CARGO_MANIFEST_DIR"), "/../.tools/python");
+        let python_path = match std::env::var("PYTHONPATH") {
+            Ok(path) if !path.is_empty() => format!("{tools}:{path}"),
+            _ => tools.to_owned(),
+        };
+        let installed = std::process::Command::new("python3")
+            .args(["-c", "import faststream.nats, msgpack"])
+            .env("PYTHONPATH", &python_path)
+            .status()
+            .is_ok_and(|status| status.success());
+        if !installed {
+            println!("(FastStream is not installed, so its row is left out: `scripts/bench` installs it.)\n");
+            return None;
+        }
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/faststream_echo.py");
+        let child = std::process::Command::new("python3")
+            .args([script, url])
+            .env("PYTHONPATH", python_path)
+            .spawn()
+            .expect("python3 runs");
+        Some(FastStream(child))
+    }
+
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for FastStream {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A server process, killed when dropped.
 struct Server(std::process::Child);
 
@@ -196,14 +241,19 @@ async fn run() {
     let body: bytes::Bytes = rmp_serde::to_vec_named(&serde_json::json!({"payload": {}})).unwrap().into();
     let runtime_subject = mneme_protocol::subjects::request(KIND, "get_stats");
 
-    let targets = [
+    let mut targets = vec![
         ("bare async-nats service (echo)", "bench.echo".to_owned(), bare_server.pid()),
         ("Mneme runtime (get_stats)", runtime_subject, runtime_server.pid()),
         ("bare service, stats-sized reply", "bench.sized".to_owned(), bare_server.pid()),
         ("Mneme runtime (ping)", mneme_protocol::subjects::request(KIND, "ping"), runtime_server.pid()),
     ];
+    // The same echo agent in Python with FastStream, when it is installed (scripts/bench installs it).
+    let faststream = FastStream::start(&nats.url);
+    if let Some(server) = &faststream {
+        targets.push(("FastStream, Python (ping)", FASTSTREAM_SUBJECT.to_owned(), server.pid()));
+    }
     for (_, subject, _) in &targets {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(20);
         while client.request(subject.clone(), body.clone()).await.is_err() {
             assert!(Instant::now() < deadline, "{subject} never answered");
             tokio::time::sleep(Duration::from_millis(50)).await;
