@@ -73,9 +73,8 @@ async fn drive(client: &async_nats::Client, duration: Duration, rate: Option<f64
         if outstanding.is_empty() && started.elapsed() >= duration {
             return answered;
         }
-        match tokio::time::timeout(Duration::from_millis(5), outstanding.next()).await {
-            Ok(Some(())) => answered += 1,
-            Ok(None) | Err(_) => {}
+        if let Ok(Some(())) = tokio::time::timeout(Duration::from_millis(5), outstanding.next()).await {
+            answered += 1;
         }
     }
 }
