@@ -15,7 +15,7 @@ use mneme_orchestrator::balancing::{Balancer, Strategy};
 use mneme_protocol::{AgentCapability, AgentType, ComponentKind};
 use mneme_runtime::settings::TelemetrySettings;
 use mneme_runtime::{Agent, CallOptions, HandlerError, Reply, Request, RuntimeSettings};
-use mneme_system_tests::{NatsServer, wait_for_instances};
+use mneme_system_tests::{KillOnDrop, NatsServer, wait_for_instances};
 
 const ROUNDS: usize = 3;
 const ROUND_DURATION: Duration = Duration::from_secs(3);
@@ -74,20 +74,9 @@ async fn serve(delay: Duration, url: &str) {
     .expect("the agent serves");
 }
 
-/// A replica process, killed when dropped.
-struct Replica(std::process::Child);
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(delay: Duration, url: &str) -> Replica {
-    let exe = std::env::current_exe().expect("the benchmark knows its path");
+fn start(delay: Duration, url: &str) -> KillOnDrop {
     let delay = delay.as_millis().to_string();
-    Replica(std::process::Command::new(exe).args(["--serve", &delay, url]).spawn().expect("a replica process"))
+    KillOnDrop::spawn_self(&["--serve", &delay, url])
 }
 
 #[derive(Default)]

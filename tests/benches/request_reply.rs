@@ -14,7 +14,7 @@ use futures::StreamExt;
 use mneme_protocol::{AgentCapability, AgentType, ComponentKind};
 use mneme_runtime::settings::TelemetrySettings;
 use mneme_runtime::{Agent, HandlerError, Reply, Request, RuntimeSettings};
-use mneme_system_tests::{NatsServer, cpu_time};
+use mneme_system_tests::{KillOnDrop, NatsServer, cpu_time};
 
 const ROUNDS: usize = 3;
 const ROUND_DURATION: Duration = Duration::from_secs(3);
@@ -168,74 +168,36 @@ async fn serve(which: &str, url: &str) {
 
 const FASTSTREAM_SUBJECT: &str = "bench.faststream.ping";
 
-/// The FastStream echo agent (`faststream_echo.py`), killed when dropped.
-struct FastStream(std::process::Child);
-
-impl FastStream {
-    /// Starts it when Python has FastStream (in `.tools/python`, or wherever Python finds it).
-    fn start(url: &str) -> Option<Self> {
-        let tools = concat!(env!("CARGO_MANIFEST_DIR"), "/../.tools/python");
-        let python_path = match std::env::var("PYTHONPATH") {
-            Ok(path) if !path.is_empty() => format!("{tools}:{path}"),
-            _ => tools.to_owned(),
-        };
-        let installed = std::process::Command::new("python3")
-            .args(["-c", "import faststream.nats, msgpack"])
-            .env("PYTHONPATH", &python_path)
-            .status()
-            .is_ok_and(|status| status.success());
-        if !installed {
-            println!("(FastStream is not installed, so its row is left out: `scripts/bench` installs it.)\n");
-            return None;
-        }
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/faststream_echo.py");
-        let child = std::process::Command::new("python3")
-            .args([script, url])
-            .env("PYTHONPATH", python_path)
-            .spawn()
-            .expect("python3 runs");
-        Some(FastStream(child))
+/// Starts the FastStream echo agent (`faststream_echo.py`) when Python has FastStream (in `.tools/python`, or
+/// wherever Python finds it).
+fn start_faststream(url: &str) -> Option<KillOnDrop> {
+    let tools = concat!(env!("CARGO_MANIFEST_DIR"), "/../.tools/python");
+    let python_path = match std::env::var("PYTHONPATH") {
+        Ok(path) if !path.is_empty() => format!("{tools}:{path}"),
+        _ => tools.to_owned(),
+    };
+    let installed = std::process::Command::new("python3")
+        .args(["-c", "import faststream.nats, msgpack"])
+        .env("PYTHONPATH", &python_path)
+        .status()
+        .is_ok_and(|status| status.success());
+    if !installed {
+        println!("(FastStream is not installed, so its row is left out: `scripts/bench` installs it.)\n");
+        return None;
     }
-
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for FastStream {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A server process, killed when dropped.
-struct Server(std::process::Child);
-
-impl Server {
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Server {
-    fn start(which: &str, url: &str) -> Self {
-        let exe = std::env::current_exe().expect("the benchmark knows its path");
-        Server(std::process::Command::new(exe).args(["--serve", which, url]).spawn().expect("a server process"))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/faststream_echo.py");
+    let child = std::process::Command::new("python3")
+        .args([script, url])
+        .env("PYTHONPATH", python_path)
+        .spawn()
+        .expect("python3 runs");
+    Some(KillOnDrop(child))
 }
 
 async fn run() {
     let nats = NatsServer::start();
-    let runtime_server = Server::start("runtime", &nats.url);
-    let bare_server = Server::start("bare", &nats.url);
+    let runtime_server = KillOnDrop::spawn_self(&["--serve", "runtime", &nats.url]);
+    let bare_server = KillOnDrop::spawn_self(&["--serve", "bare", &nats.url]);
     let client = nats.connect().await;
     // No `type`: the subject's message type applies, so one body serves every target.
     let body: bytes::Bytes = rmp_serde::to_vec_named(&serde_json::json!({"payload": {}})).unwrap().into();
@@ -248,7 +210,7 @@ async fn run() {
         ("Mneme runtime (ping)", mneme_protocol::subjects::request(KIND, "ping"), runtime_server.pid()),
     ];
     // The same echo agent in Python with FastStream, when it is installed (scripts/bench installs it).
-    let faststream = FastStream::start(&nats.url);
+    let faststream = start_faststream(&nats.url);
     if let Some(server) = &faststream {
         targets.push(("FastStream, Python (ping)", FASTSTREAM_SUBJECT.to_owned(), server.pid()));
     }

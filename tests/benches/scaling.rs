@@ -10,7 +10,7 @@ use futures::StreamExt;
 use mneme_protocol::{AgentCapability, AgentType, ComponentKind};
 use mneme_runtime::settings::TelemetrySettings;
 use mneme_runtime::{Agent, HandlerError, Reply, Request, RuntimeSettings};
-use mneme_system_tests::{NatsServer, wait_for_instances};
+use mneme_system_tests::{KillOnDrop, NatsServer, wait_for_instances};
 
 /// The allocator every Mneme executable uses.
 #[global_allocator]
@@ -67,23 +67,12 @@ async fn serve(url: &str) {
     .expect("the replica serves");
 }
 
-/// A replica's process, killed when dropped.
-struct Replica(std::process::Child);
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 async fn run() {
     let nats = NatsServer::start();
     let client = nats.connect().await;
     let subject = mneme_protocol::subjects::request(KIND, MESSAGE_TYPE);
     let body: bytes::Bytes = rmp_serde::to_vec_named(&serde_json::json!({"payload": {}})).unwrap().into();
-    let exe = std::env::current_exe().expect("the benchmark knows its path");
-    let mut replicas: Vec<Replica> = Vec::new();
+    let mut replicas: Vec<KillOnDrop> = Vec::new();
 
     println!(
         "an agent waiting {EXTERNAL_CALL:?} per request, {CONCURRENCY_PER_REPLICA} at once per replica, {IN_FLIGHT} \
@@ -94,8 +83,7 @@ async fn run() {
     let mut first = None;
     for count in REPLICAS {
         while replicas.len() < count {
-            let child = std::process::Command::new(&exe).args(["--serve", &nats.url]).spawn().expect("a replica");
-            replicas.push(Replica(child));
+            replicas.push(KillOnDrop::spawn_self(&["--serve", &nats.url]));
         }
         wait_for_instances(&client, KIND, count, Duration::from_secs(30)).await;
         let (mut latencies, elapsed) = drive(&client, &subject, &body).await;

@@ -156,6 +156,28 @@ impl Drop for NatsServer {
     }
 }
 
+/// A child process that is killed when dropped: a benchmark's servers, each in a process of its own.
+pub struct KillOnDrop(pub Child);
+
+impl KillOnDrop {
+    /// The running benchmark's own executable again, with `args` (which tell it to serve).
+    pub fn spawn_self(args: &[&str]) -> Self {
+        let exe = std::env::current_exe().expect("the benchmark knows its path");
+        KillOnDrop(Command::new(exe).args(args).spawn().expect("a server process"))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Builds the workspace's executables once per test process, in the profile and target directory of the
 /// running test, so that system tests always run the code under test.
 pub fn binary(name: &str) -> PathBuf {
