@@ -422,13 +422,11 @@ impl IngestWorker {
         let message_id = header(message.headers.as_ref(), headers::MSG_ID);
         for (index, input) in inputs.into_iter().enumerate() {
             let source = input.source.clone();
-            let checked = check_owner(&message.subject, &input, self.settings.require_owner);
-            let outcome = match async {
-                checked?;
-                self.input(input).await
-            }
-            .await
-            {
+            let result = match check_owner(&message.subject, &input, self.settings.require_owner) {
+                Ok(()) => self.input(input).await,
+                Err(failure) => Err(failure),
+            };
+            let outcome = match result {
                 Ok(outcome) => outcome,
                 // One bad input of a batch is reported and skipped; the others go on.
                 Err(Failure::Permanent(reason)) => IngestOutcome::Rejected { reason },

@@ -10,27 +10,13 @@ use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
 use mneme_protocol::{AgentType, ComponentKind, subjects};
-use mneme_system_tests::{MasterKey, NatsServer, Process, free_port, mneme, msgpack_body};
+use mneme_system_tests::{MasterKey, NatsServer, Process, free_port, mneme, msgpack_body, resident_kib};
 
 /// The allocator every Mneme executable uses.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const MEMORIES: usize = 2_000;
-
-/// A process's resident memory, from `/proc/<pid>/status`, in KiB.
-fn resident(pid: i32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|kib| kib.parse().ok())
-            .unwrap_or(0)
-    };
-    field("VmRSS:")
-}
 
 /// Whether `GET /readyz` answers 200.
 fn ready(port: u16) -> bool {
@@ -46,7 +32,7 @@ fn ready(port: u16) -> bool {
 /// Raises each process's recorded peak to its resident memory now.
 fn sample(processes: &[(&str, Process)], peak: &mut [u64]) {
     for ((_, process), highest) in processes.iter().zip(peak.iter_mut()) {
-        *highest = (*highest).max(resident(process.pid()));
+        *highest = (*highest).max(resident_kib(process.pid()));
     }
 }
 
@@ -103,7 +89,7 @@ async fn run() {
         processes.push((kind.as_str(), process));
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let idle: Vec<u64> = processes.iter().map(|(_, process)| resident(process.pid())).collect();
+    let idle: Vec<u64> = processes.iter().map(|(_, process)| resident_kib(process.pid())).collect();
 
     // Load: memories through every agent, as fast as the system takes them.
     let client = nats.connect().await;
@@ -148,7 +134,7 @@ async fn run() {
     println!("| process | start to ready (ms) | RSS idle (MiB) | RSS peak under load (MiB) | RSS after load (MiB) |");
     println!("| --- | ---: | ---: | ---: | ---: |");
     for ((((name, process), ready_after), idle), peak) in processes.iter().zip(&started).zip(&idle).zip(&peak) {
-        let now = resident(process.pid());
+        let now = resident_kib(process.pid());
         println!(
             "| {name} | {:.0} | {:.1} | {:.1} | {:.1} |",
             ready_after.as_secs_f64() * 1e3,

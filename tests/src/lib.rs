@@ -443,6 +443,17 @@ pub mod recall_corpus {
     ];
 }
 
+/// A process's resident memory (`VmRSS` of `/proc/<pid>/status`) in KiB; 0 once it is gone.
+pub fn resident_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .unwrap_or(0)
+}
+
 /// User plus system CPU time a process has used, from `/proc/<pid>/stat`.
 pub fn cpu_time(pid: u32) -> Duration {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the process's /proc entry");

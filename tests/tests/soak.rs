@@ -10,22 +10,12 @@ use async_nats::HeaderMap;
 use futures::StreamExt;
 
 use mneme_protocol::{AgentType, ComponentKind, subjects};
-use mneme_system_tests::{MasterKey, NatsServer, Process, msgpack_body, wait_for_instances};
+use mneme_system_tests::{MasterKey, NatsServer, Process, msgpack_body, resident_kib, wait_for_instances};
 
 const IN_FLIGHT: usize = 16;
 
 fn soak_duration() -> Duration {
     Duration::from_secs(std::env::var("MNEME_SOAK_SECS").ok().and_then(|secs| secs.parse().ok()).unwrap_or(20))
-}
-
-fn resident_kib(pid: i32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kib| kib.parse().ok())
-        .expect("the process's resident memory")
 }
 
 /// The `index`th request: a text of its own for one of the three agents, in turn.
@@ -106,6 +96,7 @@ async fn half_capacity_for_a_while_grows_no_process() {
     let duration = soak_duration();
     let answered = drive(&client, duration, Some(rate), 2_000_000).await;
     let after: Vec<u64> = processes.iter().map(|process| resident_kib(process.pid())).collect();
+    assert!(before.iter().chain(&after).all(|kib| *kib > 0), "a process is gone: {before:?} {after:?}");
     eprintln!(
         "soak: {answered} requests in {duration:?} at {rate:.0}/s (capacity {capacity:.0}/s); RSS KiB before {before:?}, after {after:?}"
     );
