@@ -104,7 +104,11 @@ fn row(name: &str, published: &str, labels: &[f64], texts: &[String]) {
 
 fn main() {
     let dir = data_dir();
-    println!("Sentiment: Pearson r of compound against the mean human rating, data in {}\n", dir.display());
+    if !dir.is_dir() {
+        println!("skipped: no evaluation data in {}; pass a folder or set MNEME_SENTIMENT_DATA.", dir.display());
+        return;
+    }
+    println!("Pearson r of the compound score against the mean human rating\n");
     println!("| set | texts | Mneme r | vaderSentiment (Python) r | VADER paper r | Mneme texts/s |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     for (name, file, published) in SETS {

@@ -117,7 +117,7 @@ fn data_path() -> PathBuf {
 fn main() {
     let path = data_path();
     let Ok(raw) = std::fs::read_to_string(&path) else {
-        println!("No evaluation data at {}; pass a path or set MNEME_PII_DATA.", path.display());
+        println!("skipped: no evaluation data at {}; pass a path or set MNEME_PII_DATA.", path.display());
         return;
     };
     let samples: Vec<Sample> = serde_json::from_str(&raw).expect("the evaluation set is presidio-research JSON");

@@ -90,7 +90,9 @@ fn sources(dirs: &[&str]) -> Vec<PathBuf> {
 
 #[test]
 fn every_module_says_what_it_is_for() {
-    for file in sources(&["common", "agents", "orchestrator", "tests/src", "tests/tests", "tests/benches", "tests/fuzz"]) {
+    for file in
+        sources(&["common", "agents", "orchestrator", "tests/src", "tests/tests", "tests/benches", "tests/fuzz"])
+    {
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(text.starts_with("//! "), "{} does not open with a `//!` line", file.display());
     }
