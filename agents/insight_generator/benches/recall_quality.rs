@@ -103,7 +103,14 @@ fn main() {
     let questions: Vec<Asked> =
         serde_json::from_slice(&std::fs::read(&questions_path).expect("the questions")).expect("questions as JSON");
     let index = index_of(&conversations);
-    println!("Recall on {} turns, {} questions ({})\n", index.len(), questions.len(), conversations_path.display());
+    let name = |path: &std::path::Path| path.file_name().unwrap_or(path.as_os_str()).to_string_lossy().into_owned();
+    println!(
+        "Recall on {} turns ({}), {} questions ({})\n",
+        index.len(),
+        name(&conversations_path),
+        questions.len(),
+        name(&questions_path)
+    );
 
     let rankers: Vec<(&str, Ranker<'_>)> = vec![
         ("BM25 over turns", bm25()),

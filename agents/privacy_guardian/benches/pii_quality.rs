@@ -180,7 +180,8 @@ fn main() {
     }
     let elapsed = started.elapsed();
 
-    println!("PII detection on {} ({} samples), token level\n", path.display(), samples.len());
+    let name = path.file_name().unwrap_or(path.as_os_str()).to_string_lossy();
+    println!("PII detection on {name} ({} samples), token level\n", samples.len());
     println!("| entity type | tokens labelled | precision | recall | F2 |");
     println!("| --- | ---: | ---: | ---: | ---: |");
     let mut strict = Counts::default();
