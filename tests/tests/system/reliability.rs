@@ -1,6 +1,7 @@
 //! Failures survived, with real processes: nats-server killed and started again on its file store in the
 //! middle of an ingest loses no input it acknowledged, and stores none twice; instances killed again and again
-//! while inputs flow lose nothing either. Sizes are small for CI; `MNEME_RELIABILITY_SIZE` sets larger ones.
+//! while inputs flow lose nothing either; a stalled replica's share goes to the others. Sizes are small for
+//! CI; `MNEME_RELIABILITY_SIZE` sets larger ones.
 
 use std::time::{Duration, Instant};
 
@@ -8,6 +9,7 @@ use async_nats::HeaderMap;
 use nix::sys::signal::Signal;
 
 use mneme_protocol::guardian::MemoryCount;
+use mneme_protocol::stats::StatsResponse;
 use mneme_protocol::{AgentType, ComponentKind, subjects};
 use mneme_system_tests::{MasterKey, NatsServer, Process, mneme, msgpack_body, wait_for_instances};
 
@@ -158,6 +160,66 @@ async fn instances_killed_again_and_again_lose_and_double_nothing() {
     eprintln!("{total} inputs stored once each while {kills} instances were killed");
     assert!(kills >= 3, "only {kills} kills before the end: make the run larger");
     // Settled: still exactly one memory per input.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(count(&url), Some(total));
+}
+
+/// One harvester of three stalls (SIGSTOP, as a starved node does) in the middle of an ingest whose harvester
+/// step is balanced by `least_loaded`: the other two take its share, and every input is stored once. Stalled,
+/// it answers no discovery, so the orchestrator's pool drops it at its next refresh; what it held times out
+/// and is delivered again, to the others.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_replicas_share_is_taken_by_the_others() {
+    let nats = NatsServer::start();
+    let url = nats.url.clone();
+    let master_key = MasterKey::new("90");
+    let client = nats.connect().await;
+    let harvester = ComponentKind::Agent(AgentType::MemoryHarvester);
+    let _guardian = start(ComponentKind::Agent(AgentType::PrivacyGuardian), &url, &master_key.file);
+    let mut harvesters = Vec::new();
+    let mut ids = Vec::new();
+    for running in 1..=3 {
+        harvesters.push(start(harvester, &url, &master_key.file));
+        let found = wait_for_instances(&client, harvester, running, Duration::from_secs(30)).await;
+        let started = found.into_iter().map(|instance| instance.id).find(|id| !ids.contains(id));
+        ids.push(started.expect("the harvester just started"));
+    }
+    let environment: Vec<(&str, &str)> =
+        INGEST_ENV.into_iter().chain([("MNEME__INGEST__BALANCING__MEMORY_HARVESTER", "least_loaded")]).collect();
+    let _orchestrator = Process::start("mneme-orchestrator", &url, &environment);
+    wait_for_instances(&client, ComponentKind::Orchestrator, 1, Duration::from_secs(30)).await;
+
+    let total = size(300);
+    let jetstream = async_nats::jetstream::new(client.clone());
+    for index in 0..total {
+        publish_until_acknowledged(&jetstream, index).await;
+    }
+    let stalled = &harvesters[2];
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count(&url).is_none_or(|stored| stored < total / 4) {
+        assert!(Instant::now() < deadline, "a quarter of the inputs not stored within 120 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stalled.signal(Signal::SIGSTOP);
+    wait_for_count(&url, total, Duration::from_secs(240)).await;
+    stalled.signal(Signal::SIGCONT);
+
+    let mut processed = Vec::new();
+    for id in &ids {
+        let subject = subjects::instance(id, "get_stats");
+        let reply = client.request(subject, msgpack_body("get_stats", serde_json::json!({})).into()).await.unwrap();
+        let reply = mneme_protocol::AgentMessage::decode(&reply.payload, mneme_protocol::Encoding::MessagePack)
+            .expect("an envelope");
+        let stats = reply.payload_as::<StatsResponse>().expect("stats").stats;
+        processed.push(stats.by_message_type.get("process_memory").map_or(0, |stats| stats.processed));
+    }
+    eprintln!("process_memory handled by the three harvesters, the last stalled: {processed:?}");
+    // An even share would be a third; the stalled one took some before it stalled and what it held.
+    assert!(processed[2] < total as u64 / 3, "the stalled harvester kept its share: {processed:?}");
+    for share in &processed[..2] {
+        assert!(*share > total as u64 / 3, "the others did not take the stalled one's share: {processed:?}");
+    }
+    // What it held, answered late to callers long gone, stores nothing twice.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(count(&url), Some(total));
 }
