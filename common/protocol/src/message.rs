@@ -173,9 +173,8 @@ pub struct ReplyTo {
 }
 
 impl ReplyTo {
-    /// The head of a reply with id `id`, sent by `sender_id`: addressed back to the request's sender, with its
-    /// priority, and correlated with its id.
-    /// The head of the reply `id`, sent at `timestamp` (seconds since the Unix epoch).
+    /// The head of the reply `id`, sent by `sender_id` at `timestamp` (seconds since the Unix epoch): addressed
+    /// back to the request's sender, with its priority, and correlated with its id.
     pub fn head<'a>(
         &'a self,
         id: &'a str,
