@@ -116,10 +116,22 @@ fn day(at: Option<&str>) -> String {
 }
 
 fn rhythm(person: &PersonSummary) -> String {
-    match person.typical_gap_days {
-        Some(gap) if gap <= 1.0 => "daily".to_owned(),
-        Some(gap) => format!("every {gap:.0} days"),
-        None => String::new(),
+    person.typical_gap_days.map(every).unwrap_or_default()
+}
+
+/// "daily", "every 9 days": a gap in days as it reads, rounded to whole days.
+fn every(gap_days: f64) -> String {
+    match gap_days.round() as i64 {
+        ..=1 => "daily".to_owned(),
+        days => format!("every {days} days"),
+    }
+}
+
+/// "1 day", "12 days", rounded to whole days.
+fn days(count: f64) -> String {
+    match count.round() as i64 {
+        1 => "1 day".to_owned(),
+        count => format!("{count} days"),
     }
 }
 
@@ -161,8 +173,12 @@ fn people_text(relationships: &Relationships) -> String {
     }
     for alert in &relationships.drift {
         lines.push(format!(
-            "drifting: {} — last seen {}, {:.0} days ago; usually every {:.0} days (confidence {:.2})",
-            alert.person, alert.last_contact, alert.days_since, alert.typical_gap_days, alert.confidence
+            "drifting: {} — last seen {}, {} ago; usually {} (confidence {:.2})",
+            alert.person,
+            alert.last_contact,
+            days(alert.days_since),
+            every(alert.typical_gap_days),
+            alert.confidence
         ));
     }
     lines.join("\n")
@@ -197,8 +213,10 @@ fn person_text(report: &PersonReport) -> String {
     }
     if let Some(alert) = &report.drift {
         lines.push(format!(
-            "drifting: {:.0} days since {}, usually every {:.0} days",
-            alert.days_since, alert.last_contact, alert.typical_gap_days
+            "drifting: {} since {}, usually {}",
+            days(alert.days_since),
+            alert.last_contact,
+            every(alert.typical_gap_days)
         ));
     }
     let mut table = Table::new();
@@ -213,4 +231,20 @@ fn person_text(report: &PersonReport) -> String {
     }
     lines.push(table.to_string());
     lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_and_counts_of_days_read_as_words() {
+        assert_eq!(every(0.4), "daily");
+        assert_eq!(every(1.4), "daily");
+        assert_eq!(every(1.6), "every 2 days");
+        assert_eq!(every(9.0), "every 9 days");
+        assert_eq!(days(1.2), "1 day");
+        assert_eq!(days(0.3), "0 days");
+        assert_eq!(days(12.0), "12 days");
+    }
 }
