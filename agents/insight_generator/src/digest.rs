@@ -429,10 +429,7 @@ fn people(
             insights.push(Insight {
                 kind: InsightKind::People,
                 title: format!("Drifting from {}", drift.person),
-                detail: format!(
-                    "last contact {}, {:.0} days ago; usually every {:.0} days",
-                    drift.last_contact, drift.days_since, drift.typical_gap_days
-                ),
+                detail: format!("last contact {}, {}", drift.last_contact, drift.in_words()),
                 confidence: drift.confidence,
                 evidence: drift.evidence.iter().take(EVIDENCE).cloned().collect(),
                 weight: 1.0,

@@ -130,6 +130,29 @@ pub struct DriftAlert {
     pub evidence: Vec<String>,
 }
 
+impl DriftAlert {
+    /// "17 days ago; usually every 9 days", as people say it.
+    pub fn in_words(&self) -> String {
+        format!("{} ago; usually {}", days_in_words(self.days_since), rhythm_in_words(self.typical_gap_days))
+    }
+}
+
+/// A usual gap between contacts as people say it: "daily", "every 9 days" (whole days).
+pub fn rhythm_in_words(gap_days: f64) -> String {
+    match gap_days.round() as i64 {
+        ..=1 => "daily".to_owned(),
+        days => format!("every {days} days"),
+    }
+}
+
+/// A count of days as people say it: "1 day", "12 days" (whole days).
+pub fn days_in_words(days: f64) -> String {
+    match days.round() as i64 {
+        1 => "1 day".to_owned(),
+        days => format!("{days} days"),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Relationships {
     pub owner: String,
@@ -202,4 +225,27 @@ pub struct PersonReport {
     pub appears_with: Vec<(String, u64)>,
     /// Whether contact with them has drifted, as in [`Relationships::drift`].
     pub drift: Option<DriftAlert>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_and_counts_of_days_read_as_people_say_them() {
+        assert_eq!(rhythm_in_words(0.4), "daily");
+        assert_eq!(rhythm_in_words(1.4), "daily");
+        assert_eq!(rhythm_in_words(1.6), "every 2 days");
+        assert_eq!(days_in_words(1.2), "1 day");
+        assert_eq!(days_in_words(0.3), "0 days");
+        let alert = DriftAlert {
+            person: "Priya".to_owned(),
+            last_contact: "2024-12-14".to_owned(),
+            typical_gap_days: 1.0,
+            days_since: 17.0,
+            confidence: 0.4,
+            evidence: Vec::new(),
+        };
+        assert_eq!(alert.in_words(), "17 days ago; usually daily");
+    }
 }

@@ -10,7 +10,7 @@ use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use mneme_protocol::AgentType;
 use mneme_protocol::relationships::{
     GetIdentityRequest, GetPersonRequest, GetRelationshipsRequest, Identity, PersonReport, PersonSummary,
-    Relationships, SetIdentityRequest, message_types,
+    Relationships, SetIdentityRequest, message_types, rhythm_in_words,
 };
 use mneme_runtime::call::CallOptions;
 
@@ -116,23 +116,7 @@ fn day(at: Option<&str>) -> String {
 }
 
 fn rhythm(person: &PersonSummary) -> String {
-    person.typical_gap_days.map(every).unwrap_or_default()
-}
-
-/// "daily", "every 9 days": a gap in days as it reads, rounded to whole days.
-fn every(gap_days: f64) -> String {
-    match gap_days.round() as i64 {
-        ..=1 => "daily".to_owned(),
-        days => format!("every {days} days"),
-    }
-}
-
-/// "1 day", "12 days", rounded to whole days.
-fn days(count: f64) -> String {
-    match count.round() as i64 {
-        1 => "1 day".to_owned(),
-        count => format!("{count} days"),
-    }
+    person.typical_gap_days.map(rhythm_in_words).unwrap_or_default()
 }
 
 fn people_text(relationships: &Relationships) -> String {
@@ -173,11 +157,10 @@ fn people_text(relationships: &Relationships) -> String {
     }
     for alert in &relationships.drift {
         lines.push(format!(
-            "drifting: {} — last seen {}, {} ago; usually {} (confidence {:.2})",
+            "drifting: {} — last seen {}, {} (confidence {:.2})",
             alert.person,
             alert.last_contact,
-            days(alert.days_since),
-            every(alert.typical_gap_days),
+            alert.in_words(),
             alert.confidence
         ));
     }
@@ -212,12 +195,7 @@ fn person_text(report: &PersonReport) -> String {
         lines.push(format!("appears with: {}", with.join(", ")));
     }
     if let Some(alert) = &report.drift {
-        lines.push(format!(
-            "drifting: {} since {}, usually {}",
-            days(alert.days_since),
-            alert.last_contact,
-            every(alert.typical_gap_days)
-        ));
+        lines.push(format!("drifting: last seen {}, {}", alert.last_contact, alert.in_words()));
     }
     let mut table = Table::new();
     table.load_style(UTF8_BORDERS_ONLY).set_header(["when", "as", "mood", "memory"]);
@@ -231,20 +209,4 @@ fn person_text(report: &PersonReport) -> String {
     }
     lines.push(table.to_string());
     lines.join("\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gaps_and_counts_of_days_read_as_words() {
-        assert_eq!(every(0.4), "daily");
-        assert_eq!(every(1.4), "daily");
-        assert_eq!(every(1.6), "every 2 days");
-        assert_eq!(every(9.0), "every 9 days");
-        assert_eq!(days(1.2), "1 day");
-        assert_eq!(days(0.3), "0 days");
-        assert_eq!(days(12.0), "12 days");
-    }
 }
