@@ -82,7 +82,7 @@ pub fn insights(period: DigestPeriod, from: Date, to: Date, sources: &Sources<'_
     if let Some(patterns) = sources.patterns {
         insights.extend(mood(patterns, from, to, previous_from));
     }
-    insights.extend(topics(sources.owner, sources.entries, &current, sources.patterns));
+    insights.extend(topics(sources.owner, sources.entries, &current, sources.patterns, sources.relationships));
     insights.extend(people(sources.owner, &current, &before, sources.relationships, to));
     if let Some(patterns) = sources.patterns {
         insights.extend(habits(patterns, from, to, previous_from));
@@ -261,15 +261,18 @@ fn mood(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec<I
 /// The terms the period's memories hold far more than the owner's other memories (at least twice their share
 /// there, in two memories or more), by TF-IDF, named by the analyzer's keyphrase for them when it has one. A
 /// period holding nearly all the memories has nothing to stand out against: its topics are the analyzer's.
+/// People are not topics: the people insights speak of them.
 fn topics(
     owner: &str,
     all: &[(String, Arc<Indexed>)],
     current: &[(&str, &Indexed, Date)],
     patterns: Option<&Patterns>,
+    relationships: Option<&Relationships>,
 ) -> Vec<Insight> {
     if current.len() < 2 {
         return Vec::new();
     }
+    let people = people_terms(all, relationships);
     // The index holds stems ("potteri"); the analyzer's keyphrases hold the owner's own words for them.
     let mut names: HashMap<String, String> = HashMap::new();
     for keyphrase in patterns.map(|patterns| patterns.keyphrases.as_slice()).unwrap_or_default() {
@@ -294,7 +297,7 @@ fn topics(
     let total = all.len().max(1) as f64;
     let others = all.len().saturating_sub(current.len());
     if others * 5 < all.len() {
-        return patterns.map(|patterns| analyzer_topics(owner, patterns, current)).unwrap_or_default();
+        return patterns.map(|patterns| analyzer_topics(owner, patterns, current, &people)).unwrap_or_default();
     }
     let share_here = |ids: &Vec<&str>| ids.len() as f64 / current.len() as f64;
     let share_elsewhere = |term: &str, ids: &Vec<&str>| {
@@ -303,7 +306,10 @@ fn topics(
     let mut scored: Vec<(&str, f64, &Vec<&str>)> = holding
         .iter()
         .filter(|(term, ids)| {
-            ids.len() >= 2 && !term.eq_ignore_ascii_case(owner) && share_here(ids) >= 2.0 * share_elsewhere(term, ids)
+            ids.len() >= 2
+                && !term.eq_ignore_ascii_case(owner)
+                && !people.contains(**term)
+                && share_here(ids) >= 2.0 * share_elsewhere(term, ids)
         })
         .map(|(term, ids)| {
             let idf = (total / *document_frequency.get(term).unwrap_or(&1) as f64).ln();
@@ -333,8 +339,26 @@ fn topics(
         .collect()
 }
 
-/// The analyzer's keyphrases with memories in the period, most of them first.
-fn analyzer_topics(owner: &str, patterns: &Patterns, current: &[(&str, &Indexed, Date)]) -> Vec<Insight> {
+/// The terms of the names the owner's people go by: as authors and participants, and as the mapper knows them.
+fn people_terms(all: &[(String, Arc<Indexed>)], relationships: Option<&Relationships>) -> HashSet<String> {
+    let written = all.iter().flat_map(|(_, entry)| entry.people.iter());
+    let known = relationships
+        .map(|relationships| relationships.people.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|person| std::iter::once(&person.name).chain(&person.aliases));
+    written.chain(known).flat_map(|name| crate::recall::text::terms(name)).collect()
+}
+
+/// The analyzer's keyphrases with memories in the period, most of them first; none that only names people.
+fn analyzer_topics(
+    owner: &str,
+    patterns: &Patterns,
+    current: &[(&str, &Indexed, Date)],
+    people: &HashSet<String>,
+) -> Vec<Insight> {
+    let names_only_people =
+        |phrase: &str| crate::recall::text::terms(phrase).iter().all(|term| people.contains(term.as_str()));
     let here: HashSet<&str> = current.iter().map(|(id, _, _)| *id).collect();
     let mut found: Vec<(&mneme_protocol::patterns::Keyphrase, Vec<String>)> = patterns
         .keyphrases
@@ -343,7 +367,9 @@ fn analyzer_topics(owner: &str, patterns: &Patterns, current: &[(&str, &Indexed,
             let ids: Vec<String> = keyphrase.evidence.iter().filter(|id| here.contains(id.as_str())).cloned().collect();
             (keyphrase, ids)
         })
-        .filter(|(keyphrase, ids)| !ids.is_empty() && !keyphrase.phrase.eq_ignore_ascii_case(owner))
+        .filter(|(keyphrase, ids)| {
+            !ids.is_empty() && !keyphrase.phrase.eq_ignore_ascii_case(owner) && !names_only_people(&keyphrase.phrase)
+        })
         .collect();
     found.sort_by(|a, b| b.0.memories.cmp(&a.0.memories).then_with(|| b.0.score.total_cmp(&a.0.score)));
     found
@@ -536,8 +562,8 @@ mod tests {
     #[test]
     fn a_week_of_activity_topics_people_and_earlier_years() {
         let entries: Vec<(String, Arc<Indexed>)> = vec![
-            ("a".into(), entry("2024-03-04T08:00:00Z", "Pottery class, glazed two bowls", &["Omar", "Maya"])),
-            ("b".into(), entry("2024-03-06T08:00:00Z", "Pottery again, the kiln cracked a bowl", &["Omar"])),
+            ("a".into(), entry("2024-03-04T08:00:00Z", "Pottery class with Omar, glazed two bowls", &["Omar", "Maya"])),
+            ("b".into(), entry("2024-03-06T08:00:00Z", "Pottery again, Omar's kiln cracked a bowl", &["Omar"])),
             ("c".into(), entry("2024-03-07T08:00:00Z", "Long call with Anna about the move", &["Anna"])),
             ("d".into(), entry("2024-02-27T08:00:00Z", "Tea with Anna", &["Anna"])),
             ("e".into(), entry("2024-02-28T08:00:00Z", "Anna came for dinner", &["Anna"])),
@@ -550,6 +576,7 @@ mod tests {
         let titles: Vec<&str> = insights.iter().map(|insight| insight.title.as_str()).collect();
         assert_eq!(titles[0], "3 memories this week, across 3 days");
         assert!(titles.contains(&"On your mind: potteri"), "{titles:?}");
+        assert!(!titles.iter().any(|title| title.contains("omar")), "a person is no topic: {titles:?}");
         assert!(titles.contains(&"More of Omar") && titles.contains(&"Less of Anna"), "{titles:?}");
         let earlier = insights.iter().find(|insight| insight.kind == InsightKind::OnThisDay).expect("on this day");
         assert_eq!((earlier.title.as_str(), earlier.evidence.as_slice()), ("This week in 2022", &["g".to_owned()][..]));
