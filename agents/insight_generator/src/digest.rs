@@ -72,8 +72,24 @@ fn change(now: usize, before: usize) -> String {
     }
 }
 
+/// A topic the index knows only by its stem ("potteri"): the insight at `insight` names it so until the owner's
+/// own word for it is read from one of its memories.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnnamedTopic {
+    pub insight: usize,
+    pub term: String,
+}
+
+/// What a period holds: its memories, every finding, and the topics still to be named.
+#[derive(Debug)]
+pub struct Findings {
+    pub memories: u64,
+    pub insights: Vec<Insight>,
+    pub unnamed: Vec<UnnamedTopic>,
+}
+
 /// Every finding of the period `from`..=`to`, and how many memories it holds.
-pub fn insights(period: DigestPeriod, from: Date, to: Date, sources: &Sources<'_>) -> (u64, Vec<Insight>) {
+pub fn insights(period: DigestPeriod, from: Date, to: Date, sources: &Sources<'_>) -> Findings {
     let current = within(sources.entries, from, to);
     let (previous_from, previous_to) = previous(period, from);
     let before = within(sources.entries, previous_from, previous_to);
@@ -82,7 +98,13 @@ pub fn insights(period: DigestPeriod, from: Date, to: Date, sources: &Sources<'_
     if let Some(patterns) = sources.patterns {
         insights.extend(mood(patterns, from, to, previous_from));
     }
-    insights.extend(topics(sources.owner, sources.entries, &current, sources.patterns, sources.relationships));
+    let mut unnamed = Vec::new();
+    for (insight, stem) in topics(sources.owner, sources.entries, &current, sources.patterns, sources.relationships) {
+        if let Some(term) = stem {
+            unnamed.push(UnnamedTopic { insight: insights.len(), term });
+        }
+        insights.push(insight);
+    }
     insights.extend(people(sources.owner, &current, &before, sources.relationships, to));
     if let Some(patterns) = sources.patterns {
         insights.extend(habits(patterns, from, to, previous_from));
@@ -91,7 +113,21 @@ pub fn insights(period: DigestPeriod, from: Date, to: Date, sources: &Sources<'_
     if let Some(voice) = sources.voice {
         insights.extend(self::voice(period, sources.owner, &current, voice));
     }
-    (current.len() as u64, insights)
+    Findings { memories: current.len() as u64, insights, unnamed }
+}
+
+/// The title of a topic named `name`.
+pub fn topic_title(name: &str) -> String {
+    format!("On your mind: {name}")
+}
+
+/// The first word of `text` whose index term is `term`, as the owner wrote it (in lower case): "pottery" for
+/// "potteri".
+pub fn word_for(text: &str, term: &str) -> Option<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .find(|word| crate::recall::text::terms(word) == [term])
+        .map(str::to_lowercase)
 }
 
 /// Own memories a period needs before its voice is compared with the usual one.
@@ -268,7 +304,7 @@ fn topics(
     current: &[(&str, &Indexed, Date)],
     patterns: Option<&Patterns>,
     relationships: Option<&Relationships>,
-) -> Vec<Insight> {
+) -> Vec<(Insight, Option<String>)> {
     if current.len() < 2 {
         return Vec::new();
     }
@@ -297,7 +333,8 @@ fn topics(
     let total = all.len().max(1) as f64;
     let others = all.len().saturating_sub(current.len());
     if others * 5 < all.len() {
-        return patterns.map(|patterns| analyzer_topics(owner, patterns, current, &people)).unwrap_or_default();
+        let found = patterns.map(|patterns| analyzer_topics(owner, patterns, current, &people)).unwrap_or_default();
+        return found.into_iter().map(|insight| (insight, None)).collect();
     }
     let share_here = |ids: &Vec<&str>| ids.len() as f64 / current.len() as f64;
     let share_elsewhere = |term: &str, ids: &Vec<&str>| {
@@ -321,20 +358,23 @@ fn topics(
     scored
         .into_iter()
         .take(5)
-        .map(|(term, _, ids)| Insight {
-            kind: InsightKind::Topic,
-            title: format!("On your mind: {}", names.get(term).map_or(term, String::as_str)),
-            detail: format!(
-                "in {} of the period's {} memories, against {} of all {}",
-                ids.len(),
-                current.len(),
-                document_frequency.get(term).unwrap_or(&0),
-                all.len()
-            ),
-            // Sure from five memories.
-            confidence: (ids.len() as f64 / 5.0).min(1.0),
-            evidence: ids.iter().take(EVIDENCE).map(|id| (*id).to_owned()).collect(),
-            weight: 1.0,
+        .map(|(term, _, ids)| {
+            let insight = Insight {
+                kind: InsightKind::Topic,
+                title: topic_title(names.get(term).map_or(term, String::as_str)),
+                detail: format!(
+                    "in {} of the period's {} memories, against {} of all {}",
+                    ids.len(),
+                    current.len(),
+                    document_frequency.get(term).unwrap_or(&0),
+                    all.len()
+                ),
+                // Sure from five memories.
+                confidence: (ids.len() as f64 / 5.0).min(1.0),
+                evidence: ids.iter().take(EVIDENCE).map(|id| (*id).to_owned()).collect(),
+                weight: 1.0,
+            };
+            (insight, (!names.contains_key(term)).then(|| term.to_owned()))
         })
         .collect()
 }
@@ -377,7 +417,7 @@ fn analyzer_topics(
         .take(5)
         .map(|(keyphrase, ids)| Insight {
             kind: InsightKind::Topic,
-            title: format!("On your mind: {}", keyphrase.phrase),
+            title: topic_title(&keyphrase.phrase),
             detail: format!("in {} memories; {:?}", keyphrase.memories, keyphrase.trend).to_lowercase(),
             confidence: keyphrase.confidence,
             evidence: ids,
@@ -571,11 +611,15 @@ mod tests {
             ("g".into(), entry("2022-03-05T08:00:00Z", "Snow in March, the whole city white", &[])),
         ];
         let sources = Sources { owner: "maya", entries: &entries, patterns: None, relationships: None, voice: None };
-        let (count, insights) = insights(DigestPeriod::Week, date(2024, 3, 4), date(2024, 3, 10), &sources);
+        let findings = insights(DigestPeriod::Week, date(2024, 3, 4), date(2024, 3, 10), &sources);
+        let (count, insights) = (findings.memories, &findings.insights);
         assert_eq!(count, 3);
         let titles: Vec<&str> = insights.iter().map(|insight| insight.title.as_str()).collect();
         assert_eq!(titles[0], "3 memories this week, across 3 days");
-        assert!(titles.contains(&"On your mind: potteri"), "{titles:?}");
+        let pottery = titles.iter().position(|title| *title == "On your mind: potteri").expect("a topic");
+        assert!(findings.unnamed.contains(&UnnamedTopic { insight: pottery, term: "potteri".to_owned() }));
+        assert_eq!(word_for("Glazed two bowls at the pottery class.", "potteri").as_deref(), Some("pottery"));
+        assert_eq!(word_for("Pottery, again", "bowl"), None);
         assert!(!titles.iter().any(|title| title.contains("omar")), "a person is no topic: {titles:?}");
         assert!(titles.contains(&"More of Omar") && titles.contains(&"Less of Anna"), "{titles:?}");
         let earlier = insights.iter().find(|insight| insight.kind == InsightKind::OnThisDay).expect("on this day");

@@ -11,8 +11,8 @@ use jiff::tz::TimeZone;
 use mneme_protocol::guardian::{Scope, Sensitivity};
 use mneme_protocol::harvester::ProcessedMemory;
 use mneme_protocol::insights::{
-    Digest, GenerateInsightsRequest, IndexMemoryRequest, InsightRated, MAX_SEARCH_LIMIT, MemoryIndexed, MissingPart,
-    RateInsightRequest, SearchFilters, SearchHit, SearchRequest, SearchResults, message_types,
+    Digest, GenerateInsightsRequest, IndexMemoryRequest, Insight, InsightRated, MAX_SEARCH_LIMIT, MemoryIndexed,
+    MissingPart, RateInsightRequest, SearchFilters, SearchHit, SearchRequest, SearchResults, message_types,
 };
 use mneme_protocol::{AgentCapability, AgentType, ErrorCode};
 use mneme_runtime::copies::{OwnerCopies, WorkingCopy};
@@ -349,7 +349,8 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
             relationships: relationships.as_ref().ok(),
             voice: voice.as_ref().ok(),
         };
-        let (memories, mut insights) = digest::insights(request.period, from, to, &sources);
+        let digest::Findings { memories, mut insights, unnamed } = digest::insights(request.period, from, to, &sources);
+        self.name_topics(&request.principal, &request.owner, &mut insights, &unnamed).await;
         // Ratings order the digest; a digest without them is still a digest.
         let weights = self.ratings.weights(&request.owner).await.unwrap_or_else(|error| {
             tracing::warn!(%error, "The owner's insight ratings cannot be read; kinds weigh the same.");
@@ -366,6 +367,30 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
             complete: missing.is_empty(),
             missing,
         })
+    }
+
+    /// Gives each topic known only by its stem the owner's own word for it, read (as `principal` may see it)
+    /// from the first memory that shows it; where that memory cannot be read, the stem stays.
+    async fn name_topics(
+        &self,
+        principal: &str,
+        owner: &str,
+        insights: &mut [Insight],
+        unnamed: &[digest::UnnamedTopic],
+    ) {
+        let reads = unnamed.iter().map(|topic| {
+            let first = insights[topic.insight].evidence.first().cloned();
+            async move {
+                let view = self.reading.read(principal, owner, first.as_deref()?).await.ok()??;
+                digest::word_for(&view.memory.text, &topic.term)
+            }
+        });
+        let words = futures::future::join_all(reads).await;
+        for (topic, word) in unnamed.iter().zip(words) {
+            if let Some(word) = word {
+                insights[topic.insight].title = digest::topic_title(&word);
+            }
+        }
     }
 
     /// Forgets one memory, or everything of an owner, in the ledger and in this replica.
@@ -571,6 +596,28 @@ mod tests {
         assert_eq!(generator.digest(stranger).await.unwrap_err().code, ErrorCode::Forbidden);
         let too_long = GenerateInsightsRequest { deadline_ms: Some(600_000), ..request };
         assert_eq!(generator.digest(too_long).await.unwrap_err().code, ErrorCode::BadRequest);
+    }
+
+    #[tokio::test]
+    async fn a_topic_known_by_its_stem_takes_the_owners_word() {
+        let generator = generator().await;
+        for (id, at, text) in [
+            ("p1", "2023-05-03T19:00:00Z", "Pottery class, glazed two bowls"),
+            ("p2", "2023-05-10T19:00:00Z", "More pottery; the kiln cracked a bowl"),
+        ] {
+            let memory = memory(id, "maya", at, text);
+            let view = MemoryView { memory: memory.clone(), sensitivity: Sensitivity::Personal, redacted: false };
+            generator.reading.keep(view);
+            generator.index(IndexMemoryRequest { memory, sensitivity: Sensitivity::Personal }).await.unwrap();
+        }
+        let may = GenerateInsightsRequest {
+            period: mneme_protocol::insights::DigestPeriod::Month,
+            ending: Some("2023-05-31".to_owned()),
+            ..maya_2023()
+        };
+        let digest = generator.digest(may).await.unwrap();
+        let titles: Vec<&str> = digest.insights.iter().map(|insight| insight.title.as_str()).collect();
+        assert!(titles.contains(&"On your mind: pottery"), "{titles:?}");
     }
 
     #[tokio::test]
