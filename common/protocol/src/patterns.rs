@@ -84,6 +84,18 @@ pub struct DayRange {
     pub days: u32,
 }
 
+impl DayRange {
+    /// "3 days, 2024-02-08 to 2024-02-10"; "1 day, 2024-12-31".
+    pub fn in_words(&self) -> String {
+        let days = crate::relationships::days_in_words(f64::from(self.days));
+        if self.from == self.to {
+            format!("{days}, {}", self.from)
+        } else {
+            format!("{days}, {} to {}", self.from, self.to)
+        }
+    }
+}
+
 /// One day of mood: the mean compound sentiment of the day's memories, and the trailing baseline before it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MoodDay {
@@ -194,4 +206,16 @@ pub struct Habit {
     pub first_seen: String,
     pub last_seen: String,
     pub evidence: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_range_of_days_reads_as_people_say_it() {
+        let range = |from: &str, to: &str, days| DayRange { from: from.to_owned(), to: to.to_owned(), days };
+        assert_eq!(range("2024-12-31", "2024-12-31", 1).in_words(), "1 day, 2024-12-31");
+        assert_eq!(range("2024-02-08", "2024-02-10", 3).in_words(), "3 days, 2024-02-08 to 2024-02-10");
+    }
 }

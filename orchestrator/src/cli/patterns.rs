@@ -56,13 +56,13 @@ fn text(patterns: &Patterns) -> String {
         lines.push(format!("  {day} {:>6} {}", count, bar(*count, most)));
     }
     if let Some(streak) = &patterns.longest_streak {
-        lines.push(format!("longest streak: {} days, {} to {}", streak.days, streak.from, streak.to));
+        lines.push(format!("longest streak: {}", streak.in_words()));
     }
     if let Some(streak) = &patterns.current_streak {
-        lines.push(format!("latest streak: {} days, {} to {}", streak.days, streak.from, streak.to));
+        lines.push(format!("latest streak: {}", streak.in_words()));
     }
     for gap in &patterns.gaps {
-        lines.push(format!("gap: {} days without a memory, {} to {}", gap.days, gap.from, gap.to));
+        lines.push(format!("gap without a memory: {}", gap.in_words()));
     }
     if !patterns.mood_shifts.is_empty() {
         let mut table = Table::new();
