@@ -205,6 +205,18 @@ mod tests {
     }
 
     #[test]
+    fn holidays_are_times_not_people() {
+        for text in ["Spent Christmas Eve at Grandma's with Lena.", "Easter Sunday lunch with Lena"] {
+            let people: Vec<String> = detect(text, &DetectOptions::default())
+                .into_iter()
+                .filter(|entity| entity.entity_type == PiiEntityType::Person)
+                .map(|entity| entity.text)
+                .collect();
+            assert_eq!(people, ["Lena"], "in {text:?}");
+        }
+    }
+
+    #[test]
     fn options_filter_types_and_scores() {
         let text = "Mail anna@example.org or call +1 415 555 0100.";
         let only_email = DetectOptions { entity_types: vec![PiiEntityType::EmailAddress], ..DetectOptions::default() };

@@ -332,7 +332,8 @@ fn classify_run(
     while end > start && is_calendar_word(words[start].text) {
         start += 1;
     }
-    if start >= end {
+    // So are holidays, whole: "Christmas Eve" is no Eve.
+    if start >= end || words[start..end].iter().any(|word| is_holiday(word.text)) {
         return;
     }
     let run = &words[start..end];
@@ -461,6 +462,22 @@ fn is_calendar_word(word: &str) -> bool {
         "Sunday",
     ];
     CALENDAR.contains(&word)
+}
+
+fn is_holiday(word: &str) -> bool {
+    const HOLIDAYS: [&str; 10] = [
+        "Christmas",
+        "Xmas",
+        "Easter",
+        "Halloween",
+        "Thanksgiving",
+        "Hanukkah",
+        "Passover",
+        "Ramadan",
+        "Diwali",
+        "Pentecost",
+    ];
+    HOLIDAYS.contains(&word)
 }
 
 fn joined_loosely(text: &str, left: &Word<'_>, right: &Word<'_>) -> bool {
