@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 
 use mneme_protocol::AgentType;
-use mneme_protocol::patterns::{GetPatternsRequest, Patterns, message_types};
+use mneme_protocol::patterns::{GetPatternsRequest, Habit, Patterns, message_types};
 use mneme_runtime::call::CallOptions;
 
 use super::{OutputFormat, say};
@@ -43,6 +43,18 @@ pub async fn patterns(
 fn bar(count: u64, most: u64) -> String {
     let width = if most == 0 { 0 } else { (count * 30).div_ceil(most) as usize };
     "█".repeat(width)
+}
+
+fn habit_line(habit: &Habit) -> String {
+    // A related word that only repeats when it happens ("saturday" of a habit on Saturdays) says nothing.
+    let when = habit.when.to_lowercase();
+    let related: Vec<&str> =
+        habit.related.iter().map(String::as_str).filter(|word| !when.contains(&word.to_lowercase())).collect();
+    let related = if related.is_empty() { String::new() } else { format!(" ({})", related.join(", ")) };
+    format!(
+        "habit: {}{related} on {} — {} times, support {:.2}, confidence {:.2}, last {}",
+        habit.activity, habit.when, habit.occurrences, habit.support, habit.confidence, habit.last_seen
+    )
 }
 
 fn text(patterns: &Patterns) -> String {
@@ -106,13 +118,7 @@ fn text(patterns: &Patterns) -> String {
             topic.confidence
         ));
     }
-    for habit in &patterns.habits {
-        let related = if habit.related.is_empty() { String::new() } else { format!(" ({})", habit.related.join(", ")) };
-        lines.push(format!(
-            "habit: {}{related} on {} — {} times, support {:.2}, confidence {:.2}, last {}",
-            habit.activity, habit.when, habit.occurrences, habit.support, habit.confidence, habit.last_seen
-        ));
-    }
+    lines.extend(patterns.habits.iter().map(habit_line));
     let recent = &patterns.mood[patterns.mood.len().saturating_sub(RECENT_DAYS)..];
     if !recent.is_empty() {
         let mut table = Table::new();
@@ -128,4 +134,27 @@ fn text(patterns: &Patterns) -> String {
         lines.push(table.to_string());
     }
     lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_habit_does_not_repeat_when_it_happens() {
+        let habit = Habit {
+            activity: "run".to_owned(),
+            related: vec!["saturday".to_owned(), "park".to_owned()],
+            when: "Saturdays".to_owned(),
+            weekday: Some("Saturday".to_owned()),
+            part_of_day: None,
+            occurrences: 43,
+            support: 0.82,
+            confidence: 0.9,
+            first_seen: "2024-01-06".to_owned(),
+            last_seen: "2024-12-21".to_owned(),
+            evidence: Vec::new(),
+        };
+        assert!(habit_line(&habit).starts_with("habit: run (park) on Saturdays — 43 times"), "{}", habit_line(&habit));
+    }
 }
