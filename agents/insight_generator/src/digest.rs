@@ -387,7 +387,9 @@ fn people_terms(all: &[(String, Arc<Indexed>)], relationships: Option<&Relations
         .unwrap_or_default()
         .iter()
         .flat_map(|person| std::iter::once(&person.name).chain(&person.aliases));
-    written.chain(known).flat_map(|name| crate::recall::text::terms(name)).collect()
+    // Each name once: an owner's few people stand in thousands of memories.
+    let names: HashSet<&String> = written.chain(known).collect();
+    names.into_iter().flat_map(|name| crate::recall::text::terms(name)).collect()
 }
 
 /// The analyzer's keyphrases with memories in the period, most of them first; none that only names people.

@@ -11,7 +11,7 @@ use nix::sys::signal::Signal;
 use mneme_protocol::guardian::MemoryCount;
 use mneme_protocol::stats::StatsResponse;
 use mneme_protocol::{AgentType, ComponentKind, subjects};
-use mneme_system_tests::{MasterKey, NatsServer, Process, mneme, msgpack_body, wait_for_instances};
+use mneme_system_tests::{MasterKey, NatsServer, Process, mneme, msgpack_body, raw_request, wait_for_instances};
 
 /// Only the steps that store a memory (harvester, guardian), patient with a server that goes away.
 const INGEST_ENV: [(&str, &str); 8] = [
@@ -207,10 +207,9 @@ async fn a_stalled_replicas_share_is_taken_by_the_others() {
     let mut processed = Vec::new();
     for id in &ids {
         let subject = subjects::instance(id, "get_stats");
-        let reply = client.request(subject, msgpack_body("get_stats", serde_json::json!({})).into()).await.unwrap();
-        let reply = mneme_protocol::AgentMessage::decode(&reply.payload, mneme_protocol::Encoding::MessagePack)
-            .expect("an envelope");
-        let stats = reply.payload_as::<StatsResponse>().expect("stats").stats;
+        let body = msgpack_body("get_stats", serde_json::json!({}));
+        let reply = raw_request(&client, &subject, HeaderMap::new(), body).await;
+        let stats = reply.message.payload_as::<StatsResponse>().expect("stats").stats;
         processed.push(stats.by_message_type.get("process_memory").map_or(0, |stats| stats.processed));
     }
     eprintln!("process_memory handled by the three harvesters, the last stalled: {processed:?}");
