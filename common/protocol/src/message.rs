@@ -218,6 +218,21 @@ pub enum EncodeError {
     Payload(String),
 }
 
+/// Whether `deserializer` has read all of its input: reading one more value fails at the end of it.
+fn at_end<'de>(deserializer: &mut rmp_serde::Deserializer<rmp_serde::decode::ReadRefReader<'de, [u8]>>) -> bool {
+    match serde::de::IgnoredAny::deserialize(deserializer) {
+        Err(rmp_serde::decode::Error::InvalidMarkerRead(error)) => error.kind() == std::io::ErrorKind::UnexpectedEof,
+        _ => false,
+    }
+}
+
+/// How many bytes follow the first MessagePack value in `body`, for the error that says so.
+fn trailing_bytes(body: &[u8]) -> u64 {
+    let mut deserializer = rmp_serde::Deserializer::new(std::io::Cursor::new(body));
+    let _ = serde::de::IgnoredAny::deserialize(&mut deserializer);
+    body.len() as u64 - deserializer.position()
+}
+
 impl Serialize for AgentMessage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let head = self.head();
@@ -322,12 +337,12 @@ impl AgentMessage {
     ) -> Result<Self, DecodeError> {
         let mut message: AgentMessage = match encoding {
             Encoding::MessagePack => {
-                let mut deserializer = rmp_serde::Deserializer::new(std::io::Cursor::new(body));
+                // Read in place: strings are copied once, into the message, rather than through a buffer.
+                let mut deserializer = rmp_serde::Deserializer::from_read_ref(body);
                 let message = AgentMessage::deserialize(&mut deserializer)?;
                 // An envelope followed by anything else is not an envelope (as JSON's reader also holds).
-                let trailing = body.len() as u64 - deserializer.position();
-                if trailing > 0 {
-                    return Err(DecodeError::Trailing { bytes: trailing });
+                if !at_end(&mut deserializer) {
+                    return Err(DecodeError::Trailing { bytes: trailing_bytes(body) });
                 }
                 message
             }
