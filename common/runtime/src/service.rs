@@ -208,30 +208,6 @@ pub async fn serve<A: Agent>(
         learner: std::sync::Mutex::default(),
     });
 
-    // Requests and events come in on a connection of their own, so that stopping can drain it (the server
-    // stops routing to this instance and everything it already routed is still read) while the agent's own
-    // calls, its state and the replies to what it is finishing go on over `context.client`.
-    let (intake_client, _) = connection::connect(&context.settings.nats, &format!("{}-intake", context.id)).await?;
-    let service = start_service(&intake_client, &context, &instance, agent.description()).await?;
-    let requests = service
-        .endpoint_builder()
-        .name("requests")
-        .metadata(HashMap::from([("delivery".to_owned(), "queue_group".to_owned())]))
-        .queue_group(subjects::queue_group(context.kind))
-        .add(subjects::request_wildcard(context.kind))
-        .await
-        .map_err(|error| ServeError::Service(error.to_string()))?;
-    let direct = service
-        .endpoint_builder()
-        .name("direct")
-        .metadata(HashMap::from([("delivery".to_owned(), "instance".to_owned())]))
-        .queue_group(context.id.as_str())
-        .add(subjects::instance_wildcard(&context.id))
-        .await
-        .map_err(|error| ServeError::Service(error.to_string()))?;
-    let events =
-        futures::stream::select_all(subscribe_events(&intake_client, &context, agent.event_subscriptions()).await?);
-
     let tracker = TaskTracker::new();
     let stop = CancellationToken::new();
     // The HTTP port outlives intake: while the instance drains it is alive and not ready.
@@ -244,21 +220,7 @@ pub async fn serve<A: Agent>(
             .map_err(|error| ServeError::Service(error.to_string()))?;
         tracing::info!(agent_id = %instance.id, %bound, "Serving /healthz, /readyz and /metrics.");
     }
-    let readiness = probe_readiness(context.caller(), context.id.clone(), instance.settings.readiness_timeout());
-    // The intake loop is a task rather than part of the caller's future: a worker woken by the connection's
-    // reader then runs it next on the same thread, where the caller's thread (often `block_on`'s) would need a
-    // cross-thread wake-up per request. At 64 requests in flight that cut a server's CPU per request by a
-    // third (BENCHMARKS.md).
-    let mut intake = tokio::spawn(take_requests(
-        Arc::clone(&instance),
-        Arc::clone(&agent),
-        Intake { service, client: intake_client, replies: context.client.clone() },
-        futures::stream::select(requests, direct),
-        events,
-        readiness,
-        tracker.clone(),
-        stop.clone(),
-    ));
+    let mut intake = start_intake(&context, &instance, &agent, tracker.clone(), stop.clone()).await?;
     if instance.settings.adapt_every_ms > 0 {
         tokio::spawn(adapt_by_throughput(Arc::clone(&instance), stop.clone()));
     }
@@ -270,7 +232,8 @@ pub async fn serve<A: Agent>(
             intake.await
         }
     };
-    let outcome = joined.unwrap_or_else(|error| Err(ServeError::Intake(error.to_string())));
+    let outcome =
+        joined.unwrap_or_else(|_| Err(ServeError::Intake("the intake thread ended without a word".to_owned())));
 
     instance.stopping.store(true, Ordering::Relaxed);
     tracker.close();
@@ -288,6 +251,108 @@ pub async fn serve<A: Agent>(
     }
     tracing::info!(agent_id = %instance.id, answered = instance.metrics.snapshot().overall.processed, "Stopped.");
     outcome
+}
+
+/// Starts the intake: a thread of its own with a single-threaded tokio runtime, on which the intake connection,
+/// the `$SRV` service and the intake loop live. Built-ins are answered there, next to the connection's reader
+/// and writer, so that a burst of requests is read, answered and written back without waking another thread;
+/// the agent's own work goes to the caller's runtime (`workers`). Returns once the service is up, with what
+/// the intake loop ends with.
+async fn start_intake<A: Agent>(
+    context: &Context,
+    instance: &Arc<Instance>,
+    agent: &Arc<A>,
+    tracker: TaskTracker,
+    stop: CancellationToken,
+) -> Result<tokio::sync::oneshot::Receiver<Result<(), ServeError>>, ServeError> {
+    let (started_sender, started) = tokio::sync::oneshot::channel();
+    let (ended_sender, ended) = tokio::sync::oneshot::channel();
+    let workers = tokio::runtime::Handle::current();
+    let (context, instance, agent) = (context.clone(), Arc::clone(instance), Arc::clone(agent));
+    let intake_thread = move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                let _ = started_sender.send(Err(ServeError::Intake(format!("cannot start its runtime: {error}"))));
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            let opened = open_intake(&context, &instance, agent.as_ref()).await;
+            let (intake, requests, events) = match opened {
+                Ok(opened) => opened,
+                Err(error) => {
+                    let _ = started_sender.send(Err(error));
+                    return;
+                }
+            };
+            let _ = started_sender.send(Ok(()));
+            let readiness =
+                probe_readiness(context.caller(), context.id.clone(), instance.settings.readiness_timeout());
+            let served =
+                take_requests(instance, agent, intake, requests, events, readiness, Workers { tracker, workers }, stop)
+                    .await;
+            let _ = ended_sender.send(served);
+        });
+    };
+    std::thread::Builder::new()
+        .name("mneme-intake".to_owned())
+        .spawn(intake_thread)
+        .map_err(|error| ServeError::Intake(format!("cannot start its thread: {error}")))?;
+    match started.await {
+        Ok(Ok(())) => Ok(ended),
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(ServeError::Intake("the intake thread ended while starting".to_owned())),
+    }
+}
+
+/// The intake connection, its `$SRV` service with the request endpoints, and the event subscriptions.
+///
+/// Requests and events come in on a connection of their own, so that stopping can drain it (the server stops
+/// routing to this instance and everything it already routed is still read) while the agent's own calls, its
+/// state and the replies to what it is finishing go on over `context.client`.
+async fn open_intake<A: Agent>(
+    context: &Context,
+    instance: &Arc<Instance>,
+    agent: &A,
+) -> Result<
+    (Intake, impl futures::Stream<Item = service::Request> + Unpin + use<A>, futures::stream::SelectAll<Subscriber>),
+    ServeError,
+> {
+    let (intake_client, _) = connection::connect(&context.settings.nats, &format!("{}-intake", context.id)).await?;
+    let service = start_service(&intake_client, context, instance, agent.description()).await?;
+    let requests = service
+        .endpoint_builder()
+        .name("requests")
+        .metadata(HashMap::from([("delivery".to_owned(), "queue_group".to_owned())]))
+        .queue_group(subjects::queue_group(context.kind))
+        .add(subjects::request_wildcard(context.kind))
+        .await
+        .map_err(|error| ServeError::Service(error.to_string()))?;
+    let direct = service
+        .endpoint_builder()
+        .name("direct")
+        .metadata(HashMap::from([("delivery".to_owned(), "instance".to_owned())]))
+        .queue_group(context.id.as_str())
+        .add(subjects::instance_wildcard(&context.id))
+        .await
+        .map_err(|error| ServeError::Service(error.to_string()))?;
+    let events =
+        futures::stream::select_all(subscribe_events(&intake_client, context, agent.event_subscriptions()).await?);
+    let intake = Intake { service, client: intake_client, replies: context.client.clone() };
+    Ok((intake, futures::stream::select(requests, direct), events))
+}
+
+/// Where the agent's own work runs: tasks on the caller's runtime, tracked so that stopping can wait for them.
+struct Workers {
+    tracker: TaskTracker,
+    workers: tokio::runtime::Handle,
+}
+
+impl Workers {
+    fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
+        self.tracker.spawn_on(work, &self.workers);
+    }
 }
 
 /// Gives the instance `feedback` of its own throughput every `service.adapt_every_ms` until `stop`.
@@ -331,7 +396,7 @@ async fn take_requests<A: Agent>(
     mut intake: impl futures::Stream<Item = service::Request> + Unpin,
     mut events: futures::stream::SelectAll<Subscriber>,
     readiness: impl Future<Output = Result<(), String>>,
-    tracker: TaskTracker,
+    workers: Workers,
     stop: CancellationToken,
 ) -> Result<(), ServeError> {
     // The service lives as long as the intake loop: `$SRV` answers until the drain ends it.
@@ -382,9 +447,9 @@ async fn take_requests<A: Agent>(
                         // Built-ins are cheap and never wait: answered here, they skip a task spawn, which on
                         // a busy instance measurably costs more than the answer itself (see BENCHMARKS.md).
                         Some(request) if is_builtin(subjects::message_type_of(&request.message.subject)) => {
-                            answer(&instance, agent.as_ref(), &replies, request, false).await;
+                            answer_builtin(&instance, &replies, request).await;
                         }
-                        Some(request) => admit(&tracker, &instance, &agent, &replies, request),
+                        Some(request) => admit(&workers, &instance, &agent, &replies, request),
                         None if instance.stopping.load(Ordering::Relaxed) => return Ok(()),
                         None => return Err(ServeError::ConnectionClosed),
                     }
@@ -401,7 +466,7 @@ async fn take_requests<A: Agent>(
                 instance.metrics.event_received();
                 let instance = Arc::clone(&instance);
                 let agent = Arc::clone(&agent);
-                tracker.spawn(async move { deliver_event(&instance, agent.as_ref(), event).await });
+                workers.spawn(async move { deliver_event(&instance, agent.as_ref(), event).await });
             }
         }
     }
@@ -474,7 +539,7 @@ async fn subscribe_events(
 /// in its own task so that a slow request never holds up the next. (Built-ins never come here: they neither
 /// take a place in the line nor get turned away, so a saturated instance still reports on itself.)
 fn admit<A: Agent>(
-    tracker: &TaskTracker,
+    workers: &Workers,
     instance: &Arc<Instance>,
     agent: &Arc<A>,
     replies: &async_nats::Client,
@@ -490,7 +555,7 @@ fn admit<A: Agent>(
         instance.metrics.shed();
         tracing::warn!(agent_id = %instance.id, waiting, limit, "Overloaded; turning a request away.");
     }
-    tracker.spawn(async move {
+    workers.spawn(async move {
         answer(&instance, agent.as_ref(), &replies, request, overloaded).await;
         instance.metrics.dequeued();
     });
@@ -500,6 +565,8 @@ fn is_builtin(message_type: &str) -> bool {
     matches!(message_type, builtin::GET_STATS | builtin::GET_CAPABILITIES | builtin::PING | builtin::FEEDBACK)
 }
 
+/// Answers a request for the agent: its handler runs behind the admission gate, or it is turned away when
+/// `overloaded`.
 async fn answer<A: Agent>(
     instance: &Instance,
     agent: &A,
@@ -507,6 +574,30 @@ async fn answer<A: Agent>(
     request: service::Request,
     overloaded: bool,
 ) {
+    answer_with(instance, replies, request, |message, encoding| async move {
+        if overloaded {
+            return Err(HandlerError::unavailable("the instance is overloaded; try again shortly"));
+        }
+        dispatch(instance, agent, message, encoding).await
+    })
+    .await
+}
+
+/// Answers a built-in where it was taken in. Its future holds no handler's, so answering one moves little.
+async fn answer_builtin(instance: &Instance, replies: &async_nats::Client, request: service::Request) {
+    answer_with(instance, replies, request, |message, encoding| {
+        std::future::ready(builtin(instance, message, encoding))
+    })
+    .await
+}
+
+/// Reads a request's envelope, has `handle` answer it, counts it, and replies in the request's encoding (an
+/// `error_response` with the ADR-32 headers when it failed).
+async fn answer_with<F, Fut>(instance: &Instance, replies: &async_nats::Client, request: service::Request, handle: F)
+where
+    F: FnOnce(AgentMessage, Encoding) -> Fut,
+    Fut: Future<Output = Result<Reply, HandlerError>>,
+{
     let message_type = subjects::message_type_of(&request.message.subject);
     let request_headers = request.message.headers.as_ref();
     let traced = request_headers.is_some_and(|map| map.get(headers::TRACEPARENT).is_some());
@@ -534,53 +625,24 @@ async fn answer<A: Agent>(
                 ReplyTo { id: mneme_protocol::message::message_id_at(received), sender_id: String::new(), priority: 0 }
             }
         };
-        let envelope = envelope.and_then(|message| bind_requester(request_headers, message));
-        let outcome = match (envelope, overloaded) {
-            (Err(error), _) => Err(error),
-            (Ok(_), true) => Err(HandlerError::unavailable("the instance is overloaded; try again shortly")),
-            (Ok(message), false) => dispatch(instance, agent, message, encoding).await,
-        };
-        let finished_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        let finished_at_secs = finished_at.as_secs_f64();
-        // The wall clock can step back; a request then counts as instant rather than as negative.
-        instance.metrics.record(message_type, finished_at.saturating_sub(received), outcome.is_err(), finished_at_secs);
-
-        if request.message.reply.is_none() {
-            tracing::debug!("Request carried no reply subject; nothing to answer.");
-            return;
-        }
-        let mut reply_headers = HeaderMap::new();
-        if encoding == Encoding::Json {
-            reply_headers.insert(headers::CONTENT_TYPE, Encoding::JSON_CONTENT_TYPE);
-        }
-        if traced && let Some(value) = trace_context::trace_response(&tracing::Span::current()) {
-            reply_headers.insert(headers::TRACERESPONSE, value.as_str());
-        }
-        let mut reply_id_text = uuid::Uuid::encode_buffer();
-        let reply_id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
-            uuid::NoContext,
-            finished_at.as_secs(),
-            finished_at.subsec_nanos(),
-        ));
-        let reply_id: &str = reply_id.hyphenated().encode_lower(&mut reply_id_text);
-        let body = match outcome {
-            Ok(reply) => {
-                let head = reply_to.head(reply_id, &reply.message_type, instance.id.as_str(), finished_at_secs);
-                reply.payload.encode(&head, encoding).map_err(|error| {
-                    tracing::error!(%error, "Reply cannot be encoded.");
-                    HandlerError::internal(format!("reply cannot be encoded: {error}"))
-                })
-            }
+        let outcome = match envelope.and_then(|message| bind_requester(request_headers, message)) {
+            Ok(message) => handle(message, encoding).await,
             Err(error) => Err(error),
         };
-        let body = body.unwrap_or_else(|error| {
-            tracing::info!(agent_id = %instance.id, %message_type, code = error.code.status(), error = %error.message, "Request failed.");
-            reply_headers.insert(headers::SERVICE_ERROR, error.message.as_str());
-            reply_headers.insert(headers::SERVICE_ERROR_CODE, error.code.status().to_string().as_str());
-            let head = reply_to.head(reply_id, builtin::ERROR_RESPONSE, instance.id.as_str(), finished_at_secs);
-            mneme_protocol::encode_envelope(&head, &error.payload(), encoding).expect("an error_response always encodes")
-        });
-        let body = bytes::Bytes::from(body);
+        let finished_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        // The wall clock can step back; a request then counts as instant rather than as negative.
+        instance.metrics.record(
+            message_type,
+            finished_at.saturating_sub(received),
+            outcome.is_err(),
+            finished_at.as_secs_f64(),
+        );
+        let Some(reply_subject) = request.message.reply.clone() else {
+            tracing::debug!("Request carried no reply subject; nothing to answer.");
+            return;
+        };
+        let (body, reply_headers) =
+            reply_body(instance, message_type, &reply_to, outcome, encoding, traced, finished_at);
         if !instance.stopping.load(Ordering::Relaxed) {
             match request.respond_with_headers(Ok(body.clone()), reply_headers.clone()).await {
                 Ok(()) => return,
@@ -590,13 +652,54 @@ async fn answer<A: Agent>(
             }
         }
         // While stopping, the intake connection closes once drained: replies go over the agent's own.
-        let reply = request.message.reply.clone().expect("checked above");
-        if let Err(error) = replies.publish_with_headers(reply, reply_headers, body).await {
+        if let Err(error) = replies.publish_with_headers(reply_subject, reply_headers, body).await {
             tracing::warn!(%error, "Reply could not be sent.");
         }
     };
     // Wrapping the work in a span that records nothing would only move it once more.
     if span.is_disabled() { work.await } else { work.instrument(span).await }
+}
+
+/// The reply envelope to `reply_to` and its headers: `outcome` as its own message type, or an `error_response`.
+fn reply_body(
+    instance: &Instance,
+    message_type: &str,
+    reply_to: &ReplyTo,
+    outcome: Result<Reply, HandlerError>,
+    encoding: Encoding,
+    traced: bool,
+    finished_at: Duration,
+) -> (bytes::Bytes, HeaderMap) {
+    let finished_at_secs = finished_at.as_secs_f64();
+    let mut reply_headers = HeaderMap::new();
+    if encoding == Encoding::Json {
+        reply_headers.insert(headers::CONTENT_TYPE, Encoding::JSON_CONTENT_TYPE);
+    }
+    if traced && let Some(value) = trace_context::trace_response(&tracing::Span::current()) {
+        reply_headers.insert(headers::TRACERESPONSE, value.as_str());
+    }
+    let mut reply_id_text = uuid::Uuid::encode_buffer();
+    let reply_id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        finished_at.as_secs(),
+        finished_at.subsec_nanos(),
+    ));
+    let reply_id: &str = reply_id.hyphenated().encode_lower(&mut reply_id_text);
+    let body = outcome.and_then(|reply| {
+        let head = reply_to.head(reply_id, &reply.message_type, instance.id.as_str(), finished_at_secs);
+        reply.payload.encode(&head, encoding).map_err(|error| {
+            tracing::error!(%error, "Reply cannot be encoded.");
+            HandlerError::internal(format!("reply cannot be encoded: {error}"))
+        })
+    });
+    let body = body.unwrap_or_else(|error| {
+        tracing::info!(agent_id = %instance.id, %message_type, code = error.code.status(), error = %error.message, "Request failed.");
+        reply_headers.insert(headers::SERVICE_ERROR, error.message.as_str());
+        reply_headers.insert(headers::SERVICE_ERROR_CODE, error.code.status().to_string().as_str());
+        let head = reply_to.head(reply_id, builtin::ERROR_RESPONSE, instance.id.as_str(), finished_at_secs);
+        mneme_protocol::encode_envelope(&head, &error.payload(), encoding).expect("an error_response always encodes")
+    });
+    (bytes::Bytes::from(body), reply_headers)
 }
 
 #[derive(serde::Serialize)]
@@ -654,29 +757,9 @@ async fn dispatch<A: Agent>(
     message: AgentMessage,
     encoding: Encoding,
 ) -> Result<Reply, HandlerError> {
-    // Built-ins skip the admission gate: they are cheap, and a saturated instance must still report on itself.
     match message.message_type.as_str() {
-        builtin::GET_STATS => {
-            return Ok(Reply::new(builtin::STATS_RESPONSE, StatsResponse { stats: instance.stats() }));
-        }
-        builtin::GET_CAPABILITIES => {
-            let response = CapabilitiesResponse {
-                agent_id: instance.id.to_string(),
-                agent_type: instance.kind.to_string(),
-                capabilities: instance.capabilities.clone(),
-            };
-            return Ok(Reply::new(builtin::CAPABILITIES_RESPONSE, response));
-        }
-        builtin::PING => return Ok(Reply::new(builtin::PONG, Pong { agent_id: instance.id.to_string() })),
-        builtin::FEEDBACK => {
-            let feedback: Feedback = Request { message, encoding }.payload()?;
-            if !feedback.performance_score.is_finite() {
-                return Err(HandlerError::bad_request("performance_score must be a finite number"));
-            }
-            let adjusted = instance.learn(feedback.performance_score, feedback.source.as_deref());
-            let received = FeedbackReceived { adjusted, adaptation: instance.adaptation() };
-            return Ok(Reply::new(builtin::FEEDBACK_RECEIVED, received));
-        }
+        // Built-ins skip the admission gate: they are cheap, and a saturated instance must still report on itself.
+        known if is_builtin(known) => return builtin(instance, message, encoding),
         known if instance.message_types.contains(known) => {}
         unknown => {
             let known: Vec<&str> = instance.message_types.iter().map(String::as_str).collect();
@@ -707,6 +790,32 @@ async fn dispatch<A: Agent>(
             tracing::error!(%reason, "Handler panicked.");
             Err(HandlerError::internal(format!("handler failed: {reason}")))
         }
+    }
+}
+
+/// What every instance answers of itself: `get_stats`, `get_capabilities`, `ping` and `feedback`.
+fn builtin(instance: &Instance, message: AgentMessage, encoding: Encoding) -> Result<Reply, HandlerError> {
+    match message.message_type.as_str() {
+        builtin::GET_STATS => Ok(Reply::new(builtin::STATS_RESPONSE, StatsResponse { stats: instance.stats() })),
+        builtin::GET_CAPABILITIES => {
+            let response = CapabilitiesResponse {
+                agent_id: instance.id.to_string(),
+                agent_type: instance.kind.to_string(),
+                capabilities: instance.capabilities.clone(),
+            };
+            Ok(Reply::new(builtin::CAPABILITIES_RESPONSE, response))
+        }
+        builtin::PING => Ok(Reply::new(builtin::PONG, Pong { agent_id: instance.id.to_string() })),
+        builtin::FEEDBACK => {
+            let feedback: Feedback = Request { message, encoding }.payload()?;
+            if !feedback.performance_score.is_finite() {
+                return Err(HandlerError::bad_request("performance_score must be a finite number"));
+            }
+            let adjusted = instance.learn(feedback.performance_score, feedback.source.as_deref());
+            let received = FeedbackReceived { adjusted, adaptation: instance.adaptation() };
+            Ok(Reply::new(builtin::FEEDBACK_RECEIVED, received))
+        }
+        other => Err(HandlerError::internal(format!("`{other}` is not a built-in"))),
     }
 }
 
