@@ -1,6 +1,8 @@
-//! What the runtime costs per request: `get_stats` (and `ping`) through a Mneme agent against a bare
-//! async-nats service that echoes, each server in a process of its own as in production, one nats-server,
-//! one client connection in this process.
+//! What the runtime costs per request: `get_stats` (and `ping`) through a Mneme agent against a bare async-nats
+//! service that echoes, and against the same bare service sending the runtime's own replies byte for byte (so
+//! that what a reply's size costs the broker and the client is told apart from what the runtime costs). Each
+//! server is a process of its own as in production, with one nats-server and one client connection in this
+//! process.
 //!
 //! When Python has FastStream, the same echo agent written with it (`faststream_echo.py`) is measured too.
 //!
@@ -14,7 +16,7 @@ use futures::StreamExt;
 use mneme_protocol::{AgentCapability, AgentType, ComponentKind};
 use mneme_runtime::settings::TelemetrySettings;
 use mneme_runtime::{Agent, HandlerError, Reply, Request, RuntimeSettings};
-use mneme_system_tests::{KillOnDrop, NatsServer, cpu_time};
+use mneme_system_tests::{KernelActivity, KillOnDrop, NatsServer, cpu_time};
 
 const ROUNDS: usize = 3;
 const ROUND_DURATION: Duration = Duration::from_secs(3);
@@ -46,6 +48,8 @@ struct Samples {
     /// The same of nats-server and of this (the client's) process: where the rest of a request's cost goes.
     broker_cpu: Duration,
     client_cpu: Duration,
+    /// The server process's write calls and context switches: how well it batches its replies.
+    server_kernel: KernelActivity,
 }
 
 impl Samples {
@@ -65,6 +69,10 @@ impl Samples {
 
     fn per_request(&self, cpu: Duration) -> Duration {
         cpu / u32::try_from(self.latencies.len()).unwrap_or(u32::MAX).max(1)
+    }
+
+    fn per_thousand_requests(&self, count: u64) -> f64 {
+        count as f64 * 1000.0 / self.latencies.len().max(1) as f64
     }
 }
 
@@ -108,8 +116,8 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     let arguments: Vec<String> = std::env::args().collect();
     match arguments.iter().position(|argument| argument == "--serve") {
-        // Each server works in a task on a worker thread, as the runtime's intake loop does, so that both
-        // are woken alike.
+        // Each server works in a task on a worker thread of a multi-threaded runtime, as an async-nats service
+        // is usually written (the Mneme runtime takes its requests in on a thread of its own).
         Some(at) => {
             let (which, url) = (arguments[at + 1].clone(), arguments[at + 2].clone());
             runtime
@@ -141,28 +149,39 @@ async fn serve(which: &str, url: &str) {
             let client = async_nats::connect(url).await.expect("a connection");
             let bare = client.service_builder().start("bare_echo", "1.0.0").await.expect("a bare service");
             let mut echo = bare.endpoint("bench.echo").await.expect("an endpoint");
-            // The same bare service answering with a body as large as a stats reply: what the size costs.
-            let mut sized = bare.endpoint("bench.sized").await.expect("an endpoint");
-            let stats_reply: bytes::Bytes = loop {
-                let body = rmp_serde::to_vec_named(&serde_json::json!({"payload": {}})).unwrap();
-                match client.request(mneme_protocol::subjects::request(KIND, "get_stats"), body.into()).await {
-                    Ok(reply) => break reply.payload,
-                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-                }
-            };
+            // The same bare service answering with the runtime's own replies to `get_stats` and `ping`, byte for
+            // byte: what their size costs, apart from what making them costs.
+            let mut stats_sized = bare.endpoint("bench.stats_sized").await.expect("an endpoint");
+            let mut pong_sized = bare.endpoint("bench.pong_sized").await.expect("an endpoint");
+            let stats_reply = runtime_reply(&client, "get_stats").await;
+            let pong_reply = runtime_reply(&client, "ping").await;
             loop {
                 tokio::select! {
                     Some(request) = echo.next() => {
                         let payload = request.message.payload.clone();
                         let _ = request.respond(Ok(payload)).await;
                     }
-                    Some(request) = sized.next() => {
+                    Some(request) = stats_sized.next() => {
                         let _ = request.respond(Ok(stats_reply.clone())).await;
+                    }
+                    Some(request) = pong_sized.next() => {
+                        let _ = request.respond(Ok(pong_reply.clone())).await;
                     }
                 }
             }
         }
         other => panic!("no server called {other}"),
+    }
+}
+
+/// The runtime's reply to `message_type`, once it answers.
+async fn runtime_reply(client: &async_nats::Client, message_type: &str) -> bytes::Bytes {
+    let body = rmp_serde::to_vec_named(&serde_json::json!({"payload": {}})).unwrap();
+    loop {
+        match client.request(mneme_protocol::subjects::request(KIND, message_type), body.clone().into()).await {
+            Ok(reply) => return reply.payload,
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
     }
 }
 
@@ -206,8 +225,9 @@ async fn run() {
     let mut targets = vec![
         ("bare async-nats service (echo)", "bench.echo".to_owned(), bare_server.pid()),
         ("Mneme runtime (get_stats)", runtime_subject, runtime_server.pid()),
-        ("bare service, stats-sized reply", "bench.sized".to_owned(), bare_server.pid()),
+        ("bare service, get_stats's reply", "bench.stats_sized".to_owned(), bare_server.pid()),
         ("Mneme runtime (ping)", mneme_protocol::subjects::request(KIND, "ping"), runtime_server.pid()),
+        ("bare service, ping's reply", "bench.pong_sized".to_owned(), bare_server.pid()),
     ];
     // The same echo agent in Python with FastStream, when it is installed (scripts/bench installs it).
     let faststream = start_faststream(&nats.url);
@@ -234,15 +254,18 @@ async fn run() {
          nats-server CPU per request (us) | client CPU per request (us) |"
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let mut batching = Vec::new();
     for in_flight in [1, 64] {
         let mut results: Vec<Samples> = targets.iter().map(|_| Samples::default()).collect();
         for _ in 0..ROUNDS {
             for ((_, subject, pid), samples) in targets.iter().zip(results.iter_mut()) {
                 let before = (cpu_time(*pid), cpu_time(nats.pid()), cpu_time(std::process::id()));
+                let kernel_before = KernelActivity::of(*pid);
                 drive(&client, subject, &body, in_flight, ROUND_DURATION, samples).await;
                 samples.server_cpu += cpu_time(*pid).saturating_sub(before.0);
                 samples.broker_cpu += cpu_time(nats.pid()).saturating_sub(before.1);
                 samples.client_cpu += cpu_time(std::process::id()).saturating_sub(before.2);
+                samples.server_kernel += KernelActivity::of(*pid) - kernel_before;
             }
         }
         let mut summary: Vec<(Duration, Duration, f64, Duration)> = Vec::new();
@@ -260,6 +283,15 @@ async fn run() {
                 samples.per_request(samples.client_cpu).as_secs_f64() * 1e6
             );
             summary.push(row);
+            // Python's asyncio writes with `send`, which the count does not see.
+            if name.starts_with("FastStream") {
+                continue;
+            }
+            batching.push(format!(
+                "| {name} | {in_flight} | {:.1} | {:.1} |",
+                samples.per_thousand_requests(samples.server_kernel.write_calls),
+                samples.per_thousand_requests(samples.server_kernel.context_switches)
+            ));
         }
         for ((name, _, _), row) in targets.iter().zip(&summary).skip(1) {
             let bare = summary[0];
@@ -271,5 +303,27 @@ async fn run() {
                 row.3.as_secs_f64() / bare.3.as_secs_f64()
             );
         }
+        // Each runtime row against the bare service sending the same reply: what the runtime costs apart from
+        // what its reply's size costs the broker and the client.
+        for (runtime, bare) in [(1, 2), (3, 4)] {
+            let (row, bare_row) = (summary[runtime], summary[bare]);
+            println!(
+                "| ratio: {} / {} | {in_flight} | | {:.3} | {:.3} | {:.3} | {:.3} |",
+                targets[runtime].0,
+                targets[bare].0,
+                row.2 / bare_row.2,
+                row.0.as_secs_f64() / bare_row.0.as_secs_f64(),
+                row.1.as_secs_f64() / bare_row.1.as_secs_f64(),
+                row.3.as_secs_f64() / bare_row.3.as_secs_f64()
+            );
+        }
+    }
+    println!(
+        "\nHow the server processes batch: write calls and context switches (of all their threads) per 1,000 requests\n"
+    );
+    println!("| target | in flight | write calls | context switches |");
+    println!("| --- | ---: | ---: | ---: |");
+    for row in batching {
+        println!("{row}");
     }
 }

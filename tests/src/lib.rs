@@ -454,6 +454,57 @@ pub fn resident_kib(pid: i32) -> u64 {
         .unwrap_or(0)
 }
 
+/// What the kernel did for a process: its write calls (`syscw` of `/proc/<pid>/io`: `write` and `writev`, which
+/// is how tokio writes to a socket) and the context switches of all its threads, voluntary or not.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KernelActivity {
+    pub write_calls: u64,
+    pub context_switches: u64,
+}
+
+impl KernelActivity {
+    pub fn of(pid: u32) -> Self {
+        let io = std::fs::read_to_string(format!("/proc/{pid}/io")).expect("the process's /proc entry");
+        let write_calls = io
+            .lines()
+            .find_map(|line| line.strip_prefix("syscw:"))
+            .and_then(|count| count.trim().parse().ok())
+            .expect("a syscw line");
+        let mut context_switches = 0;
+        for thread in std::fs::read_dir(format!("/proc/{pid}/task")).expect("the process's threads").flatten() {
+            // A thread that ends between listing and reading takes its count with it.
+            let Ok(status) = std::fs::read_to_string(thread.path().join("status")) else { continue };
+            context_switches += status
+                .lines()
+                .filter_map(|line| {
+                    line.strip_prefix("voluntary_ctxt_switches:")
+                        .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
+                })
+                .filter_map(|count| count.trim().parse::<u64>().ok())
+                .sum::<u64>();
+        }
+        KernelActivity { write_calls, context_switches }
+    }
+}
+
+impl std::ops::Sub for KernelActivity {
+    type Output = KernelActivity;
+
+    fn sub(self, earlier: KernelActivity) -> KernelActivity {
+        KernelActivity {
+            write_calls: self.write_calls.saturating_sub(earlier.write_calls),
+            context_switches: self.context_switches.saturating_sub(earlier.context_switches),
+        }
+    }
+}
+
+impl std::ops::AddAssign for KernelActivity {
+    fn add_assign(&mut self, other: KernelActivity) {
+        self.write_calls += other.write_calls;
+        self.context_switches += other.context_switches;
+    }
+}
+
 /// User plus system CPU time a process has used, from `/proc/<pid>/stat`.
 pub fn cpu_time(pid: u32) -> Duration {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the process's /proc entry");
