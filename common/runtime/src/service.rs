@@ -232,8 +232,9 @@ pub async fn serve<A: Agent>(
             intake.await
         }
     };
-    let outcome =
-        joined.unwrap_or_else(|_| Err(ServeError::Intake("the intake thread ended without a word".to_owned())));
+    let outcome = joined.unwrap_or_else(|_| {
+        Err(ServeError::Intake("the intake thread stopped short (it panicked: see the log)".to_owned()))
+    });
 
     instance.stopping.store(true, Ordering::Relaxed);
     tracker.close();
@@ -256,7 +257,7 @@ pub async fn serve<A: Agent>(
 /// Starts the intake: a thread of its own with a single-threaded tokio runtime, on which the intake connection,
 /// the `$SRV` service and the intake loop live. Built-ins are answered there, next to the connection's reader
 /// and writer, so that a burst of requests is read, answered and written back without waking another thread;
-/// the agent's own work goes to the caller's runtime (`workers`). Returns once the service is up, with what
+/// the agent's own work goes to the caller's runtime. Returns once the service is up, with what
 /// the intake loop ends with.
 async fn start_intake<A: Agent>(
     context: &Context,
@@ -267,7 +268,7 @@ async fn start_intake<A: Agent>(
 ) -> Result<tokio::sync::oneshot::Receiver<Result<(), ServeError>>, ServeError> {
     let (started_sender, started) = tokio::sync::oneshot::channel();
     let (ended_sender, ended) = tokio::sync::oneshot::channel();
-    let workers = tokio::runtime::Handle::current();
+    let runtime_of_workers = tokio::runtime::Handle::current();
     let (context, instance, agent) = (context.clone(), Arc::clone(instance), Arc::clone(agent));
     let intake_thread = move || {
         let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -289,9 +290,17 @@ async fn start_intake<A: Agent>(
             let _ = started_sender.send(Ok(()));
             let readiness =
                 probe_readiness(context.caller(), context.id.clone(), instance.settings.readiness_timeout());
-            let served =
-                take_requests(instance, agent, intake, requests, events, readiness, Workers { tracker, workers }, stop)
-                    .await;
+            let served = take_requests(
+                instance,
+                agent,
+                intake,
+                requests,
+                events,
+                readiness,
+                Workers { tracker, runtime: runtime_of_workers },
+                stop,
+            )
+            .await;
             let _ = ended_sender.send(served);
         });
     };
@@ -302,7 +311,9 @@ async fn start_intake<A: Agent>(
     match started.await {
         Ok(Ok(())) => Ok(ended),
         Ok(Err(error)) => Err(error),
-        Err(_) => Err(ServeError::Intake("the intake thread ended while starting".to_owned())),
+        Err(_) => {
+            Err(ServeError::Intake("the intake thread stopped while starting (it panicked: see the log)".to_owned()))
+        }
     }
 }
 
@@ -346,12 +357,12 @@ async fn open_intake<A: Agent>(
 /// Where the agent's own work runs: tasks on the caller's runtime, tracked so that stopping can wait for them.
 struct Workers {
     tracker: TaskTracker,
-    workers: tokio::runtime::Handle,
+    runtime: tokio::runtime::Handle,
 }
 
 impl Workers {
     fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
-        self.tracker.spawn_on(work, &self.workers);
+        self.tracker.spawn_on(work, &self.runtime);
     }
 }
 
