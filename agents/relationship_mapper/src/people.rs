@@ -8,7 +8,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use mneme_protocol::relationships::Role;
 
-use crate::references::{Contact, Reference, relation_name};
+use crate::references::{Contact, Reference, relation_name, relation_of};
 
 /// Given names and the nicknames that stand for them, so that "Bob Smith" and "Robert Smith" meet.
 const NICKNAMES: [(&str, &[&str]); 24] = [
@@ -107,6 +107,11 @@ fn keys_of(reference: &Reference) -> Vec<String> {
     if let Some(display) = &parsed.display {
         let folded = fold(display);
         keys.extend(name_keys(&folded.split(' ').filter(|token| !token.is_empty()).collect::<Vec<_>>()));
+        // Someone who goes by a kinship word alone (`Mum <mum@example.com>`, a chat with "Dad") is the person
+        // the text calls so.
+        if let Some((relation, true)) = relation_of(&folded) {
+            keys.push(format!("k:{relation}"));
+        }
     }
     if let Some(address) = &parsed.address {
         keys.push(format!("a:{address}"));
@@ -388,6 +393,25 @@ mod tests {
             bob.appearances.iter().map(|(_, _, role)| *role).collect::<Vec<_>>(),
             [Role::Mention, Role::Participant]
         );
+    }
+
+    #[test]
+    fn one_who_goes_by_a_kinship_word_is_the_one_the_text_calls_so() {
+        let contacts: BTreeMap<String, Contact> = [
+            ("m1", contact("2024-01-01T10:00:00Z", &[("Mum <mum@example.com>", Role::Author, None)])),
+            ("m2", contact("2024-01-02T10:00:00Z", &[("Mom", Role::Mention, Some("mother"))])),
+            ("m3", contact("2024-01-03T10:00:00Z", &[("mum@example.com", Role::Participant, None)])),
+            // "my sister" needs the "my": a sender called Sister is nobody's sister by that alone.
+            ("m4", contact("2024-01-04T10:00:00Z", &[("Sister <sister@example.com>", Role::Author, None)])),
+            ("m5", contact("2024-01-05T10:00:00Z", &[("My sister", Role::Mention, Some("sister"))])),
+        ]
+        .into_iter()
+        .map(|(id, contact)| (id.to_owned(), contact))
+        .collect();
+        let people = resolve("ann", &[], &contacts);
+        assert_eq!(names(&people), [("Mum".to_owned(), 3), ("My sister".to_owned(), 1), ("Sister".to_owned(), 1)]);
+        let mum = people.iter().find(|person| person.name == "Mum").unwrap();
+        assert_eq!(mum.relation.as_deref(), Some("mother"), "named as the owner writes her, related as the text says");
     }
 
     #[test]

@@ -86,7 +86,8 @@ const RELATIONS: [(&str, &str, bool); 44] = [
     ("neighbour", "neighbour", false),
 ];
 
-fn relation_of(word: &str) -> Option<(&'static str, bool)> {
+/// The relation a kinship word names, and whether it names a person alone (`Mum`) or only after "my".
+pub(crate) fn relation_of(word: &str) -> Option<(&'static str, bool)> {
     let lower = word.to_lowercase();
     RELATIONS.iter().find(|(term, _, _)| *term == lower).map(|(_, relation, alone)| (*relation, *alone))
 }

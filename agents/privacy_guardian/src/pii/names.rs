@@ -305,7 +305,7 @@ fn classify_run(
     findings: &mut Vec<Finding>,
 ) {
     let previous = start.checked_sub(1).map(|at| words[at].lower());
-    let mut titled = previous.as_deref().is_some_and(|word| TITLES.contains(&word));
+    let mut titled = start.checked_sub(1).is_some_and(|at| is_title_before(&words[at]));
     // Leading words that are capitalized only because they start a sentence, or are titles.
     while start < end {
         let word = &words[start];
@@ -464,6 +464,12 @@ fn is_calendar_word(word: &str) -> bool {
     CALENDAR.contains(&word)
 }
 
+/// A title before a name: `Dr`, `mrs`; `Miss` only capitalized, since "I miss Lisbon" misses a place.
+fn is_title_before(word: &Word<'_>) -> bool {
+    let lower = word.lower();
+    TITLES.contains(&lower.as_str()) && (lower != "miss" || word.is_capitalized())
+}
+
 fn is_holiday(word: &str) -> bool {
     const HOLIDAYS: [&str; 10] = [
         "Christmas",
@@ -531,6 +537,12 @@ mod tests {
         let people = found("Dinner with Mom, Dad and my sister Anna. Then we drove to Anna, Texas.");
         assert_eq!(people[0], (PiiEntityType::Person, "Anna".into()), "{people:?}");
         assert!(!people[1..].iter().any(|(kind, _)| *kind == PiiEntityType::Person), "{people:?}");
+    }
+
+    #[test]
+    fn missing_a_place_is_no_title() {
+        assert_eq!(found("I miss Lisbon already."), [(PiiEntityType::Location, "Lisbon".into())]);
+        assert_eq!(found("We met Miss Marple."), [(PiiEntityType::Person, "Marple".into())]);
     }
 
     #[test]
