@@ -87,7 +87,8 @@ pub fn report(owner: &str, observations: &BTreeMap<String, Observation>) -> Patt
             }
         }
     }
-    let subjects = Subjects::new(&items);
+    let owner_name = owner.to_lowercase();
+    let subjects = Subjects::new(&items, &[owner_name.as_str()]);
     let mut by_day: BTreeMap<Date, Vec<&Dated>> = BTreeMap::new();
     for observation in &dated {
         by_day.entry(observation.date).or_default().push(observation);
@@ -259,6 +260,24 @@ mod tests {
         assert_eq!((current.from.as_str(), current.to.as_str(), current.days), ("2024-05-20", "2024-05-21", 2));
         assert_eq!(report.gaps[0].from, "2024-05-09");
         assert_eq!(report.gaps[0].days, 11);
+    }
+
+    #[test]
+    fn the_owners_own_name_is_no_keyphrase() {
+        let texts =
+            ["Dear Sam, the pottery class moves to Thursday.", "Sam, bring clay to pottery.", "Pottery with Lena."];
+        let observations: BTreeMap<String, Observation> = texts
+            .iter()
+            .enumerate()
+            .map(|(index, text)| {
+                let at = Some(format!("2024-05-{:02}T18:00:00Z", index + 1));
+                (format!("m{index}"), Observation { at, compound: 0.0, terms: terms::terms(text, None, &[]) })
+            })
+            .collect();
+        let phrases: Vec<String> =
+            report("Sam", &observations).keyphrases.into_iter().map(|keyphrase| keyphrase.phrase).collect();
+        assert!(phrases.iter().any(|phrase| phrase.contains("pottery")), "{phrases:?}");
+        assert!(!phrases.iter().any(|phrase| phrase.split(' ').any(|word| word == "sam")), "{phrases:?}");
     }
 
     #[test]

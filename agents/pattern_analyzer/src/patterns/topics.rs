@@ -75,10 +75,15 @@ pub struct Subjects<'o> {
 }
 
 impl<'o> Subjects<'o> {
-    pub fn new(items: &'o [Item<'o>]) -> Self {
+    /// The subjects of `items`, leaving out every term with one of `unwanted` among its words (the owner's
+    /// own name says nothing of what they write about).
+    pub fn new(items: &'o [Item<'o>], unwanted: &[&str]) -> Self {
         let mut by_stem: HashMap<String, (BTreeMap<&'o str, u64>, BTreeSet<usize>)> = HashMap::new();
         for (index, item) in items.iter().enumerate() {
             for term in item.terms {
+                if term.split(' ').any(|word| unwanted.contains(&word)) {
+                    continue;
+                }
                 let (forms, memories) = by_stem.entry(stem(term)).or_default();
                 *forms.entry(term.as_str()).or_default() += 1;
                 memories.insert(index);
@@ -459,7 +464,7 @@ mod tests {
             .iter()
             .map(|(id, date, hour, terms)| Item { id, date: Some(*date), hour: Some(*hour), terms })
             .collect();
-        let subjects = Subjects::new(&items);
+        let subjects = Subjects::new(&items, &[]);
 
         let habits = subjects.habits();
         let habit = |activity: &str| habits.iter().find(|habit| habit.activity == activity);
