@@ -8,6 +8,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use mneme_protocol::relationships::Role;
 
+use crate::organizations::{is_organization_name, is_role_address};
 use crate::references::{Contact, Reference, relation_name, relation_of};
 
 /// Given names and the nicknames that stand for them, so that "Bob Smith" and "Robert Smith" meet.
@@ -151,6 +152,14 @@ fn is_owner(owner: &str, reference: &Reference) -> bool {
     by_name || by_address || by_handle
 }
 
+/// Whether a reference names an organization rather than a person: a display name with a word such as
+/// "Lettings" or "HR", or a role mailbox such as `hr@` or `no-reply@`.
+fn is_organization(reference: &Reference) -> bool {
+    let parsed = parse(&reference.name);
+    parsed.display.as_deref().is_some_and(|display| is_organization_name(&fold(display)))
+        || parsed.address.as_deref().is_some_and(is_role_address)
+}
+
 /// One person, with every memory they appear in.
 #[derive(Debug, Clone)]
 pub struct Person<'c> {
@@ -195,8 +204,9 @@ impl Keys {
     }
 }
 
-/// The people of an owner's memories, the owner left out: whoever is named by the owner's id (see
-/// [`is_owner`]) or shares a name, address or handle with `also_me`, the other names the owner goes by.
+/// The people of an owner's memories, the owner and organizations left out: the owner is whoever is named by
+/// the owner's id (see [`is_owner`]) or shares a name, address or handle with `also_me`, the other names the
+/// owner goes by.
 pub fn resolve<'c>(owner: &str, also_me: &[String], contacts: &'c BTreeMap<String, Contact>) -> Vec<Person<'c>> {
     let own_keys: HashSet<String> = also_me
         .iter()
@@ -210,7 +220,10 @@ pub fn resolve<'c>(owner: &str, also_me: &[String], contacts: &'c BTreeMap<Strin
     for (memory_id, contact) in contacts {
         for reference in &contact.people {
             let reference_keys = keys_of(reference);
-            if is_owner(&owner, reference) || reference_keys.iter().any(|key| own_keys.contains(key)) {
+            if is_owner(&owner, reference)
+                || reference_keys.iter().any(|key| own_keys.contains(key))
+                || is_organization(reference)
+            {
                 continue;
             }
             let Some(first) = reference_keys.first() else { continue };
@@ -412,6 +425,25 @@ mod tests {
         assert_eq!(names(&people), [("Mum".to_owned(), 3), ("My sister".to_owned(), 1), ("Sister".to_owned(), 1)]);
         let mum = people.iter().find(|person| person.name == "Mum").unwrap();
         assert_eq!(mum.relation.as_deref(), Some("mother"), "named as the owner writes her, related as the text says");
+    }
+
+    #[test]
+    fn organizations_are_no_ones_people() {
+        let contacts: BTreeMap<String, Contact> = [
+            (
+                "m1",
+                contact("2024-01-01T10:00:00Z", &[("Greenway Lettings <lettings@homes.example>", Role::Author, None)]),
+            ),
+            ("m2", contact("2024-01-02T10:00:00Z", &[("Fieldwork HR <hr@fieldwork.studio>", Role::Author, None)])),
+            ("m3", contact("2024-01-03T10:00:00Z", &[("Richmond Marathon", Role::Mention, None)])),
+            ("m4", contact("2024-01-04T10:00:00Z", &[("no-reply@shop.example", Role::Author, None)])),
+            // A colleague who writes from the firm's domain is a person.
+            ("m5", contact("2024-01-05T10:00:00Z", &[("Priya <priya@fieldwork.studio>", Role::Author, None)])),
+        ]
+        .into_iter()
+        .map(|(id, contact)| (id.to_owned(), contact))
+        .collect();
+        assert_eq!(names(&resolve("sam", &[], &contacts)), [("Priya".to_owned(), 1)]);
     }
 
     #[test]

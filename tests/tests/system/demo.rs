@@ -31,5 +31,10 @@ fn the_demo_runs_a_system_of_its_own_and_shows_the_year() {
     ] {
         assert!(shown.contains(expected), "`{expected}` is not in what the demo showed:\n{shown}");
     }
+    let people =
+        shown.split("== The people").nth(1).and_then(|rest| rest.split("== Patterns").next()).unwrap_or_default();
+    for organization in ["Fieldwork HR", "Greenway Lettings", "Richmond Marathon"] {
+        assert!(!people.contains(organization), "{organization} is no one's person:\n{people}");
+    }
     assert!(home.path().join("mneme/demo/nats").is_dir(), "the demo keeps its data apart from the user's");
 }
