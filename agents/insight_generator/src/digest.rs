@@ -465,7 +465,9 @@ fn people(
     };
     let (now, earlier) = (count(current), count(before));
     let mut insights = Vec::new();
-    for (name, ids) in &now {
+    // Against a period before without a single memory, everyone would be "more": the memories just do not
+    // reach back that far.
+    for (name, ids) in now.iter().filter(|_| !before.is_empty()) {
         let was = earlier.get(name).map_or(0, Vec::len);
         if ids.len() >= 2 && ids.len() >= 2 * was.max(1) {
             insights.push(Insight {
@@ -626,5 +628,16 @@ mod tests {
         assert!(titles.contains(&"More of Omar") && titles.contains(&"Less of Anna"), "{titles:?}");
         let earlier = insights.iter().find(|insight| insight.kind == InsightKind::OnThisDay).expect("on this day");
         assert_eq!((earlier.title.as_str(), earlier.evidence.as_slice()), ("This week in 2022", &["g".to_owned()][..]));
+    }
+
+    #[test]
+    fn memories_that_begin_this_period_compare_no_one_with_before() {
+        let entries: Vec<(String, Arc<Indexed>)> = vec![
+            ("a".into(), entry("2024-03-04T08:00:00Z", "Pottery class with Omar", &["Omar"])),
+            ("b".into(), entry("2024-03-06T08:00:00Z", "Omar's kiln cracked a bowl", &["Omar"])),
+        ];
+        let sources = Sources { owner: "maya", entries: &entries, patterns: None, relationships: None, voice: None };
+        let findings = insights(DigestPeriod::Week, date(2024, 3, 4), date(2024, 3, 10), &sources);
+        assert!(findings.insights.iter().all(|insight| insight.kind != InsightKind::People), "{:?}", findings.insights);
     }
 }
