@@ -4,7 +4,7 @@
 //! owner's voice from the avatar trainer. Whatever part is missing, the rest is still said.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use jiff::ToSpan;
 use jiff::civil::Date;
@@ -346,6 +346,7 @@ fn topics(
             ids.len() >= 2
                 && !term.eq_ignore_ascii_case(owner)
                 && !people.contains(**term)
+                && !TIME_TERMS.contains(**term)
                 && share_here(ids) >= 2.0 * share_elsewhere(term, ids)
         })
         .map(|(term, ids)| {
@@ -378,6 +379,38 @@ fn topics(
         })
         .collect()
 }
+
+/// Words that say when, not what: a period's memories may speak of "this week" far more than others do, and
+/// that is no topic.
+const TIME_WORDS: [&str; 23] = [
+    "afternoon",
+    "day",
+    "evening",
+    "friday",
+    "hour",
+    "minute",
+    "monday",
+    "month",
+    "morning",
+    "night",
+    "saturday",
+    "sunday",
+    "thursday",
+    "time",
+    "today",
+    "tomorrow",
+    "tonight",
+    "tuesday",
+    "wednesday",
+    "week",
+    "weekend",
+    "year",
+    "yesterday",
+];
+
+/// [`TIME_WORDS`] as index terms.
+static TIME_TERMS: LazyLock<HashSet<String>> =
+    LazyLock::new(|| TIME_WORDS.iter().flat_map(|word| crate::recall::text::terms(word)).collect());
 
 /// The terms of the names the owner's people go by: as authors and participants, and as the mapper knows them.
 fn people_terms(all: &[(String, Arc<Indexed>)], relationships: Option<&Relationships>) -> HashSet<String> {
@@ -628,6 +661,23 @@ mod tests {
         assert!(titles.contains(&"More of Omar") && titles.contains(&"Less of Anna"), "{titles:?}");
         let earlier = insights.iter().find(|insight| insight.kind == InsightKind::OnThisDay).expect("on this day");
         assert_eq!((earlier.title.as_str(), earlier.evidence.as_slice()), ("This week in 2022", &["g".to_owned()][..]));
+    }
+
+    #[test]
+    fn words_of_time_are_no_topic() {
+        let mut entries: Vec<(String, Arc<Indexed>)> = vec![
+            ("a".into(), entry("2024-03-04T08:00:00Z", "A long week, the kiln cracked", &[])),
+            ("b".into(), entry("2024-03-06T08:00:00Z", "This week the kiln cracked again", &[])),
+            ("c".into(), entry("2024-03-07T08:00:00Z", "End of the week at last", &[])),
+        ];
+        for day in 1..=20 {
+            entries.push((format!("o{day}"), entry(&format!("2024-01-{day:02}T08:00:00Z"), "Tea in the garden", &[])));
+        }
+        let sources = Sources { owner: "maya", entries: &entries, patterns: None, relationships: None, voice: None };
+        let findings = insights(DigestPeriod::Week, date(2024, 3, 4), date(2024, 3, 10), &sources);
+        let titles: Vec<&str> = findings.insights.iter().map(|insight| insight.title.as_str()).collect();
+        assert!(titles.contains(&"On your mind: kiln"), "{titles:?}");
+        assert!(!titles.iter().any(|title| title.ends_with("week")), "{titles:?}");
     }
 
     #[test]
