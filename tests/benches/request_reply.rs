@@ -16,7 +16,7 @@ use futures::StreamExt;
 use mneme_protocol::{AgentCapability, AgentType, ComponentKind};
 use mneme_runtime::settings::TelemetrySettings;
 use mneme_runtime::{Agent, HandlerError, Reply, Request, RuntimeSettings};
-use mneme_system_tests::{KernelActivity, KillOnDrop, NatsServer, cpu_time};
+use mneme_system_tests::{KernelActivity, KillOnDrop, NatsServer, confine, cpu_time};
 
 const ROUNDS: usize = 3;
 const ROUND_DURATION: Duration = Duration::from_secs(3);
@@ -174,6 +174,12 @@ async fn serve(which: &str, url: &str) {
     }
 }
 
+/// The CPUs this process may run on.
+fn allowed_cpus() -> Vec<usize> {
+    let set = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).expect("this process's CPUs");
+    (0..nix::sched::CpuSet::count()).filter(|cpu| set.is_set(*cpu).unwrap_or(false)).collect()
+}
+
 /// The runtime's reply to `message_type`, once it answers.
 async fn runtime_reply(client: &async_nats::Client, message_type: &str) -> bytes::Bytes {
     let body = rmp_serde::to_vec_named(&serde_json::json!({"payload": {}})).unwrap();
@@ -245,6 +251,13 @@ async fn run() {
         }
     }
 
+    // The last cell keeps the servers off the cores of the client and nats-server, as in a deployment where an
+    // agent has its own pod: what the runtime costs when it does not take its CPU from the load generator.
+    let cpus = allowed_cpus();
+    let own_core = (cpus.len() >= 2).then(|| cpus.split_last().expect("two CPUs or more"));
+    if own_core.is_none() {
+        println!("(One CPU only: the cell with the servers on a core of their own is left out.)\n");
+    }
     println!(
         "request-reply, each server its own process, {} rounds of {:?} per cell, rounds alternating between targets\n",
         ROUNDS, ROUND_DURATION
@@ -255,7 +268,17 @@ async fn run() {
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let mut batching = Vec::new();
-    for in_flight in [1, 64] {
+    let cells = [(1, false), (64, false)].into_iter().chain(own_core.map(|_| (64, true)));
+    for (in_flight, apart) in cells {
+        if let (true, Some((server_core, others))) = (apart, own_core) {
+            let mut servers = targets.iter().map(|(_, _, pid)| *pid);
+            let placed = servers.all(|pid| confine(pid, &[*server_core]))
+                && confine(nats.pid(), others)
+                && confine(std::process::id(), others);
+            assert!(placed, "the processes could not be confined to their cores");
+        }
+        let in_flight_label =
+            if apart { format!("{in_flight}, servers on a core of their own") } else { in_flight.to_string() };
         let mut results: Vec<Samples> = targets.iter().map(|_| Samples::default()).collect();
         for _ in 0..ROUNDS {
             for ((_, subject, pid), samples) in targets.iter().zip(results.iter_mut()) {
@@ -273,7 +296,7 @@ async fn run() {
             let row =
                 (samples.percentile(0.50), samples.percentile(0.99), samples.throughput(), samples.cpu_per_request());
             println!(
-                "| {name} | {in_flight} | {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} |",
+                "| {name} | {in_flight_label} | {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} |",
                 samples.latencies.len(),
                 row.2,
                 row.0.as_secs_f64() * 1e6,
@@ -288,7 +311,7 @@ async fn run() {
                 continue;
             }
             batching.push(format!(
-                "| {name} | {in_flight} | {:.1} | {:.1} |",
+                "| {name} | {in_flight_label} | {:.1} | {:.1} |",
                 samples.per_thousand_requests(samples.server_kernel.write_calls),
                 samples.per_thousand_requests(samples.server_kernel.context_switches)
             ));
@@ -296,7 +319,7 @@ async fn run() {
         for ((name, _, _), row) in targets.iter().zip(&summary).skip(1) {
             let bare = summary[0];
             println!(
-                "| ratio: {name} / bare echo | {in_flight} | | {:.3} | {:.3} | {:.3} | {:.3} |",
+                "| ratio: {name} / bare echo | {in_flight_label} | | {:.3} | {:.3} | {:.3} | {:.3} |",
                 row.2 / bare.2,
                 row.0.as_secs_f64() / bare.0.as_secs_f64(),
                 row.1.as_secs_f64() / bare.1.as_secs_f64(),
@@ -308,7 +331,7 @@ async fn run() {
         for (runtime, bare) in [(1, 2), (3, 4)] {
             let (row, bare_row) = (summary[runtime], summary[bare]);
             println!(
-                "| ratio: {} / {} | {in_flight} | | {:.3} | {:.3} | {:.3} | {:.3} |",
+                "| ratio: {} / {} | {in_flight_label} | | {:.3} | {:.3} | {:.3} | {:.3} |",
                 targets[runtime].0,
                 targets[bare].0,
                 row.2 / bare_row.2,

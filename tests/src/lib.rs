@@ -515,3 +515,26 @@ pub fn cpu_time(pid: u32) -> Duration {
     let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok().flatten().unwrap_or(100) as u64;
     Duration::from_micros(ticks * 1_000_000 / per_second)
 }
+
+/// Confines every thread of process `pid` to the CPUs `cpus` (threads it starts later inherit the mask), so
+/// that a benchmark can keep the process it measures off the cores of its load generator. Returns whether every
+/// thread took it.
+pub fn confine(pid: u32, cpus: &[usize]) -> bool {
+    let mut set = nix::sched::CpuSet::new();
+    for cpu in cpus {
+        if set.set(*cpu).is_err() {
+            return false;
+        }
+    }
+    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return false };
+    let mut confined = true;
+    for thread in threads.flatten() {
+        let Some(tid) = thread.file_name().to_str().and_then(|name| name.parse::<i32>().ok()) else { continue };
+        match nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(tid), &set) {
+            // A thread that ended between listing and confining needs no confining.
+            Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+            Err(_) => confined = false,
+        }
+    }
+    confined
+}
