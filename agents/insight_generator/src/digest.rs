@@ -380,37 +380,10 @@ fn topics(
         .collect()
 }
 
-/// Words that say when, not what: a period's memories may speak of "this week" far more than others do, and
-/// that is no topic.
-const TIME_WORDS: [&str; 23] = [
-    "afternoon",
-    "day",
-    "evening",
-    "friday",
-    "hour",
-    "minute",
-    "monday",
-    "month",
-    "morning",
-    "night",
-    "saturday",
-    "sunday",
-    "thursday",
-    "time",
-    "today",
-    "tomorrow",
-    "tonight",
-    "tuesday",
-    "wednesday",
-    "week",
-    "weekend",
-    "year",
-    "yesterday",
-];
-
-/// [`TIME_WORDS`] as index terms.
+/// The index terms of words that say when, not what: a period's memories may speak of "this week" far more than
+/// others do, and that is no topic.
 static TIME_TERMS: LazyLock<HashSet<String>> =
-    LazyLock::new(|| TIME_WORDS.iter().flat_map(|word| crate::recall::text::terms(word)).collect());
+    LazyLock::new(|| crate::recall::when::words_of_time().flat_map(crate::recall::text::terms).collect());
 
 /// The terms of the names the owner's people go by: as authors and participants, and as the mapper knows them.
 fn people_terms(all: &[(String, Arc<Indexed>)], relationships: Option<&Relationships>) -> HashSet<String> {
@@ -498,11 +471,11 @@ fn people(
     };
     let (now, earlier) = (count(current), count(before));
     let mut insights = Vec::new();
-    // Against a period before without a single memory, everyone would be "more": the memories just do not
-    // reach back that far.
-    for (name, ids) in now.iter().filter(|_| !before.is_empty()) {
+    for (name, ids) in &now {
         let was = earlier.get(name).map_or(0, Vec::len);
-        if ids.len() >= 2 && ids.len() >= 2 * was.max(1) {
+        // Against a period before without a single memory, everyone would be "more": the memories just do not
+        // reach back that far.
+        if !before.is_empty() && ids.len() >= 2 && ids.len() >= 2 * was.max(1) {
             insights.push(Insight {
                 kind: InsightKind::People,
                 title: format!("More of {name}"),

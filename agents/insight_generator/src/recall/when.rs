@@ -36,6 +36,24 @@ const WEEKDAY: &str = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday
 const COUNT: &str = r"a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a\s+few|a\s+couple\s+of|a\s+couple|couple\s+of|few|several|\d{1,3}";
 const UNIT: &str = r"day|week|weekend|month|year";
 
+/// Words that say when and nothing else: the weekdays, the units above, and the parts of a day.
+pub fn words_of_time() -> impl Iterator<Item = &'static str> {
+    const OTHERS: [&str; 11] = [
+        "today",
+        "tonight",
+        "tomorrow",
+        "yesterday",
+        "morning",
+        "afternoon",
+        "evening",
+        "night",
+        "hour",
+        "minute",
+        "time",
+    ];
+    WEEKDAY.split('|').chain(UNIT.split('|')).chain(OTHERS)
+}
+
 /// The patterns, most specific first; each is tried where no earlier one matched.
 static PATTERNS: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
     let pattern = |text: String| Regex::new(&format!(r"(?i)\b(?:{text})(?:\b|$)")).expect("a valid pattern");
