@@ -237,8 +237,8 @@ mod tests {
             shed_count: 0,
             events_received: 0,
             uptime_secs: 0.0,
-            by_message_type: BTreeMap::new(),
-            adaptation: Default::default(),
+            by_message_type: None,
+            adaptation: None,
         };
         MetricsSample { recorded_at: at, stats }
     }

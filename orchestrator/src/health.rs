@@ -378,8 +378,7 @@ mod tests {
             "agent_id": "memory_harvester_0a1b2c3d", "agent_type": "memory_harvester", "version": "0.1.0",
             "state": "active", "messages_processed": processed, "errors_count": errors,
             "avg_processing_time": mean, "last_activity": null, "queue_size": queue, "in_flight": 0,
-            "max_concurrency": 64, "shed_count": 0, "events_received": 0, "started_at": 1.0, "uptime_secs": 10.0,
-            "by_message_type": {}
+            "max_concurrency": 64, "shed_count": 0, "events_received": 0, "started_at": 1.0, "uptime_secs": 10.0
         }))
         .unwrap()
     }

@@ -282,11 +282,11 @@ impl AgentMessage {
     /// Reads the payload as the typed payload of `self.message_type`.
     pub fn payload_as<P: DeserializeOwned>(&self) -> Result<P, DecodeError> {
         // An absent payload reads as an empty map, so that payloads made only of optional fields decode.
-        let value = match &self.payload {
-            serde_json::Value::Null => empty_map(),
-            other => other.clone(),
+        let read = match &self.payload {
+            serde_json::Value::Null => P::deserialize(&empty_map()),
+            other => P::deserialize(other),
         };
-        serde_json::from_value(value).map_err(|error| DecodeError::Payload {
+        read.map_err(|error| DecodeError::Payload {
             message_type: self.message_type.clone(),
             reason: error.to_string(),
         })

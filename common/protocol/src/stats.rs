@@ -76,11 +76,22 @@ pub struct AgentStats {
     pub events_received: u64,
     pub started_at: f64,
     pub uptime_secs: f64,
+    /// The counters of each message type, when the request asked for the detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_message_type: Option<BTreeMap<String, MessageTypeStats>>,
+    /// What `feedback` taught the instance, and its parameters as they stand, when the request asked for the
+    /// detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptation: Option<AdaptationState>,
+}
+
+/// The payload of `get_stats`. Without `detail` the reply is the summary that health checks, balancers and
+/// autoscalers poll every few seconds of every instance; the detail adds the counters of each message type and
+/// the adaptation state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsRequest {
     #[serde(default)]
-    pub by_message_type: BTreeMap<String, MessageTypeStats>,
-    /// What `feedback` taught the instance, and its parameters as they stand.
-    #[serde(default)]
-    pub adaptation: AdaptationState,
+    pub detail: bool,
 }
 
 /// The seed's `AdaptiveAgent`: feedback received, the trend of its scores, and the parameters adapted.

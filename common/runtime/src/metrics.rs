@@ -102,12 +102,11 @@ impl Prometheus {
     }
 }
 
-/// What [`Metrics::snapshot`] reads at one instant.
+/// What [`Metrics::summary`] reads at one instant.
 #[derive(Debug, Clone)]
-pub struct MetricsSnapshot {
+pub struct MetricsSummary {
     pub overall: MessageTypeStats,
     pub last_activity: Option<f64>,
-    pub by_message_type: BTreeMap<String, MessageTypeStats>,
     pub queued: u64,
     pub shed: u64,
     pub events: u64,
@@ -151,8 +150,8 @@ impl Metrics {
     /// Prometheus's text of every metric, counters brought up to date first; empty without Prometheus.
     pub fn render_prometheus(&self, occupancy: Occupancy) -> String {
         let Some(prometheus) = &self.prometheus else { return String::new() };
-        let snapshot = self.snapshot();
-        for (message_type, stats) in &snapshot.by_message_type {
+        let snapshot = self.summary();
+        for (message_type, stats) in &self.by_message_type() {
             prometheus.counter("mneme_requests_total", Some(message_type)).absolute(stats.processed);
             prometheus.counter("mneme_request_errors_total", Some(message_type)).absolute(stats.errors);
         }
@@ -184,21 +183,24 @@ impl Metrics {
         self.events.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn snapshot(&self) -> MetricsSnapshot {
-        let (overall, last_activity, by_message_type) = {
+    pub fn summary(&self) -> MetricsSummary {
+        let (overall, last_activity) = {
             let totals = self.totals.lock().expect("metrics lock is never poisoned");
-            let by_message_type =
-                totals.by_message_type.iter().map(|(name, by_type)| (name.clone(), by_type.stats.clone())).collect();
-            (totals.overall.clone(), totals.last_activity, by_message_type)
+            (totals.overall.clone(), totals.last_activity)
         };
-        MetricsSnapshot {
+        MetricsSummary {
             overall,
             last_activity,
-            by_message_type,
             queued: self.queued(),
             shed: self.shed.load(Ordering::Relaxed),
             events: self.events.load(Ordering::Relaxed),
         }
+    }
+
+    /// The counters of each message type answered so far.
+    pub fn by_message_type(&self) -> BTreeMap<String, MessageTypeStats> {
+        let totals = self.totals.lock().expect("metrics lock is never poisoned");
+        totals.by_message_type.iter().map(|(name, by_type)| (name.clone(), by_type.stats.clone())).collect()
     }
 }
 
@@ -212,13 +214,14 @@ mod tests {
         metrics.record("a", Duration::from_millis(10), false, 1.0);
         metrics.record("a", Duration::from_millis(30), true, 2.0);
         metrics.record("b", Duration::from_millis(20), false, 3.0);
-        let snapshot = metrics.snapshot();
-        assert_eq!(snapshot.overall.processed, 3);
-        assert_eq!(snapshot.overall.errors, 1);
-        assert!((snapshot.overall.avg_processing_time - 0.020).abs() < 1e-9);
-        assert_eq!(snapshot.by_message_type["a"].processed, 2);
-        assert!((snapshot.by_message_type["a"].avg_processing_time - 0.020).abs() < 1e-9);
-        assert_eq!(snapshot.last_activity, Some(3.0));
+        let summary = metrics.summary();
+        assert_eq!(summary.overall.processed, 3);
+        assert_eq!(summary.overall.errors, 1);
+        assert!((summary.overall.avg_processing_time - 0.020).abs() < 1e-9);
+        assert_eq!(summary.last_activity, Some(3.0));
+        let by_message_type = metrics.by_message_type();
+        assert_eq!(by_message_type["a"].processed, 2);
+        assert!((by_message_type["a"].avg_processing_time - 0.020).abs() < 1e-9);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use mneme_protocol::stats::{
-    AdaptationState, Adjustment, CapabilitiesResponse, Feedback, FeedbackReceived, StatsResponse,
+    AdaptationState, Adjustment, CapabilitiesResponse, Feedback, FeedbackReceived, StatsRequest, StatsResponse,
 };
 use mneme_protocol::subjects::{self, headers};
 use mneme_protocol::{
@@ -110,8 +110,9 @@ impl Instance {
         }
     }
 
-    fn stats(&self) -> AgentStats {
-        let snapshot = self.metrics.snapshot();
+    /// The instance's stats; `detail` adds the counters of each message type and the adaptation state.
+    fn stats(&self, detail: bool) -> AgentStats {
+        let snapshot = self.metrics.summary();
         AgentStats {
             agent_id: self.id.to_string(),
             agent_type: self.kind.to_string(),
@@ -128,8 +129,8 @@ impl Instance {
             events_received: snapshot.events,
             started_at: self.started_at,
             uptime_secs: self.started.elapsed().as_secs_f64(),
-            by_message_type: snapshot.by_message_type,
-            adaptation: self.adaptation(),
+            by_message_type: detail.then(|| self.metrics.by_message_type()),
+            adaptation: detail.then(|| self.adaptation()),
         }
     }
 
@@ -152,7 +153,7 @@ impl Instance {
     /// What `$SRV.STATS` shows as each endpoint's `data`: the instance's own view, which counts errors that
     /// the service library does not see because they are answered with a body.
     fn service_stats_data(&self) -> serde_json::Value {
-        let stats = self.stats();
+        let stats = self.stats(false);
         serde_json::json!({
             "agent_id": stats.agent_id,
             "state": stats.state,
@@ -250,7 +251,7 @@ pub async fn serve<A: Agent>(
     if let Err(error) = context.client.drain().await {
         tracing::warn!(%error, "Draining the connection failed.");
     }
-    tracing::info!(agent_id = %instance.id, answered = instance.metrics.snapshot().overall.processed, "Stopped.");
+    tracing::info!(agent_id = %instance.id, answered = instance.metrics.summary().overall.processed, "Stopped.");
     outcome
 }
 
@@ -369,13 +370,13 @@ impl Workers {
 /// Gives the instance `feedback` of its own throughput every `service.adapt_every_ms` until `stop`.
 async fn adapt_by_throughput(instance: Arc<Instance>, stop: CancellationToken) {
     let every = Duration::from_millis(instance.settings.adapt_every_ms);
-    let mut last = (Instant::now(), instance.metrics.snapshot().overall.processed);
+    let mut last = (Instant::now(), instance.metrics.summary().overall.processed);
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(every) => {}
         }
-        let now = (Instant::now(), instance.metrics.snapshot().overall.processed);
+        let now = (Instant::now(), instance.metrics.summary().overall.processed);
         let answered = now.1.saturating_sub(last.1);
         let elapsed = now.0.duration_since(last.0).as_secs_f64();
         last = now;
@@ -816,7 +817,10 @@ async fn dispatch<A: Agent>(
 /// What every instance answers of itself: `get_stats`, `get_capabilities`, `ping` and `feedback`.
 fn builtin(instance: &Instance, message: AgentMessage, encoding: Encoding) -> Result<Reply, HandlerError> {
     match message.message_type.as_str() {
-        builtin::GET_STATS => Ok(Reply::new(builtin::STATS_RESPONSE, StatsResponse { stats: instance.stats() })),
+        builtin::GET_STATS => {
+            let request: StatsRequest = Request { message, encoding }.payload()?;
+            Ok(Reply::new(builtin::STATS_RESPONSE, StatsResponse { stats: instance.stats(request.detail) }))
+        }
         builtin::GET_CAPABILITIES => {
             let response = CapabilitiesResponse {
                 agent_id: instance.id.to_string(),

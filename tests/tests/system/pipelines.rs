@@ -73,11 +73,16 @@ async fn start(client: &async_nats::Client, pipeline: &str, input: serde_json::V
 async fn processed(client: &async_nats::Client, message_type: &str) -> u64 {
     let subject =
         mneme_protocol::subjects::request(ComponentKind::Agent(AgentType::MemoryHarvester), builtin::GET_STATS);
-    let reply =
-        raw_request(client, &subject, Default::default(), msgpack_body(builtin::GET_STATS, serde_json::json!({})))
-            .await;
+    let reply = raw_request(
+        client,
+        &subject,
+        Default::default(),
+        msgpack_body(builtin::GET_STATS, serde_json::json!({"detail": true})),
+    )
+    .await;
     let stats: StatsResponse = reply.message.payload_as().expect("stats");
-    stats.stats.by_message_type.get(message_type).map_or(0, |counts| counts.processed)
+    let by_message_type = stats.stats.by_message_type.expect("the detail asked for");
+    by_message_type.get(message_type).map_or(0, |counts| counts.processed)
 }
 
 #[tokio::test(flavor = "multi_thread")]

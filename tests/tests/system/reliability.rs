@@ -207,10 +207,11 @@ async fn a_stalled_replicas_share_is_taken_by_the_others() {
     let mut processed = Vec::new();
     for id in &ids {
         let subject = subjects::instance(id, "get_stats");
-        let body = msgpack_body("get_stats", serde_json::json!({}));
+        let body = msgpack_body("get_stats", serde_json::json!({"detail": true}));
         let reply = raw_request(&client, &subject, HeaderMap::new(), body).await;
         let stats = reply.message.payload_as::<StatsResponse>().expect("stats").stats;
-        processed.push(stats.by_message_type.get("process_memory").map_or(0, |stats| stats.processed));
+        let by_message_type = stats.by_message_type.expect("the detail asked for");
+        processed.push(by_message_type.get("process_memory").map_or(0, |stats| stats.processed));
     }
     eprintln!("process_memory handled by the three harvesters, the last stalled: {processed:?}");
     // An even share would be a third; the stalled one took some before it stalled and what it held.

@@ -302,13 +302,22 @@ async fn feedback_moves_the_concurrency_limit_by_the_seeds_trend_rule() {
     }
     // Better by half: 8 → 10 at once; then worse by a third: 10 → 8.
     assert_eq!(adjusted, [(Adjustment::Aggressive, 10.0), (Adjustment::Conservative, 8.0)]);
-    let reply =
-        raw_request(&client, &subject("get_stats"), HeaderMap::new(), msgpack_body("get_stats", serde_json::json!({})))
-            .await;
-    let stats: StatsResponse = reply.message.payload_as().unwrap();
-    assert_eq!(stats.stats.adaptation.feedback_count, 30);
-    assert_eq!(stats.stats.adaptation.last_adjustment, Some(Adjustment::Conservative));
-    assert_eq!(stats.stats.max_concurrency, 8);
+    let get_stats = async |detail: serde_json::Value| {
+        let body = msgpack_body("get_stats", serde_json::json!({"detail": detail}));
+        raw_request(&client, &subject("get_stats"), HeaderMap::new(), body).await
+    };
+    let stats_in = |reply: mneme_system_tests::RawReply| reply.message.payload_as::<StatsResponse>().unwrap().stats;
+    let detailed = stats_in(get_stats(serde_json::json!(true)).await);
+    let adaptation = detailed.adaptation.expect("the detail asked for");
+    assert_eq!(adaptation.feedback_count, 30);
+    assert_eq!(adaptation.last_adjustment, Some(Adjustment::Conservative));
+    assert_eq!(detailed.max_concurrency, 8);
+    assert_eq!(detailed.by_message_type.expect("the detail asked for")["feedback"].processed, 30);
+    // The summary, which health checks and balancers poll, leaves the detail out.
+    let summary = stats_in(get_stats(serde_json::json!(false)).await);
+    assert_eq!((summary.adaptation, summary.by_message_type), (None, None));
+    assert_eq!(summary.max_concurrency, 8);
+    assert_eq!(error_of(&get_stats(serde_json::json!("yes")).await).code, 400);
     assert_eq!(error_of(&feedback(serde_json::json!("good")).await).code, 400);
     stop.fire();
     handle.await.unwrap();

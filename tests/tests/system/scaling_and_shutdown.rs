@@ -11,10 +11,15 @@ use nix::sys::signal::Signal;
 
 const HARVESTER: ComponentKind = ComponentKind::Agent(AgentType::MemoryHarvester);
 
-async fn stats_of(client: &async_nats::Client, id: &mneme_protocol::ComponentId) -> mneme_protocol::AgentStats {
+/// An instance's stats: the summary, asked for with an empty body, or with `detail` its counters by message type.
+async fn stats_of(
+    client: &async_nats::Client,
+    id: &mneme_protocol::ComponentId,
+    detail: bool,
+) -> mneme_protocol::AgentStats {
+    let body = if detail { msgpack_body("get_stats", serde_json::json!({"detail": true})) } else { Vec::new() };
     let reply =
-        raw_request(client, &format!("mneme.instance.memory_harvester.{id}.get_stats"), HeaderMap::new(), Vec::new())
-            .await;
+        raw_request(client, &format!("mneme.instance.memory_harvester.{id}.get_stats"), HeaderMap::new(), body).await;
     reply.message.payload_as::<StatsResponse>().expect("stats").stats
 }
 
@@ -44,8 +49,8 @@ async fn two_instances_share_a_thousand_requests() {
     let mut total = 0;
     for instance in &instances {
         let answered = replies.iter().filter(|sender| **sender == instance.id.as_str()).count();
-        let stats = stats_of(&client, &instance.id).await;
-        let counted = stats.by_message_type["process_memory"].processed as usize;
+        let stats = stats_of(&client, &instance.id, true).await;
+        let counted = stats.by_message_type.expect("the detail asked for")["process_memory"].processed as usize;
         assert_eq!(counted, answered, "{}: its own count agrees with what clients saw", instance.id);
         assert!(answered >= 200, "{} answered only {answered} of 1000: the queue group did not balance", instance.id);
         total += counted;
@@ -86,7 +91,7 @@ async fn sigterm_with_a_hundred_requests_in_flight_answers_all_of_them() {
         })
         .collect();
     eventually(Duration::from_secs(20), "a hundred requests taken in", async || {
-        stats_of(&client, &instance.id).await.queue_size >= 100
+        stats_of(&client, &instance.id, false).await.queue_size >= 100
     })
     .await;
     harvester.signal(Signal::SIGTERM);
