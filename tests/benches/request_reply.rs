@@ -19,7 +19,7 @@ use mneme_runtime::settings::TelemetrySettings;
 use mneme_runtime::{Agent, HandlerError, Reply, Request, RuntimeSettings};
 use mneme_system_tests::{KernelActivity, KillOnDrop, NatsServer, confine, cpu_time};
 
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 const ROUND_DURATION: Duration = Duration::from_secs(3);
 const WARM_UP: usize = 2_000;
 
