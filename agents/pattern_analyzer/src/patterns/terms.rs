@@ -55,8 +55,14 @@ const DIARY_FILLER: &[&str] = &[
     "back",
     "well",
     "good",
+    "better",
+    "best",
     "great",
+    "nice",
+    "fine",
     "bad",
+    "worse",
+    "worst",
     "little",
     "new",
     "old",
@@ -205,6 +211,11 @@ static STOP_WORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
 
 static STEMMER: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
 
+/// Whether `word` says little about what a note is about.
+pub fn is_stop_word(word: &str) -> bool {
+    STOP_WORDS.contains(word)
+}
+
 fn is_content(word: &str) -> bool {
     word.chars().count() >= 3 && word.chars().all(char::is_alphabetic) && !STOP_WORDS.contains(word)
 }
@@ -265,5 +276,11 @@ mod tests {
         assert_eq!(found, ["fitness", "long run", "long", "run", "river", "marathon training", "marathon", "training"]);
         assert_eq!(stem("running"), stem("runs"));
         assert_eq!(stem("marathon trainings"), "marathon train");
+    }
+
+    #[test]
+    fn words_that_judge_are_no_topic() {
+        let found = terms("Best day in ages: the pottery class went better than the worst I feared.", None, &[]);
+        assert_eq!(found, ["ages", "pottery class", "pottery", "class", "feared"]);
     }
 }

@@ -8,7 +8,7 @@ use jiff::civil::{Date, Weekday};
 
 use mneme_protocol::patterns::{Habit, Keyphrase, Topic, Trend};
 
-use super::terms::{ACTIVITIES, stem};
+use super::terms::{ACTIVITIES, is_stop_word, stem};
 
 /// A memory as topics and habits see it.
 pub struct Item<'o> {
@@ -76,12 +76,13 @@ pub struct Subjects<'o> {
 
 impl<'o> Subjects<'o> {
     /// The subjects of `items`, leaving out every term with one of `unwanted` among its words (the owner's
-    /// own name says nothing of what they write about).
+    /// own name says nothing of what they write about), or a stop word: terms kept before a word joined the
+    /// stop words are judged by today's list.
     pub fn new(items: &'o [Item<'o>], unwanted: &[&str]) -> Self {
         let mut by_stem: HashMap<String, (BTreeMap<&'o str, u64>, BTreeSet<usize>)> = HashMap::new();
         for (index, item) in items.iter().enumerate() {
             for term in item.terms {
-                if term.split(' ').any(|word| unwanted.contains(&word)) {
+                if term.split(' ').any(|word| unwanted.contains(&word) || is_stop_word(word)) {
                     continue;
                 }
                 let (forms, memories) = by_stem.entry(stem(term)).or_default();
@@ -499,5 +500,23 @@ mod tests {
             !keyphrases.iter().any(|keyphrase| keyphrase.phrase == "coffee"),
             "in half the memories, coffee says little"
         );
+    }
+
+    #[test]
+    fn terms_kept_before_a_word_became_a_stop_word_are_no_keyphrase() {
+        let kept: Vec<(String, Vec<String>)> = (0..6)
+            .map(|n| {
+                let terms = if n % 2 == 0 { ["best", "best pottery", "pottery"] } else { ["best", "glaze", "kiln"] };
+                (format!("m{n}"), terms.map(str::to_owned).to_vec())
+            })
+            .collect();
+        let items: Vec<Item> = kept
+            .iter()
+            .map(|(id, terms)| Item { id, date: Some(jiff::civil::date(2024, 3, 1)), hour: None, terms })
+            .collect();
+        let phrases: Vec<String> =
+            Subjects::new(&items, &[]).keyphrases().into_iter().map(|keyphrase| keyphrase.phrase).collect();
+        assert!(phrases.iter().all(|phrase| !phrase.contains("best")), "{phrases:?}");
+        assert!(phrases.contains(&"pottery".to_owned()), "{phrases:?}");
     }
 }
