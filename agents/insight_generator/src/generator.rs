@@ -256,7 +256,7 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
         index.flush()?;
         // A few more than asked for: some may have been forgotten since, or be above what the principal sees.
         let question = Question { text: query, limit: limit + limit / 2 + 2, narrowing, today };
-        let recalled = recall(&index, &question, &self.tuning)?;
+        let mut recalled = recall(&index, &question, &self.tuning)?;
         let terms: HashSet<String> = recalled
             .reading
             .terms
@@ -268,8 +268,17 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
             recalled.found.iter().map(|found| self.reading.read(&request.principal, &request.owner, &found.memory_id));
         let views = futures::future::join_all(reads).await;
         let mut results = Vec::with_capacity(limit);
+        let mut texts_seen = Vec::new();
         for (found, view) in recalled.found.iter().zip(views) {
+            // Beyond the answers asked for, a memory only lends its words to the reading.
+            if results.len() == limit {
+                if let Ok(Some(view)) = view {
+                    texts_seen.push(view.memory.text.clone());
+                }
+                continue;
+            }
             let Some(view) = view? else { continue };
+            texts_seen.push(view.memory.text.clone());
             results.push(SearchHit {
                 memory_id: found.memory_id.clone(),
                 source: view.memory.source.clone(),
@@ -278,9 +287,13 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
                 score: f64::from(found.score),
                 redacted: view.redacted,
             });
-            if results.len() == limit {
-                break;
-            }
+        }
+        // The added words read as the memories found write them, as far as the principal may see them.
+        let added: HashSet<&str> = recalled.reading.expansion.iter().map(|weighted| weighted.term.as_str()).collect();
+        let texts_seen: Vec<&str> = texts_seen.iter().map(String::as_str).collect();
+        let words = snippet::words_of(&added, &texts_seen);
+        for weighted in &mut recalled.reading.expansion {
+            weighted.word = words.get(&weighted.term).cloned();
         }
         Ok(SearchResults { owner: request.owner, query: query.to_owned(), reading: recalled.reading, results })
     }

@@ -94,8 +94,12 @@ pub struct QueryReading {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WeightedTerm {
+    /// As the index holds it (stemmed: `alreadi`).
     pub term: String,
     pub weight: f64,
+    /// The word as the answers shown write it (`already`), when one of them does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub word: Option<String>,
 }
 
 /// A span of time a query speaks of: memories inside it rank before the others.

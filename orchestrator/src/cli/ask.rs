@@ -71,7 +71,12 @@ fn results_text(results: &SearchResults) -> String {
         read.push_str(&format!("; people: {}", reading.people.join(", ")));
     }
     if !reading.expansion.is_empty() {
-        let words: Vec<&str> = reading.expansion.iter().take(5).map(|weighted| weighted.term.as_str()).collect();
+        let words: Vec<&str> = reading
+            .expansion
+            .iter()
+            .take(5)
+            .map(|weighted| weighted.word.as_deref().unwrap_or(&weighted.term))
+            .collect();
         read.push_str(&format!("; also: {}", words.join(" ")));
     }
     lines.push(read);

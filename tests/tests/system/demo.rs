@@ -36,5 +36,9 @@ fn the_demo_runs_a_system_of_its_own_and_shows_the_year() {
     for organization in ["Fieldwork HR", "Greenway Lettings", "Richmond Marathon"] {
         assert!(!people.contains(organization), "{organization} is no one's person:\n{people}");
     }
+    // Words the memories add to a question read as they write them, not as the index stems them.
+    let lisbon = shown.lines().find(|line| line.contains("\"last summer\" read as")).unwrap_or_default();
+    assert!(lisbon.contains(" already") && !lisbon.contains("alreadi"), "{lisbon}");
+    assert!(!shown.contains("On your mind: best"), "a word that judges is no topic:\n{shown}");
     assert!(home.path().join("mneme/demo/nats").is_dir(), "the demo keeps its data apart from the user's");
 }

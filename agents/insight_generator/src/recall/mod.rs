@@ -130,7 +130,7 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     if !expansion.is_empty() {
         reading.expansion = expansion
             .iter()
-            .map(|(term, weight)| WeightedTerm { term: term.clone(), weight: f64::from(*weight) })
+            .map(|(term, weight)| WeightedTerm { term: term.clone(), weight: f64::from(*weight), word: None })
             .collect();
         weighted.extend(expansion);
     }

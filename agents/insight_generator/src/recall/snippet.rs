@@ -1,6 +1,7 @@
-//! The part of a memory to show with a result: the run of words that holds most of what was searched for.
+//! The part of a memory to show with a result: the run of words that holds most of what was searched for, and
+//! the words that index terms stand for.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Words a snippet holds at most.
 const WINDOW_WORDS: usize = 40;
@@ -34,9 +35,45 @@ pub fn snippet(text: &str, terms: &HashSet<String>) -> String {
     shown
 }
 
+/// The word each of `terms` (index terms) stands for in `texts`: as written inside a sentence, or lower-cased
+/// when it is only ever seen opening one (so that "Already" reads "already" and "Lena" stays "Lena").
+pub fn words_of(terms: &HashSet<&str>, texts: &[&str]) -> HashMap<String, String> {
+    let mut words: HashMap<String, (String, bool)> = HashMap::new();
+    for text in texts {
+        let mut opens_sentence = true;
+        for written in text.split_whitespace() {
+            let word = written.trim_matches(|c: char| !c.is_alphanumeric());
+            let opening = std::mem::replace(&mut opens_sentence, written.ends_with(['.', '!', '?', ':']));
+            // A word that stands for one term; a stop word stands for none.
+            let Ok([term]) = <[String; 1]>::try_from(super::text::terms(word)) else { continue };
+            if !terms.contains(term.as_str()) {
+                continue;
+            }
+            match words.get(&term) {
+                Some((_, inside)) if *inside || opening => {}
+                _ => {
+                    let shown = if opening { word.to_lowercase() } else { word.to_owned() };
+                    words.insert(term, (shown, !opening));
+                }
+            }
+        }
+    }
+    words.into_iter().map(|(term, (word, _))| (term, word)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terms_read_as_the_words_they_stand_for() {
+        let terms: HashSet<&str> = ["alreadi", "lena", "miss", "absent"].into();
+        let words = words_of(&terms, &["Already home. I miss Lena.", "Lena says hi, already!"]);
+        assert_eq!(words["alreadi"], "already");
+        assert_eq!(words["lena"], "Lena");
+        assert_eq!(words["miss"], "miss");
+        assert!(!words.contains_key("absent"));
+    }
 
     #[test]
     fn the_window_follows_the_matches() {
