@@ -97,7 +97,7 @@ pub struct WeightedTerm {
     /// As the index holds it (stemmed: `alreadi`).
     pub term: String,
     pub weight: f64,
-    /// The word as the answers shown write it (`already`), when one of them does.
+    /// The word as the memories found write it (`already`), when one the caller may read does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub word: Option<String>,
 }
