@@ -291,7 +291,10 @@ async fn start_intake<A: Agent>(
             let _ = started_sender.send(Ok(()));
             let readiness =
                 probe_readiness(context.caller(), context.id.clone(), instance.settings.readiness_timeout());
-            let served = take_requests(
+            // A task rather than the future the thread blocks on: woken by the connection's reader, a task runs
+            // next, where the blocked-on future would first cost the runtime a look for I/O (an `epoll_wait`
+            // for every burst of requests).
+            let served = tokio::spawn(take_requests(
                 instance,
                 agent,
                 intake,
@@ -300,8 +303,9 @@ async fn start_intake<A: Agent>(
                 readiness,
                 Workers { tracker, runtime: runtime_of_workers },
                 stop,
-            )
-            .await;
+            ))
+            .await
+            .unwrap_or_else(|_| Err(ServeError::Intake("the intake loop panicked (see the log)".to_owned())));
             let _ = ended_sender.send(served);
         });
     };
