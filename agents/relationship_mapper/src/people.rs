@@ -329,6 +329,10 @@ fn person<'c>(references: impl Iterator<Item = (&'c str, &'c Contact, &'c Refere
 mod tests {
     use super::*;
 
+    fn by_id<const N: usize>(contacts: [(&str, Contact); N]) -> BTreeMap<String, Contact> {
+        contacts.into_iter().map(|(id, contact)| (id.to_owned(), contact)).collect()
+    }
+
     fn contact(at: &str, people: &[(&str, Role, Option<&str>)]) -> Contact {
         Contact {
             at: Some(at.to_owned()),
@@ -353,7 +357,7 @@ mod tests {
 
     #[test]
     fn aliases_merge_and_the_owner_is_left_out() {
-        let contacts: BTreeMap<String, Contact> = [
+        let contacts = by_id([
             (
                 "m1",
                 contact(
@@ -392,10 +396,7 @@ mod tests {
                     &[("Robert Stone", Role::Participant, None), ("me", Role::Author, None)],
                 ),
             ),
-        ]
-        .into_iter()
-        .map(|(id, contact)| (id.to_owned(), contact))
-        .collect();
+        ]);
         let people = resolve("ann", &[], &contacts);
         assert_eq!(names(&people), [("Anna Keller".to_owned(), 4), ("Robert Stone".to_owned(), 2)]);
         let anna = people.iter().find(|person| person.name == "Anna Keller").unwrap();
@@ -410,17 +411,14 @@ mod tests {
 
     #[test]
     fn one_who_goes_by_a_kinship_word_is_the_one_the_text_calls_so() {
-        let contacts: BTreeMap<String, Contact> = [
+        let contacts = by_id([
             ("m1", contact("2024-01-01T10:00:00Z", &[("Mum <mum@example.com>", Role::Author, None)])),
             ("m2", contact("2024-01-02T10:00:00Z", &[("Mom", Role::Mention, Some("mother"))])),
             ("m3", contact("2024-01-03T10:00:00Z", &[("mum@example.com", Role::Participant, None)])),
             // "my sister" needs the "my": a sender called Sister is nobody's sister by that alone.
             ("m4", contact("2024-01-04T10:00:00Z", &[("Sister <sister@example.com>", Role::Author, None)])),
             ("m5", contact("2024-01-05T10:00:00Z", &[("My sister", Role::Mention, Some("sister"))])),
-        ]
-        .into_iter()
-        .map(|(id, contact)| (id.to_owned(), contact))
-        .collect();
+        ]);
         let people = resolve("ann", &[], &contacts);
         assert_eq!(names(&people), [("Mum".to_owned(), 3), ("My sister".to_owned(), 1), ("Sister".to_owned(), 1)]);
         let mum = people.iter().find(|person| person.name == "Mum").unwrap();
@@ -429,7 +427,7 @@ mod tests {
 
     #[test]
     fn organizations_are_no_ones_people() {
-        let contacts: BTreeMap<String, Contact> = [
+        let contacts = by_id([
             (
                 "m1",
                 contact("2024-01-01T10:00:00Z", &[("Greenway Lettings <lettings@homes.example>", Role::Author, None)]),
@@ -439,23 +437,17 @@ mod tests {
             ("m4", contact("2024-01-04T10:00:00Z", &[("no-reply@shop.example", Role::Author, None)])),
             // A colleague who writes from the firm's domain is a person.
             ("m5", contact("2024-01-05T10:00:00Z", &[("Priya <priya@fieldwork.studio>", Role::Author, None)])),
-        ]
-        .into_iter()
-        .map(|(id, contact)| (id.to_owned(), contact))
-        .collect();
+        ]);
         assert_eq!(names(&resolve("sam", &[], &contacts)), [("Priya".to_owned(), 1)]);
     }
 
     #[test]
     fn two_full_names_keep_a_lone_given_name_apart() {
-        let contacts: BTreeMap<String, Contact> = [
+        let contacts = by_id([
             ("m1", contact("2024-01-01T10:00:00Z", &[("Sam Ortiz", Role::Participant, None)])),
             ("m2", contact("2024-01-02T10:00:00Z", &[("Samuel Berg", Role::Participant, None)])),
             ("m3", contact("2024-01-03T10:00:00Z", &[("Sam", Role::Mention, None)])),
-        ]
-        .into_iter()
-        .map(|(id, contact)| (id.to_owned(), contact))
-        .collect();
+        ]);
         assert_eq!(resolve("ann", &[], &contacts).len(), 3);
         let as_sam = resolve("me", &["Samuel Berg".to_owned()], &contacts);
         let names: Vec<&str> = as_sam.iter().map(|person| person.name.as_str()).collect();
