@@ -268,17 +268,15 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
             recalled.found.iter().map(|found| self.reading.read(&request.principal, &request.owner, &found.memory_id));
         let views = futures::future::join_all(reads).await;
         let mut results = Vec::with_capacity(limit);
-        let mut texts_seen = Vec::new();
+        // Every memory found that the principal may read: beyond the answers asked for, it only lends its words
+        // to the reading.
+        let mut seen = Vec::new();
         for (found, view) in recalled.found.iter().zip(views) {
-            // Beyond the answers asked for, a memory only lends its words to the reading.
             if results.len() == limit {
-                if let Ok(Some(view)) = view {
-                    texts_seen.push(view.memory.text.clone());
-                }
+                seen.extend(view.ok().flatten());
                 continue;
             }
             let Some(view) = view? else { continue };
-            texts_seen.push(view.memory.text.clone());
             results.push(SearchHit {
                 memory_id: found.memory_id.clone(),
                 source: view.memory.source.clone(),
@@ -287,11 +285,11 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
                 score: f64::from(found.score),
                 redacted: view.redacted,
             });
+            seen.push(view);
         }
         // The added words read as the memories found write them, as far as the principal may see them.
         let added: HashSet<&str> = recalled.reading.expansion.iter().map(|weighted| weighted.term.as_str()).collect();
-        let texts_seen: Vec<&str> = texts_seen.iter().map(String::as_str).collect();
-        let words = snippet::words_of(&added, &texts_seen);
+        let words = snippet::words_of(&added, seen.iter().map(|view| view.memory.text.as_str()));
         for weighted in &mut recalled.reading.expansion {
             weighted.word = words.get(&weighted.term).cloned();
         }

@@ -37,7 +37,7 @@ pub fn snippet(text: &str, terms: &HashSet<String>) -> String {
 
 /// The word each of `terms` (index terms) stands for in `texts`: as written inside a sentence, or lower-cased
 /// when it is only ever seen opening one (so that "Already" reads "already" and "Lena" stays "Lena").
-pub fn words_of(terms: &HashSet<&str>, texts: &[&str]) -> HashMap<String, String> {
+pub fn words_of<'t>(terms: &HashSet<&str>, texts: impl IntoIterator<Item = &'t str>) -> HashMap<String, String> {
     let mut words: HashMap<String, (String, bool)> = HashMap::new();
     for text in texts {
         let mut opens_sentence = true;
@@ -68,7 +68,7 @@ mod tests {
     #[test]
     fn terms_read_as_the_words_they_stand_for() {
         let terms: HashSet<&str> = ["alreadi", "lena", "miss", "absent"].into();
-        let words = words_of(&terms, &["Already home. I miss Lena.", "Lena says hi, already!"]);
+        let words = words_of(&terms, ["Already home. I miss Lena.", "Lena says hi, already!"]);
         assert_eq!(words["alreadi"], "already");
         assert_eq!(words["lena"], "Lena");
         assert_eq!(words["miss"], "miss");
