@@ -150,15 +150,15 @@ impl Metrics {
     /// Prometheus's text of every metric, counters brought up to date first; empty without Prometheus.
     pub fn render_prometheus(&self, occupancy: Occupancy) -> String {
         let Some(prometheus) = &self.prometheus else { return String::new() };
-        let snapshot = self.summary();
+        let summary = self.summary();
         for (message_type, stats) in &self.by_message_type() {
             prometheus.counter("mneme_requests_total", Some(message_type)).absolute(stats.processed);
             prometheus.counter("mneme_request_errors_total", Some(message_type)).absolute(stats.errors);
         }
-        prometheus.counter("mneme_requests_shed_total", None).absolute(snapshot.shed);
-        prometheus.counter("mneme_events_received_total", None).absolute(snapshot.events);
+        prometheus.counter("mneme_requests_shed_total", None).absolute(summary.shed);
+        prometheus.counter("mneme_events_received_total", None).absolute(summary.events);
         prometheus.gauge("mneme_requests_in_flight").set(occupancy.in_flight as f64);
-        prometheus.gauge("mneme_requests_queued").set(snapshot.queued as f64);
+        prometheus.gauge("mneme_requests_queued").set(summary.queued as f64);
         prometheus.gauge("mneme_concurrency_limit").set(occupancy.concurrency_limit as f64);
         prometheus.handle.render()
     }

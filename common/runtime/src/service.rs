@@ -112,21 +112,21 @@ impl Instance {
 
     /// The instance's stats; `detail` adds the counters of each message type and the adaptation state.
     fn stats(&self, detail: bool) -> AgentStats {
-        let snapshot = self.metrics.summary();
+        let summary = self.metrics.summary();
         AgentStats {
             agent_id: self.id.to_string(),
             agent_type: self.kind.to_string(),
             version: VERSION.to_owned(),
             state: self.state(),
-            messages_processed: snapshot.overall.processed,
-            errors_count: snapshot.overall.errors,
-            avg_processing_time: snapshot.overall.avg_processing_time,
-            last_activity: snapshot.last_activity,
-            queue_size: snapshot.queued,
+            messages_processed: summary.overall.processed,
+            errors_count: summary.overall.errors,
+            avg_processing_time: summary.overall.avg_processing_time,
+            last_activity: summary.last_activity,
+            queue_size: summary.queued,
             in_flight: self.gate.in_use() as u64,
             max_concurrency: self.gate.capacity() as u64,
-            shed_count: snapshot.shed,
-            events_received: snapshot.events,
+            shed_count: summary.shed,
+            events_received: summary.events,
             started_at: self.started_at,
             uptime_secs: self.started.elapsed().as_secs_f64(),
             by_message_type: detail.then(|| self.metrics.by_message_type()),

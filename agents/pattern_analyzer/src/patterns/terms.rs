@@ -217,7 +217,7 @@ pub fn is_stop_word(word: &str) -> bool {
 }
 
 fn is_content(word: &str) -> bool {
-    word.chars().count() >= 3 && word.chars().all(char::is_alphabetic) && !STOP_WORDS.contains(word)
+    word.chars().count() >= 3 && word.chars().all(char::is_alphabetic) && !is_stop_word(word)
 }
 
 /// The terms of a text, its title and tags: lower-cased, each once, in order of first appearance.
