@@ -1,11 +1,10 @@
 //! Mneme's relationship mapper: who the people in a person's memories are, how strongly each matters, who
 //! belongs together, and whose contact is drifting. The logic is plain Rust ([`references`], [`people`],
-//! [`organizations`], [`graph`]); [`run`] serves it over NATS.
+//! [`graph`]); [`run`] serves it over NATS.
 
 pub mod graph;
 pub mod identity;
 pub mod mapper;
-pub mod organizations;
 pub mod people;
 pub mod references;
 pub mod settings;

@@ -4,11 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use unicode_normalization::UnicodeNormalization;
-
 use mneme_protocol::relationships::Role;
+use mneme_sources::correspondents::{Correspondent, fold};
 
-use crate::organizations::{is_organization_name, is_role_address};
 use crate::references::{Contact, Reference, relation_name, relation_of};
 
 /// Given names and the nicknames that stand for them, so that "Bob Smith" and "Robert Smith" meet.
@@ -46,44 +44,6 @@ fn canonical_given_name(token: &str) -> &str {
         .map_or(token, |(name, _)| name)
 }
 
-/// Lower case, accents and punctuation gone, one space between words.
-fn fold(text: &str) -> String {
-    let plain: String = text
-        .nfd()
-        .filter(|character| !('\u{300}'..='\u{36f}').contains(character))
-        .map(|character| if character.is_alphanumeric() { character } else { ' ' })
-        .flat_map(char::to_lowercase)
-        .collect();
-    plain.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// The forms a reference's name takes apart.
-#[derive(Debug, Default)]
-struct Parsed {
-    display: Option<String>,
-    address: Option<String>,
-    handle: Option<String>,
-}
-
-fn parse(name: &str) -> Parsed {
-    let name = name.trim();
-    if let Some(handle) = name.strip_prefix('@') {
-        return Parsed { handle: Some(handle.to_lowercase()), ..Parsed::default() };
-    }
-    if let (Some(open), Some(inner)) = (name.find('<'), name.strip_suffix('>')) {
-        let display = name[..open].trim().trim_matches(['"', '\'']).trim();
-        return Parsed {
-            display: (!display.is_empty()).then(|| display.to_owned()),
-            address: Some(inner[open + 1..].trim().to_lowercase()),
-            handle: None,
-        };
-    }
-    if name.contains('@') && !name.contains(char::is_whitespace) {
-        return Parsed { address: Some(name.to_lowercase()), ..Parsed::default() };
-    }
-    Parsed { display: Some(name.to_owned()), ..Parsed::default() }
-}
-
 /// The keys a name is known by: two references sharing a key are one person.
 fn name_keys(tokens: &[&str]) -> Vec<String> {
     let Some((first, rest)) = tokens.split_first() else { return Vec::new() };
@@ -103,7 +63,7 @@ fn keys_of(reference: &Reference) -> Vec<String> {
     {
         return vec![format!("k:{relation}")];
     }
-    let parsed = parse(&reference.name);
+    let parsed = Correspondent::parse(&reference.name);
     let mut keys = Vec::new();
     if let Some(display) = &parsed.display {
         let folded = fold(display);
@@ -138,7 +98,7 @@ fn is_owner(owner: &str, reference: &Reference) -> bool {
     if owner.is_empty() {
         return false;
     }
-    let parsed = parse(&reference.name);
+    let parsed = Correspondent::parse(&reference.name);
     let display = parsed.display.as_deref().map(fold).unwrap_or_default();
     if matches!(display.as_str(), "me" | "myself" | "i") {
         return true;
@@ -150,14 +110,6 @@ fn is_owner(owner: &str, reference: &Reference) -> bool {
     });
     let by_handle = parsed.handle.as_deref().is_some_and(|handle| fold(handle) == owner);
     by_name || by_address || by_handle
-}
-
-/// Whether a reference names an organization rather than a person: a display name with a word such as
-/// "Lettings" or "HR", or a role mailbox such as `hr@` or `no-reply@`.
-fn is_organization(reference: &Reference) -> bool {
-    let parsed = parse(&reference.name);
-    parsed.display.as_deref().is_some_and(|display| is_organization_name(&fold(display)))
-        || parsed.address.as_deref().is_some_and(is_role_address)
 }
 
 /// One person, with every memory they appear in.
@@ -222,7 +174,7 @@ pub fn resolve<'c>(owner: &str, also_me: &[String], contacts: &'c BTreeMap<Strin
             let reference_keys = keys_of(reference);
             if is_owner(&owner, reference)
                 || reference_keys.iter().any(|key| own_keys.contains(key))
-                || is_organization(reference)
+                || Correspondent::parse(&reference.name).is_organization()
             {
                 continue;
             }
@@ -308,13 +260,13 @@ fn person<'c>(references: impl Iterator<Item = (&'c str, &'c Contact, &'c Refere
     }
     // The name: the most used form that is a display name with a surname, else the most used display name,
     // else "Mom" or "My sister".
-    let display = |form: &str| parse(form).display.filter(|_| !kinship_forms.contains(form));
+    let display = |form: &str| Correspondent::parse(form).display.filter(|_| !kinship_forms.contains(form));
     let rank = |form: &&&str| {
         let display = display(form);
         (display.as_ref().is_some_and(|name| name.contains(' ')), display.is_some(), forms[**form])
     };
     let best = forms.keys().max_by_key(rank).copied().unwrap_or_default();
-    let name = parse(best).display.unwrap_or_else(|| best.to_owned());
+    let name = Correspondent::parse(best).display.unwrap_or_else(|| best.to_owned());
     let aliases = forms.keys().filter(|form| **form != name).map(|form| (*form).to_owned()).collect();
     let relation = relations.iter().max_by_key(|(_, count)| **count).map(|(relation, _)| (*relation).to_owned());
     Person {

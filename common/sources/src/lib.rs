@@ -3,6 +3,7 @@
 //! no network, no async. `docs/sources.md` describes each format.
 
 pub mod chat;
+pub mod correspondents;
 pub mod dates;
 pub mod email;
 pub mod journal;

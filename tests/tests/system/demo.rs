@@ -40,5 +40,7 @@ fn the_demo_runs_a_system_of_its_own_and_shows_the_year() {
     let lisbon = shown.lines().find(|line| line.contains("\"last summer\" read as")).unwrap_or_default();
     assert!(lisbon.contains(" already") && !lisbon.contains("alreadi"), "{lisbon}");
     assert!(!shown.contains("On your mind: best"), "a word that judges is no topic:\n{shown}");
+    let fieldwork = shown.lines().find(|line| line.starts_with("searched for: start fieldwork")).expect("its reading");
+    assert!(!fieldwork.contains("people: fieldwork"), "an employer is no one's person: {fieldwork}");
     assert!(home.path().join("mneme/demo/nats").is_dir(), "the demo keeps its data apart from the user's");
 }

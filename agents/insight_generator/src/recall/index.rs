@@ -17,6 +17,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 use mneme_protocol::guardian::Sensitivity;
 use mneme_protocol::harvester::SourceKind;
 use mneme_runtime::ledger::Entry;
+use mneme_sources::correspondents::Correspondent;
 
 /// What the insight generator keeps of a memory to find it again: no text, only its index terms, its people
 /// and where and when it came from (the snippet of a result is read through the guardian).
@@ -44,6 +45,16 @@ impl Indexed {
     /// Seconds since the Unix epoch, when the memory is dated.
     pub fn timestamp(&self) -> Option<i64> {
         self.occurred_at.as_deref().and_then(|at| at.parse::<jiff::Timestamp>().ok()).map(|at| at.as_second())
+    }
+
+    /// The tokens of its people's names, organizations left out: mail from an employer's HR is from no one a
+    /// question can be about. Judged as the index is built, so that memories indexed before the rule are judged
+    /// by it too.
+    pub fn person_tokens(&self) -> impl Iterator<Item = String> + '_ {
+        self.people
+            .iter()
+            .filter(|name| !Correspondent::parse(name).is_organization())
+            .flat_map(|name| name_tokens(name))
     }
 }
 
@@ -289,7 +300,7 @@ impl OwnerIndex {
                 if let Some(place) = TurnPlace::of(&memory_id, &entry) {
                     turns.remove(&place);
                 }
-                for token in entry.people.iter().flat_map(|name| name_tokens(name)) {
+                for token in entry.person_tokens() {
                     if let Some(count) = people.get_mut(&token) {
                         *count = count.saturating_sub(1);
                         if *count == 0 {
@@ -306,7 +317,7 @@ impl OwnerIndex {
                 continue;
             }
             writer.add_document(self.document(&memory_id, &entry))?;
-            for token in entry.people.iter().flat_map(|name| name_tokens(name)) {
+            for token in entry.person_tokens() {
                 *people.entry(token).or_default() += 1;
             }
             if let Some(place) = TurnPlace::of(&memory_id, &entry) {
@@ -327,7 +338,7 @@ impl OwnerIndex {
         let mut document = TantivyDocument::default();
         document.add_text(fields.id, memory_id);
         document.add_text(fields.terms, entry.terms.join(" "));
-        for token in entry.people.iter().flat_map(|name| name_tokens(name)) {
+        for token in entry.person_tokens() {
             document.add_text(fields.people, token);
         }
         if let Some(at) = entry.timestamp() {
@@ -537,5 +548,21 @@ mod tests {
         index.apply([], ["a".to_owned()]).unwrap();
         assert_eq!(index.search(&hike, &[], 0.0, &Narrowing::default(), 10).unwrap().len(), 1);
         assert_eq!(index.len(), 2);
+    }
+
+    #[test]
+    fn organizations_are_no_ones_people() {
+        let index = OwnerIndex::new("sam").unwrap();
+        let offer = entry(
+            "We are delighted to offer you the role",
+            "2024-02-29T11:30:00Z",
+            &["Fieldwork HR <hr@fieldwork.studio>", "Sam <sam@example.com>"],
+        );
+        let reminder = entry("Your race number is attached", "2024-03-01T09:00:00Z", &["no-reply@races.example"]);
+        index.apply([("offer".to_owned(), offer), ("reminder".to_owned(), reminder)], []).unwrap();
+        for token in ["fieldwork", "hr", "hr@fieldwork.studio", "no-reply@races.example"] {
+            assert!(!index.knows_person(token), "{token}");
+        }
+        assert!(index.knows_person("sam"));
     }
 }

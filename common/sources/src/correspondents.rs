@@ -1,6 +1,58 @@
-//! Whether a name in the memories is an organization's: mail from an employer's HR, a letting agent or a race's
-//! organizers is contact, but no one in the owner's life. Decided from the name alone, so that references kept
-//! before this rule existed are judged by it too.
+//! Reading the names records give their correspondents (`Name <address>`, a bare address, a chat `@handle` or
+//! a display name) and telling an organization's from a person's: mail from an employer's HR, a letting agent
+//! or a race's organizers is contact, but no one in the owner's life. Decided from the name alone, so that
+//! names kept before a rule existed are judged by it too.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// The forms a correspondent's name takes apart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Correspondent {
+    pub display: Option<String>,
+    /// Lower case.
+    pub address: Option<String>,
+    /// Lower case, without its `@`.
+    pub handle: Option<String>,
+}
+
+impl Correspondent {
+    pub fn parse(name: &str) -> Self {
+        let name = name.trim();
+        if let Some(handle) = name.strip_prefix('@') {
+            return Correspondent { handle: Some(handle.to_lowercase()), ..Correspondent::default() };
+        }
+        if let (Some(open), Some(inner)) = (name.find('<'), name.strip_suffix('>')) {
+            let display = name[..open].trim().trim_matches(['"', '\'']).trim();
+            return Correspondent {
+                display: (!display.is_empty()).then(|| display.to_owned()),
+                address: Some(inner[open + 1..].trim().to_lowercase()),
+                handle: None,
+            };
+        }
+        if name.contains('@') && !name.contains(char::is_whitespace) {
+            return Correspondent { address: Some(name.to_lowercase()), ..Correspondent::default() };
+        }
+        Correspondent { display: Some(name.to_owned()), ..Correspondent::default() }
+    }
+
+    /// Whether the name is an organization's: a display name with a word such as "Lettings" or "HR", or a role
+    /// mailbox such as `hr@` or `no-reply@`.
+    pub fn is_organization(&self) -> bool {
+        self.display.as_deref().is_some_and(|display| is_organization_name(&fold(display)))
+            || self.address.as_deref().is_some_and(is_role_address)
+    }
+}
+
+/// Lower case, accents and punctuation gone, one space between words.
+pub fn fold(text: &str) -> String {
+    let plain: String = text
+        .nfd()
+        .filter(|character| !('\u{300}'..='\u{36f}').contains(character))
+        .map(|character| if character.is_alphanumeric() { character } else { ' ' })
+        .flat_map(char::to_lowercase)
+        .collect();
+    plain.split_whitespace().collect::<Vec<_>>().join(" ")
+}
 
 /// Mailboxes that belong to a function rather than a person: RFC 2142's and the ones businesses send from.
 const ROLE_MAILBOXES: [&str; 64] = [
@@ -154,12 +206,12 @@ const ORGANIZATION_WORDS: [&str; 78] = [
 ];
 
 /// Whether `display` (a display name, folded: lower case, one space between words) names an organization.
-pub(crate) fn is_organization_name(display: &str) -> bool {
+fn is_organization_name(display: &str) -> bool {
     display.split(' ').any(|word| ORGANIZATION_WORDS.binary_search(&word).is_ok())
 }
 
 /// Whether `address` (lower case) is a role mailbox: `hr@`, `no-reply@`, `support+eu@`.
-pub(crate) fn is_role_address(address: &str) -> bool {
+fn is_role_address(address: &str) -> bool {
     let local = address.split('@').next().unwrap_or_default();
     let local = local.split('+').next().unwrap_or_default();
     let plain: String = local.chars().filter(|character| !matches!(character, '.' | '-' | '_')).collect();
@@ -184,6 +236,26 @@ mod tests {
         }
         for address in ["lena@example.com", "hr.lee@example.com", "info.smith@example.com", "anna.keller@example.org"] {
             assert!(!is_role_address(address), "{address}");
+        }
+    }
+
+    #[test]
+    fn names_come_apart_into_their_forms() {
+        let parsed = Correspondent::parse("\"Fieldwork HR\" <HR@Fieldwork.Studio>");
+        assert_eq!(parsed.display.as_deref(), Some("Fieldwork HR"));
+        assert_eq!(parsed.address.as_deref(), Some("hr@fieldwork.studio"));
+        assert_eq!(Correspondent::parse("@Lena_K").handle.as_deref(), Some("lena_k"));
+        assert_eq!(Correspondent::parse("omar@example.com").address.as_deref(), Some("omar@example.com"));
+        assert_eq!(Correspondent::parse("Anna Keller").display.as_deref(), Some("Anna Keller"));
+    }
+
+    #[test]
+    fn correspondents_are_organizations_by_their_name_or_their_mailbox() {
+        for name in ["Fieldwork HR <hr@fieldwork.studio>", "no-reply@example.com", "Greenway Lettings"] {
+            assert!(Correspondent::parse(name).is_organization(), "{name}");
+        }
+        for name in ["Priya Shah <priya@fieldwork.studio>", "Lena", "@omar", "Mum <mum@example.com>"] {
+            assert!(!Correspondent::parse(name).is_organization(), "{name}");
         }
     }
 
