@@ -63,6 +63,30 @@ const DIARY_FILLER: &[&str] = &[
     "bad",
     "worse",
     "worst",
+    "perfect",
+    "lovely",
+    "wonderful",
+    "amazing",
+    "awesome",
+    "terrible",
+    "awful",
+    // Words of feeling: how a note felt is its mood, which the analyzer reads on its own; what it is about is
+    // the topic ("glad I went" is about going).
+    "glad",
+    "happy",
+    "happier",
+    "happiest",
+    "sad",
+    "sorry",
+    "pleased",
+    "delighted",
+    "thrilled",
+    "excited",
+    "grateful",
+    "thankful",
+    "lucky",
+    "proud",
+    "relieved",
     "little",
     "new",
     "old",
@@ -282,5 +306,11 @@ mod tests {
     fn words_that_judge_are_no_topic() {
         let found = terms("Best day in ages: the pottery class went better than the worst I feared.", None, &[]);
         assert_eq!(found, ["ages", "pottery class", "pottery", "class", "feared"]);
+    }
+
+    #[test]
+    fn words_of_feeling_are_no_topic() {
+        let found = terms("Glad I went. Happy heart, cold hands; so grateful for the lovely canal path.", None, &[]);
+        assert_eq!(found, ["heart", "cold hands", "cold", "hands", "canal path", "canal", "path"]);
     }
 }
