@@ -11,7 +11,9 @@ use mneme_protocol::avatar::{
 };
 
 use crate::style::StyleSample;
-use crate::style::lexicon::{ADVERBS, ARTICLES, CATEGORIES, Category, ENGLISH, INTERJECTIONS, PREPOSITIONS, PRONOUNS};
+use crate::style::lexicon::{
+    ADVERBS, ARTICLES, CATEGORIES, Category, ENGLISH, INTERJECTIONS, PREPOSITIONS, PRONOUNS, is_past_form,
+};
 
 /// What a persona shows at most of each list.
 const MAX_PHRASES: usize = 12;
@@ -258,7 +260,7 @@ impl VoiceModel {
 
     /// Words the owner writes about in many memories and that are rare in general English (document
     /// frequency times the word's English information), grouped by stem; names are the relationship
-    /// mapper's, and left out.
+    /// mapper's, and left out, as are verbs' past forms ("cracked", "chose"): what was done, not a subject.
     fn interests(&self, stemmer: &rust_stemmers::Stemmer, phrases: &[PhraseUse]) -> Vec<Interest> {
         let memories = self.memories();
         // A word the owner uses mostly as part of a habit of speech ("to be honest") is style, not a subject.
@@ -268,8 +270,10 @@ impl VoiceModel {
         for (word, in_memories) in &self.word_memories {
             let common = ENGLISH.rank(word).is_some_and(|rank| rank <= INTEREST_MIN_RANK);
             let letters = word.chars().all(char::is_alphabetic) && word.chars().count() >= 3;
-            let excluded =
-                self.is_name(word) || CATEGORIES.contains_key(word.as_str()) || in_phrases.contains(word.as_str());
+            let excluded = self.is_name(word)
+                || CATEGORIES.contains_key(word.as_str())
+                || in_phrases.contains(word.as_str())
+                || is_past_form(word);
             if *in_memories < 2 || common || !letters || excluded {
                 continue;
             }
