@@ -70,6 +70,12 @@ const DIARY_FILLER: &[&str] = &[
     "awesome",
     "terrible",
     "awful",
+    "hard",
+    "harder",
+    "easy",
+    "easier",
+    "tough",
+    "difficult",
     // Words of feeling: how a note felt is its mood, which the analyzer reads on its own; what it is about is
     // the topic ("glad I went" is about going).
     "glad",
@@ -306,6 +312,7 @@ mod tests {
     fn words_that_judge_are_no_topic() {
         let found = terms("Best day in ages: the pottery class went better than the worst I feared.", None, &[]);
         assert_eq!(found, ["ages", "pottery class", "pottery", "class", "feared"]);
+        assert_eq!(terms("Hard going on the hill, an easy jog home.", None, &[]), ["hill", "jog home", "jog", "home"]);
     }
 
     #[test]
