@@ -316,8 +316,9 @@ impl OwnerIndex {
             if entries.contains_key(&memory_id) {
                 continue;
             }
-            writer.add_document(self.document(&memory_id, &entry))?;
-            for token in entry.person_tokens() {
+            let person_tokens: Vec<String> = entry.person_tokens().collect();
+            writer.add_document(self.document(&memory_id, &entry, &person_tokens))?;
+            for token in person_tokens {
                 *people.entry(token).or_default() += 1;
             }
             if let Some(place) = TurnPlace::of(&memory_id, &entry) {
@@ -333,12 +334,12 @@ impl OwnerIndex {
         Ok(added_count)
     }
 
-    fn document(&self, memory_id: &str, entry: &Indexed) -> TantivyDocument {
+    fn document(&self, memory_id: &str, entry: &Indexed, person_tokens: &[String]) -> TantivyDocument {
         let fields = self.fields;
         let mut document = TantivyDocument::default();
         document.add_text(fields.id, memory_id);
         document.add_text(fields.terms, entry.terms.join(" "));
-        for token in entry.person_tokens() {
+        for token in person_tokens {
             document.add_text(fields.people, token);
         }
         if let Some(at) = entry.timestamp() {
