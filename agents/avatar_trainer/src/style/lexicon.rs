@@ -713,7 +713,9 @@ pub fn is_past_form(word: &str) -> bool {
     }
     let mut letters = stem.chars().rev();
     let undoubled = match (letters.next(), letters.next()) {
-        (Some(last), Some(before)) if last == before && !"aeiou".contains(last) => Some(&stem[..stem.len() - 1]),
+        (Some(last), Some(before)) if last == before && !"aeiou".contains(last) => {
+            Some(&stem[..stem.len() - last.len_utf8()])
+        }
         _ => None,
     };
     let from_y = stem.strip_suffix('i').map(|base| format!("{base}y"));
@@ -728,7 +730,8 @@ mod tests {
         for word in ["cracked", "centred", "planned", "tried", "chose", "threw"] {
             assert!(super::is_past_form(word), "{word}");
         }
-        for word in ["pottery", "kiln", "reservoir", "glazing", "speed", "weed", "bed", "hundred", "sacred"] {
+        for word in ["pottery", "kiln", "reservoir", "glazing", "speed", "weed", "bed", "hundred", "sacred", "cafééed"]
+        {
             assert!(!super::is_past_form(word), "{word}");
         }
     }
