@@ -4,7 +4,7 @@
 //! owner's voice from the avatar trainer. Whatever part is missing, the rest is still said.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use jiff::ToSpan;
 use jiff::civil::Date;
@@ -346,7 +346,7 @@ fn topics(
             ids.len() >= 2
                 && !term.eq_ignore_ascii_case(owner)
                 && !people.contains(**term)
-                && !TIME_TERMS.contains(**term)
+                && !crate::recall::text::says_no_subject(term)
                 && share_here(ids) >= 2.0 * share_elsewhere(term, ids)
         })
         .map(|(term, ids)| {
@@ -379,11 +379,6 @@ fn topics(
         })
         .collect()
 }
-
-/// The index terms of words that say when, not what: a period's memories may speak of "this week" far more than
-/// others do, and that is no topic.
-static TIME_TERMS: LazyLock<HashSet<String>> =
-    LazyLock::new(|| crate::recall::when::words_of_time().flat_map(crate::recall::text::terms).collect());
 
 /// The terms of the names the owner's people go by: as authors and participants, and as the mapper knows them.
 fn people_terms(all: &[(String, Arc<Indexed>)], relationships: Option<&Relationships>) -> HashSet<String> {

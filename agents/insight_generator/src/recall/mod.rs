@@ -260,7 +260,8 @@ fn anchor(index: &OwnerIndex, event: &str, narrowing: &Narrowing, tuning: &Tunin
 }
 
 /// RM3's expansion: the terms of the best first answers, each weighed by how much of those answers it makes and
-/// how well they answered, leaving out the query's own terms and terms most memories hold.
+/// how well they answered, leaving out the query's own terms, terms most memories hold and terms that say when or
+/// how much rather than what (the question's time is read from its wording).
 fn expand(index: &OwnerIndex, first: &[Found], query: &[(String, f32)], tuning: &Tuning) -> Vec<(String, f32)> {
     let feedback: Vec<&Found> = first.iter().take(tuning.feedback_memories).collect();
     if query.is_empty() || feedback.len() < 3 || tuning.expansion_terms == 0 || tuning.expansion_share <= 0.0 {
@@ -284,7 +285,11 @@ fn expand(index: &OwnerIndex, first: &[Found], query: &[(String, f32)], tuning: 
             *counts.entry(term.as_str()).or_default() += 1.0;
         }
         for (term, count) in counts {
-            if query_terms.contains(term) || term.chars().count() < 3 || term.chars().all(|c| c.is_ascii_digit()) {
+            if query_terms.contains(term)
+                || term.chars().count() < 3
+                || term.chars().all(|c| c.is_ascii_digit())
+                || text::says_no_subject(term)
+            {
                 continue;
             }
             *weights.entry(term.to_owned()).or_default() += (found.score / total_score) * (count / length);
@@ -375,5 +380,31 @@ mod tests {
         assert_eq!(ids(&answer)[0], "run2");
         assert_eq!(answer.reading.people, ["omar"]);
         assert!(ask(&index, "what was it?").found.is_empty());
+    }
+
+    #[test]
+    fn expansion_widens_a_question_by_subjects_not_by_when_or_how_much() {
+        let index = OwnerIndex::new("maya").unwrap();
+        let mut memories = vec![
+            ("left", entry("Jonas left last night", "2024-09-04T22:00:00Z", &["Jonas"])),
+            ("a", entry("I feel a bit grey this week, no pottery", "2024-09-06T08:00:00Z", &[])),
+            ("b", entry("Feel a bit better this week after dinner with Lena", "2024-09-09T08:00:00Z", &[])),
+            ("c", entry("This week I feel distant, dinner alone, no pottery", "2024-09-11T08:00:00Z", &[])),
+        ];
+        for day in 1..=20 {
+            memories.push(("tea", entry("Tea in the garden", &format!("2024-01-{day:02}T08:00:00Z"), &[])));
+        }
+        let added = memories.into_iter().enumerate().map(|(at, (id, entry))| (format!("{id}{at}"), entry));
+        index.apply(added, []).unwrap();
+        let question = Question {
+            text: "how did I feel the week after Jonas left?",
+            limit: 3,
+            narrowing: Narrowing::default(),
+            today: date(2024, 12, 1),
+        };
+        let answer = recall(&index, &question, &Tuning::default()).unwrap();
+        let added: Vec<&str> = answer.reading.expansion.iter().map(|term| term.term.as_str()).collect();
+        assert!(added.contains(&"dinner") && added.contains(&"potteri"), "{added:?}");
+        assert!(!added.iter().any(|term| ["week", "bit"].contains(term)), "{added:?}");
     }
 }

@@ -91,6 +91,18 @@ pub fn terms(text: &str) -> Vec<String> {
     })
 }
 
+/// Whether an index term says nothing of what a memory is about: words that say when ("week", "monday",
+/// "tonight"; a question's time is read from its wording, by `when`) or how much ("bit", "lot"). Such words are
+/// kept in the index, where a question may name them, but make no topic of a period and no word to widen a
+/// question with.
+pub fn says_no_subject(term: &str) -> bool {
+    static TERMS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+        const AMOUNTS: [&str; 6] = ["bit", "bits", "lot", "lots", "plenty", "bunch"];
+        super::when::words_of_time().chain(AMOUNTS).flat_map(terms).collect()
+    });
+    TERMS.contains(term)
+}
+
 /// Whether `word` (any case) is a stop word.
 pub fn is_stop_word(word: &str) -> bool {
     STOP_WORDS.contains(&word.to_lowercase())
@@ -106,5 +118,16 @@ mod tests {
         assert_eq!(terms("What did I say about the café?"), ["cafe"]);
         assert!(terms("").is_empty());
         assert!(is_stop_word("What"));
+    }
+
+    #[test]
+    fn words_of_time_and_amount_say_no_subject() {
+        for word in ["week", "weeks", "Monday", "tonight", "bit", "lots"] {
+            let term = &terms(word)[0];
+            assert!(says_no_subject(term), "{word} ({term})");
+        }
+        for word in ["kiln", "pottery", "Lisbon", "dinner"] {
+            assert!(!says_no_subject(&terms(word)[0]), "{word}");
+        }
     }
 }
