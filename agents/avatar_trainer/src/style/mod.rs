@@ -134,16 +134,29 @@ fn is_contraction(word: &str) -> bool {
 const DETERMINERS: &[&str] =
     &["the", "a", "an", "my", "our", "your", "his", "her", "their", "this", "that", "these", "those"];
 
-/// Whether a word sequence could be a habit of speech rather than a subject: made of everyday words (each
-/// among the 8,000 commonest of English: "fingers crossed", "to be honest", not "the kiln cracked"), not only
-/// the commonest ones ("of the"), and not shaped like a noun phrase ("the studio", "at the allotment").
-pub fn is_phrase(words: &[&str]) -> bool {
+/// Determiners that are nothing else ("that" and "her" are pronouns too): a noun phrase follows them.
+const DETERMINERS_ONLY: &[&str] = &["the", "a", "an", "my", "our", "your", "their"];
+
+/// Words that take the noun phrase after them.
+const PREPOSITIONS: &[&str] = &[
+    "in", "on", "at", "of", "for", "with", "to", "from", "by", "into", "onto", "about", "after", "before", "over",
+    "under", "without", "through", "across", "around", "than", "as",
+];
+
+/// Whether a word sequence, followed in its clause by `next`, could be a habit of speech rather than a subject:
+/// made of everyday words (each among the 8,000 commonest of English: "fingers crossed", "to be honest", not "the
+/// kiln cracked"), not only the commonest ones ("of the"), not shaped like a noun phrase ("the studio", "at the
+/// allotment"), and not stopping short of one it opens ("run in" of "run in a week", "went to the").
+pub fn is_phrase(words: &[&str], next: Option<&str>) -> bool {
     let ranks: Vec<Option<usize>> = words.iter().map(|word| ENGLISH.rank(word)).collect();
     let everyday = ranks.iter().all(|rank| rank.is_some_and(|rank| rank <= 8_000));
     let all_commonest = ranks.iter().all(|rank| rank.is_some_and(|rank| rank <= 60));
     let noun_phrase =
         DETERMINERS.contains(&words[0]) || (words.len() > 2 && DETERMINERS.contains(&words[words.len() - 2]));
-    everyday && !all_commonest && !noun_phrase
+    let last = words[words.len() - 1];
+    let cut_short = DETERMINERS_ONLY.contains(&last)
+        || (PREPOSITIONS.contains(&last) && next.is_some_and(|next| DETERMINERS_ONLY.contains(&next)));
+    everyday && !all_commonest && !noun_phrase && !cut_short
 }
 
 /// The clauses of a sentence: phrases do not run across a comma, a colon or a dash.
@@ -202,8 +215,8 @@ impl StyleSample {
                 let lowered: Vec<String> = clause.unicode_words().map(str::to_lowercase).collect();
                 let lowered: Vec<&str> = lowered.iter().map(String::as_str).collect();
                 for size in [2, 3] {
-                    for window in lowered.windows(size) {
-                        if is_phrase(window) {
+                    for (start, window) in lowered.windows(size).enumerate() {
+                        if is_phrase(window, lowered.get(start + size).copied()) {
                             *sample.phrases.entry(window.join(" ")).or_default() += 1;
                         }
                     }
@@ -239,6 +252,16 @@ mod tests {
         assert!(!sample.phrases.contains_key("to be"), "only the commonest words: {:?}", sample.phrases);
         assert!(!sample.phrases.contains_key("honestly to"), "not across a comma: {:?}", sample.phrases);
         assert_eq!(sample.word_counts["honest"], 1);
+    }
+
+    #[test]
+    fn phrases_do_not_stop_short_of_the_noun_phrase_they_open() {
+        let sample = StyleSample::read("I haven't run in a week. We went to the park.", None, None);
+        assert!(!sample.phrases.contains_key("run in"), "{:?}", sample.phrases);
+        assert!(!sample.phrases.contains_key("went to the"), "{:?}", sample.phrases);
+        let sample = StyleSample::read("Jonas and I broke up last night. Fingers crossed.", None, None);
+        assert!(sample.phrases.contains_key("i broke up"), "{:?}", sample.phrases);
+        assert!(sample.phrases.contains_key("fingers crossed"), "{:?}", sample.phrases);
     }
 
     #[test]
