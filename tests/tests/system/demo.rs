@@ -42,5 +42,8 @@ fn the_demo_runs_a_system_of_its_own_and_shows_the_year() {
     assert!(!shown.contains("On your mind: best"), "a word that judges is no topic:\n{shown}");
     let fieldwork = shown.lines().find(|line| line.starts_with("searched for: start fieldwork")).expect("its reading");
     assert!(!fieldwork.contains("people: fieldwork"), "an employer is no one's person: {fieldwork}");
+    let jonas = shown.lines().find(|line| line.contains("\"the week after Jonas left\" read as")).expect("its reading");
+    let added = jonas.split("also: ").nth(1).unwrap_or_default();
+    assert!(!added.split(' ').any(|word| word == "week" || word == "bit"), "no word of time or amount: {jonas}");
     assert!(home.path().join("mneme/demo/nats").is_dir(), "the demo keeps its data apart from the user's");
 }
