@@ -121,13 +121,64 @@ pub fn topic_title(name: &str) -> String {
     format!("On your mind: {name}")
 }
 
-/// The first word of `text` whose index term is `term`, as the owner wrote it (in lower case): "pottery" for
-/// "potteri".
-pub fn word_for(text: &str, term: &str) -> Option<String> {
-    text.split(|c: char| !c.is_alphanumeric())
+/// How a memory writes a topic's term.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// As this word (in lower case): "pottery" for "potteri".
+    Word(String),
+    /// Only as a verb, right after a subject or a modal ("Jonas and I broke up", "couldn't face the run"):
+    /// something done, not something on the owner's mind.
+    Verb,
+}
+
+/// Words after which the next is a verb: subject pronouns, and modals and auxiliaries that take one.
+const BEFORE_A_VERB: &[&str] = &[
+    "i",
+    "we",
+    "you",
+    "he",
+    "she",
+    "they",
+    "i'll",
+    "we'll",
+    "you'll",
+    "i'd",
+    "we'd",
+    "can",
+    "can't",
+    "cannot",
+    "could",
+    "couldn't",
+    "will",
+    "won't",
+    "would",
+    "wouldn't",
+    "should",
+    "shouldn't",
+    "must",
+    "don't",
+    "doesn't",
+    "didn't",
+];
+
+/// How `text` writes the words whose index term is `term`, or `None` when it holds none.
+pub fn written(text: &str, term: &str) -> Option<Written> {
+    let text = text.replace('’', "'");
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .map(|word| word.trim_matches('\'').to_lowercase())
         .filter(|word| !word.is_empty())
-        .find(|word| crate::recall::text::terms(word) == [term])
-        .map(str::to_lowercase)
+        .collect();
+    let mut first = None;
+    let mut as_verb = true;
+    for (at, word) in words.iter().enumerate() {
+        if crate::recall::text::terms(word) != [term] {
+            continue;
+        }
+        first.get_or_insert_with(|| word.clone());
+        as_verb &= at > 0 && BEFORE_A_VERB.contains(&words[at - 1].as_str());
+    }
+    first.map(|word| if as_verb { Written::Verb } else { Written::Word(word) })
 }
 
 /// Own memories a period needs before its voice is compared with the usual one.
@@ -623,12 +674,21 @@ mod tests {
         assert_eq!(titles[0], "3 memories this week, across 3 days");
         let pottery = titles.iter().position(|title| *title == "On your mind: potteri").expect("a topic");
         assert!(findings.unnamed.contains(&UnnamedTopic { insight: pottery, term: "potteri".to_owned() }));
-        assert_eq!(word_for("Glazed two bowls at the pottery class.", "potteri").as_deref(), Some("pottery"));
-        assert_eq!(word_for("Pottery, again", "bowl"), None);
+        assert_eq!(written("Glazed two bowls at the pottery class.", "potteri"), Some(Written::Word("pottery".into())));
+        assert_eq!(written("Pottery, again", "bowl"), None);
         assert!(!titles.iter().any(|title| title.contains("omar")), "a person is no topic: {titles:?}");
         assert!(titles.contains(&"More of Omar") && titles.contains(&"Less of Anna"), "{titles:?}");
         let earlier = insights.iter().find(|insight| insight.kind == InsightKind::OnThisDay).expect("on this day");
         assert_eq!((earlier.title.as_str(), earlier.evidence.as_slice()), ("This week in 2022", &["g".to_owned()][..]));
+    }
+
+    #[test]
+    fn words_written_only_as_verbs_are_told_apart() {
+        assert_eq!(written("Jonas and I broke up last night.", "broke"), Some(Written::Verb));
+        assert_eq!(written("Couldn’t face the run or the pottery class.", "face"), Some(Written::Verb));
+        assert_eq!(written("I can't face pottery.", "face"), Some(Written::Verb));
+        assert_eq!(written("Her face lit up. I can't face it.", "face"), Some(Written::Word("face".into())));
+        assert_eq!(written("Soup with Lena; I love soup.", "soup"), Some(Written::Word("soup".into())));
     }
 
     #[test]

@@ -38,6 +38,9 @@ impl From<IndexError> for HandlerError {
 const DEFAULT_DEADLINE_MS: u64 = 5_000;
 const MAX_DEADLINE_MS: u64 = 60_000;
 
+/// How many of a topic's memories are read to name it (in the owner's own word) or to find it only ever done.
+const TOPIC_MEMORIES_READ: usize = 3;
+
 /// One owner's index in this replica, with the memories each ledger shard held when last seen (a change
 /// replaces a shard whole: what left it is what was removed).
 pub struct FollowedIndex {
@@ -381,26 +384,42 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
     }
 
     /// Gives each topic known only by its stem the owner's own word for it, read (as `principal` may see it)
-    /// from the first memory that shows it; where that memory cannot be read, the stem stays.
+    /// from the first of its memories that shows it, and leaves out a topic that its first memories write only
+    /// as a verb ("I broke up"); where none of them can be read, the stem stays.
     async fn name_topics(
         &self,
         principal: &str,
         owner: &str,
-        insights: &mut [Insight],
+        insights: &mut Vec<Insight>,
         unnamed: &[digest::UnnamedTopic],
     ) {
         let reads = unnamed.iter().map(|topic| {
-            let first = insights[topic.insight].evidence.first().cloned();
+            let first: Vec<String> =
+                insights[topic.insight].evidence.iter().take(TOPIC_MEMORIES_READ).cloned().collect();
             async move {
-                let view = self.reading.read(principal, owner, first.as_deref()?).await.ok()??;
-                digest::word_for(&view.memory.text, &topic.term)
+                let reads = first.iter().map(|memory_id| async move {
+                    let view = self.reading.read(principal, owner, memory_id).await.ok()??;
+                    digest::written(&view.memory.text, &topic.term)
+                });
+                let found: Vec<digest::Written> =
+                    futures::future::join_all(reads).await.into_iter().flatten().collect();
+                let named = found.iter().find(|written| matches!(written, digest::Written::Word(_))).cloned();
+                named.or_else(|| found.into_iter().next())
             }
         });
         let words = futures::future::join_all(reads).await;
-        for (topic, word) in unnamed.iter().zip(words) {
-            if let Some(word) = word {
-                insights[topic.insight].title = digest::topic_title(&word);
+        let mut verbs = Vec::new();
+        for (topic, written) in unnamed.iter().zip(words) {
+            match written {
+                Some(digest::Written::Word(word)) => insights[topic.insight].title = digest::topic_title(&word),
+                Some(digest::Written::Verb) => verbs.push(topic.insight),
+                None => {}
             }
+        }
+        // Highest first, so that each removal leaves the places of the others as they were.
+        verbs.sort_unstable_by(|a, b| b.cmp(a));
+        for at in verbs {
+            insights.remove(at);
         }
     }
 

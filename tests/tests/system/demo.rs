@@ -40,6 +40,12 @@ fn the_demo_runs_a_system_of_its_own_and_shows_the_year() {
     let lisbon = shown.lines().find(|line| line.contains("\"last summer\" read as")).unwrap_or_default();
     assert!(lisbon.contains(" already") && !lisbon.contains("alreadi"), "{lisbon}");
     assert!(!shown.contains("On your mind: best"), "a word that judges is no topic:\n{shown}");
+    let topics: Vec<&str> = shown
+        .lines()
+        .filter_map(|line| line.split("On your mind: ").nth(1)?.split("  ").next())
+        .map(str::trim)
+        .collect();
+    assert!(!topics.iter().any(|topic| ["broke", "face"].contains(topic)), "a thing done is no topic: {topics:?}");
     let fieldwork = shown.lines().find(|line| line.starts_with("searched for: start fieldwork")).expect("its reading");
     assert!(!fieldwork.contains("people: fieldwork"), "an employer is no one's person: {fieldwork}");
     let jonas = shown.lines().find(|line| line.contains("\"the week after Jonas left\" read as")).expect("its reading");
