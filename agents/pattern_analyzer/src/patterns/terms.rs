@@ -76,6 +76,15 @@ const DIARY_FILLER: &[&str] = &[
     "easier",
     "tough",
     "difficult",
+    // Words of pace: how something went, not what it was ("slow but steady" is about the run).
+    "slow",
+    "slower",
+    "slowly",
+    "steady",
+    "steadily",
+    "quick",
+    "quicker",
+    "quickly",
     // Words of feeling: how a note felt is its mood, which the analyzer reads on its own; what it is about is
     // the topic ("glad I went" is about going).
     "glad",
@@ -319,5 +328,11 @@ mod tests {
     fn words_of_feeling_are_no_topic() {
         let found = terms("Glad I went. Happy heart, cold hands; so grateful for the lovely canal path.", None, &[]);
         assert_eq!(found, ["heart", "cold hands", "cold", "hands", "canal path", "canal", "path"]);
+    }
+
+    #[test]
+    fn words_of_pace_are_no_topic() {
+        let found = terms("Slow but steady along the canal, then a quick coffee.", None, &[]);
+        assert_eq!(found, ["canal", "coffee"]);
     }
 }
