@@ -124,10 +124,10 @@ pub fn topic_title(name: &str) -> String {
 /// How a memory writes a topic's term.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Written {
-    /// As this word (in lower case): "pottery" for "potteri".
+    /// As this word (in lower case), other than as a verb: "pottery" for "potteri".
     Word(String),
-    /// Only as a verb, right after a subject or a modal ("Jonas and I broke up", "couldn't face the run"):
-    /// something done, not something on the owner's mind.
+    /// Only as a verb, right after a subject or a modal ("Jonas and I broke up", "couldn't face the run") or in
+    /// its past form ("Omar called"): something done, not something on the owner's mind.
     Verb,
 }
 
@@ -161,7 +161,8 @@ const BEFORE_A_VERB: &[&str] = &[
     "didn't",
 ];
 
-/// How `text` writes the words whose index term is `term`, or `None` when it holds none.
+/// How `text` writes the words whose index term is `term`: the first not used as a verb, else `Verb`; `None`
+/// when it holds none.
 pub fn written(text: &str, term: &str) -> Option<Written> {
     let text = text.replace('’', "'");
     let words: Vec<String> = text
@@ -169,16 +170,20 @@ pub fn written(text: &str, term: &str) -> Option<Written> {
         .map(|word| word.trim_matches('\'').to_lowercase())
         .filter(|word| !word.is_empty())
         .collect();
-    let mut first = None;
-    let mut as_verb = true;
+    let mut found = false;
     for (at, word) in words.iter().enumerate() {
         if crate::recall::text::terms(word) != [term] {
             continue;
         }
-        first.get_or_insert_with(|| word.clone());
-        as_verb &= at > 0 && BEFORE_A_VERB.contains(&words[at - 1].as_str());
+        found = true;
+        // The stemmer takes "-ed" off a verb's past form ("called": "call") and leaves it on a noun ("bed").
+        let past_form = word.ends_with("ed") && !term.ends_with("ed");
+        let after_a_subject_or_modal = at > 0 && BEFORE_A_VERB.contains(&words[at - 1].as_str());
+        if !past_form && !after_a_subject_or_modal {
+            return Some(Written::Word(word.clone()));
+        }
     }
-    first.map(|word| if as_verb { Written::Verb } else { Written::Word(word) })
+    found.then_some(Written::Verb)
 }
 
 /// Own memories a period needs before its voice is compared with the usual one.
@@ -689,6 +694,9 @@ mod tests {
         assert_eq!(written("I can't face pottery.", "face"), Some(Written::Verb));
         assert_eq!(written("Her face lit up. I can't face it.", "face"), Some(Written::Word("face".into())));
         assert_eq!(written("Soup with Lena; I love soup.", "soup"), Some(Written::Word("soup".into())));
+        assert_eq!(written("Omar called, then Mum called.", "call"), Some(Written::Verb));
+        assert_eq!(written("Omar called after our call.", "call"), Some(Written::Word("call".into())));
+        assert_eq!(written("A new bed, finally.", "bed"), Some(Written::Word("bed".into())));
     }
 
     #[test]
