@@ -449,7 +449,8 @@ fn people_terms(all: &[(String, Arc<Indexed>)], relationships: Option<&Relations
     names.into_iter().flat_map(|name| crate::recall::text::terms(name)).collect()
 }
 
-/// The analyzer's keyphrases with memories in the period, most of them first; none that only names people.
+/// The analyzer's keyphrases with memories in the period, most of them first; none that only names people, and
+/// none whose words hold, or are held by, those of one before it.
 fn analyzer_topics(
     owner: &str,
     patterns: &Patterns,
@@ -471,6 +472,17 @@ fn analyzer_topics(
         })
         .collect();
     found.sort_by(|a, b| b.0.memories.cmp(&a.0.memories).then_with(|| b.0.score.total_cmp(&a.0.score)));
+    // One subject, one topic: "pottery class" after "pottery" (or "pottery" after "pottery class") says again
+    // what is already said, and would take the place of another subject.
+    let mut said: Vec<HashSet<String>> = Vec::new();
+    found.retain(|(keyphrase, _)| {
+        let terms: HashSet<String> = crate::recall::text::terms(&keyphrase.phrase).into_iter().collect();
+        let again = said.iter().any(|earlier| earlier.is_subset(&terms) || terms.is_subset(earlier));
+        if !again {
+            said.push(terms);
+        }
+        !again
+    });
     found
         .into_iter()
         .take(5)
@@ -685,6 +697,48 @@ mod tests {
         assert!(titles.contains(&"More of Omar") && titles.contains(&"Less of Anna"), "{titles:?}");
         let earlier = insights.iter().find(|insight| insight.kind == InsightKind::OnThisDay).expect("on this day");
         assert_eq!((earlier.title.as_str(), earlier.evidence.as_slice()), ("This week in 2022", &["g".to_owned()][..]));
+    }
+
+    #[test]
+    fn a_subject_is_one_topic_however_many_keyphrases_name_it() {
+        let keyphrase = |phrase: &str, memories: u64| mneme_protocol::patterns::Keyphrase {
+            phrase: phrase.to_owned(),
+            memories,
+            score: memories as f64,
+            trend: mneme_protocol::patterns::Trend::Steady,
+            confidence: 1.0,
+            evidence: vec!["a".to_owned()],
+        };
+        let patterns = Patterns {
+            owner: "sam".to_owned(),
+            memories: 40,
+            undated: 0,
+            rhythms: Default::default(),
+            longest_streak: None,
+            current_streak: None,
+            gaps: Vec::new(),
+            mood: Vec::new(),
+            mood_shifts: Vec::new(),
+            keyphrases: vec![
+                keyphrase("saturday run", 42),
+                keyphrase("pottery", 30),
+                keyphrase("pottery class", 12),
+                keyphrase("canal", 9),
+                keyphrase("run", 8),
+                keyphrase("lisbon", 7),
+                keyphrase("marathon", 6),
+            ],
+            topics: Vec::new(),
+            habits: Vec::new(),
+        };
+        let memory = entry("2024-03-04T08:00:00Z", "Saturday run, then pottery class", &[]);
+        let current = [("a", memory.as_ref(), date(2024, 3, 4))];
+        let titles: Vec<String> = analyzer_topics("sam", &patterns, &current, &HashSet::new())
+            .into_iter()
+            .map(|insight| insight.title)
+            .collect();
+        let expected = ["saturday run", "pottery", "canal", "lisbon", "marathon"].map(topic_title);
+        assert_eq!(titles, expected);
     }
 
     #[test]
