@@ -46,6 +46,7 @@ fn the_demo_runs_a_system_of_its_own_and_shows_the_year() {
         .map(str::trim)
         .collect();
     assert!(!topics.iter().any(|topic| ["broke", "face"].contains(topic)), "a thing done is no topic: {topics:?}");
+    assert!(topics.contains(&"pottery") && !topics.contains(&"pottery class"), "one topic a subject: {topics:?}");
     let fieldwork = shown.lines().find(|line| line.starts_with("searched for: start fieldwork")).expect("its reading");
     assert!(!fieldwork.contains("people: fieldwork"), "an employer is no one's person: {fieldwork}");
     let jonas = shown.lines().find(|line| line.contains("\"the week after Jonas left\" read as")).expect("its reading");
