@@ -338,7 +338,11 @@ impl HealthMonitor {
                 previously_healthy: before.map(|before| before.healthy),
                 gone,
             };
-            if !health.healthy {
+            // An instance that answers no more has left, as instances do when scaled in or stopped: news, not a
+            // fault (a process that died is the supervisor's to tell).
+            if gone {
+                tracing::info!(agent_id, "An instance is gone.");
+            } else if !health.healthy {
                 tracing::warn!(agent_id, issues = ?health.issues, "An instance is unhealthy.");
             } else {
                 tracing::info!(agent_id, "An instance is healthy.");
