@@ -12,9 +12,9 @@ use tantivy::tokenizer::{
 };
 
 /// Words that carry no subject in a question or a chat line: NLTK's English stop words, with the question
-/// words and the fillers of conversation.
+/// words, the fillers of conversation and the indefinite pronouns.
 static STOP_WORDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
-    const CONVERSATION: [&str; 45] = [
+    const CONVERSATION: [&str; 56] = [
         "would",
         "could",
         "should",
@@ -60,6 +60,17 @@ static STOP_WORDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
         "mentioned",
         "remember",
         "recall",
+        "everything",
+        "anything",
+        "something",
+        "nothing",
+        "everyone",
+        "anyone",
+        "someone",
+        "everybody",
+        "anybody",
+        "somebody",
+        "nobody",
     ];
     stop_words::lookup("en").unwrap_or_default().iter().copied().chain(CONVERSATION).map(str::to_owned).collect()
 });
