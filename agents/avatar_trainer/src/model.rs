@@ -1,7 +1,7 @@
 //! An owner's voice model: the sum of the style samples of every memory they wrote, taken in one at a time,
 //! and the persona read from it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -150,8 +150,9 @@ impl VoiceModel {
 
     /// Word sequences the owner uses far more than general English would make them by chance: ranked by how
     /// many times more (the ratio of the owner's rate to the product of the words' English frequencies, in
-    /// logs) and by how many memories use them; a phrase inside a longer one used nearly as often gives way
-    /// to it.
+    /// logs) and by how many memories use them; a phrase sharing two words in a row with a better one, or with
+    /// the longer sequence that one is a window of (phrases used exactly as often, chaining pair by pair), is
+    /// part of the same habit and left out.
     fn signature_phrases(&self) -> Vec<PhraseUse> {
         let memories = self.memories();
         let least = if memories < 50 { 2 } else { 3 };
@@ -171,22 +172,43 @@ impl VoiceModel {
             })
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        let pairs = |text: &str| -> Vec<String> {
+            let words: Vec<&str> = text.split(' ').collect();
+            words.windows(2).map(|pair| pair.join(" ")).collect()
+        };
+        // Word pairs of the habits chosen so far, and of the longer sequences each is a window of.
+        let mut covered: HashSet<String> = HashSet::new();
         let mut chosen: Vec<PhraseUse> = Vec::new();
         for (_, phrase, uses, in_memories) in scored {
             // A phrase sharing two words in a row with a better one is part of the same habit.
-            let pairs = |text: &str| -> Vec<String> {
-                let words: Vec<&str> = text.split(' ').collect();
-                words.windows(2).map(|pair| pair.join(" ")).collect()
-            };
-            let own_pairs = pairs(phrase);
-            let overlaps = chosen.iter().any(|kept| pairs(&kept.phrase).iter().any(|pair| own_pairs.contains(pair)));
-            if overlaps {
+            if pairs(phrase).iter().any(|pair| covered.contains(pair)) {
                 continue;
             }
             chosen.push(PhraseUse { phrase: phrase.clone(), uses, memories: in_memories });
             if chosen.len() == MAX_PHRASES {
                 break;
             }
+            // The windows of one sentence written again and again ("centred the clay first try for once") are
+            // used exactly as often and chain pair by pair: the whole sequence is one habit, its windows no more.
+            let as_often: Vec<Vec<String>> = self
+                .phrase_counts
+                .iter()
+                .filter(|(_, other_uses)| **other_uses == uses)
+                .map(|(other, _)| pairs(other))
+                .collect();
+            let mut sequence: HashSet<String> = pairs(phrase).into_iter().collect();
+            loop {
+                let before = sequence.len();
+                for other_pairs in &as_often {
+                    if other_pairs.iter().any(|pair| sequence.contains(pair)) {
+                        sequence.extend(other_pairs.iter().cloned());
+                    }
+                }
+                if sequence.len() == before {
+                    break;
+                }
+            }
+            covered.extend(sequence);
         }
         chosen
     }
@@ -481,6 +503,18 @@ mod tests {
         assert!(!interests.contains(&"omar"), "names are not interests: {interests:?}");
         assert_eq!(persona.emoji[0].mark, ":)");
         assert_eq!(persona.sentiment.unwrap().scored_memories, 5);
+    }
+
+    #[test]
+    fn a_sentence_written_again_and_again_is_one_habit() {
+        let mut texts = vec!["Centred the clay first try for once."; 5];
+        texts.extend(["To be honest, fine.", "To be honest it rained.", "Fine, to be honest."]);
+        let persona = model_of(&texts).persona("sam");
+        let phrases: Vec<&str> = persona.signature_phrases.iter().map(|phrase| phrase.phrase.as_str()).collect();
+        let windows =
+            ["clay first try", "first try for", "try for once", "clay first", "first try", "try for", "for once"];
+        assert_eq!(phrases.iter().filter(|phrase| windows.contains(phrase)).count(), 1, "{phrases:?}");
+        assert!(phrases.contains(&"to be honest"), "{phrases:?}");
     }
 
     #[test]
