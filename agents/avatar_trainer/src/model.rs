@@ -17,6 +17,9 @@ use crate::style::lexicon::{
 
 /// What a persona shows at most of each list.
 const MAX_PHRASES: usize = 12;
+/// The longest sequence a signature phrase is followed out to as a window of one sentence written again and
+/// again (a repeated word would otherwise go on for ever).
+const MAX_SEQUENCE_WORDS: usize = 24;
 const MAX_MARKS: usize = 10;
 const MAX_INTERESTS: usize = 15;
 
@@ -151,8 +154,8 @@ impl VoiceModel {
     /// Word sequences the owner uses far more than general English would make them by chance: ranked by how
     /// many times more (the ratio of the owner's rate to the product of the words' English frequencies, in
     /// logs) and by how many memories use them; a phrase sharing two words in a row with a better one, or with
-    /// the longer sequence that one is a window of (phrases used exactly as often, chaining pair by pair), is
-    /// part of the same habit and left out.
+    /// the longer sequence that one is a window of (phrases used exactly as often, each going on from the one
+    /// before in a single way), is part of the same habit and left out.
     fn signature_phrases(&self) -> Vec<PhraseUse> {
         let memories = self.memories();
         let least = if memories < 50 { 2 } else { 3 };
@@ -176,6 +179,22 @@ impl VoiceModel {
             let words: Vec<&str> = text.split(' ').collect();
             words.windows(2).map(|pair| pair.join(" ")).collect()
         };
+        // The three-word phrases by their first two words and by their last two, with their uses: how a
+        // sequence written again and again is followed window by window.
+        let mut after: HashMap<String, Vec<(&str, u64)>> = HashMap::new();
+        let mut before: HashMap<String, Vec<(&str, u64)>> = HashMap::new();
+        for (phrase, uses) in &self.phrase_counts {
+            if let [first, second, third] = phrase.split(' ').collect::<Vec<_>>()[..] {
+                after.entry(format!("{first} {second}")).or_default().push((third, *uses));
+                before.entry(format!("{second} {third}")).or_default().push((first, *uses));
+            }
+        }
+        // The one word that goes on from `pair` in phrases used exactly `uses` times, if there is just one.
+        let only = |next: Option<&Vec<(&str, u64)>>, uses: u64| -> Option<String> {
+            let mut found = next?.iter().filter(|(_, other_uses)| *other_uses == uses);
+            let (word, _) = found.next()?;
+            found.next().is_none().then(|| (*word).to_owned())
+        };
         // Word pairs of the habits chosen so far, and of the longer sequences each is a window of.
         let mut covered: HashSet<String> = HashSet::new();
         let mut chosen: Vec<PhraseUse> = Vec::new();
@@ -189,26 +208,20 @@ impl VoiceModel {
                 break;
             }
             // The windows of one sentence written again and again ("centred the clay first try for once") are
-            // used exactly as often and chain pair by pair: the whole sequence is one habit, its windows no more.
-            let as_often: Vec<Vec<String>> = self
-                .phrase_counts
-                .iter()
-                .filter(|(_, other_uses)| **other_uses == uses)
-                .map(|(other, _)| pairs(other))
-                .collect();
-            let mut sequence: HashSet<String> = pairs(phrase).into_iter().collect();
-            loop {
-                let before = sequence.len();
-                for other_pairs in &as_often {
-                    if other_pairs.iter().any(|pair| sequence.contains(pair)) {
-                        sequence.extend(other_pairs.iter().cloned());
-                    }
-                }
-                if sequence.len() == before {
-                    break;
-                }
+            // used exactly as often, and each goes on from the one before in a single way: the whole sequence
+            // is one habit, its other windows no more.
+            let mut sequence: Vec<String> = phrase.split(' ').map(str::to_owned).collect();
+            while sequence.len() < MAX_SEQUENCE_WORDS {
+                let tail = sequence[sequence.len() - 2..].join(" ");
+                let Some(word) = only(after.get(&tail), uses) else { break };
+                sequence.push(word);
             }
-            covered.extend(sequence);
+            while sequence.len() < MAX_SEQUENCE_WORDS {
+                let head = sequence[..2].join(" ");
+                let Some(word) = only(before.get(&head), uses) else { break };
+                sequence.insert(0, word);
+            }
+            covered.extend(pairs(&sequence.join(" ")));
         }
         chosen
     }
