@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
 
-use lexicon::{ENGLISH, LONG_WORD_LETTERS};
+use lexicon::{ENGLISH, LONG_WORD_LETTERS, PREPOSITIONS};
 
 /// What is kept of one memory the owner wrote: counts, never the text in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -136,12 +136,6 @@ const DETERMINERS: &[&str] =
 
 /// Determiners that are nothing else ("that" and "her" are pronouns too): a noun phrase follows them.
 const DETERMINERS_ONLY: &[&str] = &["the", "a", "an", "my", "our", "your", "their"];
-
-/// Words that take the noun phrase after them.
-const PREPOSITIONS: &[&str] = &[
-    "in", "on", "at", "of", "for", "with", "to", "from", "by", "into", "onto", "about", "after", "before", "over",
-    "under", "without", "through", "across", "around", "than", "as",
-];
 
 /// Whether a word sequence, followed in its clause by `next`, could be a habit of speech rather than a subject:
 /// made of everyday words (each among the 8,000 commonest of English: "fingers crossed", "to be honest", not "the
