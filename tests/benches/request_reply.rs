@@ -5,6 +5,10 @@
 //! process. At 64 in flight it runs twice: on the machine's cores as they come, and with the servers confined
 //! to a core of their own, away from the client and nats-server.
 //!
+//! Every target is sent the envelope the orchestrator sends it (the echo the `get_stats` one), so that the echo
+//! moves as many bytes in as the runtime reads; the echo of the smallest envelope a client may send is measured
+//! too, as the floor of any request-reply.
+//!
 //! When Python has FastStream, the same echo agent written with it (`faststream_echo.py`) is measured too.
 //!
 //! Run with `cargo bench -p mneme-system-tests --bench request_reply` (or `scripts/bench`, which installs
@@ -183,13 +187,22 @@ fn allowed_cpus() -> Vec<usize> {
 
 /// The runtime's reply to `message_type`, once it answers.
 async fn runtime_reply(client: &async_nats::Client, message_type: &str) -> bytes::Bytes {
-    let body = rmp_serde::to_vec_named(&serde_json::json!({"payload": {}})).unwrap();
+    let body = system_request(message_type);
     loop {
         match client.request(mneme_protocol::subjects::request(KIND, message_type), body.clone().into()).await {
             Ok(reply) => return reply.payload,
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
+}
+
+/// The request the orchestrator sends for `message_type`: a whole envelope, as its health checks, balancer and
+/// autoscaler poll every instance.
+fn system_request(message_type: &str) -> Vec<u8> {
+    let mut message = mneme_protocol::AgentMessage::new(message_type, serde_json::json!({}));
+    message.sender_id = mneme_protocol::ComponentId::generate(ComponentKind::Orchestrator).to_string();
+    message.requires_response = true;
+    message.encode(mneme_protocol::Encoding::MessagePack).expect("an envelope encodes")
 }
 
 const FASTSTREAM_SUBJECT: &str = "bench.faststream.ping";
@@ -225,23 +238,31 @@ async fn run() {
     let runtime_server = KillOnDrop::spawn_self(&["--serve", "runtime", &nats.url]);
     let bare_server = KillOnDrop::spawn_self(&["--serve", "bare", &nats.url]);
     let client = nats.connect().await;
-    // No `type`: the subject's message type applies, so one body serves every target.
-    let body: bytes::Bytes = rmp_serde::to_vec_named(&serde_json::json!({"payload": {}})).unwrap().into();
+    let stats_request: bytes::Bytes = system_request("get_stats").into();
+    let ping_request: bytes::Bytes = system_request("ping").into();
+    let smallest_request: bytes::Bytes = rmp_serde::to_vec_named(&serde_json::json!({"payload": {}})).unwrap().into();
     let runtime_subject = mneme_protocol::subjects::request(KIND, "get_stats");
 
     let mut targets = vec![
-        ("bare async-nats service (echo)", "bench.echo".to_owned(), bare_server.pid()),
-        ("Mneme runtime (get_stats)", runtime_subject, runtime_server.pid()),
-        ("bare service, get_stats's reply", "bench.stats_sized".to_owned(), bare_server.pid()),
-        ("Mneme runtime (ping)", mneme_protocol::subjects::request(KIND, "ping"), runtime_server.pid()),
-        ("bare service, ping's reply", "bench.pong_sized".to_owned(), bare_server.pid()),
+        ("bare async-nats service (echo)", "bench.echo".to_owned(), bare_server.pid(), stats_request.clone()),
+        ("Mneme runtime (get_stats)", runtime_subject, runtime_server.pid(), stats_request.clone()),
+        ("bare service, get_stats's reply", "bench.stats_sized".to_owned(), bare_server.pid(), stats_request.clone()),
+        (
+            "Mneme runtime (ping)",
+            mneme_protocol::subjects::request(KIND, "ping"),
+            runtime_server.pid(),
+            ping_request.clone(),
+        ),
+        ("bare service, ping's reply", "bench.pong_sized".to_owned(), bare_server.pid(), ping_request.clone()),
+        // The least a client may send (no `type`: the subject's applies), echoed: the floor of any request-reply.
+        ("bare echo, smallest request", "bench.echo".to_owned(), bare_server.pid(), smallest_request.clone()),
     ];
     // The same echo agent in Python with FastStream, when it is installed (scripts/bench installs it).
     let faststream = start_faststream(&nats.url);
     if let Some(server) = &faststream {
-        targets.push(("FastStream, Python (ping)", FASTSTREAM_SUBJECT.to_owned(), server.pid()));
+        targets.push(("FastStream, Python (ping)", FASTSTREAM_SUBJECT.to_owned(), server.pid(), ping_request.clone()));
     }
-    for (_, subject, _) in &targets {
+    for (_, subject, _, body) in &targets {
         let deadline = Instant::now() + Duration::from_secs(20);
         while client.request(subject.clone(), body.clone()).await.is_err() {
             assert!(Instant::now() < deadline, "{subject} never answered");
@@ -260,8 +281,13 @@ async fn run() {
         println!("(One CPU only: the cell with the servers on a core of their own is left out.)\n");
     }
     println!(
-        "request-reply, each server its own process, {} rounds of {:?} per cell, rounds alternating between targets\n",
-        ROUNDS, ROUND_DURATION
+        "request-reply, each server its own process, {} rounds of {:?} per cell, rounds alternating between targets; \
+         requests of {} bytes (get_stats) and {} bytes (ping) as the orchestrator sends them, the smallest of {} bytes\n",
+        ROUNDS,
+        ROUND_DURATION,
+        stats_request.len(),
+        ping_request.len(),
+        smallest_request.len()
     );
     println!(
         "| target | in flight | requests | throughput (req/s) | p50 (us) | p99 (us) | server CPU per request (us) | \
@@ -272,7 +298,7 @@ async fn run() {
     let cells = [(1, false), (64, false)].into_iter().chain(own_core.map(|_| (64, true)));
     for (in_flight, apart) in cells {
         if let (true, Some((server_core, others))) = (apart, own_core) {
-            let mut servers = targets.iter().map(|(_, _, pid)| *pid);
+            let mut servers = targets.iter().map(|(_, _, pid, _)| *pid);
             let placed = servers.all(|pid| confine(pid, &[*server_core]))
                 && confine(nats.pid(), others)
                 && confine(std::process::id(), others);
@@ -282,10 +308,10 @@ async fn run() {
             if apart { format!("{in_flight}, servers on a core of their own") } else { in_flight.to_string() };
         let mut results: Vec<Samples> = targets.iter().map(|_| Samples::default()).collect();
         for _ in 0..ROUNDS {
-            for ((_, subject, pid), samples) in targets.iter().zip(results.iter_mut()) {
+            for ((_, subject, pid, body), samples) in targets.iter().zip(results.iter_mut()) {
                 let before = (cpu_time(*pid), cpu_time(nats.pid()), cpu_time(std::process::id()));
                 let kernel_before = KernelActivity::of(*pid);
-                drive(&client, subject, &body, in_flight, ROUND_DURATION, samples).await;
+                drive(&client, subject, body, in_flight, ROUND_DURATION, samples).await;
                 samples.server_cpu += cpu_time(*pid).saturating_sub(before.0);
                 samples.broker_cpu += cpu_time(nats.pid()).saturating_sub(before.1);
                 samples.client_cpu += cpu_time(std::process::id()).saturating_sub(before.2);
@@ -293,7 +319,7 @@ async fn run() {
             }
         }
         let mut summary: Vec<(Duration, Duration, f64, Duration)> = Vec::new();
-        for ((name, _, _), samples) in targets.iter().zip(results.iter_mut()) {
+        for ((name, _, _, _), samples) in targets.iter().zip(results.iter_mut()) {
             let row =
                 (samples.percentile(0.50), samples.percentile(0.99), samples.throughput(), samples.cpu_per_request());
             println!(
@@ -317,7 +343,7 @@ async fn run() {
                 samples.per_thousand_requests(samples.server_kernel.context_switches)
             ));
         }
-        for ((name, _, _), row) in targets.iter().zip(&summary).skip(1) {
+        for ((name, _, _, _), row) in targets.iter().zip(&summary).skip(1) {
             let bare = summary[0];
             println!(
                 "| ratio: {name} / bare echo | {in_flight_label} | | {:.3} | {:.3} | {:.3} | {:.3} |",
@@ -327,9 +353,9 @@ async fn run() {
                 row.3.as_secs_f64() / bare.3.as_secs_f64()
             );
         }
-        // Each runtime row against the bare service sending the same reply: what the runtime costs apart from
-        // what its reply's size costs the broker and the client.
-        for (runtime, bare) in [(1, 2), (3, 4)] {
+        // Each runtime row against the bare service sending the same reply (what the runtime costs apart from what
+        // its reply's size costs the broker and the client), and against the echo of the smallest request.
+        for (runtime, bare) in [(1, 2), (3, 4), (1, 5), (3, 5)] {
             let (row, bare_row) = (summary[runtime], summary[bare]);
             println!(
                 "| ratio: {} / {} | {in_flight_label} | | {:.3} | {:.3} | {:.3} | {:.3} |",
