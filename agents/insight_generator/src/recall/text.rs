@@ -103,7 +103,7 @@ pub fn terms(text: &str) -> Vec<String> {
 }
 
 /// Whether an index term says nothing of what a memory is about: words that say when ("week", "monday",
-/// "tonight"; a question's time is read from its wording, by `when`) or how much ("bit", "lot"). Such words are
+/// "tonight", "already"; a question's time is read from its wording, by `when`) or how much ("bit", "lot"). Such words are
 /// kept in the index, where a question may name them, but make no topic of a period and no word to widen a
 /// question with.
 pub fn says_no_subject(term: &str) -> bool {
@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn words_of_time_and_amount_say_no_subject() {
-        for word in ["week", "weeks", "Monday", "tonight", "bit", "lots"] {
+        for word in ["week", "weeks", "Monday", "tonight", "already", "lately", "bit", "lots"] {
             let term = &terms(word)[0];
             assert!(says_no_subject(term), "{word} ({term})");
         }

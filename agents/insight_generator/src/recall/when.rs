@@ -36,8 +36,30 @@ const WEEKDAY: &str = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday
 const COUNT: &str = r"a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a\s+few|a\s+couple\s+of|a\s+couple|couple\s+of|few|several|\d{1,3}";
 const UNIT: &str = r"day|week|weekend|month|year";
 
-/// Words that say when and nothing else: the weekdays, the units above, and the parts of a day.
+/// Words that say when and nothing else: the weekdays, the units above, the parts of a day, and the adverbs
+/// of time and of how often.
 pub fn words_of_time() -> impl Iterator<Item = &'static str> {
+    const ADVERBS: [&str; 19] = [
+        "already",
+        "still",
+        "yet",
+        "soon",
+        "again",
+        "later",
+        "earlier",
+        "recently",
+        "lately",
+        "now",
+        "ago",
+        "once",
+        "twice",
+        "always",
+        "often",
+        "sometimes",
+        "usually",
+        "rarely",
+        "never",
+    ];
     const OTHERS: [&str; 11] = [
         "today",
         "tonight",
@@ -51,7 +73,7 @@ pub fn words_of_time() -> impl Iterator<Item = &'static str> {
         "minute",
         "time",
     ];
-    WEEKDAY.split('|').chain(UNIT.split('|')).chain(OTHERS)
+    WEEKDAY.split('|').chain(UNIT.split('|')).chain(OTHERS).chain(ADVERBS)
 }
 
 /// The patterns, most specific first; each is tried where no earlier one matched.
