@@ -36,9 +36,8 @@ fn the_demo_runs_a_system_of_its_own_and_shows_the_year() {
     for organization in ["Fieldwork HR", "Greenway Lettings", "Richmond Marathon"] {
         assert!(!people.contains(organization), "{organization} is no one's person:\n{people}");
     }
-    // Words the memories add to a question read as they write them, not as the index stems them.
     let lisbon = shown.lines().find(|line| line.contains("\"last summer\" read as")).unwrap_or_default();
-    assert!(lisbon.contains(" already") && !lisbon.contains("alreadi"), "{lisbon}");
+    assert!(!lisbon.contains("already"), "an adverb of time widens no question: {lisbon}");
     assert!(!shown.contains("On your mind: best"), "a word that judges is no topic:\n{shown}");
     let topics: Vec<&str> = shown
         .lines()
@@ -49,6 +48,8 @@ fn the_demo_runs_a_system_of_its_own_and_shows_the_year() {
     assert!(topics.contains(&"pottery") && !topics.contains(&"pottery class"), "one topic a subject: {topics:?}");
     let fieldwork = shown.lines().find(|line| line.starts_with("searched for: start fieldwork")).expect("its reading");
     assert!(!fieldwork.contains("people: fieldwork"), "an employer is no one's person: {fieldwork}");
+    // Words the memories add to a question read as they write them, not as the index keeps them.
+    assert!(fieldwork.contains(" March") && !fieldwork.contains(" march"), "{fieldwork}");
     let jonas = shown.lines().find(|line| line.contains("\"the week after Jonas left\" read as")).expect("its reading");
     let added = jonas.split("also: ").nth(1).unwrap_or_default();
     assert!(!added.split(' ').any(|word| word == "week" || word == "bit"), "no word of time or amount: {jonas}");
