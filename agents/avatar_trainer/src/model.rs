@@ -388,8 +388,11 @@ impl VoiceModel {
     /// The persona this model shows.
     pub fn persona(&self, owner: &str) -> Persona {
         let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
-        let signature_phrases = self.signature_phrases();
+        let mut signature_phrases = self.signature_phrases();
         let interests = self.interests(&stemmer, &signature_phrases);
+        for phrase in &mut signature_phrases {
+            phrase.phrase = with_capital_i(&phrase.phrase);
+        }
         Persona {
             owner: owner.to_owned(),
             model_version: None,
@@ -409,6 +412,18 @@ impl VoiceModel {
             personality: self.personality(),
         }
     }
+}
+
+/// `phrase` (lower-cased words) as English writes it: "glad I went", "I'm in".
+fn with_capital_i(phrase: &str) -> String {
+    let words: Vec<String> = phrase
+        .split(' ')
+        .map(|word| match word.strip_prefix('i') {
+            Some(rest) if rest.is_empty() || rest.starts_with(['\'', '\u{2019}']) => format!("I{rest}"),
+            _ => word.to_owned(),
+        })
+        .collect();
+    words.join(" ")
 }
 
 /// Where the formality labels change (see [`VoiceModel::formality`]).
@@ -516,6 +531,15 @@ mod tests {
         assert!(!interests.contains(&"omar"), "names are not interests: {interests:?}");
         assert_eq!(persona.emoji[0].mark, ":)");
         assert_eq!(persona.sentiment.unwrap().scored_memories, 5);
+    }
+
+    #[test]
+    fn phrases_write_i_as_english_does() {
+        let persona = model_of(&["Glad I went, again.", "So glad I went.", "Rainy but glad I went."]).persona("sam");
+        let phrases: Vec<&str> = persona.signature_phrases.iter().map(|phrase| phrase.phrase.as_str()).collect();
+        assert!(phrases.contains(&"glad I went"), "{phrases:?}");
+        assert_eq!(with_capital_i("i'm in if it's on"), "I'm in if it's on");
+        assert_eq!(with_capital_i("it is"), "it is");
     }
 
     #[test]
