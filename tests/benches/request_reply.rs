@@ -281,8 +281,9 @@ async fn run() {
         println!("(One CPU only: the cell with the servers on a core of their own is left out.)\n");
     }
     println!(
-        "request-reply, each server its own process, {} rounds of {:?} per cell, rounds alternating between targets; \
-         requests of {} bytes (get_stats) and {} bytes (ping) as the orchestrator sends them, the smallest of {} bytes\n",
+        "request-reply, each server its own process, {} rounds of {:?} per cell, rounds alternating between \
+         targets; requests of {} bytes (get_stats) and {} bytes (ping) as the orchestrator sends them, the \
+         smallest of {} bytes\n",
         ROUNDS,
         ROUND_DURATION,
         stats_request.len(),

@@ -103,9 +103,9 @@ pub fn terms(text: &str) -> Vec<String> {
 }
 
 /// Whether an index term says nothing of what a memory is about: words that say when ("week", "monday",
-/// "tonight", "already"; a question's time is read from its wording, by `when`) or how much ("bit", "lot"). Such words are
-/// kept in the index, where a question may name them, but make no topic of a period and no word to widen a
-/// question with.
+/// "tonight", "already"; a question's time is read from its wording, by `when`) or how much ("bit", "lot").
+/// Such words are kept in the index, where a question may name them, but make no topic of a period and no
+/// word to widen a question with.
 pub fn says_no_subject(term: &str) -> bool {
     static TERMS: LazyLock<HashSet<String>> = LazyLock::new(|| {
         const AMOUNTS: [&str; 6] = ["bit", "bits", "lot", "lots", "plenty", "bunch"];
