@@ -390,6 +390,7 @@ impl VoiceModel {
         let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
         let mut signature_phrases = self.signature_phrases();
         let interests = self.interests(&stemmer, &signature_phrases);
+        // Only now: interests match the phrases' words against the lower-case words they were counted as.
         for phrase in &mut signature_phrases {
             phrase.phrase = with_capital_i(&phrase.phrase);
         }
