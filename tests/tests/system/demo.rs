@@ -46,6 +46,11 @@ fn the_demo_runs_a_system_of_its_own_and_shows_the_year() {
         .collect();
     assert!(!topics.iter().any(|topic| ["broke", "face"].contains(topic)), "a thing done is no topic: {topics:?}");
     assert!(topics.contains(&"pottery") && !topics.contains(&"pottery class"), "one topic a subject: {topics:?}");
+    let keyphrases = shown.lines().find(|line| line.starts_with("writes most about:")).expect("the keyphrases");
+    assert!(
+        keyphrases.contains("Lena (") && keyphrases.contains("Saturday run (") && !keyphrases.contains("lena ("),
+        "names and weekdays read with their capitals: {keyphrases}"
+    );
     let fieldwork = shown.lines().find(|line| line.starts_with("searched for: start fieldwork")).expect("its reading");
     assert!(!fieldwork.contains("people: fieldwork"), "an employer is no one's person: {fieldwork}");
     // Words the memories add to a question read as they write them, not as the index keeps them.

@@ -2,7 +2,8 @@
 //! single words and adjacent pairs; tags count as terms too. Stems (Snowball) group the forms of one term
 //! ("run", "runs", "running") across memories.
 
-use std::collections::HashSet;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
@@ -256,17 +257,90 @@ pub fn is_stop_word(word: &str) -> bool {
 }
 
 fn is_content(word: &str) -> bool {
-    word.chars().count() >= 3 && word.chars().all(char::is_alphabetic) && !is_stop_word(word)
+    word.chars().count() >= 3 && word.chars().all(char::is_alphabetic) && !is_stop_word(&lower(word))
 }
 
-/// The terms of a text, its title and tags: lower-cased, each once, in order of first appearance.
+pub fn has_capitals(text: &str) -> bool {
+    text.chars().any(char::is_uppercase)
+}
+
+/// `text` in lower case, copied only when it has capitals.
+pub fn lower(text: &str) -> Cow<'_, str> {
+    if has_capitals(text) { Cow::Owned(text.to_lowercase()) } else { Cow::Borrowed(text) }
+}
+
+/// A word of a text as runs of content words see it.
+struct Word<'t> {
+    /// Empty where punctuation stands alone.
+    written: &'t str,
+    /// Whether it opens a sentence (or a line, or the text): there a capital says nothing of the word;
+    /// elsewhere it says the owner writes it so ("Lena", "Lisbon").
+    opens_sentence: bool,
+    /// Whether punctuation follows it, which ends a run.
+    ends_run: bool,
+}
+
+impl Word<'_> {
+    /// What follows the last word of a text.
+    const END: Word<'static> = Word { written: "", opens_sentence: true, ends_run: true };
+}
+
+fn words(source: &str) -> impl Iterator<Item = Word<'_>> {
+    let mut opens_sentence = true;
+    source
+        .split_inclusive(|character: char| character.is_whitespace() || is_break(character))
+        .map(move |piece| {
+            // The text's last word ends in no separator.
+            let last = piece.chars().next_back().filter(|last| last.is_whitespace() || is_break(*last));
+            let written = last.and_then(|last| piece.strip_suffix(last)).unwrap_or(piece);
+            let word = Word { written, opens_sentence, ends_run: last.is_some_and(is_break) };
+            if matches!(last, Some('.' | '!' | '?' | ':' | '\n')) {
+                opens_sentence = true;
+            } else if !written.is_empty() {
+                opens_sentence = false;
+            }
+            word
+        })
+        // Runs of spaces end nothing.
+        .filter(|word| !word.written.is_empty() || word.ends_run)
+}
+
+const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+
+/// A content word as a term keeps it: in lower case where it opens a sentence, else as written; a weekday
+/// always with its capital, as English writes it.
+fn as_written(word: &str, opens_sentence: bool) -> String {
+    if let Some(weekday) = WEEKDAYS.iter().find(|weekday| weekday.eq_ignore_ascii_case(word)) {
+        return (*weekday).to_owned();
+    }
+    if opens_sentence { word.to_lowercase() } else { word.to_owned() }
+}
+
+/// Punctuation and symbols: they end a run of content words. (An apostrophe belongs to its word.)
+fn is_break(character: char) -> bool {
+    !(character.is_alphanumeric() || character.is_whitespace() || character == '\'')
+}
+
+/// The terms of a text, its title and tags, each once (by its lower case), in order of first appearance.
+/// A word is kept with its capitals where the title or the text writes it so inside a sentence; elsewhere,
+/// and in tags, in lower case.
 pub fn terms(text: &str, title: Option<&str>, tags: &[String]) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
-    let mut seen = HashSet::new();
-    let mut keep = |term: String, found: &mut Vec<String>| {
-        if found.len() < MAX_TERMS && seen.insert(term.clone()) {
+    // Each term's lower case, and where it stands in `found`.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut keep = |term: String, found: &mut Vec<String>| match seen.get(lower(&term).as_ref()) {
+        // Written with capitals here after being seen only at the start of a sentence: the capitals are the
+        // owner's.
+        Some(&at) => {
+            if has_capitals(&term) && !has_capitals(&found[at]) {
+                found[at] = term;
+            }
+        }
+        None if found.len() < MAX_TERMS => {
+            seen.insert(lower(&term).into_owned(), found.len());
             found.push(term);
         }
+        None => {}
     };
     for tag in tags {
         let tag = tag.trim().trim_start_matches('#').to_lowercase();
@@ -276,32 +350,31 @@ pub fn terms(text: &str, title: Option<&str>, tags: &[String]) -> Vec<String> {
     }
     for source in title.into_iter().chain(std::iter::once(text)) {
         // Runs of content words: punctuation and stop words end a run.
-        for clause in source
-            .split(|character: char| !(character.is_alphanumeric() || character.is_whitespace() || character == '\''))
-        {
-            let mut run: Vec<String> = Vec::new();
-            let words = clause.split_whitespace().map(|word| word.trim_matches('\'').to_lowercase());
-            for word in words.chain(std::iter::once(String::new())) {
-                if is_content(&word) {
-                    run.push(word);
-                    continue;
-                }
-                for (index, word) in run.iter().enumerate() {
-                    if let Some(next) = run.get(index + 1) {
-                        keep(format!("{word} {next}"), &mut found);
-                    }
-                    keep(word.clone(), &mut found);
-                }
-                run.clear();
+        let mut run: Vec<String> = Vec::new();
+        for Word { written, opens_sentence, ends_run } in words(source).chain(std::iter::once(Word::END)) {
+            let word = written.trim_matches('\'');
+            let content = is_content(word);
+            if content {
+                run.push(as_written(word, opens_sentence));
             }
+            if content && !ends_run {
+                continue;
+            }
+            for (index, word) in run.iter().enumerate() {
+                if let Some(next) = run.get(index + 1) {
+                    keep(format!("{word} {next}"), &mut found);
+                }
+                keep(word.clone(), &mut found);
+            }
+            run.clear();
         }
     }
     found
 }
 
-/// The key that groups a term's forms: each word stemmed.
+/// The key that groups a term's forms: each word in lower case, stemmed.
 pub fn stem(term: &str) -> String {
-    term.split(' ').map(|word| STEMMER.stem(word).into_owned()).collect::<Vec<_>>().join(" ")
+    term.split(' ').map(|word| STEMMER.stem(&lower(word)).into_owned()).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -334,5 +407,38 @@ mod tests {
     fn words_of_pace_are_no_topic() {
         let found = terms("Slow but steady along the canal, then a quick coffee.", None, &[]);
         assert_eq!(found, ["canal", "coffee"]);
+    }
+
+    #[test]
+    fn names_keep_the_capitals_the_owner_writes_inside_a_sentence() {
+        let found = terms(
+            "Lena and I walked to the market. Then Lena bought figs in Lisbon.\nFieldwork  notes for NYC.\n\
+             Saturday run.",
+            Some("Market day with Lena"),
+            &["Travel".into()],
+        );
+        assert_eq!(
+            found,
+            [
+                "travel",
+                "market",
+                "Lena",
+                "walked",
+                "Lena bought",
+                "bought figs",
+                "bought",
+                "figs",
+                "Lisbon",
+                "fieldwork notes",
+                "fieldwork",
+                "notes",
+                "NYC",
+                "Saturday run",
+                "Saturday",
+                "run"
+            ],
+            "a capital that opens a sentence, a line or a title is no name's"
+        );
+        assert_eq!(stem("Lisbon"), stem("lisbon"));
     }
 }

@@ -8,7 +8,7 @@ use jiff::civil::{Date, Weekday};
 
 use mneme_protocol::patterns::{Habit, Keyphrase, Topic, Trend};
 
-use super::terms::{ACTIVITIES, is_stop_word, stem};
+use super::terms::{ACTIVITIES, has_capitals, is_stop_word, lower, stem};
 
 /// A memory as topics and habits see it.
 pub struct Item<'o> {
@@ -63,6 +63,30 @@ fn month_name(month: i32) -> String {
     format!("{:04}-{:02}", month / 12, month % 12 + 1)
 }
 
+/// A memory in this many that writes a term with capitals inside a sentence shows it so: its other memories
+/// may have it open a sentence, where its capitals were put down to the sentence.
+const CAPITALS_MIN_SHARE: u64 = 4;
+
+/// Of a term's forms and the memories of each, the one the owner writes most (by its lower case), with its
+/// capitals where enough memories write it with them inside a sentence ("Lena", "Lisbon" and "run").
+fn display_form<'o>(forms: &BTreeMap<&'o str, u64>) -> &'o str {
+    let mut by_lower: BTreeMap<std::borrow::Cow<'o, str>, u64> = BTreeMap::new();
+    for (form, memories) in forms {
+        *by_lower.entry(lower(form)).or_default() += memories;
+    }
+    // The first of the most written, as the lower cases sort.
+    let Some((most_written, memories)) = by_lower.iter().rev().max_by_key(|(_, memories)| **memories) else {
+        return "";
+    };
+    let written_so = || forms.iter().filter(|(form, _)| lower(form) == *most_written);
+    let with_capitals = written_so().filter(|(form, _)| has_capitals(form)).max_by_key(|(_, memories)| **memories);
+    let capitalized: u64 = written_so().filter(|(form, _)| has_capitals(form)).map(|(_, memories)| memories).sum();
+    match with_capitals {
+        Some((form, _)) if capitalized * CAPITALS_MIN_SHARE >= *memories => form,
+        _ => written_so().find(|(form, _)| !has_capitals(form)).map_or("", |(form, _)| *form),
+    }
+}
+
 /// The analysis of one owner's items.
 pub struct Subjects<'o> {
     items: &'o [Item<'o>],
@@ -82,7 +106,7 @@ impl<'o> Subjects<'o> {
         let mut by_stem: HashMap<String, (BTreeMap<&'o str, u64>, BTreeSet<usize>)> = HashMap::new();
         for (index, item) in items.iter().enumerate() {
             for term in item.terms {
-                if term.split(' ').any(|word| unwanted.contains(&word) || is_stop_word(word)) {
+                if term.split(' ').map(lower).any(|word| unwanted.contains(&word.as_ref()) || is_stop_word(&word)) {
                     continue;
                 }
                 let (forms, memories) = by_stem.entry(stem(term)).or_default();
@@ -92,11 +116,7 @@ impl<'o> Subjects<'o> {
         }
         let mut terms: Vec<Term<'o>> = by_stem
             .into_iter()
-            .map(|(stem, (forms, memories))| {
-                let display =
-                    forms.iter().max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0))).map_or("", |(form, _)| *form);
-                Term { stem, display, memories }
-            })
+            .map(|(stem, (forms, memories))| Term { stem, display: display_form(&forms), memories })
             .collect();
         terms.sort_by(|a, b| a.display.cmp(b.display));
         let mut per_month = BTreeMap::new();
@@ -273,7 +293,7 @@ impl<'o> Subjects<'o> {
             .filter(|term| term.memories.len() >= HABIT_MIN_PERIODS && term.words() == 1)
             .filter_map(|term| self.habit(term).map(|(habit, memories)| (habit, memories, term.memories.len())))
             .collect();
-        let is_activity = |habit: &Habit| ACTIVITIES.contains(&habit.activity.as_str());
+        let is_activity = |habit: &Habit| ACTIVITIES.contains(&lower(&habit.activity).as_ref());
         found.sort_by(|a, b| {
             is_activity(&b.0).cmp(&is_activity(&a.0)).then(b.2.cmp(&a.2)).then_with(|| a.0.activity.cmp(&b.0.activity))
         });
@@ -518,5 +538,14 @@ mod tests {
             Subjects::new(&items, &[]).keyphrases().into_iter().map(|keyphrase| keyphrase.phrase).collect();
         assert!(phrases.iter().all(|phrase| !phrase.contains("best")), "{phrases:?}");
         assert!(phrases.contains(&"pottery".to_owned()), "{phrases:?}");
+    }
+
+    #[test]
+    fn a_term_shows_the_capitals_enough_of_its_memories_write_inside_a_sentence() {
+        let forms = |written: &[(&'static str, u64)]| written.iter().copied().collect::<BTreeMap<&str, u64>>();
+        assert_eq!(display_form(&forms(&[("lena", 3), ("Lena", 1)])), "Lena", "the others opened sentences");
+        assert_eq!(display_form(&forms(&[("run", 10), ("Run", 1)])), "run", "a slip is no name");
+        assert_eq!(display_form(&forms(&[("runs", 2), ("run", 5), ("Running", 4)])), "run");
+        assert_eq!(display_form(&forms(&[("Lisbon", 2)])), "Lisbon");
     }
 }
