@@ -10,10 +10,10 @@ use mneme_protocol::avatar::{
     SentimentBaseline, TraitIndicator, Vocabulary,
 };
 
-use crate::style::StyleSample;
 use crate::style::lexicon::{
     ADVERBS, ARTICLES, CATEGORIES, Category, ENGLISH, INTERJECTIONS, PREPOSITIONS, PRONOUNS, is_past_form,
 };
+use crate::style::{StyleSample, is_pronoun_i};
 
 /// What a persona shows at most of each list.
 const MAX_PHRASES: usize = 12;
@@ -419,10 +419,7 @@ impl VoiceModel {
 fn with_capital_i(phrase: &str) -> String {
     let words: Vec<String> = phrase
         .split(' ')
-        .map(|word| match word.strip_prefix('i') {
-            Some(rest) if rest.is_empty() || rest.starts_with(['\'', '\u{2019}']) => format!("I{rest}"),
-            _ => word.to_owned(),
-        })
+        .map(|word| if is_pronoun_i(word) { format!("I{}", &word[1..]) } else { word.to_owned() })
         .collect();
     words.join(" ")
 }

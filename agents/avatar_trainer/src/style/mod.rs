@@ -126,6 +126,12 @@ pub(crate) fn sentences(text: &str) -> Vec<(&str, &str)> {
 
 /// Contractions that mark speech, whatever the word (`n't`, `'m`, `'re`, `'ll`, `'ve`, `'d`; not the
 /// possessive `'s`).
+/// Whether `word` (in lower case) is the pronoun I or a contraction of it ("i'm", "i've"): English writes it
+/// with a capital, which says nothing of a name.
+pub fn is_pronoun_i(word: &str) -> bool {
+    word.strip_prefix('i').is_some_and(|rest| rest.is_empty() || rest.starts_with(['\'', '\u{2019}']))
+}
+
 fn is_contraction(word: &str) -> bool {
     ["n't", "'m", "'re", "'ll", "'ve", "'d"].iter().any(|ending| word.ends_with(ending))
 }
@@ -198,7 +204,7 @@ impl StyleSample {
                 let lower = word.to_lowercase();
                 let capital_first =
                     word.chars().next().is_some_and(char::is_uppercase) && word.chars().any(char::is_lowercase);
-                if position > 0 && capital_first {
+                if position > 0 && capital_first && !is_pronoun_i(&lower) {
                     *sample.capitalized.entry(lower.clone()).or_default() += 1;
                 }
                 sample.contractions += u32::from(is_contraction(&lower));
@@ -246,6 +252,12 @@ mod tests {
         assert!(!sample.phrases.contains_key("to be"), "only the commonest words: {:?}", sample.phrases);
         assert!(!sample.phrases.contains_key("honestly to"), "not across a comma: {:?}", sample.phrases);
         assert_eq!(sample.word_counts["honest"], 1);
+    }
+
+    #[test]
+    fn the_pronoun_i_is_no_name() {
+        let sample = StyleSample::read("Then I'm off, and I\u{2019}ve told Omar I'd call.", None, None);
+        assert_eq!(sample.capitalized.keys().collect::<Vec<_>>(), ["omar"]);
     }
 
     #[test]
