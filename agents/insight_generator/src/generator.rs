@@ -292,7 +292,14 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
         }
         // The added words read as the memories found write them, as far as the principal may see them.
         let added: HashSet<&str> = recalled.reading.expansion.iter().map(|weighted| weighted.term.as_str()).collect();
-        let words = snippet::words_of(&added, seen.iter().map(|view| view.memory.text.as_str()));
+        let words = snippet::words_of(
+            &added,
+            seen.iter().map(|view| view.memory.text.as_str()),
+            // A grantee reads names as stand-ins: a redacted memory lends none of its people's names.
+            seen.iter()
+                .filter(|view| !view.redacted)
+                .flat_map(|view| view.memory.author.iter().chain(&view.memory.participants).map(String::as_str)),
+        );
         for weighted in &mut recalled.reading.expansion {
             weighted.word = words.get(&weighted.term).cloned();
         }

@@ -35,27 +35,40 @@ pub fn snippet(text: &str, terms: &HashSet<String>) -> String {
     shown
 }
 
-/// The word each of `terms` (index terms) stands for in `texts`: as written inside a sentence, or lower-cased
-/// when it is only ever seen opening one (so that "Already" reads "already" and "Lena" stays "Lena").
-pub fn words_of<'t>(terms: &HashSet<&str>, texts: impl IntoIterator<Item = &'t str>) -> HashMap<String, String> {
+/// The word each of `terms` (index terms) stands for in `texts` and in `names` (authors and participants, as
+/// written): as written inside a sentence or in a name, or lower-cased when it is only ever seen opening a
+/// sentence (so that "Already" reads "already" and "Lena" stays "Lena").
+pub fn words_of<'t>(
+    terms: &HashSet<&str>,
+    texts: impl IntoIterator<Item = &'t str>,
+    names: impl IntoIterator<Item = &'t str>,
+) -> HashMap<String, String> {
     let mut words: HashMap<String, (String, bool)> = HashMap::new();
+    let mut consider = |word: &str, opening: bool| {
+        // A word that stands for one term; a stop word stands for none.
+        let Ok([term]) = <[String; 1]>::try_from(super::text::terms(word)) else { return };
+        if !terms.contains(term.as_str()) {
+            return;
+        }
+        match words.get(&term) {
+            Some((_, inside)) if *inside || opening => {}
+            _ => {
+                let shown = if opening { word.to_lowercase() } else { word.to_owned() };
+                words.insert(term, (shown, !opening));
+            }
+        }
+    };
+    let word_of = |written: &'t str| written.trim_matches(|c: char| !c.is_alphanumeric());
     for text in texts {
         let mut opens_sentence = true;
         for written in text.split_whitespace() {
-            let word = written.trim_matches(|c: char| !c.is_alphanumeric());
             let opening = std::mem::replace(&mut opens_sentence, written.ends_with(['.', '!', '?', ':']));
-            // A word that stands for one term; a stop word stands for none.
-            let Ok([term]) = <[String; 1]>::try_from(super::text::terms(word)) else { continue };
-            if !terms.contains(term.as_str()) {
-                continue;
-            }
-            match words.get(&term) {
-                Some((_, inside)) if *inside || opening => {}
-                _ => {
-                    let shown = if opening { word.to_lowercase() } else { word.to_owned() };
-                    words.insert(term, (shown, !opening));
-                }
-            }
+            consider(word_of(written), opening);
+        }
+    }
+    for name in names {
+        for written in name.split_whitespace() {
+            consider(word_of(written), false);
         }
     }
     words.into_iter().map(|(term, (word, _))| (term, word)).collect()
@@ -68,11 +81,18 @@ mod tests {
     #[test]
     fn terms_read_as_the_words_they_stand_for() {
         let terms: HashSet<&str> = ["alreadi", "lena", "miss", "absent"].into();
-        let words = words_of(&terms, ["Already home. I miss Lena.", "Lena says hi, already!"]);
+        let words = words_of(&terms, ["Already home. I miss Lena.", "Lena says hi, already!"], []);
         assert_eq!(words["alreadi"], "already");
         assert_eq!(words["lena"], "Lena");
         assert_eq!(words["miss"], "miss");
         assert!(!words.contains_key("absent"));
+    }
+
+    #[test]
+    fn a_name_reads_as_its_author_writes_it() {
+        let terms: HashSet<&str> = ["omar"].into();
+        assert_eq!(words_of(&terms, ["Omar? Deal."], [])["omar"], "omar", "only seen opening a sentence");
+        assert_eq!(words_of(&terms, ["Omar? Deal."], ["Omar"])["omar"], "Omar");
     }
 
     #[test]
