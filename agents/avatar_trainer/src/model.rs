@@ -392,7 +392,7 @@ impl VoiceModel {
         let interests = self.interests(&stemmer, &signature_phrases);
         // Only now: interests match the phrases' words against the lower-case words they were counted as.
         for phrase in &mut signature_phrases {
-            phrase.phrase = with_capital_i(&phrase.phrase);
+            phrase.phrase = as_english_writes_it(&phrase.phrase);
         }
         Persona {
             owner: owner.to_owned(),
@@ -415,14 +415,21 @@ impl VoiceModel {
     }
 }
 
-/// `phrase` (lower-cased words) as English writes it: "glad I went", "I'm in".
-fn with_capital_i(phrase: &str) -> String {
+/// `phrase` (lower-cased words) as English writes it: the pronoun I and weekdays with their capitals ("glad I
+/// went", "I'm in", "Saturday run").
+fn as_english_writes_it(phrase: &str) -> String {
     let words: Vec<String> = phrase
         .split(' ')
-        .map(|word| if is_pronoun_i(word) { format!("I{}", &word[1..]) } else { word.to_owned() })
+        .map(|word| match WEEKDAYS.iter().find(|weekday| weekday.eq_ignore_ascii_case(word)) {
+            Some(weekday) => (*weekday).to_owned(),
+            None if is_pronoun_i(word) => format!("I{}", &word[1..]),
+            None => word.to_owned(),
+        })
         .collect();
     words.join(" ")
 }
+
+const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 /// Where the formality labels change (see [`VoiceModel::formality`]).
 const FORMAL_FROM: f64 = 55.0;
@@ -532,12 +539,13 @@ mod tests {
     }
 
     #[test]
-    fn phrases_write_i_as_english_does() {
+    fn phrases_write_i_and_weekdays_as_english_does() {
         let persona = model_of(&["Glad I went, again.", "So glad I went.", "Rainy but glad I went."]).persona("sam");
         let phrases: Vec<&str> = persona.signature_phrases.iter().map(|phrase| phrase.phrase.as_str()).collect();
         assert!(phrases.contains(&"glad I went"), "{phrases:?}");
-        assert_eq!(with_capital_i("i'm in if it's on"), "I'm in if it's on");
-        assert_eq!(with_capital_i("it is"), "it is");
+        assert_eq!(as_english_writes_it("i'm in if it's on"), "I'm in if it's on");
+        assert_eq!(as_english_writes_it("it is"), "it is");
+        assert_eq!(as_english_writes_it("saturday run"), "Saturday run");
     }
 
     #[test]

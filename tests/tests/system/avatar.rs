@@ -72,7 +72,7 @@ async fn sams_voice_is_learned_from_sams_words_and_answers_within_each_callers_r
     let learned = persona(&client).await;
     assert!((100..138).contains(&learned.memories), "{learned:?}");
     let phrases: Vec<&str> = learned.signature_phrases.iter().map(|phrase| phrase.phrase.as_str()).collect();
-    assert!(phrases.contains(&"saturday run"), "{phrases:?}");
+    assert!(phrases.contains(&"Saturday run"), "{phrases:?}");
     let interests: Vec<&str> = learned.interests.iter().map(|interest| interest.term.as_str()).collect();
     assert!(interests.contains(&"pottery"), "{interests:?}");
     assert!(
