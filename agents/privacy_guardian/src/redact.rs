@@ -26,7 +26,7 @@ impl Redaction {
         }
     }
 
-    fn replacement(&self, kind: PiiEntityType, original: &str) -> String {
+    pub fn replacement(&self, kind: PiiEntityType, original: &str) -> String {
         match self {
             Redaction::Mask => original.chars().map(|c| if c.is_whitespace() { c } else { '*' }).collect(),
             Redaction::Placeholder => format!("<{kind}>"),

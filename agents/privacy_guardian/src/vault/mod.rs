@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use mneme_protocol::guardian::{
     AccessDecision, AccessGranted, AccessRevoked, AuditRecord, Forgotten, GrantAccessRequest, KeysRewrapped,
-    MemoryView, Scope, SecurityApplied, Sensitivity,
+    MemoryView, PiiEntityType, Scope, SecurityApplied, Sensitivity,
 };
 use mneme_protocol::harvester::ProcessedMemory;
 use mneme_protocol::subjects::{self, owner_token};
@@ -315,6 +315,10 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
                 let mut memory = sealed.memory;
                 memory.text = sealed.shareable_text;
                 memory.title = sealed.shareable_title;
+                // Its people are personal information as much as the names in its text.
+                let stand_in = |name: &String| Redaction::Placeholder.replacement(PiiEntityType::Person, name);
+                memory.author = memory.author.as_ref().map(stand_in);
+                memory.participants = memory.participants.iter().map(stand_in).collect();
                 Some(MemoryView { memory, sensitivity: sealed.sensitivity, redacted: true })
             }
             Access::Grantee { .. } => None,
@@ -536,7 +540,12 @@ mod tests {
     #[tokio::test]
     async fn other_owners_are_denied_and_grantees_see_up_to_their_level_redacted() {
         let vault = vault();
-        vault.apply_security(memory("ann", "m1", "Lunch with Omar Haddad at noon")).await.unwrap();
+        let chat = ProcessedMemory {
+            author: Some("Omar Haddad".into()),
+            participants: vec!["ann".into(), "lena@example.com".into()],
+            ..memory("ann", "m1", "Lunch with Omar Haddad at noon")
+        };
+        vault.apply_security(chat).await.unwrap();
         vault.apply_security(memory("ann", "m22", "The doctor changed my medication")).await.unwrap();
         vault.apply_security(memory("bob", "m333", "Bob's own note about the garden")).await.unwrap();
 
@@ -561,6 +570,9 @@ mod tests {
         assert_eq!(total, 1);
         assert_eq!(views[0].memory.text, "Lunch with <PERSON> at noon");
         assert!(views[0].redacted);
+        assert_eq!(views[0].memory.author.as_deref(), Some("<PERSON>"));
+        assert_eq!(views[0].memory.participants, ["<PERSON>", "<PERSON>"], "its people are no plainer than its text");
+        assert_eq!(vault.get("ann", "ann", "m1").await.unwrap().memory.author.as_deref(), Some("Omar Haddad"));
         assert!(matches!(vault.get("bob", "ann", "m22").await, Err(VaultError::NotFound { .. })), "above the grant");
         let decision = vault.check_access("bob", "ann", Scope::Memories).await.unwrap();
         assert_eq!((decision.max_sensitivity, decision.redact), (Sensitivity::Personal, true));
