@@ -303,6 +303,11 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
         for weighted in &mut recalled.reading.expansion {
             weighted.word = words.get(&weighted.term).cloned();
         }
+        if decision.redact {
+            // A grantee is shown only the added words their memories' shareable form holds: the others are
+            // names, or words of memories beyond their grant.
+            recalled.reading.expansion.retain(|weighted| weighted.word.is_some());
+        }
         Ok(SearchResults { owner: request.owner, query: query.to_owned(), reading: recalled.reading, results })
     }
 

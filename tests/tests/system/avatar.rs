@@ -8,7 +8,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use mneme_protocol::avatar::{AvatarResponse, ModelVersions, Persona, ResponseBackend, message_types};
-use mneme_protocol::insights::{Digest, InsightKind};
+use mneme_protocol::insights::{Digest, InsightKind, SearchResults};
 use mneme_protocol::{AgentType, ComponentKind};
 use mneme_system_tests::{
     MasterKey, NatsServer, Process, eventually, mneme, msgpack_body, raw_request, wait_for_instances,
@@ -119,6 +119,16 @@ async fn sams_voice_is_learned_from_sams_words_and_answers_within_each_callers_r
     .unwrap();
     assert!(!for_lena.sources.is_empty() && for_lena.sources.iter().all(|source| source.redacted), "{for_lena:?}");
     assert!(!for_lena.text.contains("Lena"), "a grantee reads names as stand-ins: {for_lena:?}");
+    let subject = mneme_protocol::subjects::request(ComponentKind::Agent(AgentType::InsightGenerator), "search");
+    let question = serde_json::json!({"principal": "lena", "owner": "sam", "query": "what did we do in Lisbon?"});
+    let searched = raw_request(&client, &subject, Default::default(), msgpack_body("search", question)).await;
+    let searched: SearchResults = searched.message.payload_as().expect("search_results");
+    let added: Vec<&str> = searched.reading.expansion.iter().filter_map(|weighted| weighted.word.as_deref()).collect();
+    assert_eq!(added.len(), searched.reading.expansion.len(), "{:?}", searched.reading);
+    assert!(
+        !added.iter().any(|word| word.eq_ignore_ascii_case("lena")),
+        "a name the grantee reads as a stand-in is no word a question gains: {added:?}"
+    );
 
     // Snapshots are written as training goes, and a new replica starts from them.
     let versions = async || -> ModelVersions {
