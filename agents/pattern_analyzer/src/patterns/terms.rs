@@ -331,11 +331,8 @@ pub fn terms(text: &str, title: Option<&str>, tags: &[String]) -> Vec<String> {
     let mut keep = |term: String, found: &mut Vec<String>| match seen.get(lower(&term).as_ref()) {
         // Written with capitals here after being seen only at the start of a sentence: the capitals are the
         // owner's.
-        Some(&at) => {
-            if has_capitals(&term) && !has_capitals(&found[at]) {
-                found[at] = term;
-            }
-        }
+        Some(&at) if has_capitals(&term) && !has_capitals(&found[at]) => found[at] = term,
+        Some(_) => {}
         None if found.len() < MAX_TERMS => {
             seen.insert(lower(&term).into_owned(), found.len());
             found.push(term);

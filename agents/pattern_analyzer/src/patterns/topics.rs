@@ -63,9 +63,9 @@ fn month_name(month: i32) -> String {
     format!("{:04}-{:02}", month / 12, month % 12 + 1)
 }
 
-/// A memory in this many that writes a term with capitals inside a sentence shows it so: its other memories
-/// may have it open a sentence, where its capitals were put down to the sentence.
-const CAPITALS_MIN_SHARE: u64 = 4;
+/// A term shows its capitals when one in this many of its memories or more writes them inside a sentence: the
+/// others may have it open a sentence, which takes its capitals away.
+const CAPITALS_ONE_IN: u64 = 4;
 
 /// Of a term's forms and the memories of each, the one the owner writes most (by its lower case), with its
 /// capitals where enough memories write it with them inside a sentence ("Lena", "Lisbon" and "run").
@@ -78,13 +78,14 @@ fn display_form<'o>(forms: &BTreeMap<&'o str, u64>) -> &'o str {
     let Some((most_written, memories)) = by_lower.iter().rev().max_by_key(|(_, memories)| **memories) else {
         return "";
     };
-    let written_so = || forms.iter().filter(|(form, _)| lower(form) == *most_written);
-    let with_capitals = written_so().filter(|(form, _)| has_capitals(form)).max_by_key(|(_, memories)| **memories);
-    let capitalized: u64 = written_so().filter(|(form, _)| has_capitals(form)).map(|(_, memories)| memories).sum();
-    match with_capitals {
-        Some((form, _)) if capitalized * CAPITALS_MIN_SHARE >= *memories => form,
-        _ => written_so().find(|(form, _)| !has_capitals(form)).map_or("", |(form, _)| *form),
-    }
+    let (capitalized, plain): (Vec<(&&'o str, &u64)>, Vec<_>) =
+        forms.iter().filter(|(form, _)| lower(form) == *most_written).partition(|(form, _)| has_capitals(form));
+    let capitalized_memories: u64 = capitalized.iter().map(|(_, memories)| **memories).sum();
+    let shown = match capitalized.iter().max_by_key(|(_, memories)| **memories) {
+        Some(written) if capitalized_memories * CAPITALS_ONE_IN >= *memories => Some(written),
+        _ => plain.first(),
+    };
+    shown.map_or("", |(form, _)| **form)
 }
 
 /// The analysis of one owner's items.
