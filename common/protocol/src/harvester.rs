@@ -73,7 +73,8 @@ pub struct ProcessMemoryRequest {
     #[serde(default)]
     pub owner: Option<String>,
     /// The source locator: where exactly the input came from (`notes/2024-05-01.md`, a chat turn's id, an
-    /// e-mail's Message-ID). Part of the memory's identity, and cited with the memory in every result.
+    /// e-mail's Message-ID). Part of the memory's identity, and cited with the memory in every result its owner
+    /// reads (a grantee reads none: it may name people).
     #[serde(default)]
     pub source: Option<String>,
     /// When it happened: RFC 3339 (`2024-05-01T09:30:00Z`, any offset), a civil date-time

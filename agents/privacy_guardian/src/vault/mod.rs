@@ -315,10 +315,12 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
                 let mut memory = sealed.memory;
                 memory.text = sealed.shareable_text;
                 memory.title = sealed.shareable_title;
-                // Its people are personal information as much as the names in its text.
+                // Its people are personal information as much as the names in its text, and where it came from
+                // may name them too (a file's name, a chat's id).
                 let stand_in = |name: &String| Redaction::Placeholder.replacement(PiiEntityType::Person, name);
                 memory.author = memory.author.as_ref().map(stand_in);
                 memory.participants = memory.participants.iter().map(stand_in).collect();
+                memory.source = None;
                 Some(MemoryView { memory, sensitivity: sealed.sensitivity, redacted: true })
             }
             Access::Grantee { .. } => None,
@@ -572,6 +574,7 @@ mod tests {
         assert!(views[0].redacted);
         assert_eq!(views[0].memory.author.as_deref(), Some("<PERSON>"));
         assert_eq!(views[0].memory.participants, ["<PERSON>", "<PERSON>"], "its people are no plainer than its text");
+        assert_eq!(views[0].memory.source, None, "a locator may name people too");
         assert_eq!(vault.get("ann", "ann", "m1").await.unwrap().memory.author.as_deref(), Some("Omar Haddad"));
         assert!(matches!(vault.get("bob", "ann", "m22").await, Err(VaultError::NotFound { .. })), "above the grant");
         let decision = vault.check_access("bob", "ann", Scope::Memories).await.unwrap();
