@@ -260,6 +260,7 @@ fn is_content(word: &str) -> bool {
     word.chars().count() >= 3 && word.chars().all(char::is_alphabetic) && !is_stop_word(&lower(word))
 }
 
+/// Whether `text` holds a capital letter anywhere.
 pub fn has_capitals(text: &str) -> bool {
     text.chars().any(char::is_uppercase)
 }
