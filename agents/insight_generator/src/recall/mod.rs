@@ -285,11 +285,7 @@ fn expand(index: &OwnerIndex, first: &[Found], query: &[(String, f32)], tuning: 
             *counts.entry(term.as_str()).or_default() += 1.0;
         }
         for (term, count) in counts {
-            if query_terms.contains(term)
-                || term.chars().count() < 3
-                || term.chars().all(|c| c.is_ascii_digit())
-                || text::says_no_subject(term)
-            {
+            if query_terms.contains(term) || term.chars().count() < 3 || text::says_no_subject(term) {
                 continue;
             }
             *weights.entry(term.to_owned()).or_default() += (found.score / total_score) * (count / length);
