@@ -56,6 +56,7 @@ fn the_demo_runs_a_system_of_its_own_and_shows_the_year() {
     // Words the memories add to a question read as they write them, not as the index keeps them.
     assert!(fieldwork.contains(" March") && !fieldwork.contains(" march"), "{fieldwork}");
     assert!(fieldwork.contains(" Omar") && !fieldwork.contains(" omar"), "a name as its chat writes it: {fieldwork}");
+    assert!(!fieldwork.contains("11th"), "a number widens no question: {fieldwork}");
     let jonas = shown.lines().find(|line| line.contains("\"the week after Jonas left\" read as")).expect("its reading");
     let added = jonas.split("also: ").nth(1).unwrap_or_default();
     assert!(!added.split(' ').any(|word| word == "week" || word == "bit"), "no word of time or amount: {jonas}");
