@@ -226,10 +226,11 @@ fn voice(period: DigestPeriod, owner: &str, current: &[(&str, &Indexed, Date)], 
     }
     let phrases: Vec<String> =
         now.signature_phrases.iter().take(3).map(|phrase| format!("\"{}\"", phrase.phrase)).collect();
+    // Spoken to the owner, as every insight is ("On your mind").
     let title = if changes.is_empty() {
-        format!("{owner} wrote as they usually do this {}", period.as_str())
+        format!("You wrote as you usually do this {}", period.as_str())
     } else {
-        format!("{owner} wrote {} this {}", changes.join(", "), period.as_str())
+        format!("You wrote {} this {}", changes.join(", "), period.as_str())
     };
     let mut detail = format!("{} own memories, {} words", now.memories, now.words);
     if !phrases.is_empty() {

@@ -178,5 +178,6 @@ async fn sams_voice_is_learned_from_sams_words_and_answers_within_each_callers_r
     assert!(ok, "{out}");
     let digest: Digest = serde_json::from_str(&out).unwrap();
     assert!(!digest.missing.iter().any(|part| part.agent == "avatar_trainer"), "{digest:?}");
-    assert!(digest.insights.iter().any(|insight| insight.kind == InsightKind::Voice), "{digest:?}");
+    let voice = digest.insights.iter().find(|insight| insight.kind == InsightKind::Voice);
+    assert!(voice.is_some_and(|insight| insight.title.starts_with("You wrote ")), "{digest:?}");
 }
