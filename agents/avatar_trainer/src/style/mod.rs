@@ -124,14 +124,14 @@ pub(crate) fn sentences(text: &str) -> Vec<(&str, &str)> {
     found.into_iter().filter(|(body, _)| body.chars().any(char::is_alphanumeric)).collect()
 }
 
-/// Contractions that mark speech, whatever the word (`n't`, `'m`, `'re`, `'ll`, `'ve`, `'d`; not the
-/// possessive `'s`).
 /// Whether `word` (in lower case) is the pronoun I or a contraction of it ("i'm", "i've"): English writes it
 /// with a capital, which says nothing of a name.
 pub fn is_pronoun_i(word: &str) -> bool {
     word.strip_prefix('i').is_some_and(|rest| rest.is_empty() || rest.starts_with(['\'', '\u{2019}']))
 }
 
+/// Contractions that mark speech, whatever the word (`n't`, `'m`, `'re`, `'ll`, `'ve`, `'d`; not the
+/// possessive `'s`).
 fn is_contraction(word: &str) -> bool {
     ["n't", "'m", "'re", "'ll", "'ve", "'d"].iter().any(|ending| word.ends_with(ending))
 }

@@ -329,16 +329,19 @@ pub fn terms(text: &str, title: Option<&str>, tags: &[String]) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     // Each term's lower case, and where it stands in `found`.
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut keep = |term: String, found: &mut Vec<String>| match seen.get(lower(&term).as_ref()) {
-        // Written with capitals here after being seen only at the start of a sentence: the capitals are the
-        // owner's.
-        Some(&at) if has_capitals(&term) && !has_capitals(&found[at]) => found[at] = term,
-        Some(_) => {}
-        None if found.len() < MAX_TERMS => {
-            seen.insert(lower(&term).into_owned(), found.len());
-            found.push(term);
+    let mut keep = |term: String, found: &mut Vec<String>| {
+        let key = lower(&term);
+        match seen.get(key.as_ref()) {
+            // Written with capitals here after being seen only at the start of a sentence: the capitals are
+            // the owner's.
+            Some(&at) if has_capitals(&term) && !has_capitals(&found[at]) => found[at] = term,
+            Some(_) => {}
+            None if found.len() < MAX_TERMS => {
+                seen.insert(key.into_owned(), found.len());
+                found.push(term);
+            }
+            None => {}
         }
-        None => {}
     };
     for tag in tags {
         let tag = tag.trim().trim_start_matches('#').to_lowercase();
