@@ -118,10 +118,16 @@ const PERSON_BEFORE: [&str; 42] = [
     "girlfriend",
     "boyfriend",
 ];
-/// Words after a name that make it a person.
-const PERSON_AFTER: [&str; 14] = [
+/// Words after a name that make it a person: verbs of saying, and of what people do rather than things.
+const PERSON_AFTER: [&str; 34] = [
     "said", "says", "told", "asked", "wrote", "replied", "thinks", "thought", "called", "texted", "emailed", "lives",
-    "works", "spent",
+    "works", "spent", "got", "gets", "went", "goes", "moved", "wants", "wanted", "loves", "laughed", "cried", "smiled",
+    "agreed", "invited", "drove", "cooked", "brought", "sent", "joined", "married", "quit",
+];
+/// Words before a capitalized word that make it a thing (`the King`, `last Summer`) rather than someone.
+const DETERMINERS: [&str; 17] = [
+    "the", "a", "an", "this", "that", "these", "those", "last", "next", "every", "each", "my", "your", "our", "their",
+    "its", "some",
 ];
 const PLACE_BEFORE: [&str; 12] =
     ["in", "from", "to", "near", "visit", "visiting", "visited", "around", "outside", "across", "via", "towards"];
@@ -200,6 +206,59 @@ pub fn recognize(text: &str, findings: &mut Vec<Finding>) {
         index = end;
     }
     enumerated_people(text, lexicon, &words, findings);
+    people_named_again(text, lexicon, &words, findings);
+}
+
+/// `Lunch with Tom. … Tom got the job`: a word the text shows to be a person's name is that person
+/// wherever else it is capitalized in the text, though nothing around it says so there; and `Priya and
+/// Omar`: a name no list knows, paired with someone's, is someone's too.
+fn people_named_again(text: &str, lexicon: &Lexicon, words: &[Word<'_>], findings: &mut Vec<Finding>) {
+    let covered = |findings: &[Finding], word: &Word<'_>| {
+        findings.iter().any(|found| found.start < word.end && word.start < found.end)
+    };
+    let is_person = |findings: &[Finding], word: &Word<'_>| {
+        findings.iter().any(|found| {
+            found.kind == PiiEntityType::Person
+                && found.score >= 0.55
+                && found.start <= word.start
+                && word.end <= found.end
+        })
+    };
+    let names: Vec<&str> = words
+        .iter()
+        .filter(|word| word.is_capitalized() && !word.is_initial() && is_person(findings, word))
+        .map(|word| word.text)
+        .collect();
+    let again: Vec<Word<'_>> = words
+        .iter()
+        .filter(|word| word.is_capitalized() && names.contains(&word.text) && !covered(findings, word))
+        .copied()
+        .collect();
+    let could_be_a_name = |findings: &[Finding], word: &Word<'_>| {
+        word.is_capitalized()
+            && !word.is_initial()
+            && (!lexicon.is_english(word.text) || lexicon.is_first_name(word.text))
+            && !lexicon.is_place(word.text)
+            && !lexicon.is_demonym(word.text)
+            && !is_calendar_word(word.text)
+            && !covered(findings, word)
+    };
+    let ampersands = words.windows(2).filter(|pair| &text[pair[0].end..pair[1].start] == " & ");
+    let ands = words
+        .windows(3)
+        .filter(|three| three[1].text == "and" && text[three[0].end..three[2].start].len() == " and ".len());
+    let paired: Vec<Word<'_>> = ampersands
+        .map(|pair| (pair[0], pair[1]))
+        .chain(ands.map(|three| (three[0], three[2])))
+        .filter_map(|(left, right)| match (is_person(findings, &left), is_person(findings, &right)) {
+            (true, false) if could_be_a_name(findings, &right) => Some(right),
+            (false, true) if could_be_a_name(findings, &left) => Some(left),
+            _ => None,
+        })
+        .collect();
+    for word in again.into_iter().chain(paired) {
+        findings.push(Finding { kind: PiiEntityType::Person, start: word.start, end: word.end, score: 0.55 });
+    }
 }
 
 /// `Anna: see you at six` at the start of a line is a chat's speaker; `Phone: 555…` is a field.
@@ -415,7 +474,11 @@ fn classify_run(
         return;
     }
     let next = words.get(end).filter(|next| joined_loosely(text, word, next)).map(Word::lower);
-    let person_context = previous.as_deref().is_some_and(|word| PERSON_BEFORE.contains(&word))
+    // `Met Priya`: the word before may have been left out of the run for opening the sentence.
+    let just_before = start.checked_sub(1).map(|at| words[at].lower());
+    let person_context = [&previous, &just_before]
+        .iter()
+        .any(|before| before.as_deref().is_some_and(|word| PERSON_BEFORE.contains(&word)))
         || next.as_deref().is_some_and(|word| PERSON_AFTER.contains(&word))
         || text[word.end..].starts_with("'s ")
         || text[word.end..].starts_with("’s ")
@@ -423,10 +486,15 @@ fn classify_run(
     let place_context = previous.as_deref().is_some_and(|word| PLACE_BEFORE.contains(&word));
     let given = lexicon.is_first_name(word.text);
     let is_english = lexicon.is_english(word.text);
+    // English writes `tom`, `will` and `grace` in lower case: one capitalized inside a sentence, with no
+    // article before it, is a name.
+    let determined = just_before.as_deref().is_some_and(|word| DETERMINERS.contains(&word));
+    let proper_inside_a_sentence = !starts_sentence(text, word) && !place_context && !determined;
     let score = match (given, is_english, person_context) {
         (true, false, true) => 0.85,
         (true, false, false) => 0.6,
         (true, true, true) => 0.6,
+        (true, true, false) if proper_inside_a_sentence => 0.55,
         (false, false, true) => 0.6,
         (false, false, false) if lexicon.is_surname(word.text) => 0.45,
         _ => {
@@ -552,6 +620,30 @@ mod tests {
         assert!(places.contains(&(PiiEntityType::Location, "Iceland".into())), "{places:?}");
         assert!(places.contains(&(PiiEntityType::Location, "belgium".into())), "{places:?}");
         assert!(places.contains(&(PiiEntityType::Nrp, "Polish".into())), "{places:?}");
+    }
+
+    #[test]
+    fn a_given_name_that_is_also_a_word_is_a_person_where_english_would_not_capitalize_the_word() {
+        let people = found("Fado with Lena and Tom. Grace came too, and Will. The King sang.");
+        assert!(people.contains(&(PiiEntityType::Person, "Tom".into())), "{people:?}");
+        assert!(people.contains(&(PiiEntityType::Person, "Will".into())), "{people:?}");
+        assert!(!people.iter().any(|(_, text)| text == "King"), "{people:?}");
+        assert_eq!(found("Tom got the job in Lisbon.")[0], (PiiEntityType::Person, "Tom".into()));
+        assert!(found("Hope is all we have. Love is patient.").is_empty());
+    }
+
+    #[test]
+    fn a_name_found_once_is_found_everywhere_in_the_text() {
+        let people = found("Drinks with Tom on Friday. Tom seems happier.");
+        assert_eq!(people.iter().filter(|(kind, text)| *kind == PiiEntityType::Person && text == "Tom").count(), 2);
+    }
+
+    #[test]
+    fn a_name_no_list_knows_is_a_person_beside_one() {
+        assert_eq!(found("First day. Met Priya, who runs it."), [(PiiEntityType::Person, "Priya".into())]);
+        let people = found("Priya and Omar came. Lisbon and Omar, too.");
+        assert!(people.contains(&(PiiEntityType::Person, "Priya".into())), "{people:?}");
+        assert!(!people.contains(&(PiiEntityType::Person, "Lisbon".into())), "{people:?}");
     }
 
     #[test]
