@@ -224,6 +224,9 @@ fn people_named_again(text: &str, lexicon: &Lexicon, words: &[Word<'_>], finding
                 && word.end <= found.end
         })
     };
+    if !findings.iter().any(|found| found.kind == PiiEntityType::Person && found.score >= 0.55) {
+        return;
+    }
     let names: Vec<&str> = words
         .iter()
         .filter(|word| word.is_capitalized() && !word.is_initial() && is_person(findings, word))
