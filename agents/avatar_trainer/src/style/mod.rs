@@ -143,20 +143,29 @@ const DETERMINERS: &[&str] =
 /// Determiners that are nothing else ("that" and "her" are pronouns too): a noun phrase follows them.
 const DETERMINERS_ONLY: &[&str] = &["the", "a", "an", "my", "our", "your", "their"];
 
-/// Whether a word sequence, followed in its clause by `next`, could be a habit of speech rather than a subject:
-/// made of everyday words (each among the 8,000 commonest of English: "fingers crossed", "to be honest", not "the
-/// kiln cracked"), not only the commonest ones ("of the"), not shaped like a noun phrase ("the studio", "at the
-/// allotment"), and not stopping short of one it opens ("run in" of "run in a week", "went to the").
-pub fn is_phrase(words: &[&str], next: Option<&str>) -> bool {
+/// Numbers that count what follows: "two small bowls" is one noun phrase, as "the small bowls" is. ("One" is
+/// left out: it stands alone as often, as in "one collapsed".)
+const QUANTITIES: &[&str] =
+    &["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty"];
+
+/// Whether a word sequence, after `previous` and followed by `next` in its clause, could be a habit of speech
+/// rather than a subject: made of everyday words (each among the 8,000 commonest of English: "fingers crossed",
+/// "to be honest", not "the kiln cracked"), not only the commonest ones ("of the"), not shaped like a noun
+/// phrase ("the studio", "at the allotment", "threw two small"), not starting inside one ("clay first try" of
+/// "the clay first try") and not stopping short of one it opens ("run in" of "run in a week", "went to the").
+pub fn is_phrase(words: &[&str], previous: Option<&str>, next: Option<&str>) -> bool {
     let ranks: Vec<Option<usize>> = words.iter().map(|word| ENGLISH.rank(word)).collect();
     let everyday = ranks.iter().all(|rank| rank.is_some_and(|rank| rank <= 8_000));
     let all_commonest = ranks.iter().all(|rank| rank.is_some_and(|rank| rank <= 60));
-    let noun_phrase =
-        DETERMINERS.contains(&words[0]) || (words.len() > 2 && DETERMINERS.contains(&words[words.len() - 2]));
+    let opens_a_noun = |word: &&str| DETERMINERS.contains(word) || QUANTITIES.contains(word);
+    let noun_phrase = DETERMINERS.contains(&words[0]) || (words.len() > 2 && opens_a_noun(&words[words.len() - 2]));
+    let inside_a_noun_phrase =
+        previous.is_some_and(|previous| DETERMINERS_ONLY.contains(&previous) || QUANTITIES.contains(&previous));
     let last = words[words.len() - 1];
     let cut_short = DETERMINERS_ONLY.contains(&last)
+        || (QUANTITIES.contains(&last) && next.is_some())
         || (PREPOSITIONS.contains(&last) && next.is_some_and(|next| DETERMINERS_ONLY.contains(&next)));
-    everyday && !all_commonest && !noun_phrase && !cut_short
+    everyday && !all_commonest && !noun_phrase && !inside_a_noun_phrase && !cut_short
 }
 
 /// The clauses of a sentence: phrases do not run across a comma, a colon or a dash.
@@ -216,7 +225,8 @@ impl StyleSample {
                 let lowered: Vec<&str> = lowered.iter().map(String::as_str).collect();
                 for size in [2, 3] {
                     for (start, window) in lowered.windows(size).enumerate() {
-                        if is_phrase(window, lowered.get(start + size).copied()) {
+                        let previous = start.checked_sub(1).map(|at| lowered[at]);
+                        if is_phrase(window, previous, lowered.get(start + size).copied()) {
                             *sample.phrases.entry(window.join(" ")).or_default() += 1;
                         }
                     }
@@ -265,6 +275,11 @@ mod tests {
         let sample = StyleSample::read("I haven't run in a week. We went to the park.", None, None);
         assert!(!sample.phrases.contains_key("run in"), "{:?}", sample.phrases);
         assert!(!sample.phrases.contains_key("went to the"), "{:?}", sample.phrases);
+        let sample = StyleSample::read("Threw two small bowls, one collapsed. Centred the clay first try.", None, None);
+        for fragment in ["threw two small", "threw two", "clay first try", "clay first"] {
+            assert!(!sample.phrases.contains_key(fragment), "{fragment}: {:?}", sample.phrases);
+        }
+        assert!(sample.phrases.contains_key("first try"), "{:?}", sample.phrases);
         let sample = StyleSample::read("Jonas and I broke up last night. Fingers crossed.", None, None);
         assert!(sample.phrases.contains_key("i broke up"), "{:?}", sample.phrases);
         assert!(sample.phrases.contains_key("fingers crossed"), "{:?}", sample.phrases);
