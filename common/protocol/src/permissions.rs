@@ -82,7 +82,7 @@ fn reach(agent: AgentType) -> Reach {
         PrivacyGuardian => Reach {
             calls: &[],
             events: &[guardian::event_types::MEMORY_STORED, guardian::event_types::MEMORY_FORGOTTEN],
-            buckets: &[names::MEMORY_BUCKET, names::KEY_BUCKET, names::GRANT_BUCKET],
+            buckets: &[names::MEMORY_BUCKET, names::KEY_BUCKET, names::GRANT_BUCKET, names::PEOPLE_BUCKET],
             object_stores: &[],
             streams: &[(names::AUDIT_STREAM, subjects::AUDIT_WILDCARD)],
         },

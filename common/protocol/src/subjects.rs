@@ -42,6 +42,8 @@ pub mod jetstream {
     pub const KEY_BUCKET: &str = "mneme_keys";
     /// Grants of access, per owner and grantee.
     pub const GRANT_BUCKET: &str = "mneme_grants";
+    /// The names each owner's memories show to be people's, sealed under the owner's data key.
+    pub const PEOPLE_BUCKET: &str = "mneme_people";
 
     /// Pipeline runs waiting for, or held by, an orchestrator instance: a work queue over
     /// [`super::PIPELINE_RUN_WILDCARD`], one message per run.

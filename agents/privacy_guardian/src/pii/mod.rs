@@ -6,6 +6,10 @@ pub mod lexicon;
 mod names;
 mod structured;
 
+pub use names::single_names;
+
+use std::collections::BTreeSet;
+
 use mneme_protocol::guardian::{PiiEntity, PiiEntityType};
 
 /// A proposed span, in byte offsets of the text.
@@ -62,10 +66,16 @@ fn precedence(kind: PiiEntityType) -> u8 {
 
 /// The spans of personal information in `text`, in byte offsets, in order, never overlapping.
 pub fn find(text: &str, options: &DetectOptions) -> Vec<Finding> {
+    find_knowing(text, options, &BTreeSet::new())
+}
+
+/// As [`find`], knowing `people`: names (as written, `Tom`) that other texts of the same owner showed to be
+/// people's, and are people's here too wherever they are capitalized.
+pub fn find_knowing(text: &str, options: &DetectOptions, people: &BTreeSet<String>) -> Vec<Finding> {
     let mut candidates = Vec::new();
     structured::recognize(text, &mut candidates);
     address::recognize(text, &mut candidates);
-    names::recognize(text, &mut candidates);
+    names::recognize(text, people, &mut candidates);
     candidates.retain(|finding| {
         finding.score >= options.min_score
             && finding.end > finding.start
@@ -85,6 +95,22 @@ pub fn find(text: &str, options: &DetectOptions) -> Vec<Finding> {
     }
     accepted.sort_by_key(|finding| finding.start);
     accepted
+}
+
+/// The capitalized words of `text` that are among `people` (`Tom`, and `Tom` of `Tom's`), as persons: what
+/// hides known names in a text redacted before they were known.
+pub fn known_people(text: &str, people: &BTreeSet<String>) -> Vec<Finding> {
+    names::known(text, people)
+}
+
+/// The single names that `findings` in `text` show to be people's with confidence (`Omar` and `Haddad` of
+/// `Omar Haddad`): what a text teaches about its owner's people.
+pub fn names_of_people(text: &str, findings: &[Finding]) -> BTreeSet<String> {
+    findings
+        .iter()
+        .filter(|finding| finding.kind == PiiEntityType::Person && finding.score >= names::CONFIDENT)
+        .flat_map(|finding| names::single_names(&text[finding.start..finding.end]))
+        .collect()
 }
 
 /// The findings as the wire carries them: offsets in Unicode scalar values, with the text they cover.

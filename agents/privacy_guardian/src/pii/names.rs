@@ -7,6 +7,8 @@
 //! or when the words around it say so (`with Anna`, `Anna said`); an unknown single word after `in` or
 //! `from` is a location.
 
+use std::collections::BTreeSet;
+
 use mneme_protocol::guardian::PiiEntityType;
 
 use super::Finding;
@@ -182,7 +184,35 @@ fn joined(text: &str, left: &Word<'_>, right: &Word<'_>) -> bool {
     gap == " " || (left.is_initial() && (gap == ". " || gap == "."))
 }
 
-pub fn recognize(text: &str, findings: &mut Vec<Finding>) {
+/// The least score of a person found that is worth remembering as one of the owner's people: what the
+/// words around a name or its shape say, not a guess from another finding (0.55).
+pub const CONFIDENT: f64 = 0.6;
+
+/// The words of `phrase` that can stand alone as a name: capitalized, two letters or more (`Omar`, `Haddad`
+/// of `Dr. Omar Haddad`), and neither a title nor a function word.
+pub fn single_names(phrase: &str) -> impl Iterator<Item = String> + '_ {
+    words(phrase)
+        .into_iter()
+        .filter(|word| {
+            let lower = word.lower();
+            word.is_capitalized()
+                && word.text.chars().count() >= 2
+                && !TITLES.contains(&lower.as_str())
+                && !FUNCTION_WORDS.contains(&lower.as_str())
+        })
+        .map(|word| word.text.to_owned())
+}
+
+/// Every capitalized word of `text` that is one of `people`.
+pub fn known(text: &str, people: &BTreeSet<String>) -> Vec<Finding> {
+    words(text)
+        .into_iter()
+        .filter(|word| word.is_capitalized() && people.contains(word.text))
+        .map(|word| Finding { kind: PiiEntityType::Person, start: word.start, end: word.end, score: 0.9 })
+        .collect()
+}
+
+pub fn recognize(text: &str, people: &BTreeSet<String>, findings: &mut Vec<Finding>) {
     let lexicon = lexicon();
     let words = words(text);
     let mut index = 0;
@@ -206,13 +236,19 @@ pub fn recognize(text: &str, findings: &mut Vec<Finding>) {
         index = end;
     }
     enumerated_people(text, lexicon, &words, findings);
-    people_named_again(text, lexicon, &words, findings);
+    people_named_again(text, lexicon, &words, people, findings);
 }
 
 /// `Lunch with Tom. … Tom got the job`: a word the text shows to be a person's name is that person
 /// wherever else it is capitalized in the text, though nothing around it says so there; and `Priya and
 /// Omar`: a name no list knows, paired with someone's, is someone's too.
-fn people_named_again(text: &str, lexicon: &Lexicon, words: &[Word<'_>], findings: &mut Vec<Finding>) {
+fn people_named_again(
+    text: &str,
+    lexicon: &Lexicon,
+    words: &[Word<'_>],
+    people: &BTreeSet<String>,
+    findings: &mut Vec<Finding>,
+) {
     let covered = |findings: &[Finding], word: &Word<'_>| {
         findings.iter().any(|found| found.start < word.end && word.start < found.end)
     };
@@ -224,7 +260,7 @@ fn people_named_again(text: &str, lexicon: &Lexicon, words: &[Word<'_>], finding
                 && word.end <= found.end
         })
     };
-    if !findings.iter().any(|found| found.kind == PiiEntityType::Person && found.score >= 0.55) {
+    if people.is_empty() && !findings.iter().any(|found| found.kind == PiiEntityType::Person && found.score >= 0.55) {
         return;
     }
     let names: Vec<&str> = words
@@ -234,7 +270,11 @@ fn people_named_again(text: &str, lexicon: &Lexicon, words: &[Word<'_>], finding
         .collect();
     let again: Vec<Word<'_>> = words
         .iter()
-        .filter(|word| word.is_capitalized() && names.contains(&word.text) && !covered(findings, word))
+        .filter(|word| {
+            word.is_capitalized()
+                && (names.contains(&word.text) || people.contains(word.text))
+                && !covered(findings, word)
+        })
         .copied()
         .collect();
     let could_be_a_name = |findings: &[Finding], word: &Word<'_>| {
@@ -589,7 +629,7 @@ mod tests {
 
     fn found(text: &str) -> Vec<(PiiEntityType, String)> {
         let mut findings = Vec::new();
-        recognize(text, &mut findings);
+        recognize(text, &BTreeSet::new(), &mut findings);
         findings.into_iter().map(|finding| (finding.kind, text[finding.start..finding.end].to_owned())).collect()
     }
 

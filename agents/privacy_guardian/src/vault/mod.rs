@@ -6,6 +6,7 @@ pub mod classify;
 pub mod crypto;
 pub mod store;
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Mutex;
 
@@ -89,6 +90,11 @@ impl AuditSink for MemoryAudit {
         self.0.lock().expect("unpoisoned").push(record);
         Ok(())
     }
+}
+
+/// `text` with every capitalized word that is one of `people` as a placeholder.
+fn hide_people(text: &str, people: &BTreeSet<String>) -> String {
+    redact(text, &pii::known_people(text, people), &Redaction::Placeholder).0
 }
 
 /// What is sealed for each memory.
@@ -196,17 +202,80 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
         format!("memory:{}:{memory_id}", owner_token(owner)).into_bytes()
     }
 
+    fn people_context(owner: &str) -> Vec<u8> {
+        format!("people:{}", owner_token(owner)).into_bytes()
+    }
+
+    /// The names the owner's memories have shown to be people's.
+    async fn people(&self, key: &DataKey, owner: &str) -> Result<BTreeSet<String>, VaultError> {
+        match self.store.people(&owner_token(owner)).await? {
+            Some(record) => Self::open_people(key, owner, &record),
+            None => Ok(BTreeSet::new()),
+        }
+    }
+
+    fn open_people(key: &DataKey, owner: &str, record: &[u8]) -> Result<BTreeSet<String>, VaultError> {
+        let plaintext = key.open(&Self::people_context(owner), record)?;
+        rmp_serde::from_slice(&plaintext).map_err(|error| VaultError::Undecodable(error.to_string()))
+    }
+
+    /// Adds `names` to the owner's people. Names only ever join (until the owner forgets everything), so
+    /// most memories, naming people already known, write nothing.
+    async fn learn_people(
+        &self,
+        key: &DataKey,
+        owner: &str,
+        known: &BTreeSet<String>,
+        names: BTreeSet<String>,
+    ) -> Result<(), VaultError> {
+        if names.is_subset(known) {
+            return Ok(());
+        }
+        self.store
+            .update_people(&owner_token(owner), |current| {
+                let mut people = match current {
+                    Some(record) => {
+                        Self::open_people(key, owner, &record).map_err(|error| StoreError(error.to_string()))?
+                    }
+                    None => BTreeSet::new(),
+                };
+                let before = people.len();
+                people.extend(names.iter().cloned());
+                if people.len() == before {
+                    return Ok(None);
+                }
+                let plaintext = rmp_serde::to_vec(&people).map_err(|error| StoreError(error.to_string()))?;
+                Ok(Some(key.seal(&Self::people_context(owner), &plaintext)))
+            })
+            .await?;
+        Ok(())
+    }
+
     /// The pipeline step: classifies the memory, prepares its shareable form, and stores it sealed. Storing
     /// the same memory again changes nothing (`stored` is false), so redeliveries are harmless.
+    ///
+    /// The names it shows to be people's (and its author's and participants') join the owner's people
+    /// first, so that a name found here is hidden in every other memory a grantee reads, though nothing
+    /// around it there says it is one; and the names known already are hidden in this one.
     pub async fn apply_security(&self, memory: ProcessedMemory) -> Result<SecurityApplied, VaultError> {
-        let findings = pii::find(&memory.text, &DetectOptions::default());
+        let key = self.data_key(&memory.owner, true).await?.expect("made when missing");
+        let known = self.people(&key, &memory.owner).await?;
+        let options = DetectOptions::default();
+        let findings = pii::find_knowing(&memory.text, &options, &known);
         let (sensitivity, reasons) = classify::classify(&memory.text, &findings);
         let (shareable_text, _) = redact(&memory.text, &findings, &Redaction::Placeholder);
+        let mut names = pii::names_of_people(&memory.text, &findings);
         let shareable_title = memory.title.as_ref().map(|title| {
-            let findings = pii::find(title, &DetectOptions::default());
+            let findings = pii::find_knowing(title, &options, &known);
+            names.extend(pii::names_of_people(title, &findings));
             redact(title, &findings, &Redaction::Placeholder).0
         });
-        let key = self.data_key(&memory.owner, true).await?.expect("made when missing");
+        // Addresses are no names; what else an author or participant is written as is.
+        let people_of_the_memory = memory.author.iter().chain(&memory.participants);
+        names.extend(
+            people_of_the_memory.filter(|person| !person.contains('@')).flat_map(|person| pii::single_names(person)),
+        );
+        self.learn_people(&key, &memory.owner, &known, names).await?;
         let sealed = SealedMemory {
             memory: memory.clone(),
             sensitivity,
@@ -306,15 +375,17 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
         Ok(AccessDecision { owner: owner.to_owned(), principal: principal.to_owned(), max_sensitivity, redact })
     }
 
-    fn view(sealed: SealedMemory, access: &Access) -> Option<MemoryView> {
+    /// What `access` sees of a memory. A grantee's view also hides the owner's `people` wherever its
+    /// shareable text still names them: it was made before they were known.
+    fn view(sealed: SealedMemory, access: &Access, people: &BTreeSet<String>) -> Option<MemoryView> {
         match access {
             Access::Owner => {
                 Some(MemoryView { memory: sealed.memory, sensitivity: sealed.sensitivity, redacted: false })
             }
             Access::Grantee { max_sensitivity } if sealed.sensitivity <= *max_sensitivity => {
                 let mut memory = sealed.memory;
-                memory.text = sealed.shareable_text;
-                memory.title = sealed.shareable_title;
+                memory.text = hide_people(&sealed.shareable_text, people);
+                memory.title = sealed.shareable_title.as_deref().map(|title| hide_people(title, people));
                 // Its people are personal information as much as the names in its text, and where it came from
                 // may name them too (a file's name, a chat's id).
                 let stand_in = |name: &String| Redaction::Placeholder.replacement(PiiEntityType::Person, name);
@@ -332,8 +403,9 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
         let not_found = || VaultError::NotFound { owner: owner.to_owned(), memory_id: memory_id.to_owned() };
         let key = self.data_key(owner, false).await?.ok_or_else(not_found)?;
         let record = self.store.memory(&owner_token(owner), memory_id).await?.ok_or_else(not_found)?;
+        let people = self.people_for(&key, owner, &access).await?;
         // Above a grantee's level, the memory is as good as absent: its existence is not confirmed.
-        Self::view(Self::open(&key, owner, memory_id, &record)?, &access).ok_or_else(not_found)
+        Self::view(Self::open(&key, owner, memory_id, &record)?, &access, &people).ok_or_else(not_found)
     }
 
     /// The memories `principal` may see, newest first, at most `limit`, and how many there are in all.
@@ -362,12 +434,21 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
         Ok(self.visible(owner, &access).await?.len())
     }
 
+    /// The owner's people, where `access` needs them hidden.
+    async fn people_for(&self, key: &DataKey, owner: &str, access: &Access) -> Result<BTreeSet<String>, VaultError> {
+        match access {
+            Access::Owner => Ok(BTreeSet::new()),
+            Access::Grantee { .. } => self.people(key, owner).await,
+        }
+    }
+
     /// Every memory of `owner` that `access` lets through, opened.
     async fn visible(&self, owner: &str, access: &Access) -> Result<Vec<MemoryView>, VaultError> {
         let Some(key) = self.data_key(owner, false).await? else { return Ok(Vec::new()) };
+        let people = self.people_for(&key, owner, access).await?;
         let mut views = Vec::new();
         for (id, record) in self.store.memories(&owner_token(owner)).await? {
-            if let Some(view) = Self::view(Self::open(&key, owner, &id, &record)?, access) {
+            if let Some(view) = Self::view(Self::open(&key, owner, &id, &record)?, access, &people) {
                 views.push(view);
             }
         }
@@ -454,6 +535,7 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
                 let key_destroyed = self.store.destroy_key(&token).await?;
                 let memories_deleted = self.store.purge_memories(&token).await?;
                 self.store.purge_grants(&token).await?;
+                self.store.purge_people(&token).await?;
                 Ok(Forgotten { owner: owner.to_owned(), memory_id: None, memories_deleted, key_destroyed })
             }
         }
@@ -587,6 +669,38 @@ mod tests {
         let audit = vault.audit.0.lock().unwrap();
         assert!(audit.iter().any(|record| record.principal == "bob" && record.owner == "ann" && !record.allowed));
         assert!(audit.iter().any(|record| record.action == "grant" && record.allowed));
+    }
+
+    #[tokio::test]
+    async fn a_name_found_in_one_memory_is_hidden_in_every_memory_a_grantee_reads() {
+        let vault = vault();
+        // Nothing in this one says that Tom is someone: alone, his name stays in its shareable form.
+        let early = vault.apply_security(memory("ann", "m1", "Tom, finally.")).await.unwrap();
+        assert_eq!(early.shareable_text, "Tom, finally.");
+        vault.apply_security(memory("ann", "m22", "Lunch with Tom.")).await.unwrap();
+        let chat = ProcessedMemory { author: Some("Mirela Dobos".into()), ..memory("ann", "m4444", "Dobos here.") };
+        assert_eq!(vault.apply_security(chat).await.unwrap().shareable_text, "Dobos here.");
+        let later = vault.apply_security(memory("ann", "m333", "Tom, again. Mirela too.")).await.unwrap();
+        assert_eq!(later.shareable_text, "<PERSON>, again. <PERSON> too.");
+
+        let grant = GrantAccessRequest {
+            principal: "ann".into(),
+            owner: "ann".into(),
+            grantee: "bob".into(),
+            max_sensitivity: Sensitivity::Personal,
+            scopes: vec![Scope::Memories],
+        };
+        vault.grant(&grant).await.unwrap();
+        assert_eq!(vault.get("bob", "ann", "m1").await.unwrap().memory.text, "<PERSON>, finally.");
+        assert_eq!(vault.get("bob", "ann", "m4444").await.unwrap().memory.text, "<PERSON> here.");
+        let (views, _) = vault.list("bob", "ann", 10).await.unwrap();
+        assert!(views.iter().all(|view| !view.memory.text.contains("Tom")), "{views:?}");
+        assert_eq!(vault.get("ann", "ann", "m1").await.unwrap().memory.text, "Tom, finally.", "the owner reads all");
+
+        let record = vault.store.people(&owner_token("ann")).await.unwrap().expect("learned");
+        assert!(!record.windows(3).any(|window| window == b"Tom"), "sealed");
+        vault.forget("ann", "ann", None).await.unwrap();
+        assert!(vault.store.people(&owner_token("ann")).await.unwrap().is_none());
     }
 
     #[tokio::test]

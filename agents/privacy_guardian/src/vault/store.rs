@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use async_nats::jetstream::{self, kv};
 
-use mneme_protocol::subjects::jetstream::{GRANT_BUCKET, KEY_BUCKET, MEMORY_BUCKET};
+use mneme_protocol::subjects::jetstream::{GRANT_BUCKET, KEY_BUCKET, MEMORY_BUCKET, PEOPLE_BUCKET};
 
 #[derive(Debug, thiserror::Error)]
 #[error("the vault's store failed: {0}")]
@@ -60,17 +60,26 @@ pub trait VaultStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn delete_grant(&self, owner: &str, grantee: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn purge_grants(&self, owner: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The owner's sealed record of their people's names.
+    fn people(&self, owner: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+    /// Lets `change` make the owner's people record from the current one, and writes it unless another writer
+    /// wrote in between (then `change` is asked again); `change` returning `None` leaves the record as it is.
+    fn update_people<F>(&self, owner: &str, change: F) -> impl Future<Output = Result<(), StoreError>> + Send
+    where
+        F: FnMut(Option<Vec<u8>>) -> Result<Option<Vec<u8>>, StoreError> + Send;
+    fn purge_people(&self, owner: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// The store in three JetStream key-value buckets, shared by every guardian replica. Keys are
-/// `<owner token>` (data keys), `<owner token>.<memory id>` (memories) and `<owner token>.<grantee token>`
-/// (grants).
+/// The store in four JetStream key-value buckets, shared by every guardian replica. Keys are
+/// `<owner token>` (data keys and people), `<owner token>.<memory id>` (memories) and
+/// `<owner token>.<grantee token>` (grants).
 #[derive(Debug, Clone)]
 pub struct KvVaultStore {
     jetstream: jetstream::Context,
     memories: kv::Store,
     keys: kv::Store,
     grants: kv::Store,
+    people: kv::Store,
 }
 
 async fn bucket(
@@ -96,6 +105,13 @@ impl KvVaultStore {
             keys: bucket(jetstream, KEY_BUCKET, "Mneme: owners' data keys, wrapped by the master key", replicas)
                 .await?,
             grants: bucket(jetstream, GRANT_BUCKET, "Mneme: grants of access", replicas).await?,
+            people: bucket(
+                jetstream,
+                PEOPLE_BUCKET,
+                "Mneme: the names each owner's memories show to be people's, sealed under the owner's data key",
+                replicas,
+            )
+            .await?,
         })
     }
 
@@ -195,6 +211,31 @@ impl VaultStore for KvVaultStore {
     async fn purge_grants(&self, owner: &str) -> Result<(), StoreError> {
         self.purge_prefix(GRANT_BUCKET, owner).await.map(|_| ())
     }
+
+    async fn people(&self, owner: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        get(&self.people, owner).await
+    }
+
+    async fn update_people<F>(&self, owner: &str, mut change: F) -> Result<(), StoreError>
+    where
+        F: FnMut(Option<Vec<u8>>) -> Result<Option<Vec<u8>>, StoreError> + Send,
+    {
+        let mut refused = None;
+        mneme_runtime::kv::update(&self.people, owner, |current| {
+            let next = change(current).unwrap_or_else(|error| {
+                refused = Some(error);
+                None
+            });
+            async move { Ok(next) }
+        })
+        .await
+        .map_err(failed)?;
+        refused.map_or(Ok(()), Err)
+    }
+
+    async fn purge_people(&self, owner: &str) -> Result<(), StoreError> {
+        mneme_runtime::kv::purge(&self.jetstream, PEOPLE_BUCKET, owner, true).await.map_err(failed)
+    }
 }
 
 /// The store in memory, for tests of the vault's logic.
@@ -203,6 +244,7 @@ pub struct MemoryVaultStore {
     keys: Mutex<BTreeMap<String, Vec<u8>>>,
     memories: Mutex<BTreeMap<(String, String), Vec<u8>>>,
     grants: Mutex<BTreeMap<(String, String), Vec<u8>>>,
+    people: Mutex<BTreeMap<String, Vec<u8>>>,
 }
 
 impl VaultStore for MemoryVaultStore {
@@ -287,6 +329,26 @@ impl VaultStore for MemoryVaultStore {
 
     async fn purge_grants(&self, owner: &str) -> Result<(), StoreError> {
         self.grants.lock().expect("unpoisoned").retain(|(o, _), _| o != owner);
+        Ok(())
+    }
+
+    async fn people(&self, owner: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.people.lock().expect("unpoisoned").get(owner).cloned())
+    }
+
+    async fn update_people<F>(&self, owner: &str, mut change: F) -> Result<(), StoreError>
+    where
+        F: FnMut(Option<Vec<u8>>) -> Result<Option<Vec<u8>>, StoreError> + Send,
+    {
+        let mut people = self.people.lock().expect("unpoisoned");
+        if let Some(next) = change(people.get(owner).cloned())? {
+            people.insert(owner.to_owned(), next);
+        }
+        Ok(())
+    }
+
+    async fn purge_people(&self, owner: &str) -> Result<(), StoreError> {
+        self.people.lock().expect("unpoisoned").remove(owner);
         Ok(())
     }
 }
