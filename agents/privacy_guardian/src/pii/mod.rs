@@ -6,7 +6,7 @@ pub mod lexicon;
 mod names;
 mod structured;
 
-pub use names::single_names;
+pub use names::names_of_someone;
 
 use std::collections::BTreeSet;
 

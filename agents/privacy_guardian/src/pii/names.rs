@@ -203,6 +203,19 @@ pub fn single_names(phrase: &str) -> impl Iterator<Item = String> + '_ {
         .map(|word| word.text.to_owned())
 }
 
+/// The names of someone written as an author or participant (`Omar Haddad`, `Priya <priya@example.com>`):
+/// each word, when there is one or the first is a given name. An address alone, and what reads as an
+/// organization's name (`Fieldwork HR`, `Richmond Marathon`), give none.
+pub fn names_of_someone(person: &str) -> Vec<String> {
+    let display = person.split('<').next().unwrap_or_default().trim();
+    if display.contains('@') {
+        return Vec::new();
+    }
+    let names: Vec<String> = single_names(display).filter(|name| name.chars().any(char::is_lowercase)).collect();
+    let one_word = names.len() == 1 && display.split_whitespace().count() == 1;
+    if one_word || names.first().is_some_and(|first| lexicon().is_first_name(first)) { names } else { Vec::new() }
+}
+
 /// Every capitalized word of `text` that is one of `people`.
 pub fn known(text: &str, people: &BTreeSet<String>) -> Vec<Finding> {
     words(text)
@@ -679,6 +692,15 @@ mod tests {
     fn a_name_found_once_is_found_everywhere_in_the_text() {
         let people = found("Drinks with Tom on Friday. Tom seems happier.");
         assert_eq!(people.iter().filter(|(kind, text)| *kind == PiiEntityType::Person && text == "Tom").count(), 2);
+    }
+
+    #[test]
+    fn an_author_gives_the_names_of_a_person_and_none_of_an_organization() {
+        assert_eq!(names_of_someone("Omar Haddad <omar@example.com>"), ["Omar", "Haddad"]);
+        assert_eq!(names_of_someone("Priya"), ["Priya"]);
+        for organization in ["Fieldwork HR <hr@fieldwork.studio>", "Richmond Marathon", "lena@example.com", "HR"] {
+            assert!(names_of_someone(organization).is_empty(), "{organization}");
+        }
     }
 
     #[test]

@@ -270,11 +270,7 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
             names.extend(pii::names_of_people(title, &findings));
             redact(title, &findings, &Redaction::Placeholder).0
         });
-        // Addresses are no names; what else an author or participant is written as is.
-        let people_of_the_memory = memory.author.iter().chain(&memory.participants);
-        names.extend(
-            people_of_the_memory.filter(|person| !person.contains('@')).flat_map(|person| pii::single_names(person)),
-        );
+        names.extend(memory.author.iter().chain(&memory.participants).flat_map(|person| pii::names_of_someone(person)));
         self.learn_people(&key, &memory.owner, &known, names).await?;
         let sealed = SealedMemory {
             memory: memory.clone(),
@@ -678,9 +674,12 @@ mod tests {
         let early = vault.apply_security(memory("ann", "m1", "Tom, finally.")).await.unwrap();
         assert_eq!(early.shareable_text, "Tom, finally.");
         vault.apply_security(memory("ann", "m22", "Lunch with Tom.")).await.unwrap();
-        let chat = ProcessedMemory { author: Some("Mirela Dobos".into()), ..memory("ann", "m4444", "Dobos here.") };
+        let chat = ProcessedMemory {
+            author: Some("Maria Dobos <maria@example.com>".into()),
+            ..memory("ann", "m4444", "Dobos here.")
+        };
         assert_eq!(vault.apply_security(chat).await.unwrap().shareable_text, "Dobos here.");
-        let later = vault.apply_security(memory("ann", "m333", "Tom, again. Mirela too.")).await.unwrap();
+        let later = vault.apply_security(memory("ann", "m333", "Tom, again. Maria too.")).await.unwrap();
         assert_eq!(later.shareable_text, "<PERSON>, again. <PERSON> too.");
 
         let grant = GrantAccessRequest {
