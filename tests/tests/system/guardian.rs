@@ -1,5 +1,6 @@
 //! The privacy guardian as a process: `detect_pii` and `redact` over plain NATS requests, in MessagePack and
-//! JSON, with typed errors for what a client gets wrong; the master key rotated under stored memories.
+//! JSON, with typed errors for what a client gets wrong; the master key rotated under stored memories; an
+//! owner's people shared by replicas and hidden from a grantee.
 
 use std::time::Duration;
 
@@ -170,4 +171,64 @@ async fn the_master_key_rotates_without_losing_a_memory() {
     wait_for_instances(&client, GUARDIAN, 1, Duration::from_secs(20)).await;
     let memory = read(&client).await.payload_as::<MemoryReply>().expect("the memory opens under the new key alone");
     assert_eq!(memory.memory.memory.text, "Rotated keys keep this sentence.");
+}
+
+/// A name one memory shows to be someone's is hidden in the others a grantee reads, stored before or after,
+/// whichever of two replicas stored them: the owner's people live in JetStream.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_learned_from_one_memory_is_hidden_in_every_memory_a_grantee_reads() {
+    let nats = NatsServer::start();
+    let client = nats.connect().await;
+    let key = MasterKey::new("6d");
+    let environment = [("MNEME__GUARDIAN__MASTER_KEY_FILE", key.file.as_str())];
+    let _guardians = [
+        Process::start("mneme-privacy-guardian", &nats.url, &environment),
+        Process::start("mneme-privacy-guardian", &nats.url, &environment),
+    ];
+    let _harvester = Process::start("mneme-memory-harvester", &nats.url, &[]);
+    wait_for_instances(&client, GUARDIAN, 2, Duration::from_secs(20)).await;
+    wait_for_instances(&client, ComponentKind::Agent(AgentType::MemoryHarvester), 1, Duration::from_secs(20)).await;
+    let request = async |subject: &str, message_type: &str, payload: serde_json::Value| {
+        let reply = raw_request(&client, subject, HeaderMap::new(), msgpack_body(message_type, payload)).await;
+        assert!(reply.message.as_error().is_none(), "{message_type}: {:?}", reply.message.as_error());
+        reply.message
+    };
+
+    let mut ids = Vec::new();
+    for text in ["Tom, finally. Home by nine.", "Lunch with Tom at the market.", "Tom, again. Home by ten."] {
+        let processed = request(
+            "mneme.agent.memory_harvester.process_memory",
+            "process_memory",
+            serde_json::json!({"raw_input": text, "owner": "ann"}),
+        )
+        .await
+        .payload_as::<MemoryProcessed>()
+        .unwrap()
+        .processed_memory;
+        let applied = request(
+            "mneme.agent.privacy_guardian.apply_security",
+            "apply_security",
+            serde_json::json!({"memory": processed}),
+        )
+        .await
+        .payload_as::<SecurityApplied>()
+        .unwrap();
+        ids.push((processed.id, applied.shareable_text));
+    }
+    assert_eq!(ids[0].1, "Tom, finally. Home by nine.", "nothing in it says Tom is someone");
+    assert_eq!(ids[2].1, "<PERSON>, again. Home by ten.", "known by then");
+
+    let grant = serde_json::json!({
+        "principal": "ann", "owner": "ann", "grantee": "bob", "max_sensitivity": "personal", "scopes": ["memories"]
+    });
+    request("mneme.agent.privacy_guardian.grant_access", "grant_access", grant).await;
+    for (id, _) in &ids {
+        let read = serde_json::json!({"principal": "bob", "owner": "ann", "memory_id": id});
+        let memory = request("mneme.agent.privacy_guardian.get_memory", "get_memory", read).await;
+        let text = memory.payload_as::<MemoryReply>().unwrap().memory.memory.text;
+        assert!(text.contains("<PERSON>") && !text.contains("Tom"), "{text}");
+    }
+    let read = serde_json::json!({"principal": "ann", "owner": "ann", "memory_id": ids[0].0});
+    let memory = request("mneme.agent.privacy_guardian.get_memory", "get_memory", read).await;
+    assert_eq!(memory.payload_as::<MemoryReply>().unwrap().memory.memory.text, "Tom, finally. Home by nine.");
 }
