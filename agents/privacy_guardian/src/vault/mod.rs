@@ -208,15 +208,24 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
 
     /// The names the owner's memories have shown to be people's.
     async fn people(&self, key: &DataKey, owner: &str) -> Result<BTreeSet<String>, VaultError> {
-        match self.store.people(&owner_token(owner)).await? {
-            Some(record) => Self::open_people(key, owner, &record),
-            None => Ok(BTreeSet::new()),
-        }
+        Ok(self
+            .store
+            .people(&owner_token(owner))
+            .await?
+            .map(|record| Self::open_people(key, owner, &record))
+            .unwrap_or_default())
     }
 
-    fn open_people(key: &DataKey, owner: &str, record: &[u8]) -> Result<BTreeSet<String>, VaultError> {
-        let plaintext = key.open(&Self::people_context(owner), record)?;
-        rmp_serde::from_slice(&plaintext).map_err(|error| VaultError::Undecodable(error.to_string()))
+    /// A record that does not open under the owner's key is what an interrupted `forget` left of the key it
+    /// destroyed: unreadable by anyone, it counts as empty and is written over.
+    fn open_people(key: &DataKey, owner: &str, record: &[u8]) -> BTreeSet<String> {
+        let opened = key.open(&Self::people_context(owner), record).map_err(VaultError::from).and_then(|plaintext| {
+            rmp_serde::from_slice(&plaintext).map_err(|error| VaultError::Undecodable(error.to_string()))
+        });
+        opened.unwrap_or_else(|error| {
+            tracing::warn!(%error, "An owner's people record does not open under their key; starting it anew.");
+            BTreeSet::new()
+        })
     }
 
     /// Adds `names` to the owner's people. Names only ever join (until the owner forgets everything), so
@@ -233,12 +242,7 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
         }
         self.store
             .update_people(&owner_token(owner), |current| {
-                let mut people = match current {
-                    Some(record) => {
-                        Self::open_people(key, owner, &record).map_err(|error| StoreError(error.to_string()))?
-                    }
-                    None => BTreeSet::new(),
-                };
+                let mut people = current.map(|record| Self::open_people(key, owner, &record)).unwrap_or_default();
                 let before = people.len();
                 people.extend(names.iter().cloned());
                 if people.len() == before {
@@ -697,6 +701,17 @@ mod tests {
         assert_eq!(vault.get("ann", "ann", "m1").await.unwrap().memory.text, "Tom, finally.", "the owner reads all");
 
         let record = vault.store.people(&owner_token("ann")).await.unwrap().expect("learned");
+        vault
+            .store
+            .update_people(&owner_token("cy"), |_| Ok(Some(b"sealed under a forgotten key".to_vec())))
+            .await
+            .unwrap();
+        let applied = vault.apply_security(memory("cy", "m1", "Lunch with Tom.")).await.unwrap();
+        assert_eq!(applied.shareable_text, "Lunch with <PERSON>.", "a record that does not open is started anew");
+        assert_eq!(
+            vault.apply_security(memory("cy", "m22", "Tom, finally.")).await.unwrap().shareable_text,
+            "<PERSON>, finally."
+        );
         assert!(!record.windows(3).any(|window| window == b"Tom"), "sealed");
         vault.forget("ann", "ann", None).await.unwrap();
         assert!(vault.store.people(&owner_token("ann")).await.unwrap().is_none());
