@@ -4,8 +4,10 @@
 //! The rules, in order: a title (`Dr`, `Mrs`) makes the following run a person; a run that is a known place
 //! is a location; a run of two or more words that starts with a given name, or that holds no English word
 //! at all, is a person; a single word is a person when it is a given name that is not also an English word,
-//! or when the words around it say so (`with Anna`, `Anna said`); an unknown single word after `in` or
-//! `from` is a location.
+//! or when the words around it say so (`with Anna`, `Anna said`), or when it is also an English word
+//! capitalized inside a sentence (`and Tom`); an unknown single word after `in` or `from` is a location. Then
+//! a name found once, or known from the owner's other memories, is a person wherever else the text
+//! capitalizes it, and an unknown name joined to a person's by `and` is a person too.
 
 use std::collections::BTreeSet;
 
@@ -313,7 +315,9 @@ fn people_named_again(
         })
         .collect();
     for word in again.into_iter().chain(paired) {
-        findings.push(Finding { kind: PiiEntityType::Person, start: word.start, end: word.end, score: 0.55 });
+        // A name the owner's memories have shown before is as sure as what showed it.
+        let score = if people.contains(word.text) { CONFIDENT } else { 0.55 };
+        findings.push(Finding { kind: PiiEntityType::Person, start: word.start, end: word.end, score });
     }
 }
 
