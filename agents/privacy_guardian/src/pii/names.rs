@@ -187,8 +187,12 @@ fn joined(text: &str, left: &Word<'_>, right: &Word<'_>) -> bool {
 }
 
 /// The least score of a person found that is worth remembering as one of the owner's people: what the
-/// words around a name or its shape say, not a guess from another finding (0.55).
+/// words around a name or its shape say, not a [`GUESSED`] one.
 pub const CONFIDENT: f64 = 0.6;
+
+/// The score of a person found from another finding (the same name, or a name beside it) or from its
+/// capital alone: enough to hide it, not to remember it.
+const GUESSED: f64 = 0.55;
 
 /// The words of `phrase` that can stand alone as a name: capitalized, two letters or more (`Omar`, `Haddad`
 /// of `Dr. Omar Haddad`), and neither a title nor a function word.
@@ -270,12 +274,13 @@ fn people_named_again(
     let is_person = |findings: &[Finding], word: &Word<'_>| {
         findings.iter().any(|found| {
             found.kind == PiiEntityType::Person
-                && found.score >= 0.55
+                && found.score >= GUESSED
                 && found.start <= word.start
                 && word.end <= found.end
         })
     };
-    if people.is_empty() && !findings.iter().any(|found| found.kind == PiiEntityType::Person && found.score >= 0.55) {
+    if people.is_empty() && !findings.iter().any(|found| found.kind == PiiEntityType::Person && found.score >= GUESSED)
+    {
         return;
     }
     let names: Vec<&str> = words
@@ -316,7 +321,7 @@ fn people_named_again(
         .collect();
     for word in again.into_iter().chain(paired) {
         // A name the owner's memories have shown before is as sure as what showed it.
-        let score = if people.contains(word.text) { CONFIDENT } else { 0.55 };
+        let score = if people.contains(word.text) { CONFIDENT } else { GUESSED };
         findings.push(Finding { kind: PiiEntityType::Person, start: word.start, end: word.end, score });
     }
 }
@@ -554,7 +559,7 @@ fn classify_run(
         (true, false, true) => 0.85,
         (true, false, false) => 0.6,
         (true, true, true) => 0.6,
-        (true, true, false) if proper_inside_a_sentence => 0.55,
+        (true, true, false) if proper_inside_a_sentence => GUESSED,
         (false, false, true) => 0.6,
         (false, false, false) if lexicon.is_surname(word.text) => 0.45,
         _ => {
