@@ -5,7 +5,8 @@
 //! - recording into each agent's ledger (compare-and-set on the owner's keys in JetStream KV, 64 at a time,
 //!   as replicas under load do), in memories a second;
 //! - building each report (every entry read back and analysed) at 1,000, 10,000 and 100,000 memories;
-//! - PageRank over people graphs of growing size: petgraph's `page_rank` beside the mapper's weighted one.
+//! - PageRank over people graphs of growing size: petgraph's `page_rank` beside the mapper's weighted one; and
+//!   the circles (Louvain) of the same graphs.
 //!
 //! The mapper's names come from the privacy guardian in production; here the generated corpus's own names
 //! are found by lookup, so its figures leave out the guardian's `detect_pii` (measured in
@@ -120,22 +121,32 @@ async fn report_time<T: Entry>(
     times[2]
 }
 
-/// `people` people, each linked to five others.
+/// `people` people, each linked to about five others; as in the mapper's graph, one link for each pair,
+/// weighing what the pair shares, and none from a person to themselves.
 fn people_graph(people: usize) -> petgraph::graph::UnGraph<usize, u64> {
-    let mut graph = petgraph::graph::UnGraph::default();
-    let nodes: Vec<_> = (0..people).map(|index| graph.add_node(index)).collect();
+    let mut shared: std::collections::BTreeMap<(usize, usize), u64> = std::collections::BTreeMap::new();
     for index in 0..people {
         for step in 1..=5 {
-            graph.add_edge(nodes[index], nodes[(index * 7 + step * 13) % people], 1 + (index % 4) as u64);
+            let other = (index * 7 + step * 13) % people;
+            if other != index {
+                *shared.entry((index.min(other), index.max(other))).or_default() += 1 + (index % 4) as u64;
+            }
         }
+    }
+    let mut graph = petgraph::graph::UnGraph::default();
+    let nodes: Vec<_> = (0..people).map(|index| graph.add_node(index)).collect();
+    for ((a, b), weight) in shared {
+        graph.add_edge(nodes[a], nodes[b], weight);
     }
     graph
 }
 
 fn page_rank_table() {
-    println!("\nPageRank of the people graph, 30 rounds, one thread\n");
-    println!("| people | links | petgraph `page_rank` (ms) | mapper `weighted_page_rank` (ms) | ratio |");
-    println!("| ---: | ---: | ---: | ---: | ---: |");
+    println!("\nPageRank of the people graph, 30 rounds, and its circles, one thread\n");
+    println!(
+        "| people | links | petgraph `page_rank` (ms) | mapper `weighted_page_rank` (ms) | ratio | circles (Louvain) (ms) | circles |"
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for people in [200, 1_000, 2_000, 5_000] {
         let graph = people_graph(people);
         let started = Instant::now();
@@ -144,7 +155,14 @@ fn page_rank_table() {
         let started = Instant::now();
         std::hint::black_box(graph::weighted_page_rank(&graph, 0.85, 30));
         let ours = started.elapsed().as_secs_f64() * 1e3;
-        println!("| {people} | {} | {theirs:.1} | {ours:.2} | {:.0}x |", graph.edge_count(), theirs / ours);
+        let started = Instant::now();
+        let circles = graph::communities(&graph).len();
+        let circles_time = started.elapsed().as_secs_f64() * 1e3;
+        println!(
+            "| {people} | {} | {theirs:.1} | {ours:.2} | {:.0}x | {circles_time:.1} | {circles} |",
+            graph.edge_count(),
+            theirs / ours
+        );
     }
 }
 

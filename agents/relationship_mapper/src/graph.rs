@@ -1,6 +1,6 @@
 //! The owner's people as a graph (petgraph): people who appear in the same memory are linked, weighted by how
 //! often. From it and each person's appearances come strength (decaying with age), centrality (degree and
-//! PageRank), communities (label propagation) and drift alerts.
+//! PageRank), communities (Louvain modularity, graphrs) and drift alerts.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -26,7 +26,8 @@ const DRIFT_SLACK_DAYS: f64 = 14.0;
 const DRIFT_MIN_DAYS: usize = 4;
 const PAGERANK_DAMPING: f64 = 0.85;
 const PAGERANK_ITERATIONS: usize = 30;
-const LABEL_ROUNDS: usize = 20;
+/// Louvain visits people in an order drawn from this seed: fixed, so that every replica finds the same circles.
+const COMMUNITY_SEED: u64 = 2024;
 
 fn date_of(at: Option<&str>) -> Option<Date> {
     at.and_then(|at| at.parse::<jiff::Timestamp>().ok()).map(|at| at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date())
@@ -58,14 +59,9 @@ pub struct Analysis<'c> {
 pub fn analyze<'c>(people: Vec<Person<'c>>, today: Option<Date>) -> Analysis<'c> {
     let graph = co_appearances(&people);
     let ranks = weighted_page_rank(&graph, PAGERANK_DAMPING, PAGERANK_ITERATIONS);
-    let labels = label_propagation(&graph);
 
-    // Communities: people sharing a label, two or more, largest first, members by PageRank.
-    let mut by_label: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for (person, label) in labels.iter().enumerate() {
-        by_label.entry(*label).or_default().push(person);
-    }
-    let mut groups: Vec<Vec<usize>> = by_label.into_values().filter(|members| members.len() > 1).collect();
+    // Communities of two or more, largest first, members by PageRank.
+    let mut groups: Vec<Vec<usize>> = communities(&graph).into_iter().filter(|members| members.len() > 1).collect();
     for members in &mut groups {
         members.sort_by(|a, b| ranks[*b].total_cmp(&ranks[*a]).then(a.cmp(b)));
     }
@@ -160,34 +156,36 @@ fn co_appearances(people: &[Person]) -> UnGraph<usize, u64> {
     graph
 }
 
-/// Each person takes the label weighing most among their neighbours, ties to the smallest, until nothing
-/// changes: deterministic, so every replica finds the same communities.
-fn label_propagation(graph: &UnGraph<usize, u64>) -> Vec<usize> {
-    let mut labels: Vec<usize> = (0..graph.node_count()).collect();
-    let mut order: Vec<NodeIndex> = graph.node_indices().collect();
-    order.sort_by_key(|node| std::cmp::Reverse(graph.edges(*node).map(|edge| *edge.weight()).sum::<u64>()));
-    for _ in 0..LABEL_ROUNDS {
-        let mut changed = false;
-        for node in &order {
-            let mut weight_by_label: BTreeMap<usize, u64> = BTreeMap::new();
-            for edge in graph.edges(*node) {
-                *weight_by_label.entry(labels[edge.target().index()]).or_default() += edge.weight();
-            }
-            let Some(heaviest) = weight_by_label.values().copied().max() else { continue };
-            let best = weight_by_label.iter().find(|(_, weight)| **weight == heaviest).map(|(label, _)| *label);
-            if let Some(best) = best
-                && best != labels[node.index()]
-                && weight_by_label.get(&labels[node.index()]) != Some(&heaviest)
-            {
-                labels[node.index()] = best;
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
+/// The partition of the people into groups of maximal modularity (Louvain, weighted by the memories shared),
+/// each group's members in ascending order. Label propagation, which this replaced, let one label flood a
+/// sparse graph: an owner's family and friends, joined by a single shared memory, came out as one circle.
+pub fn communities(graph: &UnGraph<usize, u64>) -> Vec<Vec<usize>> {
+    if graph.edge_count() == 0 {
+        return Vec::new();
+    }
+    let edges = graph
+        .edge_references()
+        .map(|edge| graphrs::Edge::with_weight(edge.source().index(), edge.target().index(), *edge.weight() as f64))
+        .collect();
+    let mut people: graphrs::Graph<usize, ()> = graphrs::Graph::new(graphrs::GraphSpecs::undirected_create_missing());
+    let found = people.add_edges(edges).and_then(|()| {
+        graphrs::algorithms::community::louvain::louvain_communities(&people, true, None, None, Some(COMMUNITY_SEED))
+    });
+    match found {
+        Ok(found) => found
+            .into_iter()
+            .map(|members| {
+                let mut members: Vec<usize> = members.into_iter().collect();
+                members.sort_unstable();
+                members
+            })
+            .collect(),
+        Err(error) => {
+            // Circles are one column of the report; the rest stands without them.
+            tracing::warn!(%error, "finding circles failed");
+            Vec::new()
         }
     }
-    labels
 }
 
 fn strength(person: &Person, today: Option<Date>) -> f64 {
@@ -391,5 +389,20 @@ mod tests {
             order
         };
         assert_eq!(order(&ours)[..2], order(&theirs)[..2]);
+    }
+
+    #[test]
+    fn circles_part_family_from_friends_that_one_shared_memory_joins() {
+        // Omar 0, Lena 1, Priya 2, Grandma 3, Mum 4, Jonas 5, Tom 6, and Ann 7, whom no memory shares.
+        let mut graph = UnGraph::<usize, u64>::default();
+        let nodes: Vec<NodeIndex> = (0..8).map(|index| graph.add_node(index)).collect();
+        for (a, b, shared) in [(0, 1, 2), (0, 5, 1), (0, 2, 1), (1, 6, 3), (1, 3, 2), (1, 4, 1), (3, 4, 1)] {
+            graph.add_edge(nodes[a], nodes[b], shared);
+        }
+        let mut circles = communities(&graph);
+        circles.sort();
+        assert_eq!(circles, vec![vec![0, 2, 5], vec![1, 3, 4, 6]]);
+        assert_eq!(communities(&graph), communities(&graph), "the same circles every time");
+        assert!(communities(&UnGraph::<usize, u64>::default()).is_empty());
     }
 }

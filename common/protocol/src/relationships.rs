@@ -97,7 +97,7 @@ pub struct PersonSummary {
     pub degree: u32,
     /// PageRank in the graph of people appearing together.
     pub pagerank: f64,
-    /// The community (label propagation over the same graph) they belong to: an index into
+    /// The community (Louvain modularity over the same graph) they belong to: an index into
     /// [`Relationships::communities`]; none for people seen with nobody else.
     pub community: Option<usize>,
 }

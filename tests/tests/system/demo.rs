@@ -36,6 +36,13 @@ fn the_demo_runs_a_system_of_its_own_and_shows_the_year() {
     for organization in ["Fieldwork HR", "Greenway Lettings", "Richmond Marathon"] {
         assert!(!people.contains(organization), "{organization} is no one's person:\n{people}");
     }
+    // Christmas at Mum's (Mum, Grandma, Lena and, through her, Tom) and Omar's side (Omar, Priya, Jonas) share
+    // one memory: two circles.
+    let circles: Vec<&str> = people.lines().filter(|line| line.starts_with("circle ")).collect();
+    assert_eq!(circles.len(), 2, "two circles, not one of everyone:\n{people}");
+    assert!(
+        circles.iter().any(|circle| circle.contains("Mum") && circle.contains("Grandma") && !circle.contains("Omar"))
+    );
     let lisbon = shown.lines().find(|line| line.contains("\"last summer\" read as")).unwrap_or_default();
     assert!(!lisbon.contains("already"), "an adverb of time widens no question: {lisbon}");
     assert!(!shown.contains("On your mind: best"), "a word that judges is no topic:\n{shown}");
