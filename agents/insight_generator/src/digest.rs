@@ -11,7 +11,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 use mneme_protocol::insights::{DigestPeriod, Insight, InsightKind};
-use mneme_protocol::patterns::Patterns;
+use mneme_protocol::patterns::{MoodDay, Patterns};
 use mneme_protocol::relationships::Relationships;
 
 use crate::colleagues::Voice;
@@ -294,31 +294,43 @@ fn activity(
     }]
 }
 
+/// Whether the period's mood moved against the period before, which decides the days that show it.
+#[derive(Clone, Copy, PartialEq)]
+enum MoodMove {
+    Rose,
+    Fell,
+    Held,
+}
+
 fn mood(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec<Insight> {
     let day = |text: &str| text.parse::<Date>().ok();
-    let mean_of = |first: Date, last: Date| {
-        let days: Vec<f64> = patterns
-            .mood
-            .iter()
-            .filter(|mood| day(&mood.date).is_some_and(|date| date >= first && date <= last))
-            .map(|mood| mood.mean)
-            .collect();
-        (!days.is_empty()).then(|| (days.iter().sum::<f64>() / days.len() as f64, days.len()))
+    let days_between = |first: Date, last: Date| -> Vec<&MoodDay> {
+        patterns.mood.iter().filter(|mood| day(&mood.date).is_some_and(|date| date >= first && date <= last)).collect()
     };
+    let mean_of = |days: &[&MoodDay]| days.iter().map(|mood| mood.mean).sum::<f64>() / days.len() as f64;
     let mut insights = Vec::new();
-    if let Some((mean, days)) = mean_of(from, to) {
-        let earlier = mean_of(previous_from, from.yesterday().unwrap_or(from));
-        let (title, detail) = match earlier {
-            Some((before, _)) if mean - before > 0.1 => {
-                ("Mood rose".to_owned(), format!("mean {mean:+.2} against {before:+.2} the period before"))
-            }
-            Some((before, _)) if before - mean > 0.1 => {
-                ("Mood fell".to_owned(), format!("mean {mean:+.2} against {before:+.2} the period before"))
-            }
-            Some((before, _)) => {
-                ("Mood held steady".to_owned(), format!("mean {mean:+.2} against {before:+.2} the period before"))
-            }
-            None => ("Mood".to_owned(), format!("mean {mean:+.2} over {days} days")),
+    let period = days_between(from, to);
+    if !period.is_empty() {
+        let (mean, days) = (mean_of(&period), period.len());
+        let earlier = days_between(previous_from, from.yesterday().unwrap_or(from));
+        let earlier = (!earlier.is_empty()).then(|| (mean_of(&earlier), earlier.len()));
+        let (title, detail, moved) = match earlier {
+            Some((before, _)) if mean - before > 0.1 => (
+                "Mood rose".to_owned(),
+                format!("mean {mean:+.2} against {before:+.2} the period before"),
+                MoodMove::Rose,
+            ),
+            Some((before, _)) if before - mean > 0.1 => (
+                "Mood fell".to_owned(),
+                format!("mean {mean:+.2} against {before:+.2} the period before"),
+                MoodMove::Fell,
+            ),
+            Some((before, _)) => (
+                "Mood held steady".to_owned(),
+                format!("mean {mean:+.2} against {before:+.2} the period before"),
+                MoodMove::Held,
+            ),
+            None => ("Mood".to_owned(), format!("mean {mean:+.2} over {days} days"), MoodMove::Held),
         };
         // Surer with more days of mood on both sides.
         let confidence = (days.min(7) as f64 / 7.0)
@@ -328,7 +340,7 @@ fn mood(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec<I
             title,
             detail,
             confidence: confidence.clamp(0.0, 1.0),
-            evidence: Vec::new(),
+            evidence: mood_evidence(period, mean, moved),
             weight: 1.0,
         });
     }
@@ -349,6 +361,24 @@ fn mood(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec<I
         }
     }
     insights
+}
+
+/// The memories that show a period's mood: for a rise the highest days' memories, for a fall the lowest days',
+/// and for a mood that held the days nearest its mean; one from each day (the one that carries its mood most),
+/// then a second from each, up to `EVIDENCE`.
+fn mood_evidence(mut days: Vec<&MoodDay>, mean: f64, moved: MoodMove) -> Vec<String> {
+    match moved {
+        MoodMove::Rose => days.sort_by(|a, b| b.mean.total_cmp(&a.mean).then_with(|| a.date.cmp(&b.date))),
+        MoodMove::Fell => days.sort_by(|a, b| a.mean.total_cmp(&b.mean).then_with(|| a.date.cmp(&b.date))),
+        MoodMove::Held => days
+            .sort_by(|a, b| (a.mean - mean).abs().total_cmp(&(b.mean - mean).abs()).then_with(|| a.date.cmp(&b.date))),
+    }
+    let deepest = days.iter().map(|day| day.evidence.len()).max().unwrap_or(0);
+    (0..deepest)
+        .flat_map(|rank| days.iter().filter_map(move |day| day.evidence.get(rank)))
+        .take(EVIDENCE)
+        .cloned()
+        .collect()
 }
 
 /// The terms the period's memories hold far more than the owner's other memories (at least twice their share
@@ -663,6 +693,33 @@ mod tests {
             kind: SourceKind::Journal,
             sensitivity: Sensitivity::Personal,
         })
+    }
+
+    #[test]
+    fn a_fall_in_mood_shows_its_lowest_days_and_a_held_mood_its_most_usual() {
+        let day = |date: &str, mean: f64, evidence: &[&str]| MoodDay {
+            date: date.to_owned(),
+            mean,
+            memories: evidence.len() as u32,
+            baseline: None,
+            evidence: evidence.iter().map(|id| (*id).to_owned()).collect(),
+        };
+        let patterns = Patterns {
+            mood: vec![
+                day("2024-08-10", 0.5, &["august"]),
+                day("2024-09-02", 0.3, &["fine"]),
+                day("2024-09-10", -0.6, &["worst", "bad"]),
+                day("2024-09-20", -0.2, &["low"]),
+            ],
+            ..Patterns::default()
+        };
+        let date = |text: &str| text.parse::<Date>().unwrap();
+        let insights = mood(&patterns, date("2024-09-01"), date("2024-09-30"), date("2024-08-01"));
+        assert_eq!(insights[0].title, "Mood fell");
+        assert_eq!(insights[0].evidence, ["worst", "low", "fine", "bad"], "the lowest days first, one each");
+        let insights = mood(&patterns, date("2024-09-01"), date("2024-09-30"), date("2024-09-01"));
+        assert_eq!(insights[0].title, "Mood");
+        assert_eq!(insights[0].evidence[0], "low", "the day nearest the mean of -0.17");
     }
 
     #[test]

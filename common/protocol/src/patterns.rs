@@ -104,6 +104,10 @@ pub struct MoodDay {
     pub memories: u32,
     /// Mean of the preceding days within the baseline window, when there are enough of them.
     pub baseline: Option<f64>,
+    /// The day's memories that carry its mood, at most three, the one furthest from neutral on the side of the
+    /// day's mean first (empty from analyzers before it was added).
+    #[serde(default)]
+    pub evidence: Vec<String>,
 }
 
 /// A day whose mood stands well apart from the baseline before it.
@@ -121,7 +125,7 @@ pub struct MoodShift {
     pub evidence: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Patterns {
     pub owner: String,
     /// Memories taken in (with a date; undated ones count here only).

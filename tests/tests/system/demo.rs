@@ -43,6 +43,9 @@ fn the_demo_runs_a_system_of_its_own_and_shows_the_year() {
     assert!(
         circles.iter().any(|circle| circle.contains("Mum") && circle.contains("Grandma") && !circle.contains("Omar"))
     );
+    let mood_fell = shown.lines().find(|line| line.contains("Mood fell")).expect("September's mood");
+    let evidence = mood_fell.trim_end_matches(['│', ' ']).rsplit(' ').next().unwrap_or_default();
+    assert_ne!(evidence, "0", "a mood that fell shows the days it fell on: {mood_fell}");
     let lisbon = shown.lines().find(|line| line.contains("\"last summer\" read as")).unwrap_or_default();
     assert!(!lisbon.contains("already"), "an adverb of time widens no question: {lisbon}");
     assert!(!shown.contains("On your mind: best"), "a word that judges is no topic:\n{shown}");
