@@ -933,7 +933,8 @@ async fn health(settings: &Settings, format: OutputFormat) -> anyhow::Result<Exi
             }
             let thresholds = &health.thresholds;
             let mut text = format!(
-                "{}\n{}: thresholds {} s mean response, {:.0}% errors, {} queued",
+                "{}\n{}: thresholds {} s mean response, {:.0}% errors, {} queued (requests, errors and mean: since \
+                 the check before)",
                 table,
                 if health.healthy { "healthy" } else { "UNHEALTHY" },
                 thresholds.response_time_secs,
