@@ -203,7 +203,7 @@ async fn main() {
         let mapper_report = report_time(&contacts, |entries| {
             let day = graph::as_of(None, entries);
             let analysis = graph::analyze(people::resolve("bench", &[], entries), day);
-            people_count = analysis.relationships("bench", day, Some(50)).total_people;
+            people_count = analysis.relationships("bench", day, Some(50), None).total_people;
         })
         .await;
         println!(

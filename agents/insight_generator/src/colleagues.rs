@@ -22,12 +22,14 @@ pub trait Colleagues: Send + Sync + 'static {
         owner: &str,
         deadline: Duration,
     ) -> impl Future<Output = Result<Patterns, String>> + Send;
-    /// The owner's people reckoned at `as_of` (`YYYY-MM-DD`), or why they could not be had within `deadline`.
+    /// The owner's people reckoned at `as_of` (`YYYY-MM-DD`), each with the memories that speak of them from
+    /// `mentions_from` on, or why they could not be had within `deadline`.
     fn relationships(
         &self,
         principal: &str,
         owner: &str,
         as_of: &str,
+        mentions_from: &str,
         deadline: Duration,
     ) -> impl Future<Output = Result<Relationships, String>> + Send;
     /// The owner's persona over the days `from..=to` (`YYYY-MM-DD`) and over everything, or why they could not
@@ -83,6 +85,7 @@ impl Colleagues for AgentColleagues {
         principal: &str,
         owner: &str,
         as_of: &str,
+        mentions_from: &str,
         deadline: Duration,
     ) -> Result<Relationships, String> {
         let request = GetRelationshipsRequest {
@@ -91,6 +94,7 @@ impl Colleagues for AgentColleagues {
             limit: None,
             as_of: Some(as_of.to_owned()),
             also_me: Vec::new(),
+            mentions_from: Some(mentions_from.to_owned()),
         };
         let message_type = mneme_protocol::relationships::message_types::GET_RELATIONSHIPS;
         self.ask(AgentType::RelationshipMapper, message_type, &request, deadline).await
@@ -135,6 +139,7 @@ impl Colleagues for NoColleagues {
         _principal: &str,
         _owner: &str,
         _as_of: &str,
+        _mentions_from: &str,
         _deadline: Duration,
     ) -> Result<Relationships, String> {
         Err("no relationship mapper in this process".to_owned())

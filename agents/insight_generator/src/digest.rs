@@ -563,7 +563,25 @@ fn people(
         }
         seen
     };
-    let (now, earlier) = (count(current), count(before));
+    let (mut now, mut earlier) = (count(current), count(before));
+    // The mapper also knows whom the memories speak of ("Tram 28 with Lena"), not only who wrote or took part.
+    let current_ids: HashSet<&str> = current.iter().map(|(id, _, _)| *id).collect();
+    let before_ids: HashSet<&str> = before.iter().map(|(id, _, _)| *id).collect();
+    for person in relationships.map(|relationships| relationships.people.as_slice()).unwrap_or_default() {
+        for id in &person.mentioned_in {
+            let seen = if current_ids.contains(id.as_str()) {
+                &mut now
+            } else if before_ids.contains(id.as_str()) {
+                &mut earlier
+            } else {
+                continue;
+            };
+            let memories = seen.entry(person.name.clone()).or_default();
+            if !memories.contains(id) {
+                memories.push(id.clone());
+            }
+        }
+    }
     let mut insights = Vec::new();
     for (name, ids) in &now {
         let was = earlier.get(name).map_or(0, Vec::len);
@@ -720,6 +738,37 @@ mod tests {
         let insights = mood(&patterns, date("2024-09-01"), date("2024-09-30"), date("2024-09-01"));
         assert_eq!(insights[0].title, "Mood");
         assert_eq!(insights[0].evidence[0], "low", "the day nearest the mean of -0.17");
+    }
+
+    #[test]
+    fn people_the_memories_speak_of_count_as_well_as_those_who_take_part() {
+        let entries: Vec<(String, Arc<Indexed>)> = vec![
+            ("a".into(), entry("2024-06-12T08:00:00Z", "Lisbon, day one. Lena's flat in Alfama", &[])),
+            ("b".into(), entry("2024-06-13T08:00:00Z", "Tram 28 with Lena, then the tiles museum", &[])),
+            ("c".into(), entry("2024-06-15T08:00:00Z", "Fado in a tiny bar with Lena and Tom", &[])),
+            ("d".into(), entry("2024-06-05T08:00:00Z", "Booked the flights", &[])),
+        ];
+        let relationships: Relationships = serde_json::from_value(serde_json::json!({
+            "owner": "sam", "as_of": "2024-06-16", "total_people": 1, "communities": [], "links": [], "drift": [],
+            "people": [{
+                "name": "Lena", "aliases": [], "relation": null, "interactions": 0, "mentions": 3,
+                "first_contact": null, "last_contact": null, "typical_gap_days": null, "sentiment": 0.3,
+                "strength": 1.0, "degree": 0, "pagerank": 1.0, "community": null,
+                "mentioned_in": ["a", "b", "c", "elsewhere"]
+            }]
+        }))
+        .unwrap();
+        let sources = Sources {
+            owner: "sam",
+            entries: &entries,
+            patterns: None,
+            relationships: Some(&relationships),
+            voice: None,
+        };
+        let findings = insights(DigestPeriod::Week, date(2024, 6, 10), date(2024, 6, 16), &sources);
+        let lena = findings.insights.iter().find(|insight| insight.title == "More of Lena").expect("more of Lena");
+        assert_eq!(lena.detail, "3 memories with them, 0 the period before");
+        assert_eq!(lena.evidence, ["a", "b", "c"], "only the period's memories");
     }
 
     #[test]

@@ -341,9 +341,11 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
         let (from, to) = digest::span(request.period, ending);
         let as_of = to.to_string();
         let from_day = from.to_string();
+        // Whom the period and the one before bring, mentions included, comes with the people.
+        let previous_from = digest::previous(request.period, from).0.to_string();
         let (patterns, relationships, voice) = tokio::join!(
             self.colleagues.patterns(&request.principal, &request.owner, deadline),
-            self.colleagues.relationships(&request.principal, &request.owner, &as_of, deadline),
+            self.colleagues.relationships(&request.principal, &request.owner, &as_of, &previous_from, deadline),
             self.colleagues.voice(&request.principal, &request.owner, &from_day, &as_of, deadline),
         );
         let mut missing = Vec::new();

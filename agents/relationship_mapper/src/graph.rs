@@ -246,6 +246,7 @@ fn summary(person: &Person, strength: f64, degree: u32, pagerank: f64, community
         degree,
         pagerank,
         community,
+        mentioned_in: Vec::new(),
     }
 }
 
@@ -282,8 +283,15 @@ fn drift(person: &Person, today: Option<Date>) -> Option<DriftAlert> {
 }
 
 impl Analysis<'_> {
-    /// The owner's people, strongest first, at most `limit`.
-    pub fn relationships(&self, owner: &str, as_of: Option<Date>, limit: Option<usize>) -> Relationships {
+    /// The owner's people, strongest first, at most `limit`; each with the memories that speak of them from
+    /// `mentions_from` to `as_of`, when that is given.
+    pub fn relationships(
+        &self,
+        owner: &str,
+        as_of: Option<Date>,
+        limit: Option<usize>,
+        mentions_from: Option<Date>,
+    ) -> Relationships {
         let mut order: Vec<usize> = (0..self.summaries.len()).collect();
         order.sort_by(|a, b| {
             let (a, b) = (&self.summaries[*a], &self.summaries[*b]);
@@ -304,7 +312,16 @@ impl Analysis<'_> {
                 memories: *edge.weight(),
             })
             .collect();
-        let people = order.iter().map(|index| self.summaries[*index].clone()).collect();
+        let people = order
+            .iter()
+            .map(|index| {
+                let mut summary = self.summaries[*index].clone();
+                if let Some(from) = mentions_from {
+                    summary.mentioned_in = self.mentions_between(*index, from, as_of);
+                }
+                summary
+            })
+            .collect();
         let mut drift: Vec<DriftAlert> = self.drift.iter().flatten().cloned().collect();
         drift.sort_by(|a, b| (b.days_since / b.typical_gap_days).total_cmp(&(a.days_since / a.typical_gap_days)));
         Relationships {
@@ -316,6 +333,21 @@ impl Analysis<'_> {
             links,
             drift,
         }
+    }
+
+    /// The dated memories that speak of person `index` from `from` to `until` (both included), oldest first.
+    fn mentions_between(&self, index: usize, from: Date, until: Option<Date>) -> Vec<String> {
+        let mut dated: Vec<(&str, &str)> = self.people[index]
+            .appearances
+            .iter()
+            .filter(|(_, _, role)| *role == Role::Mention)
+            .filter_map(|(memory_id, contact, _)| {
+                let day = date_of(contact.at.as_deref())?;
+                (day >= from && until.is_none_or(|until| day <= until)).then_some((contact.at.as_deref()?, *memory_id))
+            })
+            .collect();
+        dated.sort_unstable();
+        dated.into_iter().map(|(_, memory_id)| memory_id.to_owned()).collect()
     }
 
     /// The person going by `name` (any of their names, any case).

@@ -228,13 +228,19 @@ impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading, I: Identities> Agent fo
             }
             message_types::GET_RELATIONSHIPS => {
                 let input: GetRelationshipsRequest = request.payload()?;
+                let mentions_from = match input.mentions_from.as_deref() {
+                    Some(day) => Some(day.parse::<jiff::civil::Date>().map_err(|error| {
+                        HandlerError::bad_request(format!("mentions_from must be a day (YYYY-MM-DD): {error}"))
+                    })?),
+                    None => None,
+                };
                 let relationships = self
                     .with_analysis(
                         &input.principal,
                         &input.owner,
                         input.as_of.as_deref(),
                         &input.also_me,
-                        |analysis, day| analysis.relationships(&input.owner, day, input.limit),
+                        |analysis, day| analysis.relationships(&input.owner, day, input.limit, mentions_from),
                     )
                     .await?;
                 Ok(Reply::new(message_types::RELATIONSHIPS, relationships))

@@ -244,9 +244,40 @@ async fn a_known_social_structure_is_found() {
         .await
         .unwrap();
     let bob: PersonReport = serde_json::from_value(reply.payload_tree().unwrap()).unwrap();
+    let bob_timeline = bob.timeline.clone();
     assert_eq!(bob.person.name, "Robert Stone");
     assert_eq!(bob.appears_with[0].0, "Chloe Martin");
     assert!(bob.timeline.windows(2).all(|pair| pair[0].occurred_at <= pair[1].occurred_at));
+
+    // A digest asks whom the memories of its period and the one before speak of.
+    let reply = mapper
+        .handle(request(
+            "get_relationships",
+            serde_json::json!({"principal": "ann", "owner": "ann", "as_of": "2024-09-30", "mentions_from": "2024-09-01"}),
+        ))
+        .await
+        .unwrap();
+    let september: Relationships = serde_json::from_value(reply.payload_tree().unwrap()).unwrap();
+    let bob = september.people.iter().find(|person| person.name == "Robert Stone").unwrap();
+    let spoken_of_in_september: Vec<&str> = bob_timeline
+        .iter()
+        .filter(|appearance| appearance.role == mneme_protocol::relationships::Role::Mention)
+        .filter(|appearance| {
+            appearance.occurred_at.as_deref().is_some_and(|at| ("2024-09-01".."2024-10-01").contains(&at))
+        })
+        .map(|appearance| appearance.memory_id.as_str())
+        .collect();
+    assert!(spoken_of_in_september.len() >= 4, "Bob is brought along every Friday: {spoken_of_in_september:?}");
+    assert_eq!(bob.mentioned_in, spoken_of_in_september);
+    assert!(relationships.people.iter().all(|person| person.mentioned_in.is_empty()), "only when asked for");
+    let bad_day = mapper
+        .handle(request(
+            "get_relationships",
+            serde_json::json!({"principal": "ann", "owner": "ann", "mentions_from": "September"}),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_day.code, mneme_protocol::ErrorCode::BadRequest);
 
     let denied = mapper
         .handle(request("get_relationships", serde_json::json!({"principal": "bob", "owner": "ann"})))

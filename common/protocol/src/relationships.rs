@@ -56,6 +56,11 @@ pub struct GetRelationshipsRequest {
     /// are the owner, never a contact.
     #[serde(default)]
     pub also_me: Vec<String>,
+    /// A day (`YYYY-MM-DD`): each person listed comes with the ids of the memories that speak of them from that
+    /// day to `as_of`, in `mentioned_in`; with the memories they wrote or took part in, which a digest reads
+    /// from the memories themselves, a digest counts whom a period brings.
+    #[serde(default)]
+    pub mentions_from: Option<String>,
 }
 
 /// How a person appears in a memory.
@@ -100,6 +105,10 @@ pub struct PersonSummary {
     /// The community (Louvain modularity over the same graph) they belong to: an index into
     /// [`Relationships::communities`]; none for people seen with nobody else.
     pub community: Option<usize>,
+    /// The memories that speak of them from the request's `mentions_from` to `as_of`, oldest first; empty
+    /// when not asked for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentioned_in: Vec<String>,
 }
 
 /// People who appear together more than with others: a family, a team, a circle of friends.

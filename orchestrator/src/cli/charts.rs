@@ -287,6 +287,7 @@ mod tests {
             degree: 1,
             pagerank: 0.5,
             community,
+            mentioned_in: Vec::new(),
         }
     }
 

@@ -34,6 +34,7 @@ pub async fn people(settings: &Settings, request: PeopleRequest<'_>, output: Out
         limit: request.limit,
         as_of: request.as_of,
         also_me: request.also_me,
+        mentions_from: None,
     };
     let relationships: Relationships = orchestrator
         .send(AgentType::RelationshipMapper, message_types::GET_RELATIONSHIPS, &payload, &CallOptions::default())
