@@ -1,6 +1,8 @@
 //! The privacy guardian as an agent: finding and redacting personal information ([`crate::pii`],
 //! [`crate::redact`]), and the vault of memories ([`crate::vault`]).
 
+use std::collections::BTreeSet;
+
 use mneme_protocol::guardian::{
     ApplySecurityRequest, CheckAccessRequest, CountMemoriesRequest, DeriveKeyRequest, DetectPiiRequest, ForgetRequest,
     GetMemoryRequest, GrantAccessRequest, KeyDerived, ListMemoriesRequest, MemoriesReply, MemoryCount, MemoryReply,
@@ -131,11 +133,16 @@ impl<S: VaultStore, A: AuditSink> Guardian<S, A> {
             }
         };
         let mode = redaction.mode();
+        // Text of an owner's is redacted as their stored memories are: with the people they are known to name.
+        let known = match (&self.vault, request.owner.as_deref().map(str::trim).filter(|owner| !owner.is_empty())) {
+            (Some(vault), Some(owner)) => vault.known_people(owner).await?,
+            _ => BTreeSet::new(),
+        };
         let original = request.text;
         let (text, replacements) = self
             .pool
             .run(original.len(), move || {
-                let findings = pii::find(&original, &options);
+                let findings = pii::find_knowing(&original, &options, &known);
                 redact(&original, &findings, &redaction)
             })
             .await?;
@@ -365,5 +372,30 @@ mod tests {
         assert!(!reply.text.contains("Omar") && !reply.text.contains("7946"), "{}", reply.text);
         assert!(reply.text.contains("PHONE_NUMBER_"), "{}", reply.text);
         assert_eq!(reply.replacements.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_owners_text_is_redacted_with_the_people_their_memories_name() {
+        let guardian = guardian(true);
+        let memory = serde_json::json!({
+            "id": "m1", "owner": "ann", "source": null, "text": "Lunch with Tom at the canal cafe.",
+            "author": null, "participants": [], "word_count": 7, "occurred_at": "2024-05-06T12:00:00Z",
+            "language": {"code": "eng", "name": "English", "confidence": 1.0, "reliable": true},
+            "processed_at": "2024-05-06T12:00:00Z", "content_hash": "00",
+            "quality": {"score": 1.0, "acceptable": true, "reasons": []}, "is_duplicate": false, "duplicate_of": null
+        });
+        guardian.handle(request("apply_security", serde_json::json!({"memory": memory}))).await.unwrap();
+        let redacted = |owner: Option<&str>| {
+            guardian.redact(RedactRequest {
+                text: "Tom, finally.".into(),
+                mode: RedactionMode::Placeholder,
+                owner: owner.map(str::to_owned),
+                entity_types: None,
+                min_score: None,
+            })
+        };
+        assert_eq!(redacted(Some("ann")).await.unwrap().text, "<PERSON>, finally.");
+        assert_eq!(redacted(None).await.unwrap().text, "Tom, finally.", "nothing says Tom is anyone");
+        assert_eq!(redacted(Some("bob")).await.unwrap().text, "Tom, finally.", "Tom is ann's, not bob's");
     }
 }

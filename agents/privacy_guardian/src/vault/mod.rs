@@ -216,6 +216,14 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
             .unwrap_or_default())
     }
 
+    /// The names `owner`'s memories have shown to be people's; none for an owner with nothing stored.
+    pub async fn known_people(&self, owner: &str) -> Result<BTreeSet<String>, VaultError> {
+        match self.data_key(owner, false).await? {
+            Some(key) => self.people(&key, owner).await,
+            None => Ok(BTreeSet::new()),
+        }
+    }
+
     /// A record that does not open under the owner's key is what an interrupted `forget` left of the key it
     /// destroyed: unreadable by anyone, it counts as empty and is written over.
     fn open_people(key: &DataKey, owner: &str, record: &[u8]) -> BTreeSet<String> {
