@@ -363,9 +363,8 @@ fn mood(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec<I
     insights
 }
 
-/// The memories that show a period's mood: for a rise the highest days' memories, for a fall the lowest days',
-/// and for a mood that held the days nearest its mean; one from each day (the one that carries its mood most),
-/// then a second from each, up to `EVIDENCE`.
+/// The memories that show a period's mood: for a rise the highest days', for a fall the lowest days', and for
+/// a mood that held those of the days nearest its mean; of each day the memory that tells its mood.
 fn mood_evidence(mut days: Vec<&MoodDay>, mean: f64, moved: MoodMove) -> Vec<String> {
     match moved {
         MoodMove::Rose => days.sort_by(|a, b| b.mean.total_cmp(&a.mean).then_with(|| a.date.cmp(&b.date))),
@@ -373,12 +372,7 @@ fn mood_evidence(mut days: Vec<&MoodDay>, mean: f64, moved: MoodMove) -> Vec<Str
         MoodMove::Held => days
             .sort_by(|a, b| (a.mean - mean).abs().total_cmp(&(b.mean - mean).abs()).then_with(|| a.date.cmp(&b.date))),
     }
-    let deepest = days.iter().map(|day| day.evidence.len()).max().unwrap_or(0);
-    (0..deepest)
-        .flat_map(|rank| days.iter().filter_map(move |day| day.evidence.get(rank)))
-        .take(EVIDENCE)
-        .cloned()
-        .collect()
+    days.iter().filter_map(|day| day.telling_memory.clone()).take(EVIDENCE).collect()
 }
 
 /// The terms the period's memories hold far more than the owner's other memories (at least twice their share
@@ -715,26 +709,26 @@ mod tests {
 
     #[test]
     fn a_fall_in_mood_shows_its_lowest_days_and_a_held_mood_its_most_usual() {
-        let day = |date: &str, mean: f64, evidence: &[&str]| MoodDay {
+        let day = |date: &str, mean: f64, telling: &str| MoodDay {
             date: date.to_owned(),
             mean,
-            memories: evidence.len() as u32,
+            memories: 1,
             baseline: None,
-            evidence: evidence.iter().map(|id| (*id).to_owned()).collect(),
+            telling_memory: Some(telling.to_owned()),
         };
         let patterns = Patterns {
             mood: vec![
-                day("2024-08-10", 0.5, &["august"]),
-                day("2024-09-02", 0.3, &["fine"]),
-                day("2024-09-10", -0.6, &["worst", "bad"]),
-                day("2024-09-20", -0.2, &["low"]),
+                day("2024-08-10", 0.5, "august"),
+                day("2024-09-02", 0.3, "fine"),
+                day("2024-09-10", -0.6, "worst"),
+                day("2024-09-20", -0.2, "low"),
             ],
             ..Patterns::default()
         };
         let date = |text: &str| text.parse::<Date>().unwrap();
         let insights = mood(&patterns, date("2024-09-01"), date("2024-09-30"), date("2024-08-01"));
         assert_eq!(insights[0].title, "Mood fell");
-        assert_eq!(insights[0].evidence, ["worst", "low", "fine", "bad"], "the lowest days first, one each");
+        assert_eq!(insights[0].evidence, ["worst", "low", "fine"], "the lowest days first");
         let insights = mood(&patterns, date("2024-09-01"), date("2024-09-30"), date("2024-09-01"));
         assert_eq!(insights[0].title, "Mood");
         assert_eq!(insights[0].evidence[0], "low", "the day nearest the mean of -0.17");

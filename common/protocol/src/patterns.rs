@@ -104,10 +104,10 @@ pub struct MoodDay {
     pub memories: u32,
     /// Mean of the preceding days within the baseline window, when there are enough of them.
     pub baseline: Option<f64>,
-    /// The day's memories that carry its mood, at most three, the one furthest from neutral on the side of the
-    /// day's mean first (empty from analyzers before it was added).
+    /// The day's memory furthest from neutral on the side of the day's mean: the one that tells its mood (none
+    /// from analyzers before it was added). One a day, so that years of days stay a small report.
     #[serde(default)]
-    pub evidence: Vec<String>,
+    pub telling_memory: Option<String>,
 }
 
 /// A day whose mood stands well apart from the baseline before it.

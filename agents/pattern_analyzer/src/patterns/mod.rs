@@ -52,8 +52,6 @@ const SHIFT_Z: f64 = 2.0;
 /// Day-to-day mood varies less than sentiment of single texts; below this the spread is taken as this.
 const MIN_SPREAD: f64 = 0.1;
 const MAX_GAPS: usize = 5;
-/// The memories each day of mood names as its evidence.
-const MOOD_DAY_EVIDENCE: usize = 3;
 
 struct Dated {
     id: String,
@@ -216,18 +214,19 @@ fn mood(by_day: &BTreeMap<Date, Vec<&Dated>>) -> (Vec<MoodDay>, Vec<MoodShift>) 
             mean: *mean,
             memories: *count as u32,
             baseline,
-            evidence: carriers(&by_day[date], *mean),
+            telling_memory: telling_memory(&by_day[date], *mean),
         });
     }
     (days, shifts)
 }
 
-/// The memories of a day that carry its mood: furthest from neutral on the side of its mean first.
-fn carriers(observations: &[&Dated], mean: f64) -> Vec<String> {
+/// The memory of a day furthest from neutral on the side of its mean.
+fn telling_memory(observations: &[&Dated], mean: f64) -> Option<String> {
     let side = if mean < 0.0 { -1.0 } else { 1.0 };
-    let mut ranked: Vec<&Dated> = observations.to_vec();
-    ranked.sort_by(|a, b| (side * b.compound).total_cmp(&(side * a.compound)).then_with(|| a.id.cmp(&b.id)));
-    ranked.into_iter().take(MOOD_DAY_EVIDENCE).map(|observation| observation.id.clone()).collect()
+    observations
+        .iter()
+        .max_by(|a, b| (side * a.compound).total_cmp(&(side * b.compound)).then_with(|| b.id.cmp(&a.id)))
+        .map(|observation| observation.id.clone())
 }
 
 #[cfg(test)]
@@ -315,7 +314,7 @@ mod tests {
         assert_eq!((shift.date.as_str(), shift.direction.as_str()), ("2024-03-11", "drop"));
         assert_eq!(shift.evidence, ["bad1", "bad2"]);
         assert!(shift.confidence > 0.5 && shift.z < -2.0, "{shift:?}");
-        assert_eq!(report.mood[10].evidence, ["bad2", "bad1"], "a low day's lowest memory first");
-        assert_eq!(report.mood[0].evidence, ["s0"]);
+        assert_eq!(report.mood[10].telling_memory.as_deref(), Some("bad2"), "a low day's lowest memory");
+        assert_eq!(report.mood[0].telling_memory.as_deref(), Some("s0"));
     }
 }
