@@ -273,12 +273,21 @@ fn expand(index: &OwnerIndex, first: &[Found], query: &[(String, f32)], tuning: 
     }
     let query_terms: HashSet<&str> = query.iter().map(|(term, _)| term.as_str()).collect();
     let common = (index.len() as u64 / 5).max(2);
+    // A feedback memory speaks for the question as far as it holds the question's telling words: "New personal
+    // best" answers "how is the new job going?" only by its commonest word, and must not steer the expansion.
+    let documents = index.len().max(1) as f32;
+    let telling = |term: &str| (documents / (1 + index.document_frequency(term)) as f32).ln().max(0.0);
+    let query_telling: f32 = query_terms.iter().map(|term| telling(term)).sum();
     let mut weights: HashMap<String, f32> = HashMap::new();
     for found in feedback {
         let Some(entry) = index.entry(&found.memory_id) else { continue };
         if entry.terms.is_empty() {
             continue;
         }
+        let held: HashSet<&str> =
+            entry.terms.iter().map(String::as_str).filter(|term| query_terms.contains(term)).collect();
+        let coverage =
+            if query_telling > 0.0 { held.iter().map(|term| telling(term)).sum::<f32>() / query_telling } else { 1.0 };
         let length = entry.terms.len() as f32;
         let mut counts: HashMap<&str, f32> = HashMap::new();
         for term in &entry.terms {
@@ -288,7 +297,7 @@ fn expand(index: &OwnerIndex, first: &[Found], query: &[(String, f32)], tuning: 
             if query_terms.contains(term) || term.chars().count() < 3 || text::says_no_subject(term) {
                 continue;
             }
-            *weights.entry(term.to_owned()).or_default() += (found.score / total_score) * (count / length);
+            *weights.entry(term.to_owned()).or_default() += (found.score / total_score) * coverage * (count / length);
         }
     }
     let mut ranked: Vec<(String, f32)> =
@@ -376,6 +385,39 @@ mod tests {
         assert_eq!(ids(&answer)[0], "run2");
         assert_eq!(answer.reading.people, ["omar"]);
         assert!(ask(&index, "what was it?").found.is_empty());
+    }
+
+    #[test]
+    fn memories_that_share_only_a_questions_commonest_word_do_not_steer_its_expansion() {
+        let index = OwnerIndex::new("sam").unwrap();
+        let mut memories = vec![
+            ("offer", entry("Offer for the job at Fieldwork, the design studio", "2024-02-29T08:00:00Z", &[])),
+            ("first", entry("First day of the job at Fieldwork, the studio is lovely", "2024-03-11T08:00:00Z", &[])),
+            ("year", entry("What a year: a new job at Fieldwork", "2024-12-31T08:00:00Z", &[])),
+        ];
+        for day in 1..=5 {
+            let at = format!("2024-04-{day:02}T08:00:00Z");
+            memories.push(("run", entry("Saturday run by the canal. New personal best on the hill.", &at, &[])));
+        }
+        for day in 1..=20 {
+            memories.push(("tea", entry("Tea in the garden", &format!("2024-01-{day:02}T08:00:00Z"), &[])));
+        }
+        let added = memories.into_iter().enumerate().map(|(at, (id, entry))| (format!("{id}{at}"), entry));
+        index.apply(added, []).unwrap();
+        let question = Question {
+            text: "how is the new job going?",
+            limit: 3,
+            narrowing: Narrowing::default(),
+            today: date(2024, 12, 31),
+        };
+        let answer = recall(&index, &question, &Tuning::default()).unwrap();
+        let added: Vec<&str> = answer.reading.expansion.iter().map(|term| term.term.as_str()).collect();
+        assert_eq!(added.first(), Some(&"fieldwork"), "{:?}", answer.reading.expansion);
+        let weight = |wanted: &str| {
+            answer.reading.expansion.iter().find(|term| term.term == wanted).map_or(0.0, |term| term.weight)
+        };
+        // Five runs against three memories of the job: the job's words still weigh more.
+        assert!(weight("hill") < weight("studio"), "{:?}", answer.reading.expansion);
     }
 
     #[test]
