@@ -276,8 +276,11 @@ fn expand(index: &OwnerIndex, first: &[Found], query: &[(String, f32)], tuning: 
     // A feedback memory speaks for the question as far as it holds the question's telling words: "New personal
     // best" answers "how is the new job going?" only by its commonest word, and must not steer the expansion.
     let documents = index.len().max(1) as f32;
-    let telling = |term: &str| (documents / (1 + index.document_frequency(term)) as f32).ln().max(0.0);
-    let query_telling: f32 = query_terms.iter().map(|term| telling(term)).sum();
+    let telling: HashMap<&str, f32> = query_terms
+        .iter()
+        .map(|term| (*term, (documents / (1 + index.document_frequency(term)) as f32).ln().max(0.0)))
+        .collect();
+    let query_telling: f32 = telling.values().sum();
     let mut weights: HashMap<String, f32> = HashMap::new();
     for found in feedback {
         let Some(entry) = index.entry(&found.memory_id) else { continue };
@@ -285,9 +288,9 @@ fn expand(index: &OwnerIndex, first: &[Found], query: &[(String, f32)], tuning: 
             continue;
         }
         let held: HashSet<&str> =
-            entry.terms.iter().map(String::as_str).filter(|term| query_terms.contains(term)).collect();
+            entry.terms.iter().map(String::as_str).filter(|term| telling.contains_key(term)).collect();
         let coverage =
-            if query_telling > 0.0 { held.iter().map(|term| telling(term)).sum::<f32>() / query_telling } else { 1.0 };
+            if query_telling > 0.0 { held.iter().map(|term| telling[term]).sum::<f32>() / query_telling } else { 1.0 };
         let length = entry.terms.len() as f32;
         let mut counts: HashMap<&str, f32> = HashMap::new();
         for term in &entry.terms {
