@@ -390,9 +390,21 @@ mod tests {
         assert!(ask(&index, "what was it?").found.is_empty());
     }
 
+    /// The words the owner's memories add to `question` asked on `today`, among twenty memories of nothing
+    /// in particular.
+    fn expansion(memories: Vec<(&str, Indexed)>, question: &str, today: Date) -> Vec<WeightedTerm> {
+        let index = OwnerIndex::new("sam").unwrap();
+        let filler =
+            (1..=20).map(|day| ("tea", entry("Tea in the garden", &format!("2024-01-{day:02}T08:00:00Z"), &[])));
+        let added =
+            memories.into_iter().chain(filler).enumerate().map(|(at, (id, entry))| (format!("{id}{at}"), entry));
+        index.apply(added, []).unwrap();
+        let question = Question { text: question, limit: 3, narrowing: Narrowing::default(), today };
+        recall(&index, &question, &Tuning::default()).unwrap().reading.expansion
+    }
+
     #[test]
     fn memories_that_share_only_a_questions_commonest_word_do_not_steer_its_expansion() {
-        let index = OwnerIndex::new("sam").unwrap();
         let mut memories = vec![
             ("offer", entry("Offer for the job at Fieldwork, the design studio", "2024-02-29T08:00:00Z", &[])),
             ("first", entry("First day of the job at Fieldwork, the studio is lovely", "2024-03-11T08:00:00Z", &[])),
@@ -402,49 +414,23 @@ mod tests {
             let at = format!("2024-04-{day:02}T08:00:00Z");
             memories.push(("run", entry("Saturday run by the canal. New personal best on the hill.", &at, &[])));
         }
-        for day in 1..=20 {
-            memories.push(("tea", entry("Tea in the garden", &format!("2024-01-{day:02}T08:00:00Z"), &[])));
-        }
-        let added = memories.into_iter().enumerate().map(|(at, (id, entry))| (format!("{id}{at}"), entry));
-        index.apply(added, []).unwrap();
-        let question = Question {
-            text: "how is the new job going?",
-            limit: 3,
-            narrowing: Narrowing::default(),
-            today: date(2024, 12, 31),
-        };
-        let answer = recall(&index, &question, &Tuning::default()).unwrap();
-        let added: Vec<&str> = answer.reading.expansion.iter().map(|term| term.term.as_str()).collect();
-        assert_eq!(added.first(), Some(&"fieldwork"), "{:?}", answer.reading.expansion);
-        let weight = |wanted: &str| {
-            answer.reading.expansion.iter().find(|term| term.term == wanted).map_or(0.0, |term| term.weight)
-        };
+        let added = expansion(memories, "how is the new job going?", date(2024, 12, 31));
+        assert_eq!(added.first().map(|term| term.term.as_str()), Some("fieldwork"), "{added:?}");
+        let weight = |wanted: &str| added.iter().find(|term| term.term == wanted).map_or(0.0, |term| term.weight);
         // Five runs against three memories of the job: the job's words still weigh more.
-        assert!(weight("hill") < weight("studio"), "{:?}", answer.reading.expansion);
+        assert!(weight("hill") < weight("studio"), "{added:?}");
     }
 
     #[test]
     fn expansion_widens_a_question_by_subjects_not_by_when_or_how_much() {
-        let index = OwnerIndex::new("maya").unwrap();
-        let mut memories = vec![
+        let memories = vec![
             ("left", entry("Jonas left last night", "2024-09-04T22:00:00Z", &["Jonas"])),
             ("a", entry("I feel a bit grey this week, no pottery", "2024-09-06T08:00:00Z", &[])),
             ("b", entry("Feel a bit better this week after dinner with Lena", "2024-09-09T08:00:00Z", &[])),
             ("c", entry("This week I feel distant, dinner alone, no pottery", "2024-09-11T08:00:00Z", &[])),
         ];
-        for day in 1..=20 {
-            memories.push(("tea", entry("Tea in the garden", &format!("2024-01-{day:02}T08:00:00Z"), &[])));
-        }
-        let added = memories.into_iter().enumerate().map(|(at, (id, entry))| (format!("{id}{at}"), entry));
-        index.apply(added, []).unwrap();
-        let question = Question {
-            text: "how did I feel the week after Jonas left?",
-            limit: 3,
-            narrowing: Narrowing::default(),
-            today: date(2024, 12, 1),
-        };
-        let answer = recall(&index, &question, &Tuning::default()).unwrap();
-        let added: Vec<&str> = answer.reading.expansion.iter().map(|term| term.term.as_str()).collect();
+        let expanded = expansion(memories, "how did I feel the week after Jonas left?", date(2024, 12, 1));
+        let added: Vec<&str> = expanded.iter().map(|term| term.term.as_str()).collect();
         assert!(added.contains(&"dinner") && added.contains(&"potteri"), "{added:?}");
         assert!(!added.iter().any(|term| ["week", "bit"].contains(term)), "{added:?}");
     }
