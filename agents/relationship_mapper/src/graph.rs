@@ -157,8 +157,8 @@ fn co_appearances(people: &[Person]) -> UnGraph<usize, u64> {
 }
 
 /// The partition of the people into groups of maximal modularity (Louvain, weighted by the memories shared),
-/// each group's members in ascending order. Label propagation, which this replaced, let one label flood a
-/// sparse graph: an owner's family and friends, joined by a single shared memory, came out as one circle.
+/// each group's members in ascending order. Not label propagation: on a sparse graph one label floods it, and
+/// an owner's family and friends, joined by a single shared memory, come out as one circle.
 pub fn communities(graph: &UnGraph<usize, u64>) -> Vec<Vec<usize>> {
     if graph.edge_count() == 0 {
         return Vec::new();
