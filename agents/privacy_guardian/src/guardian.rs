@@ -122,11 +122,11 @@ impl<S: VaultStore, A: AuditSink> Guardian<S, A> {
 
     pub async fn redact(&self, request: RedactRequest) -> Result<Redacted, HandlerError> {
         let options = self.options(&request.text, request.entity_types.clone(), request.min_score)?;
+        let owner = request.owner.as_deref().map(str::trim).filter(|owner| !owner.is_empty());
         let redaction = match request.mode {
             RedactionMode::Mask => Redaction::Mask,
             RedactionMode::Placeholder => Redaction::Placeholder,
             RedactionMode::Pseudonym => {
-                let owner = request.owner.as_deref().map(str::trim).filter(|owner| !owner.is_empty());
                 let owner = owner.ok_or(GuardianError::OwnerRequired)?;
                 let key = self.master_key.as_ref().ok_or(GuardianError::NoMasterKey)?;
                 Redaction::Pseudonym(key.derive(PSEUDONYM_PURPOSE, owner))
@@ -134,7 +134,7 @@ impl<S: VaultStore, A: AuditSink> Guardian<S, A> {
         };
         let mode = redaction.mode();
         // Text of an owner's is redacted as their stored memories are: with the people they are known to name.
-        let known = match (&self.vault, request.owner.as_deref().map(str::trim).filter(|owner| !owner.is_empty())) {
+        let known = match (&self.vault, owner) {
             (Some(vault), Some(owner)) => vault.known_people(owner).await?,
             _ => BTreeSet::new(),
         };
