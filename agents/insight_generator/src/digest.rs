@@ -315,21 +315,14 @@ fn mood(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec<I
         let earlier = days_between(previous_from, from.yesterday().unwrap_or(from));
         let earlier = (!earlier.is_empty()).then(|| (mean_of(&earlier), earlier.len()));
         let (title, detail, moved) = match earlier {
-            Some((before, _)) if mean - before > 0.1 => (
-                "Mood rose".to_owned(),
-                format!("mean {mean:+.2} against {before:+.2} the period before"),
-                MoodMove::Rose,
-            ),
-            Some((before, _)) if before - mean > 0.1 => (
-                "Mood fell".to_owned(),
-                format!("mean {mean:+.2} against {before:+.2} the period before"),
-                MoodMove::Fell,
-            ),
-            Some((before, _)) => (
-                "Mood held steady".to_owned(),
-                format!("mean {mean:+.2} against {before:+.2} the period before"),
-                MoodMove::Held,
-            ),
+            Some((before, _)) => {
+                let (title, moved) = match mean - before {
+                    change if change > 0.1 => ("Mood rose", MoodMove::Rose),
+                    change if change < -0.1 => ("Mood fell", MoodMove::Fell),
+                    _ => ("Mood held steady", MoodMove::Held),
+                };
+                (title.to_owned(), format!("mean {mean:+.2} against {before:+.2} the period before"), moved)
+            }
             None => ("Mood".to_owned(), format!("mean {mean:+.2} over {days} days"), MoodMove::Held),
         };
         // Surer with more days of mood on both sides.
