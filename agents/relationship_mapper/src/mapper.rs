@@ -228,12 +228,10 @@ impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading, I: Identities> Agent fo
             }
             message_types::GET_RELATIONSHIPS => {
                 let input: GetRelationshipsRequest = request.payload()?;
-                let mentions_from = match input.mentions_from.as_deref() {
-                    Some(day) => Some(day.parse::<jiff::civil::Date>().map_err(|error| {
-                        HandlerError::bad_request(format!("mentions_from must be a day (YYYY-MM-DD): {error}"))
-                    })?),
-                    None => None,
-                };
+                let mentions_from =
+                    input.mentions_from.as_deref().map(str::parse::<jiff::civil::Date>).transpose().map_err(
+                        |error| HandlerError::bad_request(format!("mentions_from must be a day (YYYY-MM-DD): {error}")),
+                    )?;
                 let relationships = self
                     .with_analysis(
                         &input.principal,
