@@ -129,7 +129,17 @@ pub enum Written {
     /// Only as a verb, right after a subject or a modal ("Jonas and I broke up", "couldn't face the run") or in
     /// its past form ("Omar called"): something done, not something on the owner's mind.
     Verb,
+    /// As how someone feels, right after a verb of feeling ("Everything feels grey", "felt a bit low"): the
+    /// mood insights tell of it. A word the owner once writes so is a feeling wherever it stands ("Grey.").
+    Feeling,
 }
+
+/// Verbs whose complement says how someone feels or seems.
+const FEELING_VERBS: &[&str] = &["feel", "feels", "felt", "feeling", "seem", "seems", "seemed"];
+
+/// Words that may stand between a verb of feeling and the feeling ("felt a bit low", "feel so tired").
+const DEGREE_WORDS: &[&str] =
+    &["so", "very", "really", "quite", "too", "pretty", "rather", "a", "bit", "little", "kind", "sort", "of", "kinda"];
 
 /// Words after which the next is a verb: subject pronouns, and modals and auxiliaries that take one.
 const BEFORE_A_VERB: &[&str] = &[
@@ -161,8 +171,8 @@ const BEFORE_A_VERB: &[&str] = &[
     "didn't",
 ];
 
-/// How `text` writes the words whose index term is `term`: the first not used as a verb, else `Verb`; `None`
-/// when it holds none.
+/// How `text` writes the words whose index term is `term`: `Feeling` if it writes one so, else the first not
+/// used as a verb, else `Verb`; `None` when it holds none.
 pub fn written(text: &str, term: &str) -> Option<Written> {
     let text = text.replace('’', "'");
     let words: Vec<String> = text
@@ -170,20 +180,26 @@ pub fn written(text: &str, term: &str) -> Option<Written> {
         .map(|word| word.trim_matches('\'').to_lowercase())
         .filter(|word| !word.is_empty())
         .collect();
-    let mut found = false;
+    let mut found = None;
     for (at, word) in words.iter().enumerate() {
         if crate::recall::text::terms(word) != [term] {
             continue;
         }
-        found = true;
+        let before = &words[..at];
+        let feeling_verb = before.iter().rev().find(|word| !DEGREE_WORDS.contains(&word.as_str()));
+        if feeling_verb.is_some_and(|verb| FEELING_VERBS.contains(&verb.as_str())) {
+            return Some(Written::Feeling);
+        }
         // The stemmer takes "-ed" off a verb's past form ("called": "call") and leaves it on a noun ("bed").
         let past_form = word.ends_with("ed") && !term.ends_with("ed");
-        let after_a_subject_or_modal = at > 0 && BEFORE_A_VERB.contains(&words[at - 1].as_str());
-        if !past_form && !after_a_subject_or_modal {
-            return Some(Written::Word(word.clone()));
+        let after_a_subject_or_modal = before.last().is_some_and(|word| BEFORE_A_VERB.contains(&word.as_str()));
+        if past_form || after_a_subject_or_modal {
+            found.get_or_insert(Written::Verb);
+        } else if !matches!(found, Some(Written::Word(_))) {
+            found = Some(Written::Word(word.clone()));
         }
     }
-    found.then_some(Written::Verb)
+    found
 }
 
 /// Own memories a period needs before its voice is compared with the usual one.
@@ -845,6 +861,16 @@ mod tests {
         assert_eq!(written("Omar called, then Mum called.", "call"), Some(Written::Verb));
         assert_eq!(written("Omar called after our call.", "call"), Some(Written::Word("call".into())));
         assert_eq!(written("A new bed, finally.", "bed"), Some(Written::Word("bed".into())));
+    }
+
+    #[test]
+    fn words_written_as_how_someone_feels_are_feelings() {
+        assert_eq!(written("Couldn't face the run. Everything feels grey.", "grey"), Some(Written::Feeling));
+        assert_eq!(written("Grey skies. I felt a bit grey after.", "grey"), Some(Written::Feeling), "anywhere in it");
+        assert_eq!(written("Feel so tired.", "tire"), Some(Written::Feeling));
+        assert_eq!(written("A grey morning by the canal.", "grey"), Some(Written::Word("grey".into())));
+        assert_eq!(written("I feel the kiln from here.", "kiln"), Some(Written::Word("kiln".into())));
+        assert_eq!(written("Omar called; I called back.", "call"), Some(Written::Verb));
     }
 
     #[test]

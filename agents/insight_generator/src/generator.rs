@@ -399,7 +399,8 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
 
     /// Gives each topic known only by its stem the owner's own word for it, read (as `principal` may see it)
     /// from the first of its memories that shows it, and leaves out a topic that its first memories write only
-    /// as a verb ("I broke up"); where none of them can be read, the stem stays.
+    /// as a verb ("I broke up") or anywhere as a feeling ("Everything feels grey"); where none of them can be
+    /// read, the stem stays.
     async fn name_topics(
         &self,
         principal: &str,
@@ -417,22 +418,24 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
                 });
                 let found: Vec<digest::Written> =
                     futures::future::join_all(reads).await.into_iter().flatten().collect();
+                // A word the owner writes as a feeling is one wherever it stands; else the first other use names it.
+                let feeling = found.contains(&digest::Written::Feeling).then_some(digest::Written::Feeling);
                 let named = found.iter().find(|written| matches!(written, digest::Written::Word(_))).cloned();
-                named.or_else(|| found.into_iter().next())
+                feeling.or(named).or_else(|| found.into_iter().next())
             }
         });
         let words = futures::future::join_all(reads).await;
-        let mut verbs = Vec::new();
+        let mut left_out = Vec::new();
         for (topic, written) in unnamed.iter().zip(words) {
             match written {
                 Some(digest::Written::Word(word)) => insights[topic.insight].title = digest::topic_title(&word),
-                Some(digest::Written::Verb) => verbs.push(topic.insight),
+                Some(digest::Written::Verb | digest::Written::Feeling) => left_out.push(topic.insight),
                 None => {}
             }
         }
         // Highest first, so that each removal leaves the places of the others as they were.
-        verbs.sort_unstable_by(|a, b| b.cmp(a));
-        for at in verbs {
+        left_out.sort_unstable_by(|a, b| b.cmp(a));
+        for at in left_out {
             insights.remove(at);
         }
     }
@@ -643,11 +646,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_topic_known_by_its_stem_takes_the_owners_word() {
+    async fn a_topic_known_by_its_stem_takes_the_owners_word_and_a_feeling_is_none() {
         let generator = generator().await;
         for (id, at, text) in [
             ("p1", "2023-05-03T19:00:00Z", "Pottery class, glazed two bowls"),
             ("p2", "2023-05-10T19:00:00Z", "More pottery; the kiln cracked a bowl"),
+            ("p3", "2023-05-17T19:00:00Z", "Everything feels grey tonight"),
+            ("p4", "2023-05-24T19:00:00Z", "Grey. Stayed in with tea"),
         ] {
             let memory = memory(id, "maya", at, text);
             let view = MemoryView { memory: memory.clone(), sensitivity: Sensitivity::Personal, redacted: false };
@@ -662,6 +667,7 @@ mod tests {
         let digest = generator.digest(may).await.unwrap();
         let titles: Vec<&str> = digest.insights.iter().map(|insight| insight.title.as_str()).collect();
         assert!(titles.contains(&"On your mind: pottery"), "{titles:?}");
+        assert!(!titles.iter().any(|title| title.contains("grey")), "a feeling is the mood's, not a topic: {titles:?}");
     }
 
     #[tokio::test]
