@@ -422,7 +422,7 @@ impl<L: FollowedLedger<StyleSample>, S: ModelSnapshots, A: AccessCheck, C: Colle
             message_types::RESPOND => {
                 Ok(Reply::new(message_types::AVATAR_RESPONSE, self.respond(request.payload()?).await?))
             }
-            other => Err(HandlerError::internal(format!("`{other}` is advertised but has no handler"))),
+            other => Err(HandlerError::unhandled(other)),
         }
     }
 

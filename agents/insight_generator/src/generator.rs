@@ -498,7 +498,7 @@ pub fn capabilities() -> Vec<AgentCapability> {
 
 impl<S: IndexStore, R: MemoryReading, C: Colleagues> Agent for InsightGenerator<S, R, C> {
     fn description(&self) -> String {
-        "Mneme insight generator: recall over a person's memories".to_owned()
+        "Mneme insight generator: digests of a person's memories and recall over them".to_owned()
     }
 
     fn capabilities(&self) -> Vec<AgentCapability> {
@@ -527,7 +527,7 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> Agent for InsightGenerator<
             message_types::GENERATE_INSIGHTS => {
                 Ok(Reply::new(message_types::INSIGHTS, self.digest(request.payload()?).await?))
             }
-            other => Err(HandlerError::new(ErrorCode::UnknownMessageType, format!("no handler for `{other}`"))),
+            other => Err(HandlerError::unhandled(other)),
         }
     }
 }

@@ -330,7 +330,7 @@ impl<D: DedupIndex> Agent for MemoryHarvester<D> {
                 let input: ValidateQualityRequest = request.payload()?;
                 Ok(Reply::new(message_types::QUALITY_ASSESSMENT, self.harvester.assess(&input.text)))
             }
-            other => Err(HandlerError::internal(format!("`{other}` is advertised but has no handler"))),
+            other => Err(HandlerError::unhandled(other)),
         }
     }
 }

@@ -155,7 +155,7 @@ impl<S: Ledger<Observation>, A: AccessCheck> Agent for PatternAnalyzer<S, A> {
                 let observations = self.store.entries(&input.owner).await?;
                 Ok(Reply::new(message_types::PATTERNS, report(&input.owner, &observations)))
             }
-            other => Err(HandlerError::internal(format!("`{other}` is advertised but has no handler"))),
+            other => Err(HandlerError::unhandled(other)),
         }
     }
 }

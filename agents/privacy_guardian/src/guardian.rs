@@ -214,7 +214,7 @@ pub fn capabilities() -> Vec<AgentCapability> {
 
 impl<S: VaultStore, A: AuditSink> Agent for Guardian<S, A> {
     fn description(&self) -> String {
-        "Mneme privacy guardian: finds and redacts personal information".to_owned()
+        "Mneme privacy guardian: finds and redacts personal information; keeps memories sealed, read as their owners grant".to_owned()
     }
 
     fn capabilities(&self) -> Vec<AgentCapability> {
@@ -294,7 +294,7 @@ impl<S: VaultStore, A: AuditSink> Agent for Guardian<S, A> {
                 self.announce(event_types::MEMORY_FORGOTTEN, &forgotten).await;
                 Ok(Reply::new(message_types::FORGOTTEN, forgotten))
             }
-            other => Err(HandlerError::internal(format!("`{other}` is advertised but has no handler"))),
+            other => Err(HandlerError::unhandled(other)),
         }
     }
 }

@@ -272,7 +272,7 @@ impl<L: Ledger<Contact>, A: AccessCheck, T: TextReading, I: Identities> Agent fo
                 let names = self.identities.names(&input.owner).await?;
                 Ok(Reply::new(message_types::IDENTITY, Identity { owner: input.owner, names }))
             }
-            other => Err(HandlerError::internal(format!("`{other}` is advertised but has no handler"))),
+            other => Err(HandlerError::unhandled(other)),
         }
     }
 }

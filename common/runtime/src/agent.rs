@@ -161,6 +161,12 @@ impl HandlerError {
         Self::new(ErrorCode::Unavailable, message)
     }
 
+    /// A message type the agent advertises but has no arm for: the agent's own fault, since the runtime turns
+    /// away the types an agent does not advertise before they reach [`Agent::handle`].
+    pub fn unhandled(message_type: &str) -> Self {
+        Self::internal(format!("`{message_type}` is advertised but has no handler"))
+    }
+
     pub fn payload(&self) -> ErrorPayload {
         ErrorPayload::new(self.code, self.message.clone())
     }
