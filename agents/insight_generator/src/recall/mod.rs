@@ -382,6 +382,19 @@ mod tests {
     }
 
     #[test]
+    fn lately_asks_for_the_last_month_and_is_no_word_to_search_for() {
+        let index = corpus();
+        let added = [
+            ("late", entry("Stayed up late glazing", "2023-11-02T23:00:00Z", &[])),
+            ("recent", entry("Pottery class, a new bowl", "2024-02-20T19:00:00Z", &[])),
+        ];
+        index.apply(added.map(|(id, entry)| (id.to_owned(), entry)), []).unwrap();
+        let answer = ask(&index, "what have I been up to lately?");
+        assert_eq!(ids(&answer), ["recent"]);
+        assert_eq!(answer.reading.period.expect("a period").from, "2024-02-01T00:00:00Z");
+    }
+
+    #[test]
     fn named_people_weigh_and_questions_without_words_find_nothing() {
         let index = corpus();
         let answer = ask(&index, "run with Omar");

@@ -1,5 +1,5 @@
-//! Time expressions in a query ("yesterday", "last summer", "in May 2023", "two weeks ago", "the week after the
-//! wedding") read as spans of days, counted from a reference day. An expression anchored on an event names
+//! Time expressions in a query ("yesterday", "last summer", "in May 2023", "two weeks ago", "lately", "the week
+//! after the wedding") read as spans of days, counted from a reference day. An expression anchored on an event names
 //! the event; the search finds when it happened in the owner's memories.
 //!
 //! Seasons are the meteorological ones of the northern hemisphere (summer is June to August); weeks start on
@@ -116,6 +116,10 @@ static PATTERNS: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
         (Kind::Relative, pattern(format!(r"(?P<which>last|this|past|previous)\s+(?P<unit>{UNIT})"))),
         (Kind::Weekday, pattern(format!(r"(?:last|this|on)\s+(?P<weekday>{WEEKDAY})"))),
         (Kind::Named, pattern(r"yesterday|today|tonight|last\s+night|this\s+morning|this\s+evening".to_owned())),
+        (
+            Kind::Recent,
+            pattern(r"lately|recently|of\s+late|these\s+days|nowadays|in\s+recent\s+(?:days|weeks|months)".to_owned()),
+        ),
     ]
 });
 
@@ -132,6 +136,7 @@ enum Kind {
     Relative,
     Weekday,
     Named,
+    Recent,
 }
 
 /// The first time expression of `query` (by the most specific pattern that matches), read against `today`.
@@ -250,6 +255,17 @@ fn read(kind: Kind, captures: &Captures<'_>, today: Date) -> Option<Meaning> {
             let phrase = captures.get(0)?.as_str().to_lowercase();
             let day = if phrase == "yesterday" || phrase.starts_with("last") { today.yesterday().ok()? } else { today };
             days(day, day.tomorrow().ok()?)
+        }
+        Kind::Recent => {
+            // "Lately" is the last month; "in recent days" the last week, "in recent months" the last three.
+            let phrase = captures.get(0)?.as_str().to_lowercase();
+            let recent = phrase.strip_prefix("in").map(str::trim_start).and_then(|rest| rest.strip_prefix("recent"));
+            let back = match recent.map(str::trim) {
+                Some("days") => 1.week(),
+                Some("months") => 3.months(),
+                _ => 1.month(),
+            };
+            days(today.checked_sub(back).ok()?, today.tomorrow().ok()?)
         }
     }
 }
@@ -398,6 +414,19 @@ mod tests {
         assert_eq!(days_of("in the summer of 2021", today), Some((date(2021, 6, 1), date(2021, 9, 1))));
         assert_eq!(days_of("last Tuesday", today), Some((date(2024, 3, 12), date(2024, 3, 13))));
         assert_eq!(days_of("a few weeks ago", today).map(|(from, _)| from), Some(date(2024, 2, 12)));
+    }
+
+    #[test]
+    fn lately_is_the_last_month_up_to_today() {
+        let today = date(2024, 3, 15);
+        let found = find("what have I been up to lately?", today).expect("found");
+        assert_eq!(found.expression, "lately");
+        assert_eq!(found.meaning, Meaning::Days { from: date(2024, 2, 15), until: date(2024, 3, 16) });
+        assert_eq!(days_of("How's Lena these days", today), Some((date(2024, 2, 15), date(2024, 3, 16))));
+        assert_eq!(days_of("anything new recently?", today).map(|(from, _)| from), Some(date(2024, 2, 15)));
+        assert_eq!(days_of("pottery in recent months", today).map(|(from, _)| from), Some(date(2023, 12, 15)));
+        assert_eq!(days_of("in recent days", today).map(|(from, _)| from), Some(date(2024, 3, 8)));
+        assert_eq!(find("a late night at the studio", today), None, "late is no time expression");
     }
 
     #[test]
