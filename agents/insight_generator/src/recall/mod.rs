@@ -85,7 +85,7 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     let mut time = if tuning.time_expressions { when::find(question.text, question.today) } else { None };
     let period = match &time {
         Some(found) => match &found.meaning {
-            Meaning::Days { from, until } => Some((*from, *until)),
+            Meaning::Days { from, until } | Meaning::Recent { from, until } => Some((*from, *until)),
             Meaning::Anchored { event, after, days } => {
                 anchor(index, event, &question.narrowing, tuning)?.and_then(|day| {
                     let span = jiff::Span::new().days(*days);
@@ -154,9 +154,11 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     } else {
         index.search(&weighted, &people, tuning.people_weight, &within_period, limit)?
     };
-    // Within a period the words' own matches lead; the turns around them come with the rest of the period.
+    // Within a period the words' own matches lead; the turns around them come with the rest of the period. A
+    // vague one ("lately") is no frame to fill: the words' matches elsewhere follow its own.
+    let vague = time.as_ref().is_some_and(|found| matches!(found.meaning, Meaning::Recent { .. }));
     let mut inside = matched;
-    if inside.len() < question.limit {
+    if inside.len() < question.limit && !(vague && (!weighted.is_empty() || !people.is_empty())) {
         // The rest of the period, nearest in time to its best match (or in the order it happened).
         let centre = inside.first().and_then(|found| index.entry(&found.memory_id)).and_then(|entry| entry.timestamp());
         let mut rest: Vec<Found> = index
@@ -387,11 +389,16 @@ mod tests {
         let added = [
             ("late", entry("Stayed up late glazing", "2023-11-02T23:00:00Z", &[])),
             ("recent", entry("Pottery class, a new bowl", "2024-02-20T19:00:00Z", &[])),
+            ("recent run", entry("Short run in the rain", "2024-02-25T07:00:00Z", &[])),
         ];
         index.apply(added.map(|(id, entry)| (id.to_owned(), entry)), []).unwrap();
         let answer = ask(&index, "what have I been up to lately?");
-        assert_eq!(ids(&answer), ["recent"]);
+        assert_eq!(ids(&answer), ["recent", "recent run"]);
         assert_eq!(answer.reading.period.expect("a period").from, "2024-02-01T00:00:00Z");
+        // What a question asks for lately leads, then the same further back, not the rest of the month.
+        let running = ask(&index, "how's running these days?");
+        assert_eq!(ids(&running)[0], "recent run");
+        assert!(!ids(&running).contains(&"recent"), "{:?}", ids(&running));
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub struct TimeExpression {
 pub enum Meaning {
     /// The days `from` (inclusive) to `until` (exclusive).
     Days { from: Date, until: Date },
+    /// The recent past, `from` up to the reference day (`until`, exclusive): "lately". Vaguer than a named
+    /// period, so what else the question asks for is not put behind the rest of those days.
+    Recent { from: Date, until: Date },
     /// `days` days after (or before) an event the query names in `event`.
     Anchored { event: String, after: bool, days: i64 },
 }
@@ -265,7 +268,7 @@ fn read(kind: Kind, captures: &Captures<'_>, today: Date) -> Option<Meaning> {
                 Some("months") => 3.months(),
                 _ => 1.month(),
             };
-            days(today.checked_sub(back).ok()?, today.tomorrow().ok()?)
+            Some(Meaning::Recent { from: today.checked_sub(back).ok()?, until: today.tomorrow().ok()? })
         }
     }
 }
@@ -383,7 +386,7 @@ mod tests {
 
     fn days_of(query: &str, today: Date) -> Option<(Date, Date)> {
         match find(query, today)?.meaning {
-            Meaning::Days { from, until } => Some((from, until)),
+            Meaning::Days { from, until } | Meaning::Recent { from, until } => Some((from, until)),
             Meaning::Anchored { .. } => None,
         }
     }
@@ -421,7 +424,7 @@ mod tests {
         let today = date(2024, 3, 15);
         let found = find("what have I been up to lately?", today).expect("found");
         assert_eq!(found.expression, "lately");
-        assert_eq!(found.meaning, Meaning::Days { from: date(2024, 2, 15), until: date(2024, 3, 16) });
+        assert_eq!(found.meaning, Meaning::Recent { from: date(2024, 2, 15), until: date(2024, 3, 16) });
         assert_eq!(days_of("How's Lena these days", today), Some((date(2024, 2, 15), date(2024, 3, 16))));
         assert_eq!(days_of("anything new recently?", today).map(|(from, _)| from), Some(date(2024, 2, 15)));
         assert_eq!(days_of("pottery in recent months", today).map(|(from, _)| from), Some(date(2023, 12, 15)));
