@@ -117,6 +117,7 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     }
 
     let mut weighted = weigh(&terms);
+    let asked = weighted.clone();
     if weighted.is_empty() && people.is_empty() && period.is_none() {
         return Ok(Recalled { reading, found: Vec::new() });
     }
@@ -149,16 +150,19 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     let mut within_period = question.narrowing.clone();
     within_period.from = Some(within_period.from.unwrap_or(i64::MIN).max(seconds(from).unwrap_or(i64::MIN)));
     within_period.until = Some(within_period.until.unwrap_or(i64::MAX).min(seconds(until).unwrap_or(i64::MAX)));
-    let matched = if weighted.is_empty() && people.is_empty() {
+    // A vague period ("lately") leads only with what the question itself asks for, and is no frame to fill:
+    // a memory of those days that holds only a word the owner's memories added, or none, follows the question's
+    // matches from before it.
+    let vague = time.as_ref().is_some_and(|found| matches!(found.meaning, Meaning::Recent { .. }));
+    let leading = if vague { &asked } else { &weighted };
+    let matched = if leading.is_empty() && people.is_empty() {
         Vec::new()
     } else {
-        index.search(&weighted, &people, tuning.people_weight, &within_period, limit)?
+        index.search(leading, &people, tuning.people_weight, &within_period, limit)?
     };
-    // Within a period the words' own matches lead; the turns around them come with the rest of the period. A
-    // vague one ("lately") is no frame to fill: the words' matches elsewhere follow its own.
-    let vague = time.as_ref().is_some_and(|found| matches!(found.meaning, Meaning::Recent { .. }));
+    // Within a period the words' own matches lead; the turns around them come with the rest of the period.
     let mut inside = matched;
-    if inside.len() < question.limit && !(vague && (!weighted.is_empty() || !people.is_empty())) {
+    if inside.len() < question.limit && !(vague && (!asked.is_empty() || !people.is_empty())) {
         // The rest of the period, nearest in time to its best match (or in the order it happened).
         let centre = inside.first().and_then(|found| index.entry(&found.memory_id)).and_then(|entry| entry.timestamp());
         let mut rest: Vec<Found> = index
@@ -390,15 +394,17 @@ mod tests {
             ("late", entry("Stayed up late glazing", "2023-11-02T23:00:00Z", &[])),
             ("recent", entry("Pottery class, a new bowl", "2024-02-20T19:00:00Z", &[])),
             ("recent run", entry("Short run in the rain", "2024-02-25T07:00:00Z", &[])),
+            ("brace", entry("A knee brace came in the post", "2024-02-26T07:00:00Z", &[])),
         ];
         index.apply(added.map(|(id, entry)| (id.to_owned(), entry)), []).unwrap();
         let answer = ask(&index, "what have I been up to lately?");
-        assert_eq!(ids(&answer), ["recent", "recent run"]);
+        assert_eq!(ids(&answer), ["recent", "recent run", "brace"]);
         assert_eq!(answer.reading.period.expect("a period").from, "2024-02-01T00:00:00Z");
         // What a question asks for lately leads, then the same further back, not the rest of the month.
         let running = ask(&index, "how's running these days?");
         assert_eq!(ids(&running)[0], "recent run");
-        assert!(!ids(&running).contains(&"recent"), "{:?}", ids(&running));
+        assert!(running.reading.expansion.iter().any(|added| added.term == "knee"), "{:?}", running.reading);
+        assert!(!ids(&running).iter().any(|id| ["recent", "brace"].contains(id)), "{:?}", ids(&running));
     }
 
     #[test]
