@@ -117,7 +117,8 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     }
 
     let mut weighted = weigh(&terms);
-    let asked = weighted.clone();
+    // The expansion only appends: the question's own terms stay the first `asked` of `weighted`.
+    let asked = weighted.len();
     if weighted.is_empty() && people.is_empty() && period.is_none() {
         return Ok(Recalled { reading, found: Vec::new() });
     }
@@ -154,7 +155,7 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     // a memory of those days that holds only a word the owner's memories added, or none, follows the question's
     // matches from before it.
     let vague = time.as_ref().is_some_and(|found| matches!(found.meaning, Meaning::Recent { .. }));
-    let leading = if vague { &asked } else { &weighted };
+    let leading = if vague { &weighted[..asked] } else { &weighted[..] };
     let matched = if leading.is_empty() && people.is_empty() {
         Vec::new()
     } else {
@@ -162,7 +163,7 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     };
     // Within a period the words' own matches lead; the turns around them come with the rest of the period.
     let mut inside = matched;
-    if inside.len() < question.limit && !(vague && (!asked.is_empty() || !people.is_empty())) {
+    if inside.len() < question.limit && !(vague && (asked > 0 || !people.is_empty())) {
         // The rest of the period, nearest in time to its best match (or in the order it happened).
         let centre = inside.first().and_then(|found| index.entry(&found.memory_id)).and_then(|entry| entry.timestamp());
         let mut rest: Vec<Found> = index

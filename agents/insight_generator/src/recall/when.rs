@@ -121,7 +121,10 @@ static PATTERNS: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
         (Kind::Named, pattern(r"yesterday|today|tonight|last\s+night|this\s+morning|this\s+evening".to_owned())),
         (
             Kind::Recent,
-            pattern(r"lately|recently|of\s+late|these\s+days|nowadays|in\s+recent\s+(?:days|weeks|months)".to_owned()),
+            pattern(
+                r"lately|recently|of\s+late|these\s+days|nowadays|in\s+recent\s+(?P<recent>days|weeks|months)"
+                    .to_owned(),
+            ),
         ),
     ]
 });
@@ -261,9 +264,7 @@ fn read(kind: Kind, captures: &Captures<'_>, today: Date) -> Option<Meaning> {
         }
         Kind::Recent => {
             // "Lately" is the last month; "in recent days" the last week, "in recent months" the last three.
-            let phrase = captures.get(0)?.as_str().to_lowercase();
-            let recent = phrase.strip_prefix("in").map(str::trim_start).and_then(|rest| rest.strip_prefix("recent"));
-            let back = match recent.map(str::trim) {
+            let back = match text("recent").as_deref() {
                 Some("days") => 1.week(),
                 Some("months") => 3.months(),
                 _ => 1.month(),
