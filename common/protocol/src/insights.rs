@@ -90,6 +90,20 @@ pub struct QueryReading {
     pub period: Option<Period>,
     /// People of the owner's memories the query names.
     pub people: Vec<String>,
+    /// Whether the query asks for the first or the last time of something: its best matches then come in order
+    /// of date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<RecallOrder>,
+}
+
+/// A query's "when did I last ...", "the first time ...": the memories that match it about as well as the best
+/// come first, latest or earliest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecallOrder {
+    /// The words it was read from ("last", "the first time").
+    pub expression: String,
+    /// Latest first ("last", "most recently"); otherwise earliest first ("first").
+    pub latest_first: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -67,6 +67,10 @@ fn results_text(results: &SearchResults) -> String {
             &period.until[..10]
         ));
     }
+    if let Some(order) = &reading.order {
+        let first = if order.latest_first { "latest" } else { "earliest" };
+        read.push_str(&format!("; \"{}\" read as the {first} first", order.expression));
+    }
     if !reading.people.is_empty() {
         read.push_str(&format!("; people: {}", reading.people.join(", ")));
     }

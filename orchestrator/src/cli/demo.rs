@@ -157,6 +157,7 @@ pub async fn demo(mut settings: Settings, url_configured: bool, request: DemoReq
         "when did I start at Fieldwork?",
         "what did we do in Lisbon last summer?",
         "how did I feel the week after Jonas left?",
+        "when did I last see Omar?",
     ];
     for question in questions {
         heading(&format!("Asking: \"{question}\" (mneme ask ... --owner sam)"))?;

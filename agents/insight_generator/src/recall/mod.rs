@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-use mneme_protocol::insights::{Period, QueryReading, WeightedTerm};
+use mneme_protocol::insights::{Period, QueryReading, RecallOrder, WeightedTerm};
 
 use index::{Found, IndexError, Narrowing, OwnerIndex};
 use when::Meaning;
@@ -82,7 +82,21 @@ fn rfc3339(day: Date) -> String {
 
 /// Searches `index` for `question`.
 pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> Result<Recalled, IndexError> {
-    let mut time = if tuning.time_expressions { when::find(question.text, question.today) } else { None };
+    // "When did I last ..." asks for an order, not for the word "last": its words are blanked (in place, so that
+    // what is read after keeps its offsets).
+    // With it, a verb of meeting someone ("see", "talk to") says only who the question is about.
+    let order = if tuning.time_expressions { when::find_order(question.text) } else { None };
+    let text = match &order {
+        Some(order) => {
+            let mut text = question.text.to_owned();
+            for span in std::iter::once(order.span.clone()).chain(when::contact_verbs(question.text)) {
+                text.replace_range(span.clone(), &" ".repeat(span.len()));
+            }
+            text
+        }
+        None => question.text.to_owned(),
+    };
+    let mut time = if tuning.time_expressions { when::find(&text, question.today) } else { None };
     let period = match &time {
         Some(found) => match &found.meaning {
             Meaning::Days { from, until } | Meaning::Recent { from, until } => Some((*from, *until)),
@@ -105,12 +119,20 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     }
     // The words of a time expression say when, not what: they are not searched for.
     let words: String = match &time {
-        Some(found) => format!("{} {}", &question.text[..found.span.start], &question.text[found.span.end..]),
-        None => question.text.to_owned(),
+        Some(found) => format!("{} {}", &text[..found.span.start], &text[found.span.end..]),
+        None => text,
     };
     let terms = text::terms(&words);
     let people = named_people(index, &words);
-    let mut reading = QueryReading { terms: unique(&terms), people: people.clone(), ..QueryReading::default() };
+    let mut reading = QueryReading {
+        terms: unique(&terms),
+        people: people.clone(),
+        order: order.as_ref().map(|order| RecallOrder {
+            expression: order.expression.clone(),
+            latest_first: order.extreme == when::Extreme::Latest,
+        }),
+        ..QueryReading::default()
+    };
     if let (Some(found), Some((from, until))) = (&time, period) {
         reading.period =
             Some(Period { expression: found.expression.clone(), from: rfc3339(from), until: rfc3339(until) });
@@ -142,28 +164,78 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     } else {
         index.search(&weighted, &people, tuning.people_weight, &question.narrowing, limit)?
     };
-    let everywhere = with_context(index, everywhere, tuning);
-    let Some((from, until)) = period else {
-        return Ok(Recalled { reading, found: everywhere.into_iter().take(question.limit).collect() });
+    // A question only about people ("when did I last see Omar?") asks for the latest of all their memories;
+    // another, for the latest of those that match about as well as the best.
+    let about_people_only =
+        !people.is_empty() && weighted[..asked].iter().all(|(term, _)| names_a_person(term, &people));
+    let arrange = |found: Vec<Found>| match &order {
+        Some(order) if about_people_only => {
+            in_order(index, found, order.extreme, |found| involves(index, found, &people))
+        }
+        Some(order) => {
+            let best = found.first().map_or(0.0, |found| found.score);
+            in_order(index, found, order.extreme, |found| found.score > 0.0 && found.score >= ORDER_MATCH_SHARE * best)
+        }
+        None => found,
     };
+    let everywhere = arrange(with_context(index, everywhere, tuning));
+    let ranked = match period {
+        Some(period) => {
+            let vague = time.as_ref().is_some_and(|found| matches!(found.meaning, Meaning::Recent { .. }));
+            let leading = if vague { &weighted[..asked] } else { &weighted[..] };
+            let asking = Asking { leading, people: &people, vague };
+            period_first(index, everywhere, period, &asking, question, tuning, arrange)?
+        }
+        None => everywhere,
+    };
+    Ok(Recalled { reading, found: ranked.into_iter().take(question.limit).collect() })
+}
 
-    // What falls in the period comes first; the rest follows, in case the period was read too narrowly.
+/// What a question asks of a period: its `leading` terms, its people, and whether the period is vague.
+struct Asking<'a> {
+    leading: &'a [(String, f32)],
+    people: &'a [String],
+    vague: bool,
+}
+
+/// Whether the memory `found` is of each of `people`: theirs, or naming them.
+fn involves(index: &OwnerIndex, found: &Found, people: &[String]) -> bool {
+    index.entry(&found.memory_id).is_some_and(|entry| {
+        people.iter().all(|person| {
+            entry.person_tokens().any(|token| token == *person)
+                || text::terms(person).iter().all(|term| entry.terms.contains(term))
+        })
+    })
+}
+
+/// What falls in the period comes first; the rest follows, in case the period was read too narrowly.
+///
+/// A vague period ("lately") leads only with what the question itself asks for (`leading`, its own terms), and
+/// is no frame to fill: a memory of those days that holds only a word the owner's memories added, or none,
+/// follows the question's matches from before it.
+fn period_first(
+    index: &OwnerIndex,
+    everywhere: Vec<Found>,
+    (from, until): (Date, Date),
+    asking: &Asking<'_>,
+    question: &Question<'_>,
+    tuning: &Tuning,
+    arrange: impl Fn(Vec<Found>) -> Vec<Found>,
+) -> Result<Vec<Found>, IndexError> {
+    let Asking { leading, people, vague } = *asking;
+    let limit = tuning.candidates.max(question.limit);
     let mut within_period = question.narrowing.clone();
     within_period.from = Some(within_period.from.unwrap_or(i64::MIN).max(seconds(from).unwrap_or(i64::MIN)));
     within_period.until = Some(within_period.until.unwrap_or(i64::MAX).min(seconds(until).unwrap_or(i64::MAX)));
-    // A vague period ("lately") leads only with what the question itself asks for, and is no frame to fill:
-    // a memory of those days that holds only a word the owner's memories added, or none, follows the question's
-    // matches from before it.
-    let vague = time.as_ref().is_some_and(|found| matches!(found.meaning, Meaning::Recent { .. }));
-    let leading = if vague { &weighted[..asked] } else { &weighted[..] };
     let matched = if leading.is_empty() && people.is_empty() {
         Vec::new()
     } else {
-        index.search(leading, &people, tuning.people_weight, &within_period, limit)?
+        index.search(leading, people, tuning.people_weight, &within_period, limit)?
     };
-    // Within a period the words' own matches lead; the turns around them come with the rest of the period.
-    let mut inside = matched;
-    if inside.len() < question.limit && !(vague && (asked > 0 || !people.is_empty())) {
+    // Within a period the words' own matches lead (in the order asked for); the turns around them come with the
+    // rest of the period.
+    let mut inside = arrange(matched);
+    if inside.len() < question.limit && !(vague && (!leading.is_empty() || !people.is_empty())) {
         // The rest of the period, nearest in time to its best match (or in the order it happened).
         let centre = inside.first().and_then(|found| index.entry(&found.memory_id)).and_then(|entry| entry.timestamp());
         let mut rest: Vec<Found> = index
@@ -180,15 +252,51 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     let lead = everywhere.iter().chain(&inside).map(|found| found.score).fold(0.0_f32, f32::max) + 1.0;
     let inside_count = inside.len();
     let mut seen = HashSet::new();
-    let ranked = inside
+    Ok(inside
         .into_iter()
         .enumerate()
         .map(|(rank, found)| Found { score: found.score + lead + (inside_count - rank) as f32 * f32::EPSILON, ..found })
         .chain(everywhere)
         .filter(|found| seen.insert(found.memory_id.clone()))
-        .take(question.limit)
-        .collect();
-    Ok(Recalled { reading, found: ranked })
+        .collect())
+}
+
+/// Whether `term` is a word of one of `people`'s names.
+fn names_a_person(term: &str, people: &[String]) -> bool {
+    people.iter().any(|person| text::terms(person).iter().any(|word| word == term))
+}
+
+/// How well, against the best, a memory must match to be among those a question about the first or the last
+/// time puts in order of date.
+const ORDER_MATCH_SHARE: f32 = 0.5;
+
+/// The memories that are `matching`, latest or earliest first; then the rest as they ranked.
+fn in_order(
+    index: &OwnerIndex,
+    ranked: Vec<Found>,
+    extreme: when::Extreme,
+    matching: impl Fn(&Found) -> bool,
+) -> Vec<Found> {
+    let best = ranked.first().map_or(0.0, |found| found.score);
+    let (mut matching, rest): (Vec<Found>, Vec<Found>) = ranked.into_iter().partition(|found| matching(found));
+    matching.sort_by_cached_key(|found| {
+        let at = index.entry(&found.memory_id).and_then(|entry| entry.timestamp());
+        // A memory without a date cannot answer when; turns of one conversation keep the order they were said in.
+        let by_date = match (extreme, at) {
+            (_, None) => i64::MAX,
+            (when::Extreme::Latest, Some(at)) => -at,
+            (when::Extreme::Earliest, Some(at)) => at,
+        };
+        (by_date, index::natural_order(&found.memory_id, index))
+    });
+    let count = matching.len() as f32;
+    let lead = best + 1.0;
+    matching
+        .into_iter()
+        .enumerate()
+        .map(|(rank, found)| Found { score: lead + (count - rank as f32) / count, ..found })
+        .chain(rest)
+        .collect()
 }
 
 /// Chat turns lend part of their score to the turns around them: the answer to a matching question is the turn
@@ -406,6 +514,27 @@ mod tests {
         assert_eq!(ids(&running)[0], "recent run");
         assert!(running.reading.expansion.iter().any(|added| added.term == "knee"), "{:?}", running.reading);
         assert!(!ids(&running).iter().any(|id| ["recent", "brace"].contains(id)), "{:?}", ids(&running));
+    }
+
+    #[test]
+    fn the_last_or_first_time_puts_the_best_matches_in_order_of_date() {
+        let index = corpus();
+        let last = ask(&index, "when did I last go for a run?");
+        assert_eq!(ids(&last), ["run3", "run2", "run1"]);
+        assert_eq!(last.reading.order, Some(RecallOrder { expression: "last".to_owned(), latest_first: true }));
+        assert!(!last.reading.terms.contains(&"last".to_owned()), "{:?}", last.reading.terms);
+        assert_eq!(ids(&ask(&index, "the first time I went running")), ["run1", "run2", "run3"]);
+        // A question about someone and nothing else asks for the latest of all their memories, those that only
+        // name them too; the verb of meeting them is no word to search for.
+        let omar = ask(&index, "when did I last see Omar?");
+        assert_eq!(ids(&omar)[..2], ["run2", "after"]);
+        assert!(!omar.reading.terms.contains(&"see".to_owned()), "{:?}", omar.reading.terms);
+        index.apply([("named".to_owned(), entry("Omar came round for tea", "2024-02-10T18:00:00Z", &[]))], []).unwrap();
+        assert_eq!(ids(&ask(&index, "when did I last see Omar?"))[..3], ["named", "run2", "after"]);
+        // A period still leads, and within it the order holds.
+        assert_eq!(ids(&ask(&index, "when did I last run in 2023?"))[..2], ["run2", "run1"]);
+        // Words besides the person's still count: only the memories that match about as well as the best.
+        assert_eq!(ids(&ask(&index, "when did I last run with Omar?"))[0], "run2");
     }
 
     #[test]

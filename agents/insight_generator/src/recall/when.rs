@@ -1,6 +1,7 @@
 //! Time expressions in a query ("yesterday", "last summer", "in May 2023", "two weeks ago", "lately", "the week
 //! after the wedding") read as spans of days, counted from a reference day. An expression anchored on an event names
-//! the event; the search finds when it happened in the owner's memories.
+//! the event; the search finds when it happened in the owner's memories. A question for the last or the first time
+//! of something ("when did I last see Omar?") asks for an order instead.
 //!
 //! Seasons are the meteorological ones of the northern hemisphere (summer is June to August); weeks start on
 //! Monday; a month or day named without a year is its latest occurrence up to the reference day.
@@ -143,6 +144,61 @@ enum Kind {
     Weekday,
     Named,
     Recent,
+}
+
+/// Which end of its matches a question asks for by time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extreme {
+    /// "When did I last see Omar?", "the last time we spoke", "most recently".
+    Latest,
+    /// "When did we first meet?", "the first time I went to pottery".
+    Earliest,
+}
+
+/// Where a question asks for the first or the last time something happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderExpression {
+    /// The words it was read from.
+    pub expression: String,
+    /// The words that say it and nothing else, in bytes: not searched for. ("when did Omar last call" keeps
+    /// "Omar" and "call".)
+    pub span: Range<usize>,
+    pub extreme: Extreme,
+}
+
+static ORDER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:(?P<time>(?:for\s+)?the\s+(?P<which>last|first|latest|earliest|most\s+recent)\s+time)|when\s+(?:did|was|were|have|has|had|do|does)\s+(?:[\w']+\s+){1,2}?(?P<adverb>(?:last|first)(?:\s+time)?|most\s+recently)|(?P<alone>most\s+recently))\b",
+    )
+    .expect("a valid pattern")
+});
+
+/// Verbs of meeting or hearing from someone: in "when did I last see Omar?" they say only that the question is
+/// about Omar, and are no word to search for.
+static CONTACT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:see|saw|seen|meet|met|talk(?:ed)?|speak|spoke(?:n)?|hear(?:d)?|call(?:ed)?|visit(?:ed)?|text(?:ed)?|messag(?:e|ed)|e-?mail(?:ed)?)\b",
+    )
+    .expect("a valid pattern")
+});
+
+/// Where `query` has a verb of meeting or hearing from someone.
+pub fn contact_verbs(query: &str) -> impl Iterator<Item = Range<usize>> + '_ {
+    CONTACT.find_iter(query).map(|found| found.range())
+}
+
+/// The first place `query` asks for the first or the last time of something.
+pub fn find_order(query: &str) -> Option<OrderExpression> {
+    let captures = ORDER.captures(query)?;
+    let (said, which) = match (captures.name("time"), captures.name("adverb"), captures.name("alone")) {
+        (Some(time), _, _) => (time, captures.name("which")?),
+        (None, Some(adverb), _) => (adverb, adverb),
+        (None, None, Some(alone)) => (alone, alone),
+        (None, None, None) => return None,
+    };
+    let which = which.as_str().to_lowercase();
+    let extreme = if which.starts_with("first") || which == "earliest" { Extreme::Earliest } else { Extreme::Latest };
+    Some(OrderExpression { expression: said.as_str().to_owned(), span: said.range(), extreme })
 }
 
 /// The first time expression of `query` (by the most specific pattern that matches), read against `today`.
@@ -418,6 +474,34 @@ mod tests {
         assert_eq!(days_of("in the summer of 2021", today), Some((date(2021, 6, 1), date(2021, 9, 1))));
         assert_eq!(days_of("last Tuesday", today), Some((date(2024, 3, 12), date(2024, 3, 13))));
         assert_eq!(days_of("a few weeks ago", today).map(|(from, _)| from), Some(date(2024, 2, 12)));
+    }
+
+    #[test]
+    fn the_last_or_first_time_is_an_order_and_last_summer_a_period() {
+        fn order(query: &str) -> Option<(String, Extreme, &str)> {
+            find_order(query).map(|found| (found.expression, found.extreme, &query[found.span]))
+        }
+        assert_eq!(order("When did I last see Omar?"), Some(("last".to_owned(), Extreme::Latest, "last")));
+        assert_eq!(order("when did my sister last call"), Some(("last".to_owned(), Extreme::Latest, "last")));
+        assert_eq!(order("when was my last pottery class?"), Some(("last".to_owned(), Extreme::Latest, "last")));
+        assert_eq!(order("when did we first meet?"), Some(("first".to_owned(), Extreme::Earliest, "first")));
+        assert_eq!(
+            order("the first time I went to pottery"),
+            Some(("the first time".to_owned(), Extreme::Earliest, "the first time"))
+        );
+        assert_eq!(
+            order("when was the last time we spoke"),
+            Some(("last time".to_owned(), Extreme::Latest, "last time"))
+        );
+        assert_eq!(
+            order("who did I see most recently?"),
+            Some(("most recently".to_owned(), Extreme::Latest, "most recently"))
+        );
+        for no_order in
+            ["what did we do last summer?", "when did I see Omar last week?", "at last, the kiln", "my first marathon"]
+        {
+            assert_eq!(order(no_order), None, "{no_order}");
+        }
     }
 
     #[test]
