@@ -388,6 +388,56 @@ impl OwnerIndex {
         narrowing: &Narrowing,
         limit: usize,
     ) -> Result<Vec<Found>, IndexError> {
+        let query = self.query(terms, people, people_weight, narrowing);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+        self.found(&searcher, top)
+    }
+
+    /// The `limit` latest (or earliest) dated memories that hold any of `terms` or `people`, within
+    /// `narrowing`, each with its score for them: "when did I last see Omar?" of someone with years of chats.
+    pub fn search_by_date(
+        &self,
+        terms: &[(String, f32)],
+        people: &[String],
+        people_weight: f32,
+        narrowing: &Narrowing,
+        latest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<Found>, IndexError> {
+        let mut dated = narrowing.clone();
+        // Undated memories stand at the smallest time: they answer no "when".
+        dated.from = Some(dated.from.unwrap_or(i64::MIN).max(i64::MIN + 1));
+        let query = self.query(terms, people, people_weight, &dated);
+        let searcher = self.reader.searcher();
+        let order = if latest_first { tantivy::Order::Desc } else { tantivy::Order::Asc };
+        let by_date = TopDocs::with_limit(limit.max(1)).order_by_fast_field::<i64>("at", order);
+        let top = searcher.search(&query, &by_date)?;
+        self.found(&searcher, top.into_iter().map(|(_, address)| (1.0, address)).collect())
+    }
+
+    fn found(
+        &self,
+        searcher: &tantivy::Searcher,
+        top: Vec<(f32, tantivy::DocAddress)>,
+    ) -> Result<Vec<Found>, IndexError> {
+        let mut found = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let document: TantivyDocument = searcher.doc(address)?;
+            if let Some(memory_id) = document.get_first(self.fields.id).and_then(|value| value.as_str()) {
+                found.push(Found { memory_id: memory_id.to_owned(), score });
+            }
+        }
+        Ok(found)
+    }
+
+    fn query(
+        &self,
+        terms: &[(String, f32)],
+        people: &[String],
+        people_weight: f32,
+        narrowing: &Narrowing,
+    ) -> BooleanQuery {
         let fields = self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut scoring: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -461,17 +511,7 @@ impl OwnerIndex {
             let own = TermQuery::new(Term::from_field_u64(fields.own, 1), IndexRecordOption::Basic);
             clauses.push((Occur::Must, Box::new(own)));
         }
-        let query = BooleanQuery::new(clauses);
-        let searcher = self.reader.searcher();
-        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
-        let mut found = Vec::with_capacity(top.len());
-        for (score, address) in top {
-            let document: TantivyDocument = searcher.doc(address)?;
-            if let Some(memory_id) = document.get_first(fields.id).and_then(|value| value.as_str()) {
-                found.push(Found { memory_id: memory_id.to_owned(), score });
-            }
-        }
-        Ok(found)
+        BooleanQuery::new(clauses)
     }
 }
 

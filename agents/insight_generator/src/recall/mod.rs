@@ -83,8 +83,8 @@ fn rfc3339(day: Date) -> String {
 /// Searches `index` for `question`.
 pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> Result<Recalled, IndexError> {
     // "When did I last ..." asks for an order, not for the word "last": its words are blanked (in place, so that
-    // what is read after keeps its offsets).
-    // With it, a verb of meeting someone ("see", "talk to") says only who the question is about.
+    // what is read after keeps its offsets), and so are verbs of meeting someone ("see", "talk"), which then say
+    // only who the question is about.
     let order = if tuning.time_expressions { when::find_order(question.text) } else { None };
     let text = match &order {
         Some(order) => {
@@ -174,11 +174,35 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
         }
         Some(order) => {
             let best = found.first().map_or(0.0, |found| found.score);
-            in_order(index, found, order.extreme, |found| found.score > 0.0 && found.score >= ORDER_MATCH_SHARE * best)
+            in_order(index, found, order.extreme, |found| {
+                found.score > 0.0
+                    && found.score >= ORDER_MATCH_SHARE * best
+                    && (people.is_empty() || involves(index, found, &people))
+            })
         }
         None => found,
     };
-    let everywhere = arrange(with_context(index, everywhere, tuning));
+    let everywhere = with_context(index, everywhere, tuning);
+    let everywhere = match &order {
+        // All their memories by date, however many there are, not only those that match best.
+        Some(order) if about_people_only => {
+            let latest_first = order.extreme == when::Extreme::Latest;
+            let dated = index.search_by_date(
+                &weighted[..asked],
+                &people,
+                tuning.people_weight,
+                &question.narrowing,
+                latest_first,
+                limit,
+            )?;
+            let dated_ids: HashSet<String> = dated.iter().map(|found| found.memory_id.clone()).collect();
+            let rest = everywhere.into_iter().filter(|found| !dated_ids.contains(&found.memory_id));
+            in_order(index, dated.into_iter().chain(rest).collect(), order.extreme, |found| {
+                dated_ids.contains(&found.memory_id) && involves(index, found, &people)
+            })
+        }
+        _ => arrange(everywhere),
+    };
     let ranked = match period {
         Some(period) => {
             let vague = time.as_ref().is_some_and(|found| matches!(found.meaning, Meaning::Recent { .. }));
@@ -277,7 +301,7 @@ fn in_order(
     extreme: when::Extreme,
     matching: impl Fn(&Found) -> bool,
 ) -> Vec<Found> {
-    let best = ranked.first().map_or(0.0, |found| found.score);
+    let best = ranked.iter().map(|found| found.score).fold(0.0_f32, f32::max);
     let (mut matching, rest): (Vec<Found>, Vec<Found>) = ranked.into_iter().partition(|found| matching(found));
     matching.sort_by_cached_key(|found| {
         let at = index.entry(&found.memory_id).and_then(|entry| entry.timestamp());
@@ -535,6 +559,15 @@ mod tests {
         assert_eq!(ids(&ask(&index, "when did I last run in 2023?"))[..2], ["run2", "run1"]);
         // Words besides the person's still count: only the memories that match about as well as the best.
         assert_eq!(ids(&ask(&index, "when did I last run with Omar?"))[0], "run2");
+        // However many memories of them there are, not only the best matches.
+        let chats = (1..=250).map(|day| {
+            let at = format!("2022-{:02}-{:02}T10:00:00Z", day % 12 + 1, day % 28 + 1);
+            (format!("chat{day}"), entry("Omar", &at, &["Omar"]))
+        });
+        index.apply(chats, []).unwrap();
+        let long = "A long walk by the river, then the market, the bakery, the bookshop and, at last, tea with Omar";
+        index.apply([("latest".to_owned(), entry(long, "2024-02-20T18:00:00Z", &[]))], []).unwrap();
+        assert_eq!(ids(&ask(&index, "when did I last see Omar?"))[0], "latest");
     }
 
     #[test]
