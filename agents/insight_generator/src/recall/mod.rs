@@ -166,18 +166,16 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     };
     // A question only about people ("when did I last see Omar?") asks for the latest of all their memories;
     // another, for the latest of those that match about as well as the best.
-    let about_people_only =
-        !people.is_empty() && weighted[..asked].iter().all(|(term, _)| names_a_person(term, &people));
+    let named = Named::new(&people);
+    let about_people_only = !people.is_empty() && weighted[..asked].iter().all(|(term, _)| named.has_word(term));
     let arrange = |found: Vec<Found>| match &order {
-        Some(order) if about_people_only => {
-            in_order(index, found, order.extreme, |found| involves(index, found, &people))
-        }
+        Some(order) if about_people_only => in_order(index, found, order.extreme, |found| named.involve(index, found)),
         Some(order) => {
             let best = found.first().map_or(0.0, |found| found.score);
             in_order(index, found, order.extreme, |found| {
                 found.score > 0.0
                     && found.score >= ORDER_MATCH_SHARE * best
-                    && (people.is_empty() || involves(index, found, &people))
+                    && (people.is_empty() || named.involve(index, found))
             })
         }
         None => found,
@@ -198,7 +196,7 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
             let dated_ids: HashSet<String> = dated.iter().map(|found| found.memory_id.clone()).collect();
             let rest = everywhere.into_iter().filter(|found| !dated_ids.contains(&found.memory_id));
             in_order(index, dated.into_iter().chain(rest).collect(), order.extreme, |found| {
-                dated_ids.contains(&found.memory_id) && involves(index, found, &people)
+                dated_ids.contains(&found.memory_id) && named.involve(index, found)
             })
         }
         _ => arrange(everywhere),
@@ -222,14 +220,30 @@ struct Asking<'a> {
     vague: bool,
 }
 
-/// Whether the memory `found` is of each of `people`: theirs, or naming them.
-fn involves(index: &OwnerIndex, found: &Found, people: &[String]) -> bool {
-    index.entry(&found.memory_id).is_some_and(|entry| {
-        people.iter().all(|person| {
-            entry.person_tokens().any(|token| token == *person)
-                || text::terms(person).iter().all(|term| entry.terms.contains(term))
+/// The people a question names, each with the index terms of their name (read once, not per memory).
+struct Named<'a> {
+    people: Vec<(&'a str, Vec<String>)>,
+}
+
+impl<'a> Named<'a> {
+    fn new(people: &'a [String]) -> Self {
+        Named { people: people.iter().map(|person| (person.as_str(), text::terms(person))).collect() }
+    }
+
+    /// Whether `term` is a word of one of their names.
+    fn has_word(&self, term: &str) -> bool {
+        self.people.iter().any(|(_, words)| words.iter().any(|word| word == term))
+    }
+
+    /// Whether the memory `found` is of each of them: theirs, or naming them.
+    fn involve(&self, index: &OwnerIndex, found: &Found) -> bool {
+        index.entry(&found.memory_id).is_some_and(|entry| {
+            self.people.iter().all(|(person, words)| {
+                entry.person_tokens().any(|token| token == *person)
+                    || words.iter().all(|word| entry.terms.contains(word))
+            })
         })
-    })
+    }
 }
 
 /// What falls in the period comes first; the rest follows, in case the period was read too narrowly.
@@ -283,11 +297,6 @@ fn period_first(
         .chain(everywhere)
         .filter(|found| seen.insert(found.memory_id.clone()))
         .collect())
-}
-
-/// Whether `term` is a word of one of `people`'s names.
-fn names_a_person(term: &str, people: &[String]) -> bool {
-    people.iter().any(|person| text::terms(person).iter().any(|word| word == term))
 }
 
 /// How well, against the best, a memory must match to be among those a question about the first or the last
