@@ -395,7 +395,7 @@ impl OwnerIndex {
     }
 
     /// The `limit` latest (or earliest) dated memories that hold any of `terms` or `people`, within
-    /// `narrowing`, each with its score for them: "when did I last see Omar?" of someone with years of chats.
+    /// `narrowing`, in that order and each scored 1: "when did I last see Omar?" of someone with years of chats.
     pub fn search_by_date(
         &self,
         terms: &[(String, f32)],
