@@ -84,6 +84,10 @@ pub struct SearchFilters {
 pub struct QueryReading {
     /// The query's words as the index holds them (lower case, stemmed, without stop words).
     pub terms: Vec<String>,
+    /// The same words as the query writes them, one for each of `terms` in their order (a word opening the
+    /// query lower-cased): what to show a person of what was searched for.
+    #[serde(default)]
+    pub words: Vec<String>,
     /// Words the owner's own memories add to the query, with their weight relative to a query word.
     pub expansion: Vec<WeightedTerm>,
     /// The time the query speaks of, if it speaks of one.

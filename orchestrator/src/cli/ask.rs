@@ -57,8 +57,9 @@ pub async fn ask(settings: &Settings, request: AskRequest, output: OutputFormat)
 fn results_text(results: &SearchResults) -> String {
     let reading = &results.reading;
     let mut lines = Vec::new();
-    let mut read =
-        format!("searched for: {}", if reading.terms.is_empty() { "-".to_owned() } else { reading.terms.join(" ") });
+    // An insight generator from before `words` sends only the index's terms.
+    let searched = if reading.words.is_empty() { &reading.terms } else { &reading.words };
+    let mut read = format!("searched for: {}", if searched.is_empty() { "-".to_owned() } else { searched.join(" ") });
     if let Some(period) = &reading.period {
         read.push_str(&format!(
             "; \"{}\" read as {} to {}",

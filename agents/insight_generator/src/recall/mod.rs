@@ -124,8 +124,10 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     };
     let terms = text::terms(&words);
     let people = named_people(index, &words);
+    let searched = unique(&terms);
     let mut reading = QueryReading {
-        terms: unique(&terms),
+        words: as_written(&searched, &words),
+        terms: searched,
         people: people.clone(),
         order: order.as_ref().map(|order| RecallOrder {
             expression: order.expression.clone(),
@@ -369,6 +371,14 @@ fn weigh(terms: &[String]) -> Vec<(String, f32)> {
     weights
 }
 
+/// Each of `terms` as `text` writes it; a term no single word of it stands for (a word the analyzer splits)
+/// shows as the term.
+fn as_written(terms: &[String], text: &str) -> Vec<String> {
+    let wanted: HashSet<&str> = terms.iter().map(String::as_str).collect();
+    let written = snippet::words_of(&wanted, [text], []);
+    terms.iter().map(|term| written.get(term).unwrap_or(term).clone()).collect()
+}
+
 fn unique(terms: &[String]) -> Vec<String> {
     let mut seen = HashSet::new();
     terms.iter().filter(|term| seen.insert(term.as_str())).cloned().collect()
@@ -547,6 +557,16 @@ mod tests {
         assert_eq!(ids(&running)[0], "recent run");
         assert!(running.reading.expansion.iter().any(|added| added.term == "knee"), "{:?}", running.reading);
         assert!(!ids(&running).iter().any(|id| ["recent", "brace"].contains(id)), "{:?}", ids(&running));
+    }
+
+    #[test]
+    fn the_reading_shows_the_words_searched_for_as_the_question_writes_them() {
+        let index = corpus();
+        let reading = ask(&index, "Pottery classes with Omar, and running in 2023?").reading;
+        assert_eq!(reading.terms, ["potteri", "class", "omar", "run"]);
+        assert_eq!(reading.words, ["pottery", "classes", "Omar", "running"]);
+        // A word in its own form twice shows once, as first written; a word opening the question reads lower case.
+        assert_eq!(ask(&index, "Runs, runs and more runs").reading.words, ["runs"]);
     }
 
     #[test]
