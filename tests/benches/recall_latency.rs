@@ -43,6 +43,7 @@ fn memories(count: usize) -> Vec<(String, Indexed)> {
                 source: Some(format!("journal.md:{number}")),
                 kind: if chat { SourceKind::Chat } else { SourceKind::Journal },
                 sensitivity: Sensitivity::Personal,
+                analysis: text::ANALYSIS,
             };
             (format!("memory-{number}"), entry)
         })

@@ -51,6 +51,7 @@ fn index_of(conversations: &[u8]) -> OwnerIndex {
             source: input.source.clone(),
             kind: input.source_kind,
             sensitivity: Sensitivity::Personal,
+            analysis: text::ANALYSIS,
         };
         (input.source.expect("every turn has an id"), entry)
     });

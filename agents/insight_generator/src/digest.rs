@@ -190,8 +190,10 @@ pub fn written(text: &str, term: &str) -> Option<Written> {
         if feeling_verb.is_some_and(|verb| FEELING_VERBS.contains(&verb.as_str())) {
             return Some(Written::Feeling);
         }
-        // The stemmer takes "-ed" off a verb's past form ("called": "call") and leaves it on a noun ("bed").
-        let past_form = word.ends_with("ed") && !term.ends_with("ed");
+        // The stemmer takes "-ed" off a verb's past form ("called": "call") and leaves it on a noun ("bed");
+        // an irregular past form ("broke") stands for its verb.
+        let past_form =
+            (word.ends_with("ed") && !term.ends_with("ed")) || crate::recall::text::irregular_base(word).is_some();
         let after_a_subject_or_modal = before.last().is_some_and(|word| BEFORE_A_VERB.contains(&word.as_str()));
         if past_form || after_a_subject_or_modal {
             found.get_or_insert(Written::Verb);
@@ -713,6 +715,7 @@ mod tests {
             source: None,
             kind: SourceKind::Journal,
             sensitivity: Sensitivity::Personal,
+            analysis: crate::recall::text::ANALYSIS,
         })
     }
 
@@ -853,7 +856,7 @@ mod tests {
 
     #[test]
     fn words_written_only_as_verbs_are_told_apart() {
-        assert_eq!(written("Jonas and I broke up last night.", "broke"), Some(Written::Verb));
+        assert_eq!(written("Jonas and I broke up last night.", "break"), Some(Written::Verb));
         assert_eq!(written("Couldn’t face the run or the pottery class.", "face"), Some(Written::Verb));
         assert_eq!(written("I can't face pottery.", "face"), Some(Written::Verb));
         assert_eq!(written("Her face lit up. I can't face it.", "face"), Some(Written::Word("face".into())));

@@ -93,6 +93,7 @@ pub fn indexed(memory: &ProcessedMemory, sensitivity: Sensitivity) -> Indexed {
         source: memory.source.clone(),
         kind: memory.source_kind,
         sensitivity,
+        analysis: text::ANALYSIS,
     }
 }
 

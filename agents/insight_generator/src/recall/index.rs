@@ -33,6 +33,10 @@ pub struct Indexed {
     pub source: Option<String>,
     pub kind: SourceKind,
     pub sensitivity: Sensitivity,
+    /// The analysis its terms were made by ([`super::text::ANALYSIS`] then); 0 for memories indexed before it
+    /// was kept.
+    #[serde(default)]
+    pub analysis: u32,
 }
 
 impl Entry for Indexed {
@@ -45,6 +49,16 @@ impl Indexed {
     /// Seconds since the Unix epoch, when the memory is dated.
     pub fn timestamp(&self) -> Option<i64> {
         self.occurred_at.as_deref().and_then(|at| at.parse::<jiff::Timestamp>().ok()).map(|at| at.as_second())
+    }
+
+    /// The same with its terms as the current analysis makes them, so that a memory indexed before a change
+    /// to it still meets the questions read after.
+    pub fn in_current_terms(mut self) -> Self {
+        if self.analysis < super::text::ANALYSIS {
+            self.terms = super::text::current_terms(std::mem::take(&mut self.terms), self.analysis);
+            self.analysis = super::text::ANALYSIS;
+        }
+        self
     }
 
     /// The tokens of its people's names, organizations left out: mail from an employer's HR is from no one a
@@ -316,6 +330,7 @@ impl OwnerIndex {
             if entries.contains_key(&memory_id) {
                 continue;
             }
+            let entry = entry.in_current_terms();
             let person_tokens: Vec<String> = entry.person_tokens().collect();
             writer.add_document(self.document(&memory_id, &entry, &person_tokens))?;
             for token in person_tokens {
@@ -531,6 +546,7 @@ mod tests {
             source: Some(source.to_owned()),
             kind: SourceKind::Chat,
             sensitivity: Sensitivity::Personal,
+            analysis: crate::recall::text::ANALYSIS,
         };
         let added = ["D1:10", "D1:9", "D1:11", "D1:8"].map(|source| (source.to_owned(), turn(source)));
         index.apply(added, []).unwrap();
@@ -549,7 +565,23 @@ mod tests {
             source: None,
             kind: SourceKind::Chat,
             sensitivity: Sensitivity::Personal,
+            analysis: crate::recall::text::ANALYSIS,
         }
+    }
+
+    #[test]
+    fn a_memory_indexed_before_irregular_verbs_meets_questions_read_after() {
+        let index = OwnerIndex::new("maya").unwrap();
+        let kept_before = Indexed {
+            terms: ["ran", "marathon"].map(str::to_owned).into(),
+            analysis: 0,
+            ..entry("", "2023-07-01T08:00:00Z", &[])
+        };
+        index.apply([("old".to_owned(), kept_before)], []).unwrap();
+        let asked: Vec<(String, f32)> = crate::recall::text::terms("ran").into_iter().map(|term| (term, 1.0)).collect();
+        let found = index.search(&asked, &[], 0.0, &Narrowing::default(), 10).unwrap();
+        assert_eq!(found.iter().map(|found| found.memory_id.as_str()).collect::<Vec<_>>(), ["old"]);
+        assert_eq!(index.entry("old").unwrap().terms, ["run", "marathon"]);
     }
 
     #[test]

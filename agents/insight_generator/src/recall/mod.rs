@@ -492,6 +492,7 @@ mod tests {
             source: None,
             kind: SourceKind::Journal,
             sensitivity: Sensitivity::Personal,
+            analysis: text::ANALYSIS,
         }
     }
 
@@ -577,6 +578,8 @@ mod tests {
         assert_eq!(last.reading.order, Some(RecallOrder { expression: "last".to_owned(), latest_first: true }));
         assert!(!last.reading.terms.contains(&"last".to_owned()), "{:?}", last.reading.terms);
         assert_eq!(ids(&ask(&index, "the first time I went running")), ["run1", "run2", "run3"]);
+        // A verb's irregular past meets its other forms.
+        assert_eq!(ids(&ask(&index, "when was the last time I ran?")), ["run3", "run2", "run1"]);
         // A question about someone and nothing else asks for the latest of all their memories, those that only
         // name them too; the verb of meeting them is no word to search for.
         let omar = ask(&index, "when did I last see Omar?");

@@ -1,14 +1,15 @@
 //! How text becomes index terms, the same for memories and for queries: words split on anything not a letter
-//! or digit, folded to lower-case ASCII, stop words and question words dropped, and the rest stemmed (Snowball
-//! English), so that "hiking", "hikes" and "hiked" meet.
+//! or digit, folded to lower-case ASCII, irregular verbs brought to their base form, stop words and question
+//! words dropped, and the rest stemmed (Snowball English), so that "hiking", "hikes" and "hiked" meet, and
+//! "ran" and "run".
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
-    TokenStream,
+    Token, TokenFilter, TokenStream, Tokenizer,
 };
 
 /// Words that carry no subject in a question or a chat line: NLTK's English stop words, with the question
@@ -80,9 +81,193 @@ fn analyzer() -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
+        // Before the stop words, so that "gone" goes the way of "go".
+        .filter(IrregularVerbs)
         .filter(StopWordFilter::remove(STOP_WORDS.iter().cloned()))
         .filter(Stemmer::new(Language::English))
         .build()
+}
+
+/// Each irregular English verb with its past forms, where the stemmer cannot tell that they are one word. Left
+/// out are forms that are as often a word of their own ("left", "saw", "felt", "found", "fell", "rose", "lay",
+/// "thought", "shot", "bit", "spoke", "stuck", "tore"), which would otherwise meet a verb they do not mean.
+const IRREGULAR_VERBS: &[(&str, &[&str])] = &[
+    ("arise", &["arose", "arisen"]),
+    ("awake", &["awoke", "awoken"]),
+    ("beat", &["beaten"]),
+    ("become", &["became"]),
+    ("begin", &["began", "begun"]),
+    ("bend", &["bent"]),
+    ("bite", &["bitten"]),
+    ("bleed", &["bled"]),
+    ("blow", &["blew", "blown"]),
+    ("break", &["broke", "broken"]),
+    ("breed", &["bred"]),
+    ("bring", &["brought"]),
+    ("build", &["built"]),
+    ("burn", &["burnt"]),
+    ("buy", &["bought"]),
+    ("catch", &["caught"]),
+    ("choose", &["chose", "chosen"]),
+    ("cling", &["clung"]),
+    ("come", &["came"]),
+    ("creep", &["crept"]),
+    ("deal", &["dealt"]),
+    ("dig", &["dug"]),
+    ("draw", &["drew", "drawn"]),
+    ("dream", &["dreamt"]),
+    ("drink", &["drank", "drunk"]),
+    ("drive", &["drove", "driven"]),
+    ("eat", &["ate", "eaten"]),
+    ("feed", &["fed"]),
+    ("fight", &["fought"]),
+    ("flee", &["fled"]),
+    ("fly", &["flew", "flown"]),
+    ("forbid", &["forbade", "forbidden"]),
+    ("forget", &["forgot", "forgotten"]),
+    ("forgive", &["forgave", "forgiven"]),
+    ("freeze", &["froze", "frozen"]),
+    ("give", &["gave", "given"]),
+    ("go", &["gone"]),
+    ("grow", &["grew", "grown"]),
+    ("hang", &["hung"]),
+    ("hear", &["heard"]),
+    ("hide", &["hid", "hidden"]),
+    ("hold", &["held"]),
+    ("keep", &["kept"]),
+    ("kneel", &["knelt"]),
+    ("know", &["knew", "known"]),
+    ("lead", &["led"]),
+    ("leap", &["leapt"]),
+    ("learn", &["learnt"]),
+    ("lose", &["lost"]),
+    ("make", &["made"]),
+    ("mean", &["meant"]),
+    ("meet", &["met"]),
+    ("overcome", &["overcame"]),
+    ("pay", &["paid"]),
+    ("ride", &["rode", "ridden"]),
+    ("ring", &["rang", "rung"]),
+    ("run", &["ran"]),
+    ("seek", &["sought"]),
+    ("sell", &["sold"]),
+    ("send", &["sent"]),
+    ("shake", &["shook", "shaken"]),
+    ("shine", &["shone"]),
+    ("shrink", &["shrank", "shrunk"]),
+    ("sing", &["sang", "sung"]),
+    ("sink", &["sank", "sunk"]),
+    ("sit", &["sat"]),
+    ("sleep", &["slept"]),
+    ("slide", &["slid"]),
+    ("spend", &["spent"]),
+    ("spin", &["spun"]),
+    ("stand", &["stood"]),
+    ("steal", &["stole", "stolen"]),
+    ("sting", &["stung"]),
+    ("strike", &["struck"]),
+    ("swear", &["swore", "sworn"]),
+    ("sweep", &["swept"]),
+    ("swim", &["swam", "swum"]),
+    ("swing", &["swung"]),
+    ("take", &["took", "taken"]),
+    ("teach", &["taught"]),
+    ("throw", &["threw", "thrown"]),
+    ("understand", &["understood"]),
+    ("wake", &["woke", "woken"]),
+    ("wear", &["wore", "worn"]),
+    ("weep", &["wept"]),
+    ("withdraw", &["withdrew", "withdrawn"]),
+    ("write", &["wrote", "written"]),
+];
+
+/// The version of how text becomes terms, kept with each memory indexed: 1 brought irregular verbs to their base
+/// form. Bumped with every change that would leave the terms kept before it unmet by questions read after it.
+pub const ANALYSIS: u32 = 1;
+
+/// Terms `kept` that analysis `made_by` made, as the current one makes them.
+pub fn current_terms(kept: Vec<String>, made_by: u32) -> Vec<String> {
+    // Before 1, an irregular past form was kept as its stem ("ran", "broke"); now it is its verb's term, or none
+    // when that is a stop word ("gone": "go").
+    static FROM_BEFORE_IRREGULAR_VERBS: LazyLock<HashMap<String, Option<String>>> = LazyLock::new(|| {
+        let mut stemmer =
+            TextAnalyzer::builder(SimpleTokenizer::default()).filter(Stemmer::new(Language::English)).build();
+        let mut stem = |word: &str| {
+            let mut stream = stemmer.token_stream(word);
+            if stream.advance() { stream.token().text.clone() } else { String::new() }
+        };
+        IRREGULAR_VERBS
+            .iter()
+            .flat_map(|(base, forms)| {
+                let now = terms(base).into_iter().next();
+                forms.iter().map(|form| (stem(form), now.clone())).collect::<Vec<_>>()
+            })
+            .collect()
+    });
+    if made_by >= 1 {
+        return kept;
+    }
+    kept.into_iter()
+        .filter_map(|term| match FROM_BEFORE_IRREGULAR_VERBS.get(&term) {
+            Some(now) => now.clone(),
+            None => Some(term),
+        })
+        .collect()
+}
+
+/// The base form of `word` (lower case) when it is a past form of one of [`IRREGULAR_VERBS`].
+pub fn irregular_base(word: &str) -> Option<&'static str> {
+    static BASE_OF: LazyLock<HashMap<&str, &str>> = LazyLock::new(|| {
+        IRREGULAR_VERBS.iter().flat_map(|(base, forms)| forms.iter().map(move |form| (*form, *base))).collect()
+    });
+    BASE_OF.get(word).copied()
+}
+
+/// Brings the past forms of [`IRREGULAR_VERBS`] to their base form.
+#[derive(Clone)]
+struct IrregularVerbs;
+
+impl TokenFilter for IrregularVerbs {
+    type Tokenizer<T: Tokenizer> = IrregularVerbsFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> Self::Tokenizer<T> {
+        IrregularVerbsFilter(tokenizer)
+    }
+}
+
+#[derive(Clone)]
+struct IrregularVerbsFilter<T>(T);
+
+impl<T: Tokenizer> Tokenizer for IrregularVerbsFilter<T> {
+    type TokenStream<'a> = IrregularVerbsStream<T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        IrregularVerbsStream(self.0.token_stream(text))
+    }
+}
+
+struct IrregularVerbsStream<S>(S);
+
+impl<S: TokenStream> TokenStream for IrregularVerbsStream<S> {
+    fn advance(&mut self) -> bool {
+        if !self.0.advance() {
+            return false;
+        }
+        if let Some(base) = irregular_base(&self.0.token().text) {
+            let text = &mut self.0.token_mut().text;
+            text.clear();
+            text.push_str(base);
+        }
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.0.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.0.token_mut()
+    }
 }
 
 thread_local! {
@@ -127,9 +312,34 @@ mod tests {
     #[test]
     fn inflections_meet_and_questions_lose_their_question_words() {
         assert_eq!(terms("Hiking, hikes; HIKED!"), ["hike", "hike", "hike"]);
+        assert_eq!(terms("Ran, run, running; swam, swum"), ["run", "run", "run", "swim", "swim"]);
+        assert_eq!(
+            terms("It has gone; Tuesday, I left"),
+            ["tuesday", "left"],
+            "a form as often a word of its own stays"
+        );
         assert_eq!(terms("What did I say about the café?"), ["cafe"]);
         assert!(terms("").is_empty());
         assert!(is_stop_word("What"));
+    }
+
+    #[test]
+    fn terms_kept_before_irregular_verbs_meet_questions_read_after() {
+        let text = "Ran the marathon, bought shoes; it has gone";
+        let before: Vec<String> = ["ran", "marathon", "bought", "shoe", "gone"].map(str::to_owned).into();
+        assert_eq!(current_terms(before, 0), terms(text));
+        assert_eq!(current_terms(terms(text), ANALYSIS), terms(text));
+    }
+
+    #[test]
+    fn each_irregular_form_is_its_verb_and_no_stop_word() {
+        for (base, forms) in IRREGULAR_VERBS {
+            for form in *forms {
+                // A stop word ("won", as in "won't") would come back as its verb's term.
+                assert!(!is_stop_word(form), "{form}");
+                assert_eq!(terms(form), terms(base), "{form}");
+            }
+        }
     }
 
     #[test]
