@@ -31,6 +31,9 @@ struct Candidate {
     overlap: usize,
     words: HashSet<String>,
     length: usize,
+    /// When its memory happened, and where the sentence stands: which hit, which sentence of it.
+    at: Option<jiff::Timestamp>,
+    place: (usize, usize),
 }
 
 /// The answer to `prompt` from `hits` (best first), written as `persona` writes; `None` when no sentence of
@@ -41,7 +44,7 @@ pub fn compose(prompt: &str, hits: &[SearchHit], persona: &Persona) -> Option<St
     let mut candidates = Vec::new();
     for (rank, hit) in hits.iter().enumerate() {
         let snippet = hit.snippet.trim_matches(|c: char| c == '…' || c.is_whitespace());
-        for (body, closing) in sentences(snippet) {
+        for (sentence, (body, closing)) in sentences(snippet).into_iter().enumerate() {
             let text = format!("{}{closing}", body.trim());
             let words = content_words(&text, &stemmer);
             let length = text.unicode_words().count();
@@ -52,7 +55,15 @@ pub fn compose(prompt: &str, hits: &[SearchHit], persona: &Persona) -> Option<St
             // The ranking of recall already weighed time, people and the owner's own associations: a
             // sentence of a better memory starts ahead.
             let prior = 1.0 / (1.0 + rank as f64);
-            candidates.push(Candidate { score: overlap as f64 + prior, overlap, text, words, length });
+            candidates.push(Candidate {
+                score: overlap as f64 + prior,
+                overlap,
+                text,
+                words,
+                length,
+                at: hit.occurred_at.as_deref().and_then(|at| at.parse().ok()),
+                place: (rank, sentence),
+            });
         }
     }
     // Sentences that meet the prompt's words when there are any; otherwise the best memory's best sentence.
@@ -80,6 +91,11 @@ pub fn compose(prompt: &str, hits: &[SearchHit], persona: &Persona) -> Option<St
     }
     if chosen.is_empty() {
         return None;
+    }
+    // Told in the order it happened, as a person tells how something went: a wish of January before the news of
+    // February, not after it.
+    if chosen.iter().all(|candidate| candidate.at.is_some()) {
+        chosen.sort_by(|a, b| a.at.cmp(&b.at).then(a.place.cmp(&b.place)));
     }
     let lower_case = persona.punctuation.lowercase_start_share > 0.5;
     let mut text = chosen
@@ -140,6 +156,21 @@ mod tests {
         assert!(!answer.contains("Went climbing"), "{answer}");
         assert!(answer.starts_with("baked") || answer.starts_with("the"), "writes in lower case as they do: {answer}");
         assert!(answer.ends_with("😂"), "{answer}");
+    }
+
+    #[test]
+    fn the_sentences_chosen_are_told_in_the_order_they_happened() {
+        let persona = VoiceModel::default().persona("sam");
+        let dated =
+            |id: &str, at: &str, snippet: &str| SearchHit { occurred_at: Some(at.to_owned()), ..hit(id, snippet) };
+        let hits = [
+            dated("year", "2024-12-31T20:00:00Z", "What a year: a new job, a new home."),
+            dated("wish", "2024-01-03T09:00:00Z", "I want to find a job I actually like."),
+            dated("news", "2024-02-29T18:00:00Z", "I got the job at Fieldwork! I start in March."),
+        ];
+        let answer = compose("How is the new job going?", &hits, &persona).unwrap();
+        let at = |text: &str| answer.find(text).unwrap_or_else(|| panic!("{text} in {answer}"));
+        assert!(at("I want to find") < at("I got the job") && at("I got the job") < at("What a year"), "{answer}");
     }
 
     #[test]

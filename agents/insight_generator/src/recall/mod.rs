@@ -440,11 +440,30 @@ fn expand(index: &OwnerIndex, first: &[Found], query: &[(String, f32)], tuning: 
         .collect();
     let query_telling: f32 = telling.values().sum();
     let mut weights: HashMap<String, f32> = HashMap::new();
-    for found in feedback {
-        let Some(entry) = index.entry(&found.memory_id) else { continue };
+    // Memories written to one pattern (a weekly "Saturday run, 7k by the canal") speak once: otherwise a habit
+    // the question only brushes against outvotes what it asks about.
+    let mut heard: Vec<HashSet<&str>> = Vec::new();
+    let entries: Vec<_> = feedback.iter().map(|found| index.entry(&found.memory_id)).collect();
+    for (found, entry) in feedback.iter().zip(&entries) {
+        let Some(entry) = entry else { continue };
         if entry.terms.is_empty() {
             continue;
         }
+        // Told apart by their words, not by their figures ("7k", "10k").
+        let said: HashSet<&str> = entry
+            .terms
+            .iter()
+            .map(String::as_str)
+            .filter(|term| !term.contains(|c: char| c.is_ascii_digit()))
+            .collect();
+        let alike = |other: &HashSet<&str>| {
+            let shared = said.intersection(other).count();
+            shared * 5 >= (said.len() + other.len() - shared) * 4
+        };
+        if heard.iter().any(alike) {
+            continue;
+        }
+        heard.push(said);
         let held: HashSet<&str> =
             entry.terms.iter().map(String::as_str).filter(|term| telling.contains_key(term)).collect();
         let coverage =
@@ -558,6 +577,33 @@ mod tests {
         assert_eq!(ids(&running)[0], "recent run");
         assert!(running.reading.expansion.iter().any(|added| added.term == "knee"), "{:?}", running.reading);
         assert!(!ids(&running).iter().any(|id| ["recent", "brace"].contains(id)), "{:?}", ids(&running));
+    }
+
+    #[test]
+    fn memories_written_to_one_pattern_speak_once_in_the_expansion() {
+        let index = OwnerIndex::new("sam").unwrap();
+        let mut memories = vec![
+            ("got", "Got the new job at Fieldwork!".to_owned()),
+            ("first", "New job: first day at Fieldwork, met Priya".to_owned()),
+            ("wish", "Want to find a job I like this year".to_owned()),
+        ];
+        for km in 3..10 {
+            memories.push(("run", format!("Saturday run, {km}k by the canal. New personal best on the hill.")));
+        }
+        // Enough else that the pattern's words are not the words of most memories.
+        for day in 1..40 {
+            memories.push(("other", format!("Tea with someone, page {day} of the novel")));
+        }
+        let added = memories.iter().enumerate().map(|(number, (id, text))| {
+            (format!("{id}{number}"), entry(text, &format!("2024-0{}-01T08:00:00Z", 1 + number % 9), &[]))
+        });
+        index.apply(added, []).unwrap();
+        let reading = ask(&index, "how is the new job going?").reading;
+        let weight =
+            |term: &str| reading.expansion.iter().find(|added| added.term == term).map_or(0.0, |added| added.weight);
+        assert!(weight("fieldwork") > 0.0, "{:?}", reading.expansion);
+        // Seven Saturday runs brush against "new" as one memory does, not as seven.
+        assert!(weight("canal") < weight("fieldwork") / 10.0, "{:?}", reading.expansion);
     }
 
     #[test]
