@@ -487,6 +487,9 @@ fn people_terms(all: &[(String, Arc<Indexed>)], relationships: Option<&Relations
 
 /// The analyzer's keyphrases with memories in the period, most of them first; none that only names people, and
 /// none whose words hold, or are held by, those of one before it.
+/// How many of a period's memories a phrase needs before it can be told to live within another subject's.
+const WITHIN_ANOTHER_FROM: usize = 3;
+
 fn analyzer_topics(
     owner: &str,
     patterns: &Patterns,
@@ -495,6 +498,9 @@ fn analyzer_topics(
 ) -> Vec<Insight> {
     let names_only_people =
         |phrase: &str| crate::recall::text::terms(phrase).iter().all(|term| people.contains(term.as_str()));
+    // "night" or "week" say when, not what about (as in the period's own topics).
+    let says_only_when =
+        |phrase: &str| crate::recall::text::terms(phrase).iter().all(|term| crate::recall::text::says_no_subject(term));
     let here: HashSet<&str> = current.iter().map(|(id, _, _)| *id).collect();
     let mut found: Vec<(&mneme_protocol::patterns::Keyphrase, Vec<String>)> = patterns
         .keyphrases
@@ -504,18 +510,32 @@ fn analyzer_topics(
             (keyphrase, ids)
         })
         .filter(|(keyphrase, ids)| {
-            !ids.is_empty() && !keyphrase.phrase.eq_ignore_ascii_case(owner) && !names_only_people(&keyphrase.phrase)
+            !ids.is_empty()
+                && !keyphrase.phrase.eq_ignore_ascii_case(owner)
+                && !names_only_people(&keyphrase.phrase)
+                && !says_only_when(&keyphrase.phrase)
         })
         .collect();
     found.sort_by(|a, b| b.0.memories.cmp(&a.0.memories).then_with(|| b.0.score.total_cmp(&a.0.score)));
     // One subject, one topic: "pottery class" after "pottery" (or "pottery" after "pottery class") says again
-    // what is already said, and would take the place of another subject.
-    let mut said: Vec<HashSet<String>> = Vec::new();
+    // what is already said, and would take the place of another subject. So does a phrase the period writes
+    // almost only within a subject already said: "canal", when every run is "by the canal".
+    let mut said: Vec<(HashSet<String>, HashSet<&str>)> = Vec::new();
     found.retain(|(keyphrase, _)| {
         let terms: HashSet<String> = crate::recall::text::terms(&keyphrase.phrase).into_iter().collect();
-        let again = said.iter().any(|earlier| earlier.is_subset(&terms) || terms.is_subset(earlier));
+        let holding: HashSet<&str> = current
+            .iter()
+            .filter(|(_, entry, _)| terms.iter().all(|term| entry.terms.contains(term)))
+            .map(|(id, _, _)| *id)
+            .collect();
+        let again = said.iter().any(|(earlier, earlier_holding)| {
+            earlier.is_subset(&terms)
+                || terms.is_subset(earlier)
+                || (holding.len() >= WITHIN_ANOTHER_FROM
+                    && holding.intersection(earlier_holding).count() * 5 >= holding.len() * 4)
+        });
         if !again {
-            said.push(terms);
+            said.push((terms, holding));
         }
         !again
     });
@@ -852,6 +872,51 @@ mod tests {
             .collect();
         let expected = ["saturday run", "pottery", "canal", "lisbon", "marathon"].map(topic_title);
         assert_eq!(titles, expected);
+    }
+
+    #[test]
+    fn a_phrase_written_almost_only_within_a_subject_already_said_is_no_topic_of_its_own() {
+        let keyphrase = |phrase: &str, memories: u64| mneme_protocol::patterns::Keyphrase {
+            phrase: phrase.to_owned(),
+            memories,
+            score: memories as f64,
+            trend: mneme_protocol::patterns::Trend::Steady,
+            confidence: 1.0,
+            evidence: vec!["run1".to_owned(), "tea".to_owned()],
+        };
+        let patterns = Patterns {
+            owner: "sam".to_owned(),
+            memories: 40,
+            undated: 0,
+            rhythms: Default::default(),
+            longest_streak: None,
+            current_streak: None,
+            gaps: Vec::new(),
+            mood: Vec::new(),
+            mood_shifts: Vec::new(),
+            keyphrases: vec![
+                keyphrase("saturday run", 5),
+                keyphrase("canal", 5),
+                keyphrase("night", 4),
+                keyphrase("tea", 3),
+            ],
+            topics: Vec::new(),
+            habits: Vec::new(),
+        };
+        let mut memories: Vec<(String, Arc<Indexed>)> = (1..=5)
+            .map(|km| {
+                (format!("run{km}"), entry("2024-03-02T08:00:00Z", &format!("Saturday run, {km}k by the canal"), &[]))
+            })
+            .collect();
+        memories.push(("tea".to_owned(), entry("2024-03-03T16:00:00Z", "Tea by the canal with a book", &[])));
+        let current: Vec<(&str, &Indexed, Date)> =
+            memories.iter().map(|(id, memory)| (id.as_str(), memory.as_ref(), date(2024, 3, 2))).collect();
+        let titles: Vec<String> = analyzer_topics("sam", &patterns, &current, &HashSet::new())
+            .into_iter()
+            .map(|insight| insight.title)
+            .collect();
+        // Five of the six memories by the canal are the runs: "canal" says the runs again. "night" says when.
+        assert_eq!(titles, ["saturday run", "tea"].map(topic_title));
     }
 
     #[test]
