@@ -485,11 +485,12 @@ fn people_terms(all: &[(String, Arc<Indexed>)], relationships: Option<&Relations
     names.into_iter().flat_map(|name| crate::recall::text::terms(name)).collect()
 }
 
-/// The analyzer's keyphrases with memories in the period, most of them first; none that only names people, and
-/// none whose words hold, or are held by, those of one before it.
 /// How many of a period's memories a phrase needs before it can be told to live within another subject's.
 const WITHIN_ANOTHER_FROM: usize = 3;
 
+/// The analyzer's keyphrases with memories in the period, most of them first; none that only names people or
+/// says when, none whose words hold, or are held by, those of one before it, and none the period writes almost
+/// only within one before it.
 fn analyzer_topics(
     owner: &str,
     patterns: &Patterns,

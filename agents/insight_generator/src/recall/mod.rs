@@ -612,7 +612,7 @@ mod tests {
         let reading = ask(&index, "Pottery classes with Omar, and running in 2023?").reading;
         assert_eq!(reading.terms, ["potteri", "class", "omar", "run"]);
         assert_eq!(reading.words, ["pottery", "classes", "Omar", "running"]);
-        // A word in its own form twice shows once, as first written; a word opening the question reads lower case.
+        // A term shows once, as the question first writes it, lower-cased where it opens the question.
         assert_eq!(ask(&index, "Runs, runs and more runs").reading.words, ["runs"]);
     }
 
