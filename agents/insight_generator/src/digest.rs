@@ -833,17 +833,18 @@ mod tests {
         assert_eq!((earlier.title.as_str(), earlier.evidence.as_slice()), ("This week in 2022", &["g".to_owned()][..]));
     }
 
-    #[test]
-    fn a_subject_is_one_topic_however_many_keyphrases_name_it() {
-        let keyphrase = |phrase: &str, memories: u64| mneme_protocol::patterns::Keyphrase {
-            phrase: phrase.to_owned(),
-            memories,
-            score: memories as f64,
+    /// The analyzer's patterns of sam with these keyphrases (phrase, memories), each with `evidence`, and
+    /// nothing else.
+    fn patterns_with(keyphrases: &[(&str, u64)], evidence: &[&str]) -> Patterns {
+        let keyphrase = |(phrase, memories): &(&str, u64)| mneme_protocol::patterns::Keyphrase {
+            phrase: (*phrase).to_owned(),
+            memories: *memories,
+            score: *memories as f64,
             trend: mneme_protocol::patterns::Trend::Steady,
             confidence: 1.0,
-            evidence: vec!["a".to_owned()],
+            evidence: evidence.iter().map(|id| (*id).to_owned()).collect(),
         };
-        let patterns = Patterns {
+        Patterns {
             owner: "sam".to_owned(),
             memories: 40,
             undated: 0,
@@ -853,57 +854,39 @@ mod tests {
             gaps: Vec::new(),
             mood: Vec::new(),
             mood_shifts: Vec::new(),
-            keyphrases: vec![
-                keyphrase("saturday run", 42),
-                keyphrase("pottery", 30),
-                keyphrase("pottery class", 12),
-                keyphrase("canal", 9),
-                keyphrase("run", 8),
-                keyphrase("lisbon", 7),
-                keyphrase("marathon", 6),
-            ],
+            keyphrases: keyphrases.iter().map(keyphrase).collect(),
             topics: Vec::new(),
             habits: Vec::new(),
-        };
+        }
+    }
+
+    fn topic_titles(patterns: &Patterns, current: &[(&str, &Indexed, Date)]) -> Vec<String> {
+        analyzer_topics("sam", patterns, current, &HashSet::new()).into_iter().map(|insight| insight.title).collect()
+    }
+
+    #[test]
+    fn a_subject_is_one_topic_however_many_keyphrases_name_it() {
+        let patterns = patterns_with(
+            &[
+                ("saturday run", 42),
+                ("pottery", 30),
+                ("pottery class", 12),
+                ("canal", 9),
+                ("run", 8),
+                ("lisbon", 7),
+                ("marathon", 6),
+            ],
+            &["a"],
+        );
         let memory = entry("2024-03-04T08:00:00Z", "Saturday run, then pottery class", &[]);
         let current = [("a", memory.as_ref(), date(2024, 3, 4))];
-        let titles: Vec<String> = analyzer_topics("sam", &patterns, &current, &HashSet::new())
-            .into_iter()
-            .map(|insight| insight.title)
-            .collect();
         let expected = ["saturday run", "pottery", "canal", "lisbon", "marathon"].map(topic_title);
-        assert_eq!(titles, expected);
+        assert_eq!(topic_titles(&patterns, &current), expected);
     }
 
     #[test]
     fn a_phrase_written_almost_only_within_a_subject_already_said_is_no_topic_of_its_own() {
-        let keyphrase = |phrase: &str, memories: u64| mneme_protocol::patterns::Keyphrase {
-            phrase: phrase.to_owned(),
-            memories,
-            score: memories as f64,
-            trend: mneme_protocol::patterns::Trend::Steady,
-            confidence: 1.0,
-            evidence: vec!["run1".to_owned(), "tea".to_owned()],
-        };
-        let patterns = Patterns {
-            owner: "sam".to_owned(),
-            memories: 40,
-            undated: 0,
-            rhythms: Default::default(),
-            longest_streak: None,
-            current_streak: None,
-            gaps: Vec::new(),
-            mood: Vec::new(),
-            mood_shifts: Vec::new(),
-            keyphrases: vec![
-                keyphrase("saturday run", 5),
-                keyphrase("canal", 5),
-                keyphrase("night", 4),
-                keyphrase("tea", 3),
-            ],
-            topics: Vec::new(),
-            habits: Vec::new(),
-        };
+        let patterns = patterns_with(&[("saturday run", 5), ("canal", 5), ("night", 4), ("tea", 3)], &["run1", "tea"]);
         let mut memories: Vec<(String, Arc<Indexed>)> = (1..=5)
             .map(|km| {
                 (format!("run{km}"), entry("2024-03-02T08:00:00Z", &format!("Saturday run, {km}k by the canal"), &[]))
@@ -912,12 +895,8 @@ mod tests {
         memories.push(("tea".to_owned(), entry("2024-03-03T16:00:00Z", "Tea by the canal with a book", &[])));
         let current: Vec<(&str, &Indexed, Date)> =
             memories.iter().map(|(id, memory)| (id.as_str(), memory.as_ref(), date(2024, 3, 2))).collect();
-        let titles: Vec<String> = analyzer_topics("sam", &patterns, &current, &HashSet::new())
-            .into_iter()
-            .map(|insight| insight.title)
-            .collect();
         // Five of the six memories by the canal are the runs: "canal" says the runs again. "night" says when.
-        assert_eq!(titles, ["saturday run", "tea"].map(topic_title));
+        assert_eq!(topic_titles(&patterns, &current), ["saturday run", "tea"].map(topic_title));
     }
 
     #[test]
