@@ -8,6 +8,7 @@ pub mod agent;
 pub mod batch;
 pub mod call;
 pub mod connection;
+pub mod contention;
 pub mod copies;
 pub mod events;
 pub mod http;
