@@ -403,9 +403,9 @@ const REPLIES_PER_WRITE: usize = 16;
 
 /// Whether the intake loop, having answered `taken` requests of a burst, lets the connection write their
 /// replies out now: every 16 replies; but after the first 16, every 32 while the intake thread has `lately`
-/// been preempted. On a core shared with busy processes, CPU is what bounds throughput, and every write costs
-/// the broker and the client a read as well; on a core of its own, the sooner replies go out, the sooner the
-/// client sends more (see BENCHMARKS.md). `lately` is asked only where the two differ.
+/// been preempted. On a core shared with busy processes, every write, with the broker's wake-up and read it
+/// brings, takes CPU that the broker and the client need; on a core of its own, the sooner replies go out,
+/// the sooner the client sends more (see BENCHMARKS.md). `lately` is asked only where the two differ.
 fn time_to_write(taken: usize, lately: impl FnOnce() -> bool) -> bool {
     if taken == 0 || !taken.is_multiple_of(REPLIES_PER_WRITE) {
         return false;
