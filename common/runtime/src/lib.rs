@@ -8,7 +8,7 @@ pub mod agent;
 pub mod batch;
 pub mod call;
 pub mod connection;
-pub mod contention;
+pub(crate) mod contention;
 pub mod copies;
 pub mod events;
 pub mod http;
