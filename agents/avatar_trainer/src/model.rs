@@ -44,6 +44,11 @@ pub struct VoiceModel {
     /// Of how many memories each word is part.
     pub word_memories: HashMap<String, u64>,
     pub capitalized: HashMap<String, u64>,
+    /// The memories each word is part of, by the order they were taken in, for words outside the most common
+    /// English ([`SUBJECT_MIN_RANK`]): what tells an interest of its own from a detail of another ("canal" of
+    /// running). Absent from models made before it was kept, which then list details as they used to.
+    #[serde(default)]
+    pub word_memory_order: HashMap<String, Vec<u32>>,
     pub phrase_counts: HashMap<String, u64>,
     pub phrase_memories: HashMap<String, u64>,
     pub marks: HashMap<String, u64>,
@@ -86,6 +91,10 @@ impl VoiceModel {
         if !self.memory_ids.insert(memory_id.to_owned()) {
             return false;
         }
+        let order = u32::try_from(self.memory_ids.len() - 1).unwrap_or(u32::MAX);
+        for word in sample.word_counts.keys().filter(|word| may_be_a_subject(word)) {
+            self.word_memory_order.entry(word.clone()).or_default().push(order);
+        }
         self.words += u64::from(sample.words);
         self.sentences += u64::from(sample.sentences);
         self.sentence_words_squared += sample.sentence_words_squared;
@@ -122,6 +131,23 @@ impl VoiceModel {
     fn is_name(&self, word: &str) -> bool {
         let capitalized = self.capitalized.get(word).copied().unwrap_or_default();
         capitalized > 0 && capitalized * 4 >= self.word_counts.get(word).copied().unwrap_or_default()
+    }
+
+    /// Whether `word` is written almost only where the owner writes of something broader: in at least three
+    /// memories, four fifths of which hold one word that is in more of them ("canal" in the memories of
+    /// "run", "kiln" in those of "pottery"). A word in more than half of all memories says nothing of what
+    /// one is about, so nothing is a detail of it.
+    fn is_detail(&self, word: &str) -> bool {
+        let Some(within) = self.word_memory_order.get(word).filter(|within| within.len() >= 3) else {
+            return false;
+        };
+        let memories = self.memory_ids.len();
+        self.word_memory_order.iter().any(|(broader, around)| {
+            around.len() > within.len()
+                && around.len() * 2 <= memories
+                && broader != word
+                && shared(within, around) * 5 >= within.len() * 4
+        })
     }
 
     fn count_of(&self, words: &[&str]) -> u64 {
@@ -327,6 +353,7 @@ impl VoiceModel {
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.2.cmp(b.2)));
         ranked
             .into_iter()
+            .filter(|(_, _, word)| !self.is_detail(word))
             .take(MAX_INTERESTS)
             .map(|(_, in_memories, word)| Interest {
                 term: word.clone(),
@@ -435,6 +462,34 @@ const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Frid
 const FORMAL_FROM: f64 = 55.0;
 const CASUAL_UNTIL: f64 = 47.0;
 
+/// Words of general English more frequent than this rank (articles, pronouns, "went") say nothing of what a
+/// memory is about: no interest is a detail of them.
+const SUBJECT_MIN_RANK: usize = 300;
+
+/// Whether `word` may be what a memory is about, as a subject that other words are details of.
+fn may_be_a_subject(word: &str) -> bool {
+    word.chars().count() >= 3
+        && word.chars().all(char::is_alphabetic)
+        && ENGLISH.rank(word).is_none_or(|rank| rank > SUBJECT_MIN_RANK)
+}
+
+/// How many of two ascending lists' items both hold.
+fn shared(one: &[u32], other: &[u32]) -> usize {
+    let (mut shared, mut i, mut j) = (0, 0, 0);
+    while i < one.len() && j < other.len() {
+        match one[i].cmp(&other[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    shared
+}
+
 /// Words of general English more frequent than this rank are not interests however often they are written.
 const INTEREST_MIN_RANK: usize = 1500;
 
@@ -536,6 +591,39 @@ mod tests {
         assert!(!interests.contains(&"omar"), "names are not interests: {interests:?}");
         assert_eq!(persona.emoji[0].mark, ":)");
         assert_eq!(persona.sentiment.unwrap().scored_memories, 5);
+    }
+
+    #[test]
+    fn a_word_written_almost_only_within_a_broader_subject_is_no_interest_of_its_own() {
+        let mut texts = vec![
+            "Pottery class: the kiln was full.",
+            "Pottery again, trimmed a bowl before the kiln.",
+            "Pottery: the kiln cracked my vase.",
+            "Pottery night, glazing by the kiln.",
+            "Pottery: centred the clay at last.",
+            "Pottery class, pulled handles.",
+            "Pottery: finished the teapot.",
+            "The museum had a Hepworth room; the kiln there is enormous.",
+            "Back at the museum for the prints.",
+            "The museum cafe again.",
+        ];
+        texts.extend(std::iter::repeat_n("Quiet evening, read a book.", 10));
+        let persona = model_of(&texts).persona("sam");
+        let interests: Vec<&str> = persona.interests.iter().map(|interest| interest.term.as_str()).collect();
+        assert!(interests.contains(&"pottery") && interests.contains(&"museum"), "{interests:?}");
+        // Four of the kiln's five memories are pottery's: a detail of it.
+        assert!(!interests.contains(&"kiln"), "{interests:?}");
+
+        // A word in more than half the memories says nothing of what one is about: nothing is a detail of it.
+        let persona = model_of(&texts[..7]).persona("sam");
+        let interests: Vec<&str> = persona.interests.iter().map(|interest| interest.term.as_str()).collect();
+        assert!(interests.contains(&"kiln"), "{interests:?}");
+
+        // A model made before memories were kept per word lists what it used to.
+        let mut model = model_of(&texts);
+        model.word_memory_order.clear();
+        let interests: Vec<String> = model.persona("sam").interests.into_iter().map(|interest| interest.term).collect();
+        assert!(interests.iter().any(|term| term == "kiln"), "{interests:?}");
     }
 
     #[test]
