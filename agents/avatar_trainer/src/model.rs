@@ -146,7 +146,7 @@ impl VoiceModel {
             around.len() > within.len()
                 && around.len() * 2 <= memories
                 && broader != word
-                && shared(within, around) * 5 >= within.len() * 4
+                && mostly_within(within, around)
         })
     }
 
@@ -473,21 +473,20 @@ fn may_be_a_subject(word: &str) -> bool {
         && ENGLISH.rank(word).is_none_or(|rank| rank > SUBJECT_MIN_RANK)
 }
 
-/// How many of two ascending lists' items both hold.
-fn shared(one: &[u32], other: &[u32]) -> usize {
-    let (mut shared, mut i, mut j) = (0, 0, 0);
-    while i < one.len() && j < other.len() {
-        match one[i].cmp(&other[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                shared += 1;
-                i += 1;
-                j += 1;
+/// Whether four fifths of `within` are in `around` (both ascending). Looked up rather than merged: `within`
+/// is a handful of memories, `around` may be thousands.
+fn mostly_within(within: &[u32], around: &[u32]) -> bool {
+    let allowed_misses = within.len() / 5;
+    let mut misses = 0;
+    for memory in within {
+        if around.binary_search(memory).is_err() {
+            misses += 1;
+            if misses > allowed_misses {
+                return false;
             }
         }
     }
-    shared
+    true
 }
 
 /// Words of general English more frequent than this rank are not interests however often they are written.
@@ -624,6 +623,14 @@ mod tests {
         model.word_memory_order.clear();
         let interests: Vec<String> = model.persona("sam").interests.into_iter().map(|interest| interest.term).collect();
         assert!(interests.iter().any(|term| term == "kiln"), "{interests:?}");
+    }
+
+    #[test]
+    fn four_fifths_within_is_mostly_within() {
+        let around = [1, 4, 6, 9, 12, 30];
+        assert!(mostly_within(&[1, 4, 6, 9, 13], &around), "four of five");
+        assert!(!mostly_within(&[1, 4, 6, 13], &around), "three of four");
+        assert!(!mostly_within(&[2, 4, 6, 9, 13], &around), "three of five");
     }
 
     #[test]
