@@ -330,7 +330,7 @@ impl VoiceModel {
         let mut by_stem: HashMap<String, (f64, u64, &String, u64)> = HashMap::new();
         for (word, in_memories) in &self.word_memories {
             let common = ENGLISH.rank(word).is_some_and(|rank| rank <= INTEREST_MIN_RANK);
-            let letters = word.chars().all(char::is_alphabetic) && word.chars().count() >= 3;
+            let letters = is_plain_word(word);
             let excluded = self.is_name(word)
                 || CATEGORIES.contains_key(word.as_str())
                 || in_phrases.contains(word.as_str())
@@ -466,11 +466,14 @@ const CASUAL_UNTIL: f64 = 47.0;
 /// memory is about: no interest is a detail of them.
 const SUBJECT_MIN_RANK: usize = 300;
 
+/// A word of three letters or more and nothing else: what an interest, or a subject, can be.
+fn is_plain_word(word: &str) -> bool {
+    word.chars().all(char::is_alphabetic) && word.chars().count() >= 3
+}
+
 /// Whether `word` may be what a memory is about, as a subject that other words are details of.
 fn may_be_a_subject(word: &str) -> bool {
-    word.chars().count() >= 3
-        && word.chars().all(char::is_alphabetic)
-        && ENGLISH.rank(word).is_none_or(|rank| rank > SUBJECT_MIN_RANK)
+    is_plain_word(word) && ENGLISH.rank(word).is_none_or(|rank| rank > SUBJECT_MIN_RANK)
 }
 
 /// Whether four fifths of `within` are in `around` (both ascending). Looked up rather than merged: `within`
