@@ -9,6 +9,7 @@ pub mod capability;
 pub mod error;
 pub mod guardian;
 pub mod harvester;
+pub mod head;
 pub mod ingest;
 pub mod insights;
 pub mod message;

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use mneme_protocol::head::RequestHead;
 use mneme_protocol::stats::{
     AdaptationState, Adjustment, CapabilitiesResponse, Feedback, FeedbackReceived, StatsRequest, StatsResponse,
 };
@@ -484,7 +485,10 @@ async fn take_requests<A: Agent>(
                         // Built-ins are cheap and never wait: answered here, they skip a task spawn, which on
                         // a busy instance measurably costs more than the answer itself (see BENCHMARKS.md).
                         Some(request) if is_builtin(subjects::message_type_of(&request.message.subject)) => {
-                            answer_builtin(&instance, &replies, request).await;
+                            match answer_builtin_in_place(&instance, &request) {
+                                Some(body) => send_reply(&instance, &replies, &request, body, HeaderMap::new()).await,
+                                None => answer_builtin(&instance, &replies, request).await,
+                            }
                         }
                         Some(request) => admit(&workers, &instance, &agent, &replies, request),
                         None if instance.stopping.load(Ordering::Relaxed) => return Ok(()),
@@ -677,27 +681,95 @@ where
             outcome.is_err(),
             finished_at.as_secs_f64(),
         );
-        let Some(reply_subject) = request.message.reply.clone() else {
+        if request.message.reply.is_none() {
             tracing::debug!("Request carried no reply subject; nothing to answer.");
             return;
-        };
+        }
         let (body, reply_headers) =
             reply_body(instance, message_type, &reply_to, outcome, encoding, traced, finished_at);
-        if !instance.stopping.load(Ordering::Relaxed) {
-            match request.respond_with_headers(Ok(body.clone()), reply_headers.clone()).await {
-                Ok(()) => return,
-                Err(error) => {
-                    tracing::debug!(%error, "Replying over the intake connection failed; replying over the other.")
-                }
-            }
-        }
-        // While stopping, the intake connection closes once drained: replies go over the agent's own.
-        if let Err(error) = replies.publish_with_headers(reply_subject, reply_headers, body).await {
-            tracing::warn!(%error, "Reply could not be sent.");
-        }
+        send_reply(instance, replies, &request, body, reply_headers).await;
     };
     // Wrapping the work in a span that records nothing would only move it once more.
     if span.is_disabled() { work.await } else { work.instrument(span).await }
+}
+
+/// Sends the reply to `request`: over the intake connection, or while stopping (when that connection closes
+/// once drained) over the agent's own.
+async fn send_reply(
+    instance: &Instance,
+    replies: &async_nats::Client,
+    request: &service::Request,
+    body: bytes::Bytes,
+    reply_headers: HeaderMap,
+) {
+    let Some(reply_subject) = request.message.reply.clone() else { return };
+    if !instance.stopping.load(Ordering::Relaxed) {
+        match request.respond_with_headers(Ok(body.clone()), reply_headers.clone()).await {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::debug!(%error, "Replying over the intake connection failed; replying over the other.")
+            }
+        }
+    }
+    if let Err(error) = replies.publish_with_headers(reply_subject, reply_headers, body).await {
+        tracing::warn!(%error, "Reply could not be sent.");
+    }
+}
+
+/// The payload of `get_stats` for the summary, as an orchestrator sends it: `{}` or `{detail: false}`.
+const SUMMARY_REQUESTS: [&[u8]; 2] = [&[0x80], b"\x81\xa6detail\xc2"];
+
+/// Answers the built-ins that every instance is polled with, `get_stats` for the summary and `ping`, straight
+/// from the request's bytes: its envelope read in place, no envelope tree, no span, no future. At tens of
+/// thousands of requests a second, that is most of what answering one costs (see BENCHMARKS.md). `None` for
+/// any other request (a header, JSON, another payload, an envelope of another shape, spans being recorded),
+/// which the general path answers, errors included, with the same reply.
+fn answer_builtin_in_place(instance: &Instance, request: &service::Request) -> Option<bytes::Bytes> {
+    if instance.record_spans || request.message.headers.is_some() || request.message.reply.is_none() {
+        return None;
+    }
+    let received = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let body = &request.message.payload;
+    if body.len() > instance.settings.max_body_bytes {
+        return None;
+    }
+    let message_type = subjects::message_type_of(&request.message.subject);
+    let head = RequestHead::read(body)?;
+    let agrees = head.message_type.is_empty() || head.message_type == message_type;
+    if head.id.is_empty() || !agrees || head.schema_version > SCHEMA_VERSION {
+        return None;
+    }
+    let stats = match message_type {
+        builtin::GET_STATS if SUMMARY_REQUESTS.contains(&head.payload) => Some(instance.stats(false)),
+        builtin::PING if head.payload == SUMMARY_REQUESTS[0] => None,
+        _ => return None,
+    };
+    let finished_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    instance.metrics.record(message_type, finished_at.saturating_sub(received), false, finished_at.as_secs_f64());
+    let mut reply_id_text = uuid::Uuid::encode_buffer();
+    let reply_id = reply_id_at(finished_at, &mut reply_id_text);
+    let sender_id = instance.id.as_str();
+    let body = match stats {
+        Some(stats) => {
+            let head = head.reply_head(reply_id, builtin::STATS_RESPONSE, sender_id, finished_at.as_secs_f64());
+            mneme_protocol::encode_envelope(&head, &StatsResponse { stats }, Encoding::MessagePack)
+        }
+        None => {
+            let head = head.reply_head(reply_id, builtin::PONG, sender_id, finished_at.as_secs_f64());
+            mneme_protocol::encode_envelope(&head, &Pong { agent_id: sender_id }, Encoding::MessagePack)
+        }
+    };
+    body.ok().map(bytes::Bytes::from)
+}
+
+/// The id of a reply made at `finished_at` (since the Unix epoch), written into `text`.
+fn reply_id_at(finished_at: Duration, text: &mut [u8]) -> &str {
+    let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        finished_at.as_secs(),
+        finished_at.subsec_nanos(),
+    ));
+    id.hyphenated().encode_lower(text)
 }
 
 /// The reply envelope to `reply_to` and its headers: `outcome` as its own message type, or an `error_response`.
@@ -719,12 +791,7 @@ fn reply_body(
         reply_headers.insert(headers::TRACERESPONSE, value.as_str());
     }
     let mut reply_id_text = uuid::Uuid::encode_buffer();
-    let reply_id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
-        uuid::NoContext,
-        finished_at.as_secs(),
-        finished_at.subsec_nanos(),
-    ));
-    let reply_id: &str = reply_id.hyphenated().encode_lower(&mut reply_id_text);
+    let reply_id = reply_id_at(finished_at, &mut reply_id_text);
     let body = outcome.and_then(|reply| {
         let head = reply_to.head(reply_id, &reply.message_type, instance.id.as_str(), finished_at_secs);
         reply.payload.encode(&head, encoding).map_err(|error| {
@@ -742,9 +809,10 @@ fn reply_body(
     (bytes::Bytes::from(body), reply_headers)
 }
 
+/// The payload of `pong`: the instance's id, owned or borrowed.
 #[derive(serde::Serialize)]
-struct Pong {
-    agent_id: String,
+struct Pong<S> {
+    agent_id: S,
 }
 
 /// A request from outside Mneme's account acts only as the NATS user the server says sent it.

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_nats::HeaderMap;
+use mneme_protocol::stats::StatsResponse;
 use mneme_protocol::{AgentCapability, AgentType, ComponentId, ComponentKind, ErrorPayload};
 use mneme_runtime::{
     Agent, Context, Event, EventDelivery, EventSubscription, HandlerError, Reply, Request, RuntimeSettings,
@@ -144,6 +145,69 @@ async fn envelopes_that_disagree_with_their_subject_or_come_from_the_future_are_
     handle.await.unwrap();
 }
 
+/// The envelope an orchestrator sends for `message_type`, whole.
+fn orchestrators_envelope(message_type: &str, payload: serde_json::Value) -> mneme_protocol::AgentMessage {
+    let mut message = mneme_protocol::AgentMessage::new(message_type, payload);
+    message.sender_id = ComponentId::generate(ComponentKind::Orchestrator).to_string();
+    message.priority = 2;
+    message.requires_response = true;
+    message
+}
+
+/// A reply envelope as a tree, without what differs between any two replies (ids, times, counts).
+fn reply_shape(reply: &mneme_system_tests::RawReply) -> serde_json::Value {
+    let mut tree = serde_json::to_value(&reply.message.payload).unwrap();
+    if let Some(stats) = tree.get_mut("stats").and_then(serde_json::Value::as_object_mut) {
+        for changing in ["messages_processed", "avg_processing_time", "last_activity", "uptime_secs", "queue_size"] {
+            stats.insert(changing.to_owned(), serde_json::Value::Null);
+        }
+    }
+    let message = &reply.message;
+    serde_json::json!({
+        "type": message.message_type, "sender_id": message.sender_id, "recipient_id": message.recipient_id,
+        "priority": message.priority, "requires_response": message.requires_response,
+        "correlation_id": message.correlation_id, "schema_version": message.schema_version, "payload": tree,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn polls_answered_in_place_get_the_general_answer() {
+    // `get_stats` and `ping` as orchestrators send them are answered from the request's bytes; a header sends
+    // the same request the general way. Both answers agree, and both are counted.
+    let nats = NatsServer::start();
+    let (_, stop, handle) = serve_probe(&nats, AgentType::PatternAnalyzer, |_| {}).await;
+    let client = nats.connect().await;
+    wait_for_instances(&client, ComponentKind::Agent(AgentType::PatternAnalyzer), 1, Duration::from_secs(10)).await;
+    let general_way = || {
+        let mut headers = HeaderMap::new();
+        headers.insert("Content-Type", "application/msgpack");
+        headers
+    };
+    let processed = async || {
+        let message = orchestrators_envelope("get_stats", serde_json::json!({"detail": true}));
+        let body = message.encode(mneme_protocol::Encoding::MessagePack).unwrap();
+        let reply = raw_request(&client, &subject("get_stats"), HeaderMap::new(), body).await;
+        reply.message.payload_as::<StatsResponse>().unwrap().stats.messages_processed
+    };
+    for (message_type, payload) in [
+        ("get_stats", serde_json::json!({})),
+        ("get_stats", serde_json::json!({"detail": false})),
+        ("ping", serde_json::json!({})),
+    ] {
+        let message = orchestrators_envelope(message_type, payload);
+        let body = message.encode(mneme_protocol::Encoding::MessagePack).unwrap();
+        let before = processed().await;
+        let in_place = raw_request(&client, &subject(message_type), HeaderMap::new(), body.clone()).await;
+        let general = raw_request(&client, &subject(message_type), general_way(), body).await;
+        assert_eq!(processed().await, before + 3, "each answer is counted");
+        assert_eq!(in_place.message.correlation_id.as_deref(), Some(message.id.as_str()));
+        assert_ne!(in_place.message.id, general.message.id);
+        assert_eq!(reply_shape(&in_place), reply_shape(&general), "{message_type}");
+    }
+    stop.fire();
+    handle.await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_line_is_shed_with_503_and_concurrency_is_bounded() {
     let nats = NatsServer::start();
@@ -279,7 +343,7 @@ async fn send_retries_while_nobody_serves_and_reports_typed_errors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn feedback_moves_the_concurrency_limit_by_the_seeds_trend_rule() {
-    use mneme_protocol::stats::{Adjustment, FeedbackReceived, StatsResponse};
+    use mneme_protocol::stats::{Adjustment, FeedbackReceived};
 
     let nats = NatsServer::start();
     let (_, stop, handle) = serve_probe(&nats, AgentType::PatternAnalyzer, |settings| {
