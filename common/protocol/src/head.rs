@@ -125,17 +125,7 @@ impl<'a> RequestHead<'a> {
         sender_id: &'a str,
         timestamp: f64,
     ) -> EnvelopeHead<'a> {
-        EnvelopeHead {
-            id,
-            message_type,
-            sender_id,
-            recipient_id: self.sender_id,
-            timestamp,
-            priority: self.priority,
-            requires_response: false,
-            correlation_id: Some(self.id),
-            schema_version: SCHEMA_VERSION,
-        }
+        EnvelopeHead::of_reply(id, message_type, sender_id, timestamp, (self.id, self.sender_id, self.priority))
     }
 }
 

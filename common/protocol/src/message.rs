@@ -182,15 +182,30 @@ impl ReplyTo {
         sender_id: &'a str,
         timestamp: f64,
     ) -> EnvelopeHead<'a> {
+        EnvelopeHead::of_reply(id, message_type, sender_id, timestamp, (&self.id, &self.sender_id, self.priority))
+    }
+}
+
+impl<'a> EnvelopeHead<'a> {
+    /// The head of the reply `id`, sent by `sender_id` at `timestamp`, to the request `answered` (its id,
+    /// sender and priority): addressed back to its sender, with its priority, and correlated with its id.
+    pub(crate) fn of_reply(
+        id: &'a str,
+        message_type: &'a str,
+        sender_id: &'a str,
+        timestamp: f64,
+        answered: (&'a str, &'a str, i32),
+    ) -> Self {
+        let (request_id, request_sender_id, priority) = answered;
         EnvelopeHead {
             id,
             message_type,
             sender_id,
-            recipient_id: &self.sender_id,
+            recipient_id: request_sender_id,
             timestamp,
-            priority: self.priority,
+            priority,
             requires_response: false,
-            correlation_id: Some(&self.id),
+            correlation_id: Some(request_id),
             schema_version: SCHEMA_VERSION,
         }
     }
