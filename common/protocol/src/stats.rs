@@ -48,12 +48,14 @@ pub struct MessageTypeStats {
     pub avg_processing_time: f64,
 }
 
-/// The payload of `stats_response` (under the key `stats`, as the seed's `_get_processing_stats`).
+/// The payload of `stats_response` (under the key `stats`, as the seed's `_get_processing_stats`). Its text is
+/// owned as read, and may be borrowed where it is written (`AgentStats<&str>`), which saves an instance
+/// answering `get_stats` a copy of its names each time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AgentStats {
-    pub agent_id: String,
-    pub agent_type: String,
-    pub version: String,
+pub struct AgentStats<Text = String> {
+    pub agent_id: Text,
+    pub agent_type: Text,
+    pub version: Text,
     pub state: AgentState,
     /// Requests answered, successfully or not.
     pub messages_processed: u64,
@@ -138,8 +140,8 @@ pub struct FeedbackReceived {
 
 /// The payload of a `stats_response` reply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatsResponse {
-    pub stats: AgentStats,
+pub struct StatsResponse<Text = String> {
+    pub stats: AgentStats<Text>,
 }
 
 /// The payload of a `capabilities_response` reply.

@@ -112,13 +112,14 @@ impl Instance {
         }
     }
 
-    /// The instance's stats; `detail` adds the counters of each message type and the adaptation state.
-    fn stats(&self, detail: bool) -> AgentStats {
+    /// The instance's stats, its names as `Text` (owned, or borrowed from the instance); `detail` adds the
+    /// counters of each message type and the adaptation state.
+    fn stats<'a, Text: From<&'a str>>(&'a self, detail: bool) -> AgentStats<Text> {
         let summary = self.metrics.summary();
         AgentStats {
-            agent_id: self.id.to_string(),
-            agent_type: self.kind.to_string(),
-            version: VERSION.to_owned(),
+            agent_id: self.id.as_str().into(),
+            agent_type: self.kind.as_str().into(),
+            version: VERSION.into(),
             state: self.state(),
             messages_processed: summary.overall.processed,
             errors_count: summary.overall.errors,
@@ -155,7 +156,7 @@ impl Instance {
     /// What `$SRV.STATS` shows as each endpoint's `data`: the instance's own view, which counts errors that
     /// the service library does not see because they are answered with a body.
     fn service_stats_data(&self) -> serde_json::Value {
-        let stats = self.stats(false);
+        let stats = self.stats::<&str>(false);
         serde_json::json!({
             "agent_id": stats.agent_id,
             "state": stats.state,
@@ -740,7 +741,7 @@ fn answer_builtin_in_place(instance: &Instance, request: &service::Request) -> O
         return None;
     }
     let stats = match message_type {
-        builtin::GET_STATS if SUMMARY_REQUESTS.contains(&head.payload) => Some(instance.stats(false)),
+        builtin::GET_STATS if SUMMARY_REQUESTS.contains(&head.payload) => Some(instance.stats::<&str>(false)),
         builtin::PING if head.payload == SUMMARY_REQUESTS[0] => None,
         _ => return None,
     };
@@ -906,7 +907,7 @@ fn builtin(instance: &Instance, message: AgentMessage, encoding: Encoding) -> Re
     match message.message_type.as_str() {
         builtin::GET_STATS => {
             let request: StatsRequest = Request { message, encoding }.payload()?;
-            Ok(Reply::new(builtin::STATS_RESPONSE, StatsResponse { stats: instance.stats(request.detail) }))
+            Ok(Reply::new(builtin::STATS_RESPONSE, StatsResponse::<String> { stats: instance.stats(request.detail) }))
         }
         builtin::GET_CAPABILITIES => {
             let response = CapabilitiesResponse {
