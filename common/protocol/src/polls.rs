@@ -1,15 +1,11 @@
 //! The polls every instance gets, `get_stats` and `ping`, which health checks, balancers and autoscalers send
-//! every instance every few seconds, answered without the general reader and writer: what the reply needs of
-//! the request's envelope, read in place, and the summary's reply written straight. [`AgentMessage::decode`]
-//! and [`encode_envelope`] stay the reader and writer of record: [`RequestHead::read`] reads only envelopes of
-//! the usual shape and gives up on anything else, leaving it to that reader to read or to reject, and
-//! [`encode_stats_response`] writes what [`encode_envelope`] writes, byte for byte (tested).
+//! every instance every few seconds: what their reply needs of the request's envelope, read in place.
+//! [`AgentMessage::decode`] stays the reader of record: [`RequestHead::read`] reads only envelopes of the
+//! usual shape and gives up on anything else, leaving it to that reader to read or to reject.
 //!
 //! [`AgentMessage::decode`]: crate::AgentMessage::decode
 
-use crate::message::{EnvelopeHead, SCHEMA_VERSION, encode_envelope};
-use crate::stats::{AgentStats, StatsResponse};
-use crate::{EncodeError, Encoding};
+use crate::message::{EnvelopeHead, SCHEMA_VERSION};
 
 /// The payload of an envelope that has none: an empty map, as [`crate::AgentMessage`] reads it.
 const EMPTY_MAP: &[u8] = &[EMPTY_MAP_MARKER];
@@ -137,104 +133,6 @@ impl<'a> RequestHead<'a> {
     }
 }
 
-/// The `stats_response` with the summary `stats` under `head`, in MessagePack, as [`encode_envelope`] writes
-/// it, written field by field. Stats with their detail are written by [`encode_envelope`] itself.
-pub fn encode_stats_response(head: &EnvelopeHead<'_>, stats: &AgentStats<&str>) -> Result<Vec<u8>, EncodeError> {
-    if stats.by_message_type.is_some() || stats.adaptation.is_some() {
-        return encode_envelope(head, &StatsResponse { stats: stats.clone() }, Encoding::MessagePack);
-    }
-    let mut body = Vec::with_capacity(640);
-    let out = &mut body;
-    write_map_len(out, 10);
-    write_key(out, "id");
-    write_str(out, head.id);
-    write_key(out, "type");
-    write_str(out, head.message_type);
-    write_key(out, "sender_id");
-    write_str(out, head.sender_id);
-    write_key(out, "recipient_id");
-    write_str(out, head.recipient_id);
-    write_key(out, "payload");
-    write_map_len(out, 1);
-    write_key(out, "stats");
-    write_map_len(out, 15);
-    write_key(out, "agent_id");
-    write_str(out, stats.agent_id);
-    write_key(out, "agent_type");
-    write_str(out, stats.agent_type);
-    write_key(out, "version");
-    write_str(out, stats.version);
-    write_key(out, "state");
-    write_str(out, stats.state.as_str());
-    write_key(out, "messages_processed");
-    write_uint(out, stats.messages_processed);
-    write_key(out, "errors_count");
-    write_uint(out, stats.errors_count);
-    write_key(out, "avg_processing_time");
-    write_f64(out, stats.avg_processing_time);
-    write_key(out, "last_activity");
-    match stats.last_activity {
-        Some(at) => write_f64(out, at),
-        None => write_nil(out),
-    }
-    write_key(out, "queue_size");
-    write_uint(out, stats.queue_size);
-    write_key(out, "in_flight");
-    write_uint(out, stats.in_flight);
-    write_key(out, "max_concurrency");
-    write_uint(out, stats.max_concurrency);
-    write_key(out, "shed_count");
-    write_uint(out, stats.shed_count);
-    write_key(out, "events_received");
-    write_uint(out, stats.events_received);
-    write_key(out, "started_at");
-    write_f64(out, stats.started_at);
-    write_key(out, "uptime_secs");
-    write_f64(out, stats.uptime_secs);
-    write_key(out, "timestamp");
-    write_f64(out, head.timestamp);
-    write_key(out, "priority");
-    let _ = rmp::encode::write_sint(out, i64::from(head.priority));
-    write_key(out, "requires_response");
-    let _ = rmp::encode::write_bool(out, head.requires_response);
-    write_key(out, "correlation_id");
-    match head.correlation_id {
-        Some(id) => write_str(out, id),
-        None => write_nil(out),
-    }
-    write_key(out, "schema_version");
-    write_uint(out, u64::from(head.schema_version));
-    Ok(body)
-}
-
-/// A field's name: always a short string (at most 31 bytes, MessagePack's `fixstr`), so known in advance.
-fn write_key(out: &mut Vec<u8>, name: &'static str) {
-    debug_assert!(name.len() < 32);
-    out.push(0xa0 | name.len() as u8);
-    out.extend_from_slice(name.as_bytes());
-}
-
-// Writing into a `Vec` cannot fail, so what rmp's writers return is left aside.
-fn write_nil(out: &mut Vec<u8>) {
-    let _ = rmp::encode::write_nil(out);
-}
-
-fn write_map_len(out: &mut Vec<u8>, length: u32) {
-    let _ = rmp::encode::write_map_len(out, length);
-}
-
-fn write_str(out: &mut Vec<u8>, text: &str) {
-    let _ = rmp::encode::write_str(out, text);
-}
-
-fn write_uint(out: &mut Vec<u8>, value: u64) {
-    let _ = rmp::encode::write_uint(out, value);
-}
-
-fn write_f64(out: &mut Vec<u8>, value: f64) {
-    let _ = rmp::encode::write_f64(out, value);
-}
-
 /// Runs one of rmp's readers on `rest` and moves `rest` past what it read. (`rmp::decode::Bytes` reads a slice
 /// without going through `std::io`, which per field showed in profiles.)
 fn read<'a, T, E>(rest: &mut &'a [u8], reader: impl FnOnce(&mut rmp::decode::Bytes<'a>) -> Result<T, E>) -> Option<T> {
@@ -249,9 +147,17 @@ fn read_str<'a>(rest: &mut &'a [u8]) -> Option<&'a str> {
     std::str::from_utf8(read_str_bytes(rest)?).ok()
 }
 
-/// The bytes of a MessagePack `str`.
+/// The bytes of a MessagePack `str`. Keys and most values are short (`fixstr`, the length in the marker), and
+/// are read straight from their marker.
 fn read_str_bytes<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
-    let length = read(rest, rmp::decode::read_str_len)? as usize;
+    let (&marker, after) = rest.split_first()?;
+    let length = match rmp::Marker::from_u8(marker) {
+        rmp::Marker::FixStr(length) => {
+            *rest = after;
+            usize::from(length)
+        }
+        _ => read(rest, rmp::decode::read_str_len)? as usize,
+    };
     let (text, after) = rest.split_at_checked(length)?;
     *rest = after;
     Some(text)
@@ -383,74 +289,6 @@ mod tests {
         let body = [0x82, 0xa2, 0xff, 0xfe, 0x01, 0xa4, b't', b'y', b'p', b'e', 0xa4, b'p', b'i', b'n', b'g'];
         assert_eq!(RequestHead::read(&body).map(|head| head.message_type), Some("ping"));
         agrees_with_the_envelope_reader(&body);
-    }
-
-    fn summary(last_activity: Option<f64>, processed: u64) -> AgentStats<&'static str> {
-        AgentStats {
-            agent_id: "insight_generator_0a1b2c3d",
-            agent_type: "insight_generator",
-            version: "0.1.0",
-            state: crate::AgentState::Busy,
-            messages_processed: processed,
-            errors_count: processed / 7,
-            avg_processing_time: 0.000_012_5,
-            last_activity,
-            queue_size: 3,
-            in_flight: 300,
-            max_concurrency: 70_000,
-            shed_count: u64::MAX,
-            events_received: 1 << 33,
-            started_at: 1_764_000_000.25,
-            uptime_secs: 86_400.5,
-            by_message_type: None,
-            adaptation: None,
-        }
-    }
-
-    #[test]
-    fn the_summary_is_written_as_the_envelope_writer_writes_it() {
-        for (stats, priority, correlation_id) in [
-            (summary(None, 0), 0, None),
-            (summary(Some(1_764_000_100.5), 127), -1, Some("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")),
-            (summary(Some(0.0), 1 << 40), i32::MIN, Some("")),
-            (summary(Some(-1.0), 65_536), i32::MAX, Some("ünïcode")),
-        ] {
-            let head = EnvelopeHead {
-                id: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c",
-                message_type: crate::builtin::STATS_RESPONSE,
-                sender_id: stats.agent_id,
-                recipient_id: "orchestrator_01234567",
-                timestamp: 1_764_000_101.125,
-                priority,
-                requires_response: false,
-                correlation_id,
-                schema_version: SCHEMA_VERSION,
-            };
-            let written = encode_stats_response(&head, &stats).unwrap();
-            let by_the_envelope_writer =
-                encode_envelope(&head, &StatsResponse { stats: stats.clone() }, Encoding::MessagePack).unwrap();
-            assert_eq!(written, by_the_envelope_writer);
-        }
-        let mut detailed = summary(None, 5);
-        detailed.by_message_type = Some(Default::default());
-        let head = summary_head();
-        let by_the_envelope_writer =
-            encode_envelope(&head, &StatsResponse { stats: detailed.clone() }, Encoding::MessagePack).unwrap();
-        assert_eq!(encode_stats_response(&head, &detailed).unwrap(), by_the_envelope_writer);
-    }
-
-    fn summary_head() -> EnvelopeHead<'static> {
-        EnvelopeHead {
-            id: "reply",
-            message_type: crate::builtin::STATS_RESPONSE,
-            sender_id: "insight_generator_0a1b2c3d",
-            recipient_id: "",
-            timestamp: 1.0,
-            priority: 0,
-            requires_response: false,
-            correlation_id: Some("request"),
-            schema_version: SCHEMA_VERSION,
-        }
     }
 
     #[test]

@@ -753,7 +753,7 @@ fn answer_builtin_in_place(instance: &Instance, request: &service::Request) -> O
     let body = match stats {
         Some(stats) => {
             let head = head.reply_head(reply_id, builtin::STATS_RESPONSE, sender_id, finished_at.as_secs_f64());
-            mneme_protocol::polls::encode_stats_response(&head, &stats)
+            mneme_protocol::encode_envelope(&head, &StatsResponse { stats }, Encoding::MessagePack)
         }
         None => {
             let head = head.reply_head(reply_id, builtin::PONG, sender_id, finished_at.as_secs_f64());
