@@ -9,7 +9,8 @@ use crate::message::{EnvelopeHead, SCHEMA_VERSION};
 
 /// The payload of an envelope that has none: an empty map, as [`crate::AgentMessage`] reads it.
 const EMPTY_MAP: &[u8] = &[EMPTY_MAP_MARKER];
-const EMPTY_MAP_MARKER: u8 = 0x80;
+const EMPTY_MAP_MARKER: u8 = rmp::Marker::FixMap(0).to_u8();
+const NIL_MARKER: u8 = rmp::Marker::Null.to_u8();
 
 /// The fields of a request's envelope that its reply needs, borrowed from the body.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,7 +79,10 @@ impl<'a> RequestHead<'a> {
                 b"payload" => {
                     // Polls come with an empty payload (one byte) as a rule: not worth a reader of their own.
                     head.payload = match rest.split_first() {
-                        Some((&EMPTY_MAP_MARKER, after)) => std::mem::replace(&mut rest, after).get(..1)?,
+                        Some((&EMPTY_MAP_MARKER, after)) => {
+                            rest = after;
+                            EMPTY_MAP
+                        }
                         _ => pass_over::<serde_json::Value>(&mut rest)?,
                     };
                     4
@@ -96,10 +100,11 @@ impl<'a> RequestHead<'a> {
                     7
                 }
                 b"correlation_id" => {
-                    if rest.first() == Some(&0xc0) {
-                        rest = &rest[1..];
-                    } else {
-                        read_str(&mut rest)?;
+                    match rest.split_first() {
+                        Some((&NIL_MARKER, after)) => rest = after,
+                        _ => {
+                            read_str(&mut rest)?;
+                        }
                     }
                     8
                 }
