@@ -138,6 +138,24 @@ impl<'a> RequestHead<'a> {
     }
 }
 
+/// `get_stats`'s payload asking for the summary as orchestrators send it: the default [`StatsRequest`],
+/// `{detail: false}`, or none at all.
+///
+/// [`StatsRequest`]: crate::stats::StatsRequest
+const SUMMARY_REQUEST: &[u8] = b"\x81\xa6detail\xc2";
+
+impl RequestHead<'_> {
+    /// Whether the payload is empty (`{}`, or left out).
+    pub fn has_empty_payload(&self) -> bool {
+        self.payload == EMPTY_MAP
+    }
+
+    /// Whether the payload is `get_stats`'s asking for the summary: empty, or `{detail: false}`.
+    pub fn asks_for_the_summary(&self) -> bool {
+        self.has_empty_payload() || self.payload == SUMMARY_REQUEST
+    }
+}
+
 /// Runs one of rmp's readers on `rest` and moves `rest` past what it read. (`rmp::decode::Bytes` reads a slice
 /// without going through `std::io`, which per field showed in profiles.)
 fn read<'a, T, E>(rest: &mut &'a [u8], reader: impl FnOnce(&mut rmp::decode::Bytes<'a>) -> Result<T, E>) -> Option<T> {
@@ -237,6 +255,21 @@ mod tests {
         assert_eq!(head.schema_version, SCHEMA_VERSION);
         assert_eq!(head.payload, named(serde_json::json!({"detail": false})));
         agrees_with_the_envelope_reader(&body);
+    }
+
+    #[test]
+    fn the_summary_is_asked_for_as_an_orchestrator_asks_for_it() {
+        // (asks for the summary, has an empty payload) of a `get_stats` with `payload`.
+        let read_with = |payload: serde_json::Value| {
+            let body = named(serde_json::json!({"type": "get_stats", "payload": payload}));
+            let head = RequestHead::read(&body).unwrap();
+            (head.asks_for_the_summary(), head.has_empty_payload())
+        };
+        let default_request = serde_json::to_value(crate::stats::StatsRequest::default()).unwrap();
+        assert_eq!(read_with(default_request), (true, false));
+        assert_eq!(read_with(serde_json::json!({})), (true, true));
+        assert_eq!(read_with(serde_json::json!({"detail": true})), (false, false));
+        assert_eq!(read_with(serde_json::json!({"detail": false, "other": 1})), (false, false));
     }
 
     #[test]

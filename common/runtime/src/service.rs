@@ -717,9 +717,6 @@ async fn send_reply(
     }
 }
 
-/// The payload of `get_stats` for the summary, as an orchestrator sends it: `{}` or `{detail: false}`.
-const SUMMARY_REQUESTS: [&[u8]; 2] = [&[0x80], b"\x81\xa6detail\xc2"];
-
 /// Answers the built-ins that every instance is polled with, `get_stats` for the summary and `ping`, straight
 /// from the request's bytes: its envelope read in place, no envelope tree, no span, no future. At tens of
 /// thousands of requests a second, that is most of what answering one costs (see BENCHMARKS.md). `None` for
@@ -741,8 +738,8 @@ fn answer_builtin_in_place(instance: &Instance, request: &service::Request) -> O
         return None;
     }
     let stats = match message_type {
-        builtin::GET_STATS if SUMMARY_REQUESTS.contains(&head.payload) => Some(instance.stats::<&str>(false)),
-        builtin::PING if head.payload == SUMMARY_REQUESTS[0] => None,
+        builtin::GET_STATS if head.asks_for_the_summary() => Some(instance.stats::<&str>(false)),
+        builtin::PING if head.has_empty_payload() => None,
         _ => return None,
     };
     let finished_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
