@@ -12,7 +12,8 @@
 //! When Python has FastStream, the same echo agent written with it (`faststream_echo.py`) is measured too.
 //!
 //! Run with `cargo bench -p mneme-system-tests --bench request_reply` (or `scripts/bench`, which installs
-//! FastStream). Rounds alternate between the targets so that drift on a shared machine falls on all alike.
+//! FastStream). Rounds alternate between the targets, each round starting one target further on, so that drift on
+//! a shared machine falls on all alike; each target is also set against the others round by round.
 
 use std::time::{Duration, Instant};
 
@@ -23,8 +24,8 @@ use mneme_runtime::settings::TelemetrySettings;
 use mneme_runtime::{Agent, HandlerError, Reply, Request, RuntimeSettings};
 use mneme_system_tests::{KernelActivity, KillOnDrop, NatsServer, confine, cpu_time};
 
-const ROUNDS: usize = 5;
-const ROUND_DURATION: Duration = Duration::from_secs(3);
+const ROUNDS: usize = 10;
+const ROUND_DURATION: Duration = Duration::from_millis(1_500);
 const WARM_UP: usize = 2_000;
 
 /// An agent with nothing of its own: every request it gets is a built-in, so what is measured is the runtime.
@@ -48,6 +49,8 @@ impl Agent for Idle {
 struct Samples {
     latencies: Vec<Duration>,
     elapsed: Duration,
+    /// Each round's throughput and p50, to be set against the other targets' in the same round.
+    rounds: Vec<(f64, Duration)>,
     /// CPU time the server process spent during the rounds: the cost that a loaded machine does not blur.
     server_cpu: Duration,
     /// The same of nats-server and of this (the client's) process: where the rest of a request's cost goes.
@@ -92,6 +95,7 @@ async fn drive(
 ) {
     let started = Instant::now();
     let deadline = started + duration;
+    let first = samples.latencies.len();
     let mut outstanding = futures::stream::FuturesUnordered::new();
     let send = |client: async_nats::Client, subject: String, body: bytes::Bytes| async move {
         let sent = Instant::now();
@@ -108,7 +112,33 @@ async fn drive(
             outstanding.push(send(client.clone(), subject.to_owned(), body.clone()));
         }
     }
-    samples.elapsed += started.elapsed();
+    let elapsed = started.elapsed();
+    samples.elapsed += elapsed;
+    let mut this_round = samples.latencies[first..].to_vec();
+    this_round.sort_unstable();
+    let p50 = this_round[(this_round.len() - 1) / 2];
+    samples.rounds.push((this_round.len() as f64 / elapsed.as_secs_f64(), p50));
+}
+
+/// The median, lowest and highest of `values`.
+fn spread(mut values: Vec<f64>) -> (f64, f64, f64) {
+    values.sort_unstable_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    let median =
+        if values.len().is_multiple_of(2) { (values[middle - 1] + values[middle]) / 2.0 } else { values[middle] };
+    (median, values[0], values[values.len() - 1])
+}
+
+/// `row`'s throughput and p50 over `base`'s, round by round: the median and range of those ratios. Pairing
+/// the targets' rounds takes out the machine's drift between rounds, which pooled totals carry.
+fn paired_ratios(row: &Samples, base: &Samples) -> String {
+    let pairs = row.rounds.iter().zip(&base.rounds);
+    let throughput = spread(pairs.clone().map(|(row, base)| row.0 / base.0).collect());
+    let p50 = spread(pairs.map(|(row, base)| row.1.as_secs_f64() / base.1.as_secs_f64()).collect());
+    format!(
+        "{:.3} ({:.3} to {:.3}) | {:.3} ({:.3} to {:.3})",
+        throughput.0, throughput.1, throughput.2, p50.0, p50.1, p50.2
+    )
 }
 
 /// The allocator every Mneme executable uses, for both servers alike.
@@ -296,6 +326,7 @@ async fn run() {
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let mut batching = Vec::new();
+    let mut paired = Vec::new();
     let cells = [(1, false), (64, false)].into_iter().chain(own_core.map(|_| (64, true)));
     for (in_flight, apart) in cells {
         if let (true, Some((server_core, others))) = (apart, own_core) {
@@ -308,8 +339,12 @@ async fn run() {
         let in_flight_label =
             if apart { format!("{in_flight}, servers on a core of their own") } else { in_flight.to_string() };
         let mut results: Vec<Samples> = targets.iter().map(|_| Samples::default()).collect();
-        for _ in 0..ROUNDS {
-            for ((_, subject, pid, body), samples) in targets.iter().zip(results.iter_mut()) {
+        for round in 0..ROUNDS {
+            // Each round starts one target further on, so that none always follows the same one: whatever a
+            // server leaves running after its turn falls on every target alike.
+            let mut order: Vec<_> = targets.iter().zip(results.iter_mut()).collect();
+            order.rotate_left(round % targets.len());
+            for ((_, subject, pid, body), samples) in order {
                 let before = (cpu_time(*pid), cpu_time(nats.pid()), cpu_time(std::process::id()));
                 let kernel_before = KernelActivity::of(*pid);
                 drive(&client, subject, body, in_flight, ROUND_DURATION, samples).await;
@@ -354,6 +389,15 @@ async fn run() {
                 row.3.as_secs_f64() / bare.3.as_secs_f64()
             );
         }
+        let pairs = (1..targets.len()).map(|row| (row, 0)).chain([(1, 2), (3, 4)]);
+        for (row, base) in pairs.filter(|(row, _)| !targets[*row].0.starts_with("FastStream")) {
+            paired.push(format!(
+                "| {} / {} | {in_flight_label} | {} |",
+                targets[row].0,
+                targets[base].0,
+                paired_ratios(&results[row], &results[base])
+            ));
+        }
         // Each runtime row against the bare service sending the same reply (what the runtime costs apart from what
         // its reply's size costs the broker and the client), and against the echo of the smallest request.
         for (runtime, bare) in [(1, 2), (3, 4), (1, 5), (3, 5)] {
@@ -368,6 +412,15 @@ async fn run() {
                 row.3.as_secs_f64() / bare_row.3.as_secs_f64()
             );
         }
+    }
+    println!(
+        "\nRound by round: each target's throughput and p50 over the other's in the same round, the median of the \
+         {ROUNDS} rounds and their range\n"
+    );
+    println!("| target / against | in flight | throughput ratio | p50 ratio |");
+    println!("| --- | ---: | ---: | ---: |");
+    for row in paired {
+        println!("{row}");
     }
     println!(
         "\nHow the server processes batch: write calls and context switches (of all their threads) per 1,000 requests\n"
