@@ -312,7 +312,7 @@ async fn run() {
     }
     println!(
         "request-reply, each server its own process, {} rounds of {:?} per cell, rounds alternating between \
-         targets; requests of {} bytes (get_stats) and {} bytes (ping) as the orchestrator sends them, the \
+         targets, each starting one target further on; requests of {} bytes (get_stats) and {} bytes (ping) as the orchestrator sends them, the \
          smallest of {} bytes\n",
         ROUNDS,
         ROUND_DURATION,
