@@ -12,8 +12,8 @@
 //! When Python has FastStream, the same echo agent written with it (`faststream_echo.py`) is measured too.
 //!
 //! Run with `cargo bench -p mneme-system-tests --bench request_reply` (or `scripts/bench`, which installs
-//! FastStream). Rounds alternate between the targets, each round starting one target further on, so that drift on
-//! a shared machine falls on all alike; each target is also set against the others round by round.
+//! FastStream). Rounds alternate between the targets, each round starting one target further on, so that drift
+//! on a shared machine falls on all alike; each target is also set against the others round by round.
 
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,8 @@ use mneme_system_tests::{KernelActivity, KillOnDrop, NatsServer, confine, cpu_ti
 const ROUNDS: usize = 10;
 const ROUND_DURATION: Duration = Duration::from_millis(1_500);
 const WARM_UP: usize = 2_000;
+/// Each runtime target and the bare service sending its replies, by their places in the targets.
+const RUNTIME_AND_SAME_REPLY: [(usize, usize); 2] = [(1, 2), (3, 4)];
 
 /// An agent with nothing of its own: every request it gets is a built-in, so what is measured is the runtime.
 struct Idle;
@@ -62,9 +64,7 @@ struct Samples {
 
 impl Samples {
     fn percentile(&mut self, fraction: f64) -> Duration {
-        self.latencies.sort_unstable();
-        let index = ((self.latencies.len() as f64 - 1.0) * fraction).round() as usize;
-        self.latencies[index]
+        percentile(&mut self.latencies, fraction)
     }
 
     fn throughput(&self) -> f64 {
@@ -115,9 +115,15 @@ async fn drive(
     let elapsed = started.elapsed();
     samples.elapsed += elapsed;
     let mut this_round = samples.latencies[first..].to_vec();
-    this_round.sort_unstable();
-    let p50 = this_round[(this_round.len() - 1) / 2];
+    let p50 = percentile(&mut this_round, 0.50);
     samples.rounds.push((this_round.len() as f64 / elapsed.as_secs_f64(), p50));
+}
+
+/// The latency below which `fraction` of `latencies` fall (sorting them).
+fn percentile(latencies: &mut [Duration], fraction: f64) -> Duration {
+    latencies.sort_unstable();
+    let index = ((latencies.len() as f64 - 1.0) * fraction).round() as usize;
+    latencies[index]
 }
 
 /// The median, lowest and highest of `values`.
@@ -312,8 +318,8 @@ async fn run() {
     }
     println!(
         "request-reply, each server its own process, {} rounds of {:?} per cell, rounds alternating between \
-         targets, each starting one target further on; requests of {} bytes (get_stats) and {} bytes (ping) as the orchestrator sends them, the \
-         smallest of {} bytes\n",
+         targets, each starting one target further on; requests of {} bytes (get_stats) and {} bytes (ping) as \
+         the orchestrator sends them, the smallest of {} bytes\n",
         ROUNDS,
         ROUND_DURATION,
         stats_request.len(),
@@ -389,7 +395,7 @@ async fn run() {
                 row.3.as_secs_f64() / bare.3.as_secs_f64()
             );
         }
-        let pairs = (1..targets.len()).map(|row| (row, 0)).chain([(1, 2), (3, 4)]);
+        let pairs = (1..targets.len()).map(|row| (row, 0)).chain(RUNTIME_AND_SAME_REPLY);
         for (row, base) in pairs.filter(|(row, _)| !targets[*row].0.starts_with("FastStream")) {
             paired.push(format!(
                 "| {} / {} | {in_flight_label} | {} |",
@@ -400,7 +406,7 @@ async fn run() {
         }
         // Each runtime row against the bare service sending the same reply (what the runtime costs apart from what
         // its reply's size costs the broker and the client), and against the echo of the smallest request.
-        for (runtime, bare) in [(1, 2), (3, 4), (1, 5), (3, 5)] {
+        for (runtime, bare) in RUNTIME_AND_SAME_REPLY.into_iter().chain([(1, 5), (3, 5)]) {
             let (row, bare_row) = (summary[runtime], summary[bare]);
             println!(
                 "| ratio: {} / {} | {in_flight_label} | | {:.3} | {:.3} | {:.3} | {:.3} |",
