@@ -10,6 +10,7 @@ use mneme_protocol::guardian::{
 };
 use mneme_protocol::{AgentType, ComponentKind, ErrorCode};
 use mneme_runtime::HandlerError;
+use mneme_runtime::access::guardian_refused;
 use mneme_runtime::call::{CallError, CallOptions, Caller, Target};
 
 pub trait MemoryReading: Send + Sync + 'static {
@@ -34,15 +35,6 @@ pub trait MemoryReading: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct GuardianReading(pub Caller);
 
-fn remote(error: CallError) -> HandlerError {
-    match error {
-        CallError::Remote { error, .. } if error.code == ErrorCode::Forbidden.status() => {
-            HandlerError::new(ErrorCode::Forbidden, error.error)
-        }
-        error => HandlerError::unavailable(format!("the privacy guardian cannot answer: {error}")),
-    }
-}
-
 impl MemoryReading for GuardianReading {
     async fn decide(&self, principal: &str, owner: &str, scope: Scope) -> Result<AccessDecision, HandlerError> {
         let request = CheckAccessRequest { principal: principal.to_owned(), owner: owner.to_owned(), scope };
@@ -51,7 +43,7 @@ impl MemoryReading for GuardianReading {
             .0
             .call(&target, message_types::CHECK_ACCESS, &request, &CallOptions::default())
             .await
-            .map_err(remote)?;
+            .map_err(guardian_refused)?;
         reply.payload_as().map_err(|error| HandlerError::internal(error.to_string()))
     }
 
@@ -73,7 +65,7 @@ impl MemoryReading for GuardianReading {
             {
                 Ok(None)
             }
-            Err(error) => Err(remote(error)),
+            Err(error) => Err(guardian_refused(error)),
         }
     }
 }

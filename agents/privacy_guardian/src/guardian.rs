@@ -29,7 +29,7 @@ impl From<VaultError> for HandlerError {
         let code = match &error {
             VaultError::Forbidden { .. } => ErrorCode::Forbidden,
             VaultError::NotFound { .. } => ErrorCode::NotFound,
-            VaultError::NoPrincipal | VaultError::InvalidPurpose(_) => ErrorCode::BadRequest,
+            VaultError::NoPrincipal | VaultError::NoOwner | VaultError::InvalidPurpose(_) => ErrorCode::BadRequest,
             VaultError::Corrupt(_) | VaultError::Undecodable(_) => ErrorCode::Internal,
             VaultError::Store(_) => ErrorCode::Unavailable,
         };

@@ -29,11 +29,23 @@ impl AccessCheck for GuardianAccess {
             .await
         {
             Ok(_) => Ok(()),
-            Err(CallError::Remote { error, .. }) if error.code == ErrorCode::Forbidden.status() => {
-                Err(HandlerError::new(ErrorCode::Forbidden, error.error))
-            }
-            Err(error) => Err(HandlerError::unavailable(format!("the privacy guardian cannot decide: {error}"))),
+            Err(error) => Err(guardian_refused(error)),
         }
+    }
+}
+
+/// What the privacy guardian's answer to an access question means to the agent that asked: a refusal stays
+/// a refusal, and a principal or owner it cannot take (an empty one) is the caller's mistake, as it came from
+/// the caller; anything else is the guardian being unavailable, which a retry may mend.
+pub fn guardian_refused(error: CallError) -> HandlerError {
+    match error {
+        CallError::Remote { error, .. } if error.code == ErrorCode::Forbidden.status() => {
+            HandlerError::new(ErrorCode::Forbidden, error.error)
+        }
+        CallError::Remote { error, .. } if error.code == ErrorCode::BadRequest.status() => {
+            HandlerError::new(ErrorCode::BadRequest, error.error)
+        }
+        error => HandlerError::unavailable(format!("the privacy guardian cannot decide: {error}")),
     }
 }
 
@@ -51,5 +63,27 @@ impl AccessCheck for OwnerOnly {
                 format!("{principal} may not read what is derived from {owner}'s memories"),
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mneme_protocol::ErrorPayload;
+
+    use super::*;
+
+    fn answered(code: ErrorCode) -> CallError {
+        let subject = "mneme.agent.privacy_guardian.check_access".to_owned();
+        CallError::Remote { subject, error: ErrorPayload::new(code, "the owner is empty") }
+    }
+
+    #[test]
+    fn the_guardian_s_refusals_reach_the_caller_as_they_were_and_its_failures_as_unavailable() {
+        assert_eq!(guardian_refused(answered(ErrorCode::Forbidden)).code, ErrorCode::Forbidden);
+        let bad = guardian_refused(answered(ErrorCode::BadRequest));
+        assert_eq!((bad.code, bad.message.as_str()), (ErrorCode::BadRequest, "the owner is empty"));
+        assert_eq!(guardian_refused(answered(ErrorCode::Internal)).code, ErrorCode::Unavailable);
+        let timeout = CallError::TimedOut { subject: "x".to_owned(), timeout: std::time::Duration::from_secs(1) };
+        assert_eq!(guardian_refused(timeout).code, ErrorCode::Unavailable);
     }
 }

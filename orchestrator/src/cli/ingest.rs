@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use async_nats::HeaderMap;
 use async_nats::jetstream;
 use futures::StreamExt;
@@ -107,9 +107,6 @@ fn progress(total: usize, output: OutputFormat) -> ProgressBar {
 }
 
 pub async fn ingest(settings: &Settings, request: IngestRequest) -> anyhow::Result<ExitCode> {
-    if request.owner.trim().is_empty() {
-        bail!("--owner is empty");
-    }
     let started = Instant::now();
     let mut summary = IngestSummary::default();
     let inputs = read_inputs(&request, &mut summary)?;

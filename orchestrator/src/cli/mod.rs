@@ -166,7 +166,7 @@ enum Command {
         /// A file, a folder, or `-`.
         path: PathBuf,
         /// Whose memories these are.
-        #[arg(long)]
+        #[arg(long, value_parser = parse_name)]
         owner: String,
         /// Read every file as this format instead of detecting it.
         #[arg(long)]
@@ -184,10 +184,10 @@ enum Command {
     Memories {
         #[command(subcommand)]
         command: MemoriesCommand,
-        #[arg(long, global = true)]
+        #[arg(long, global = true, value_parser = parse_name)]
         owner: Option<String>,
         /// The principal asking; the owner when absent.
-        #[arg(long = "as", global = true)]
+        #[arg(long = "as", global = true, value_parser = parse_name)]
         principal: Option<String>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table, global = true)]
         format: OutputFormat,
@@ -197,10 +197,10 @@ enum Command {
     Avatar {
         #[command(subcommand)]
         command: AvatarCommand,
-        #[arg(long, global = true)]
+        #[arg(long, global = true, value_parser = parse_name)]
         owner: Option<String>,
         /// The principal asking; the owner when absent.
-        #[arg(long = "as", global = true)]
+        #[arg(long = "as", global = true, value_parser = parse_name)]
         principal: Option<String>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table, global = true)]
         format: OutputFormat,
@@ -209,10 +209,10 @@ enum Command {
     /// summer?"). Time expressions, people's names and the owner's own words are read.
     Ask {
         question: String,
-        #[arg(long)]
+        #[arg(long, value_parser = parse_name)]
         owner: String,
         /// The principal asking; the owner when absent.
-        #[arg(long = "as")]
+        #[arg(long = "as", value_parser = parse_name)]
         principal: Option<String>,
         #[arg(long, default_value_t = 10)]
         limit: usize,
@@ -247,10 +247,10 @@ enum Command {
         /// down in their digests.
         #[command(subcommand)]
         command: Option<InsightsCommand>,
-        #[arg(long, global = true)]
+        #[arg(long, global = true, value_parser = parse_name)]
         owner: Option<String>,
         /// The principal asking; the owner when absent.
-        #[arg(long = "as", global = true)]
+        #[arg(long = "as", global = true, value_parser = parse_name)]
         principal: Option<String>,
         #[arg(long, value_parser = parse_digest_period, default_value = "week")]
         period: DigestPeriod,
@@ -265,10 +265,10 @@ enum Command {
     },
     /// An owner's patterns: when they are active, streaks and gaps, and their mood day by day.
     Patterns {
-        #[arg(long)]
+        #[arg(long, value_parser = parse_name)]
         owner: String,
         /// The principal asking; the owner when absent.
-        #[arg(long = "as")]
+        #[arg(long = "as", value_parser = parse_name)]
         principal: Option<String>,
         /// Also draw mood and activity over time into this SVG file.
         #[arg(long)]
@@ -278,10 +278,10 @@ enum Command {
     },
     /// The people of an owner's life, strongest first: relation, contact, rhythm, mood, circles, and drift.
     People {
-        #[arg(long)]
+        #[arg(long, value_parser = parse_name)]
         owner: String,
         /// The principal asking; the owner when absent.
-        #[arg(long = "as")]
+        #[arg(long = "as", value_parser = parse_name)]
         principal: Option<String>,
         /// At most this many people.
         #[arg(long)]
@@ -302,10 +302,10 @@ enum Command {
     /// contact: shown, or (with names) kept, or (with --clear) dropped.
     Identity {
         names: Vec<String>,
-        #[arg(long)]
+        #[arg(long, value_parser = parse_name)]
         owner: String,
         /// The principal asking; the owner when absent.
-        #[arg(long = "as")]
+        #[arg(long = "as", value_parser = parse_name)]
         principal: Option<String>,
         #[arg(long, conflicts_with = "names")]
         clear: bool,
@@ -315,20 +315,20 @@ enum Command {
     /// One person of an owner's life, by any name they go by: their timeline and whom they appear with.
     Person {
         name: String,
-        #[arg(long)]
+        #[arg(long, value_parser = parse_name)]
         owner: String,
         /// A name, address or handle the owner goes by in their exports (repeat for more): never a contact.
         #[arg(long = "me")]
         also_me: Vec<String>,
         /// The principal asking; the owner when absent.
-        #[arg(long = "as")]
+        #[arg(long = "as", value_parser = parse_name)]
         principal: Option<String>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
     /// Forget one memory, or (with --yes) everything of an owner: their data key is destroyed first.
     Forget {
-        #[arg(long)]
+        #[arg(long, value_parser = parse_name)]
         owner: String,
         #[arg(long)]
         memory: Option<String>,
@@ -346,7 +346,7 @@ enum Command {
     },
     /// Show the audit trail: every access decision and forget.
     Audit {
-        #[arg(long)]
+        #[arg(long, value_parser = parse_name)]
         owner: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: usize,
@@ -1023,6 +1023,11 @@ fn human_duration(seconds: f64) -> String {
     }
 }
 
+/// An owner or principal: any name but an empty one, which names nobody.
+fn parse_name(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() { Err("a name is needed, not an empty one".to_owned()) } else { Ok(text.to_owned()) }
+}
+
 fn parse_digest_period(text: &str) -> Result<DigestPeriod, String> {
     const PERIODS: [DigestPeriod; 4] = [DigestPeriod::Day, DigestPeriod::Week, DigestPeriod::Month, DigestPeriod::Year];
     PERIODS
@@ -1144,5 +1149,19 @@ mod tests {
         let cli = Cli::try_parse_from(["mneme", "up", "--agents", "memory_harvester,privacy_guardian"]).unwrap();
         assert!(matches!(cli.command, Command::Up { ref agents, .. } if agents.len() == 2));
         assert!(Cli::try_parse_from(["mneme", "send", "harvester", "x"]).is_err());
+    }
+
+    #[test]
+    fn an_empty_owner_or_principal_is_refused_before_anything_is_asked() {
+        for arguments in [
+            &["mneme", "people", "--owner", ""][..],
+            &["mneme", "ask", "hello", "--owner", "  "],
+            &["mneme", "memories", "list", "--owner", "ann", "--as", ""],
+            &["mneme", "ingest", "notes", "--owner", ""],
+        ] {
+            let error = Cli::try_parse_from(arguments).unwrap_err();
+            assert!(error.to_string().contains("a name is needed"), "{arguments:?}: {error}");
+        }
+        assert!(Cli::try_parse_from(["mneme", "people", "--owner", "ann"]).is_ok());
     }
 }

@@ -106,6 +106,13 @@ async fn two_replicas_updating_at_once_lose_nothing() {
     let body = msgpack_body("get_patterns", serde_json::json!({"principal": "bob", "owner": "ann"}));
     let reply = raw_request(&client, "mneme.agent.pattern_analyzer.get_patterns", HeaderMap::new(), body).await;
     assert_eq!(reply.message.payload_as::<ErrorPayload>().unwrap().code, 403, "the guardian says no");
+    // A request that names nobody is the caller's mistake, passed on as the guardian found it, not a failure.
+    for (principal, owner, error) in [("", "ann", "the principal is empty"), ("ann", " ", "the owner is empty")] {
+        let body = msgpack_body("get_patterns", serde_json::json!({"principal": principal, "owner": owner}));
+        let reply = raw_request(&client, "mneme.agent.pattern_analyzer.get_patterns", HeaderMap::new(), body).await;
+        let refused = reply.message.payload_as::<ErrorPayload>().unwrap();
+        assert_eq!((refused.code, refused.error.as_str(), refused.recoverable), (400, error, false));
+    }
 }
 
 fn memory_saying(index: usize, text: &str) -> serde_json::Value {

@@ -33,6 +33,8 @@ pub enum VaultError {
     NotFound { owner: String, memory_id: String },
     #[error("the principal is empty")]
     NoPrincipal,
+    #[error("the owner is empty")]
+    NoOwner,
     #[error("`{0}` is not a key purpose: 1 to 64 of a-z, 0-9, `_`, `-`, `.`, `/`")]
     InvalidPurpose(String),
     #[error("a stored memory does not open: {0}")]
@@ -90,6 +92,28 @@ impl AuditSink for MemoryAudit {
         self.0.lock().expect("unpoisoned").push(record);
         Ok(())
     }
+}
+
+/// The refusal of `action` on `owner`'s memories, in words: `check_access` asks to read them, or what is
+/// derived from them.
+fn refused(principal: &str, owner: &str, action: &str, scope: Scope) -> VaultError {
+    let action = match (action, scope) {
+        ("check_access", Scope::Memories) => "read",
+        ("check_access", Scope::Derived) => "read what is derived from",
+        (action, _) => action,
+    };
+    VaultError::Forbidden { principal: principal.to_owned(), owner: owner.to_owned(), action: action.to_owned() }
+}
+
+/// Whether a request names both who asks and whose memories it is about: an empty name names nobody.
+fn named(principal: &str, owner: &str) -> Result<(), VaultError> {
+    if principal.trim().is_empty() {
+        return Err(VaultError::NoPrincipal);
+    }
+    if owner.trim().is_empty() {
+        return Err(VaultError::NoOwner);
+    }
+    Ok(())
 }
 
 /// `text` with every capitalized word that is one of `people` as a placeholder.
@@ -338,9 +362,7 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
         action: &str,
         memory_id: Option<&str>,
     ) -> Result<Access, VaultError> {
-        if principal.trim().is_empty() {
-            return Err(VaultError::NoPrincipal);
-        }
+        named(principal, owner)?;
         if principal == owner {
             self.audit(principal, owner, action, memory_id, true, "owner").await?;
             return Ok(Access::Owner);
@@ -355,19 +377,11 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
             }
             Some(_) => {
                 self.audit(principal, owner, action, memory_id, false, "grant does not cover this scope").await?;
-                Err(VaultError::Forbidden {
-                    principal: principal.to_owned(),
-                    owner: owner.to_owned(),
-                    action: action.to_owned(),
-                })
+                Err(refused(principal, owner, action, scope))
             }
             None => {
                 self.audit(principal, owner, action, memory_id, false, "no grant").await?;
-                Err(VaultError::Forbidden {
-                    principal: principal.to_owned(),
-                    owner: owner.to_owned(),
-                    action: action.to_owned(),
-                })
+                Err(refused(principal, owner, action, scope))
             }
         }
     }
@@ -490,9 +504,7 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
         action: &str,
         memory_id: Option<&str>,
     ) -> Result<(), VaultError> {
-        if principal.trim().is_empty() {
-            return Err(VaultError::NoPrincipal);
-        }
+        named(principal, owner)?;
         let allowed = principal == owner;
         self.audit(principal, owner, action, memory_id, allowed, if allowed { "owner" } else { "only the owner may" })
             .await?;
@@ -518,6 +530,7 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
         if !valid {
             return Err(VaultError::InvalidPurpose(purpose.to_owned()));
         }
+        named(requester, owner)?;
         let key = self.data_key(owner, true).await?.ok_or_else(|| StoreError("data key vanished".into()))?;
         self.audit(requester, owner, "derive_key", None, true, purpose).await?;
         Ok(key.derive(purpose, &owner_token(owner)))
@@ -677,6 +690,26 @@ mod tests {
         let audit = vault.audit.0.lock().unwrap();
         assert!(audit.iter().any(|record| record.principal == "bob" && record.owner == "ann" && !record.allowed));
         assert!(audit.iter().any(|record| record.action == "grant" && record.allowed));
+    }
+
+    #[tokio::test]
+    async fn a_request_that_names_nobody_is_a_bad_request_and_a_refusal_says_what_was_refused() {
+        let vault = vault();
+        assert!(matches!(vault.check_access("", "ann", Scope::Derived).await, Err(VaultError::NoPrincipal)));
+        assert!(matches!(vault.check_access("ann", " ", Scope::Derived).await, Err(VaultError::NoOwner)));
+        assert!(matches!(vault.forget("ann", "", None).await, Err(VaultError::NoOwner)));
+        assert!(matches!(
+            vault.derive_key("pattern_analyzer_0a1b2c3d", "", "patterns").await,
+            Err(VaultError::NoOwner)
+        ));
+        assert!(vault.audit.0.lock().unwrap().is_empty(), "nothing was decided, so nothing is recorded");
+
+        let refused = vault.check_access("bob", "ann", Scope::Derived).await.unwrap_err();
+        assert_eq!(refused.to_string(), "bob may not read what is derived from memories of ann");
+        let refused = vault.check_access("bob", "ann", Scope::Memories).await.unwrap_err();
+        assert_eq!(refused.to_string(), "bob may not read memories of ann");
+        let refused = vault.list("bob", "ann", 10).await.unwrap_err();
+        assert_eq!(refused.to_string(), "bob may not list memories of ann");
     }
 
     #[tokio::test]
