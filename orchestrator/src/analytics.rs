@@ -191,7 +191,7 @@ pub fn report(samples: &[MetricsSample], range_secs: u64) -> Option<PerformanceR
     for pair in samples.windows(2) {
         let growth = Reading::of(&pair[1].stats).since(Some(&Reading::of(&pair[0].stats)));
         messages += growth.requests;
-        errors += growth.errors;
+        errors += growth.failures;
         busy += growth.busy;
         restarts += usize::from(growth.restarted);
     }
@@ -227,6 +227,7 @@ mod tests {
             started_at,
             messages_processed: processed,
             errors_count: errors,
+            failures_count: errors,
             avg_processing_time: mean,
             queue_size: queue,
             version: String::new(),

@@ -135,7 +135,7 @@ pub fn assess(
     let window = Reading::of(stats).since(previous);
     health.state = stats.state;
     health.requests = window.requests;
-    health.errors = window.errors;
+    health.errors = window.failures;
     health.queue_size = Some(stats.queue_size);
     if let Some(mean) = window.mean() {
         health.mean_processing_time = Some(mean);
@@ -377,10 +377,11 @@ pub async fn recorded(
 mod tests {
     use super::*;
 
-    fn stats(processed: u64, errors: u64, mean: f64, queue: u64) -> AgentStats {
+    /// Stats whose errors are all failures.
+    fn stats(processed: u64, failures: u64, mean: f64, queue: u64) -> AgentStats {
         serde_json::from_value(serde_json::json!({
             "agent_id": "memory_harvester_0a1b2c3d", "agent_type": "memory_harvester", "version": "0.1.0",
-            "state": "active", "messages_processed": processed, "errors_count": errors,
+            "state": "active", "messages_processed": processed, "errors_count": failures, "failures_count": failures,
             "avg_processing_time": mean, "last_activity": null, "queue_size": queue, "in_flight": 0,
             "max_concurrency": 64, "shed_count": 0, "events_received": 0, "started_at": 1.0, "uptime_secs": 10.0
         }))
@@ -410,6 +411,17 @@ mod tests {
         assert!(queued.issues[0].starts_with("Message queue overload: 101"), "{queued:?}");
         let silent = judge(Some(&after), &Probe::Silent("no stats within 2s".to_owned()));
         assert!(!silent.healthy && silent.issues[0].starts_with("Not responding"));
+    }
+
+    #[test]
+    fn refusals_of_what_clients_sent_are_no_mark_against_an_instance() {
+        let before = Reading::of(&stats(100, 0, 0.01, 0));
+        // 30 of the 40 requests since were refused (bad input, access denied), 1 failed.
+        let mut refusing = stats(140, 1, 0.01, 0);
+        refusing.errors_count = 31;
+        let judged = judge(Some(&before), &Probe::Stats(Box::new(refusing)));
+        assert!(judged.healthy, "{judged:?}");
+        assert_eq!((judged.requests, judged.errors), (40, 1));
     }
 
     #[test]

@@ -9,7 +9,8 @@ use mneme_protocol::AgentStats;
 pub struct Reading {
     started_at: f64,
     processed: u64,
-    errors: u64,
+    /// Requests the instance failed (5xx); its refusals of what clients sent are no mark against it.
+    failures: u64,
     /// Seconds spent on all requests so far.
     busy: f64,
 }
@@ -18,7 +19,8 @@ pub struct Reading {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Growth {
     pub requests: u64,
-    pub errors: u64,
+    /// Of those, the ones the instance failed (5xx).
+    pub failures: u64,
     pub busy: f64,
     /// The instance restarted since the earlier look: the growth is everything since its start.
     pub restarted: bool,
@@ -36,7 +38,7 @@ impl Reading {
         Reading {
             started_at: stats.started_at,
             processed: stats.messages_processed,
-            errors: stats.errors_count,
+            failures: stats.failures_count,
             busy: stats.avg_processing_time * stats.messages_processed as f64,
         }
     }
@@ -47,13 +49,13 @@ impl Reading {
         match before {
             Some(before) if before.started_at == self.started_at && before.processed <= self.processed => Growth {
                 requests: self.processed - before.processed,
-                errors: self.errors.saturating_sub(before.errors),
+                failures: self.failures.saturating_sub(before.failures),
                 busy: (self.busy - before.busy).max(0.0),
                 restarted: false,
             },
             _ => Growth {
                 requests: self.processed,
-                errors: self.errors,
+                failures: self.failures,
                 busy: self.busy.max(0.0),
                 restarted: before.is_some(),
             },

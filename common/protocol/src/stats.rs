@@ -43,7 +43,12 @@ impl fmt::Display for AgentState {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MessageTypeStats {
     pub processed: u64,
+    /// Answered with `error_response`: refused (4xx) or failed (5xx).
     pub errors: u64,
+    /// Answered with a 5xx `error_response`: what the instance, or what it depends on, failed to do. Unlike a
+    /// refusal of what a client sent, a failure is the instance's own.
+    #[serde(default)]
+    pub failures: u64,
     /// Mean handling time in seconds.
     pub avg_processing_time: f64,
 }
@@ -61,6 +66,10 @@ pub struct AgentStats<Text = String> {
     pub messages_processed: u64,
     /// Requests answered with `error_response`.
     pub errors_count: u64,
+    /// Of those, the ones answered with a 5xx code: failed by the instance or what it depends on, not refused
+    /// for what the client sent. What health checks and performance grades judge.
+    #[serde(default)]
+    pub failures_count: u64,
     /// Mean handling time in seconds.
     pub avg_processing_time: f64,
     /// When the last request was answered, in seconds since the Unix epoch.

@@ -72,6 +72,10 @@ impl Prometheus {
         metrics::with_local_recorder(&recorder, || {
             metrics::describe_counter!("mneme_requests_total", "Requests answered, by message type.");
             metrics::describe_counter!("mneme_request_errors_total", "Requests answered with an error_response.");
+            metrics::describe_counter!(
+                "mneme_request_failures_total",
+                "Requests answered with a 5xx error_response: failed by the instance, not refused."
+            );
             metrics::describe_histogram!(
                 "mneme_request_duration_seconds",
                 metrics::Unit::Seconds,
@@ -112,10 +116,35 @@ pub struct MetricsSummary {
     pub events: u64,
 }
 
-fn record_into(stats: &mut MessageTypeStats, elapsed: f64, failed: bool) {
+/// How a request was answered, as the counters tell it apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Answered,
+    /// An `error_response` for what the client sent (4xx): bad input, a refusal, nothing there.
+    Refused,
+    /// An `error_response` for what the instance, or what it depends on, could not do (5xx).
+    Failed,
+}
+
+impl Outcome {
+    pub fn of<T>(result: &Result<T, crate::agent::HandlerError>) -> Self {
+        match result {
+            Ok(_) => Outcome::Answered,
+            Err(error) if error.code.recoverable() => Outcome::Failed,
+            Err(_) => Outcome::Refused,
+        }
+    }
+}
+
+fn record_into(stats: &mut MessageTypeStats, elapsed: f64, outcome: Outcome) {
     stats.processed += 1;
-    if failed {
-        stats.errors += 1;
+    match outcome {
+        Outcome::Answered => {}
+        Outcome::Refused => stats.errors += 1,
+        Outcome::Failed => {
+            stats.errors += 1;
+            stats.failures += 1;
+        }
     }
     // Running mean, so that no history is kept.
     stats.avg_processing_time += (elapsed - stats.avg_processing_time) / stats.processed as f64;
@@ -128,10 +157,10 @@ impl Metrics {
     }
 
     /// Counts a request of `message_type` answered at `finished_at` (seconds since the Unix epoch).
-    pub fn record(&self, message_type: &str, elapsed: Duration, failed: bool, finished_at: f64) {
+    pub fn record(&self, message_type: &str, elapsed: Duration, outcome: Outcome, finished_at: f64) {
         let elapsed = elapsed.as_secs_f64();
         let mut totals = self.totals.lock().expect("metrics lock is never poisoned");
-        record_into(&mut totals.overall, elapsed, failed);
+        record_into(&mut totals.overall, elapsed, outcome);
         totals.last_activity = Some(finished_at);
         let by_type = match totals.by_message_type.get_mut(message_type) {
             Some(by_type) => by_type,
@@ -141,7 +170,7 @@ impl Metrics {
                 totals.by_message_type.entry(message_type.to_owned()).or_insert(fresh)
             }
         };
-        record_into(&mut by_type.stats, elapsed, failed);
+        record_into(&mut by_type.stats, elapsed, outcome);
         if let Some(durations) = &by_type.durations {
             durations.record(elapsed);
         }
@@ -154,6 +183,7 @@ impl Metrics {
         for (message_type, stats) in &self.by_message_type() {
             prometheus.counter("mneme_requests_total", Some(message_type)).absolute(stats.processed);
             prometheus.counter("mneme_request_errors_total", Some(message_type)).absolute(stats.errors);
+            prometheus.counter("mneme_request_failures_total", Some(message_type)).absolute(stats.failures);
         }
         prometheus.counter("mneme_requests_shed_total", None).absolute(summary.shed);
         prometheus.counter("mneme_events_received_total", None).absolute(summary.events);
@@ -211,12 +241,12 @@ mod tests {
     #[test]
     fn means_and_counts_add_up_per_type_and_overall() {
         let metrics = Metrics::default();
-        metrics.record("a", Duration::from_millis(10), false, 1.0);
-        metrics.record("a", Duration::from_millis(30), true, 2.0);
-        metrics.record("b", Duration::from_millis(20), false, 3.0);
+        metrics.record("a", Duration::from_millis(10), Outcome::Answered, 1.0);
+        metrics.record("a", Duration::from_millis(30), Outcome::Failed, 2.0);
+        metrics.record("b", Duration::from_millis(20), Outcome::Refused, 3.0);
         let summary = metrics.summary();
         assert_eq!(summary.overall.processed, 3);
-        assert_eq!(summary.overall.errors, 1);
+        assert_eq!((summary.overall.errors, summary.overall.failures), (2, 1), "a refusal is no failure");
         assert!((summary.overall.avg_processing_time - 0.020).abs() < 1e-9);
         assert_eq!(summary.last_activity, Some(3.0));
         let by_message_type = metrics.by_message_type();
@@ -227,8 +257,8 @@ mod tests {
     #[test]
     fn prometheus_text_has_counters_histograms_and_gauges_by_message_type() {
         let metrics = Metrics::with_prometheus("memory_harvester");
-        metrics.record("process_memory", Duration::from_millis(3), false, 1.0);
-        metrics.record("process_memory", Duration::from_millis(30), true, 2.0);
+        metrics.record("process_memory", Duration::from_millis(3), Outcome::Answered, 1.0);
+        metrics.record("process_memory", Duration::from_millis(30), Outcome::Refused, 2.0);
         let text = metrics.render_prometheus(Occupancy { in_flight: 2, concurrency_limit: 64 });
         assert!(text.contains("# TYPE mneme_requests_total counter"), "{text}");
         assert!(

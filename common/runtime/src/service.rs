@@ -30,7 +30,7 @@ use crate::admission::AdmissionGate;
 use crate::agent::{Agent, Context, Event, EventDelivery, HandlerError, Reply, Request};
 use crate::connection::{self, ConnectError, ConnectionHealth};
 use crate::contention::Preemptions;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Outcome};
 use crate::settings::{RuntimeSettings, ServiceSettings};
 use crate::trace_context;
 
@@ -123,6 +123,7 @@ impl Instance {
             state: self.state(),
             messages_processed: summary.overall.processed,
             errors_count: summary.overall.errors,
+            failures_count: summary.overall.failures,
             avg_processing_time: summary.overall.avg_processing_time,
             last_activity: summary.last_activity,
             queue_size: summary.queued,
@@ -162,6 +163,7 @@ impl Instance {
             "state": stats.state,
             "messages_processed": stats.messages_processed,
             "errors_count": stats.errors_count,
+            "failures_count": stats.failures_count,
             "avg_processing_time": stats.avg_processing_time,
             "queue_size": stats.queue_size,
             "in_flight": stats.in_flight,
@@ -679,7 +681,7 @@ where
         instance.metrics.record(
             message_type,
             finished_at.saturating_sub(received),
-            outcome.is_err(),
+            Outcome::of(&outcome),
             finished_at.as_secs_f64(),
         );
         if request.message.reply.is_none() {
@@ -743,7 +745,8 @@ fn answer_builtin_in_place(instance: &Instance, request: &service::Request) -> O
         _ => return None,
     };
     let finished_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    instance.metrics.record(message_type, finished_at.saturating_sub(received), false, finished_at.as_secs_f64());
+    let elapsed = finished_at.saturating_sub(received);
+    instance.metrics.record(message_type, elapsed, Outcome::Answered, finished_at.as_secs_f64());
     let mut reply_id_text = uuid::Uuid::encode_buffer();
     let reply_id = reply_id_at(finished_at, &mut reply_id_text);
     let sender_id = instance.id.as_str();

@@ -50,7 +50,7 @@ fn activity(stats: &AgentStats, before: Option<&Look>, now: &Look, healthy: Opti
         Some((growth, since)) if !growth.restarted => (Some(growth), now.at.duration_since(since).as_secs_f64()),
         _ => (None, 0.0),
     };
-    let (requests, errors) = growth.map_or((0, 0), |growth| (growth.requests, growth.errors));
+    let (requests, errors) = growth.map_or((0, 0), |growth| (growth.requests, growth.failures));
     let per_sec = |count: u64| if elapsed > 0.0 { count as f64 / elapsed } else { 0.0 };
     Activity {
         agent_id: stats.agent_id.clone(),
@@ -198,7 +198,7 @@ mod tests {
     fn stats(processed: u64, errors: u64, mean: f64, started_at: f64) -> AgentStats {
         serde_json::from_value(serde_json::json!({
             "agent_id": "memory_harvester_0a0b0c0d", "agent_type": "memory_harvester", "version": "0", "state": "active",
-            "messages_processed": processed, "errors_count": errors, "avg_processing_time": mean, "last_activity": null,
+            "messages_processed": processed, "errors_count": errors, "failures_count": errors, "avg_processing_time": mean, "last_activity": null,
             "queue_size": 3, "in_flight": 2, "max_concurrency": 64, "shed_count": 0, "events_received": 0,
             "started_at": started_at, "uptime_secs": 75.0
         }))

@@ -120,6 +120,12 @@ async fn a_panicking_handler_is_a_500_and_the_agent_keeps_serving() {
         raw_request(&client, &subject("echo"), HeaderMap::new(), msgpack_body("echo", serde_json::json!({"n": 1})))
             .await;
     assert_eq!(reply.message.payload["n"], 1);
+    // A refusal of what the client sent counts as an error, but only the failure as the instance's own.
+    let reply = raw_request(&client, &subject("echo"), HeaderMap::new(), b"\xc1 not an envelope".to_vec()).await;
+    assert_eq!(error_of(&reply).code, 400);
+    let reply = raw_request(&client, &subject("get_stats"), HeaderMap::new(), Vec::new()).await;
+    let stats = reply.message.payload_as::<StatsResponse>().unwrap().stats;
+    assert_eq!((stats.errors_count, stats.failures_count), (2, 1), "{stats:?}");
     stop.fire();
     handle.await.unwrap();
 }
