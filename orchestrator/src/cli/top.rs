@@ -35,7 +35,7 @@ pub struct Activity {
     pub state: String,
     pub healthy: Option<bool>,
     pub requests_per_sec: f64,
-    pub errors_per_sec: f64,
+    pub failures_per_sec: f64,
     /// Mean handling time of the requests of the interval, in milliseconds; none without requests.
     pub mean_ms: Option<f64>,
     pub queue: u64,
@@ -50,14 +50,14 @@ fn activity(stats: &AgentStats, before: Option<&Look>, now: &Look, healthy: Opti
         Some((growth, since)) if !growth.restarted => (Some(growth), now.at.duration_since(since).as_secs_f64()),
         _ => (None, 0.0),
     };
-    let (requests, errors) = growth.map_or((0, 0), |growth| (growth.requests, growth.failures));
+    let (requests, failures) = growth.map_or((0, 0), |growth| (growth.requests, growth.failures));
     let per_sec = |count: u64| if elapsed > 0.0 { count as f64 / elapsed } else { 0.0 };
     Activity {
         agent_id: stats.agent_id.clone(),
         state: stats.state.to_string(),
         healthy,
         requests_per_sec: per_sec(requests),
-        errors_per_sec: per_sec(errors),
+        failures_per_sec: per_sec(failures),
         mean_ms: growth.and_then(|growth| growth.mean()).map(|mean| mean * 1_000.0),
         queue: stats.queue_size,
         in_flight: stats.in_flight,
@@ -81,7 +81,7 @@ fn render(rows: &[Activity], interval: Duration, silent: &[String]) -> String {
         "state",
         "health",
         "req/s",
-        "err/s",
+        "failed/s",
         "mean (ms)",
         "queue",
         "in flight",
@@ -97,7 +97,7 @@ fn render(rows: &[Activity], interval: Duration, silent: &[String]) -> String {
                 None => "-".to_owned(),
             },
             format!("{:.1}", row.requests_per_sec),
-            format!("{:.1}", row.errors_per_sec),
+            format!("{:.1}", row.failures_per_sec),
             row.mean_ms.map(|mean| format!("{mean:.2}")).unwrap_or_else(|| "-".to_owned()),
             row.queue.to_string(),
             format!("{}/{}", row.in_flight, row.max_concurrency),
@@ -214,7 +214,7 @@ mod tests {
         let now = Look::of(&later, start + Duration::from_secs(2));
         let row = activity(&later, Some(&before), &now, Some(true));
         assert!((row.requests_per_sec - 25.0).abs() < 1e-9);
-        assert!((row.errors_per_sec - 2.5).abs() < 1e-9);
+        assert!((row.failures_per_sec - 2.5).abs() < 1e-9);
         assert!((row.mean_ms.unwrap() - 4.0).abs() < 1e-6);
         let restarted_stats = stats(3, 0, 0.001, 9.0);
         let restarted_look = Look::of(&restarted_stats, start + Duration::from_secs(2));

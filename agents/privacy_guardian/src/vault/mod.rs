@@ -508,15 +508,7 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
         let allowed = principal == owner;
         self.audit(principal, owner, action, memory_id, allowed, if allowed { "owner" } else { "only the owner may" })
             .await?;
-        if allowed {
-            Ok(())
-        } else {
-            Err(VaultError::Forbidden {
-                principal: principal.to_owned(),
-                owner: owner.to_owned(),
-                action: action.to_owned(),
-            })
-        }
+        if allowed { Ok(()) } else { Err(refused(principal, owner, action, Scope::Memories)) }
     }
 
     /// The key `requester` (an agent) seals what it derives from `owner`'s memories with, for `purpose`; the
