@@ -73,7 +73,9 @@ mod tests {
     use super::*;
 
     fn answered(code: ErrorCode) -> CallError {
-        let subject = "mneme.agent.privacy_guardian.check_access".to_owned();
+        let guardian = ComponentKind::Agent(AgentType::PrivacyGuardian);
+        let subject =
+            mneme_protocol::subjects::request(guardian, mneme_protocol::guardian::message_types::CHECK_ACCESS);
         CallError::Remote { subject, error: ErrorPayload::new(code, "the owner is empty") }
     }
 

@@ -40,25 +40,33 @@ async fn the_report_counts_and_grades_what_happened_in_its_range() {
     })
     .await;
 
-    // 40 good requests and 10 the harvester refuses: a fifth failed, which is the seed's grade D.
-    let subject =
-        mneme_protocol::subjects::request(ComponentKind::Agent(AgentType::MemoryHarvester), "validate_quality");
+    // 40 good requests, 10 the harvester refuses for what they hold, and 10 it fails (its duplicate index is
+    // gone): a sixth failed, which is the seed's grade D. Refusals are no errors of the instance.
+    let harvester = ComponentKind::Agent(AgentType::MemoryHarvester);
+    let validate = mneme_protocol::subjects::request(harvester, "validate_quality");
     for index in 0..50 {
         let payload = if index % 5 == 0 {
             serde_json::json!({"text": 5})
         } else {
             serde_json::json!({"text": format!("Walked to the market with Ana, number {index}.")})
         };
-        raw_request(&client, &subject, Default::default(), msgpack_body("validate_quality", payload)).await;
+        raw_request(&client, &validate, Default::default(), msgpack_body("validate_quality", payload)).await;
+    }
+    async_nats::jetstream::new(client.clone()).delete_key_value("mneme_harvester_dedup").await.unwrap();
+    let process = mneme_protocol::subjects::request(harvester, "process_memory");
+    for index in 0..10 {
+        let payload = serde_json::json!({"raw_input": format!("Rain all day, number {index}."), "owner": "ann"});
+        let reply = raw_request(&client, &process, Default::default(), msgpack_body("process_memory", payload)).await;
+        assert_eq!(reply.message.as_error().map(|error| error.code), Some(503));
     }
     eventually(Duration::from_secs(20), "samples after the requests", async || {
-        reports(&client, harvesters.clone()).await.reports[0].total_messages_processed >= 50
+        reports(&client, harvesters.clone()).await.reports[0].total_messages_processed >= 60
     })
     .await;
     let report = reports(&client, harvesters.clone()).await.reports.remove(0);
     assert!(report.agent_id.starts_with("memory_harvester_"));
     // The health checks' own `get_stats` requests count too: a few in the range.
-    assert!((50..80).contains(&report.total_messages_processed), "{report:?}");
+    assert!((60..90).contains(&report.total_messages_processed), "{report:?}");
     assert_eq!(report.total_errors, 10);
     let rate = 10.0 / report.total_messages_processed as f64;
     assert!((report.error_rate - rate).abs() < 1e-9);

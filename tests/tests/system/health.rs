@@ -1,5 +1,6 @@
-//! The health monitor with real processes: an instance failing most of its requests is reported unhealthy and
-//! then healthy again once a window passes without failures; a stalled instance (SIGSTOP) is reported
+//! The health monitor with real processes: an instance refusing every request of a window for what its client
+//! sent stays healthy; one failing them (a store it needs gone) is reported unhealthy, and healthy again once a
+//! window passes without failures; a stalled instance (SIGSTOP) is reported
 //! unhealthy, by event and by `mneme health`, and healthy again when it resumes; a killed one is reported gone.
 
 use std::time::{Duration, Instant};
@@ -44,7 +45,10 @@ async fn failing_stalled_and_killed_instances_are_reported() {
     ];
     // Started one after the other, so that each process's instance is known.
     let harvesters = ComponentKind::Agent(AgentType::MemoryHarvester);
-    let mut failing = Process::start("mneme-memory-harvester", &nats.url, &[]);
+    // A duplicate index of its own, so that taking it away fails this instance alone.
+    const FAILING_DEDUP: &str = "mneme_failing_harvester_dedup";
+    let mut failing =
+        Process::start("mneme-memory-harvester", &nats.url, &[("MNEME__HARVESTER__DEDUP_BUCKET", FAILING_DEDUP)]);
     let failing_id = wait_for_instances(&client, harvesters, 1, Duration::from_secs(30)).await[0].id.to_string();
     let stalling = Process::start("mneme-memory-harvester", &nats.url, &[]);
     let both = wait_for_instances(&client, harvesters, 2, Duration::from_secs(30)).await;
@@ -59,17 +63,48 @@ async fn failing_stalled_and_killed_instances_are_reported() {
     })
     .await;
 
-    // Every request in a window fails: the instance is unhealthy, and healthy again after a quiet window.
+    // Every request in a window is refused for what the client sent: no mark against the instance.
+    let ask = async |message_type: &str, payload: serde_json::Value| {
+        let subject = format!("mneme.instance.memory_harvester.{failing_id}.{message_type}");
+        let reply = raw_request(&client, &subject, Default::default(), msgpack_body(message_type, payload)).await;
+        reply.message.as_error().expect("an error_response").code
+    };
     for _ in 0..20 {
-        let subject = format!("mneme.instance.memory_harvester.{failing_id}.validate_quality");
-        let reply = raw_request(
-            &client,
-            &subject,
-            Default::default(),
-            msgpack_body("validate_quality", serde_json::json!({"text": 5})),
-        )
-        .await;
-        assert!(reply.message.as_error().is_some());
+        assert_eq!(ask("validate_quality", serde_json::json!({"text": 5})).await, 400);
+    }
+    // Two checks of the instance later, every window holding a refusal has been judged.
+    let checked_at = || {
+        let (_, out) = mneme(&["--nats-url", &url, "health", "--format", "json"]);
+        let health: Option<SystemHealth> = serde_json::from_str(&out).ok();
+        health.and_then(|health| health.instances.into_iter().find(|instance| instance.agent_id == failing_id))
+    };
+    let mut last_check = checked_at().map(|instance| instance.checked_at);
+    let mut checks = 0;
+    eventually(Duration::from_secs(30), "two health checks after the refusals", async || {
+        let now = checked_at().map(|instance| instance.checked_at);
+        if now != last_check {
+            last_check = now;
+            checks += 1;
+        }
+        checks >= 2
+    })
+    .await;
+    while let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(200), events.next()).await {
+        let change: HealthChanged = AgentMessage::decode(&message.payload, Encoding::MessagePack)
+            .and_then(|envelope| envelope.payload_as())
+            .expect("a health_changed envelope");
+        assert!(change.instance.agent_id != failing_id || change.instance.healthy, "{change:?}");
+    }
+    assert!(checked_at().is_some_and(|instance| instance.healthy && instance.errors == 0));
+
+    // Every request in a window fails (its duplicate index is gone): the instance is unhealthy, and healthy
+    // again after a quiet window.
+    let jetstream = async_nats::jetstream::new(client.clone());
+    jetstream.delete_key_value(FAILING_DEDUP).await.unwrap();
+    for index in 0..20 {
+        let memory =
+            serde_json::json!({"raw_input": format!("A long walk by the river, number {index}."), "owner": "ann"});
+        assert_eq!(ask("process_memory", memory).await, 503);
     }
     let unhealthy = next_change(&mut events, &failing_id, |change| !change.instance.healthy).await;
     assert!(unhealthy.instance.issues[0].starts_with("High error rate: 20 of "), "{unhealthy:?}");
