@@ -43,10 +43,10 @@ async fn failing_stalled_and_killed_instances_are_reported() {
         ("MNEME__HEALTH__INTERVAL_MS", "1000"),
         ("MNEME__HEALTH__PROBE_TIMEOUT_MS", "700"),
     ];
-    // Started one after the other, so that each process's instance is known.
-    let harvesters = ComponentKind::Agent(AgentType::MemoryHarvester);
     // A duplicate index of its own, so that taking it away fails this instance alone.
     const FAILING_DEDUP: &str = "mneme_failing_harvester_dedup";
+    // Started one after the other, so that each process's instance is known.
+    let harvesters = ComponentKind::Agent(AgentType::MemoryHarvester);
     let mut failing =
         Process::start("mneme-memory-harvester", &nats.url, &[("MNEME__HARVESTER__DEDUP_BUCKET", FAILING_DEDUP)]);
     let failing_id = wait_for_instances(&client, harvesters, 1, Duration::from_secs(30)).await[0].id.to_string();
