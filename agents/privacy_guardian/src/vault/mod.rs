@@ -110,10 +110,11 @@ fn named(principal: &str, owner: &str) -> Result<(), VaultError> {
     if principal.trim().is_empty() {
         return Err(VaultError::NoPrincipal);
     }
-    if owner.trim().is_empty() {
-        return Err(VaultError::NoOwner);
-    }
-    Ok(())
+    names_an_owner(owner)
+}
+
+fn names_an_owner(owner: &str) -> Result<(), VaultError> {
+    if owner.trim().is_empty() { Err(VaultError::NoOwner) } else { Ok(()) }
 }
 
 /// `text` with every capitalized word that is one of `people` as a placeholder.
@@ -522,9 +523,7 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
         if !valid {
             return Err(VaultError::InvalidPurpose(purpose.to_owned()));
         }
-        if owner.trim().is_empty() {
-            return Err(VaultError::NoOwner);
-        }
+        names_an_owner(owner)?;
         let key = self.data_key(owner, true).await?.ok_or_else(|| StoreError("data key vanished".into()))?;
         self.audit(requester, owner, "derive_key", None, true, purpose).await?;
         Ok(key.derive(purpose, &owner_token(owner)))
