@@ -316,10 +316,6 @@ async fn run() {
     if own_core.is_none() {
         println!("(One CPU only: the cell with the servers on a core of their own is left out.)\n");
     }
-    let reply_len = async |message_type: &str, body: &bytes::Bytes| {
-        let subject = mneme_protocol::subjects::request(KIND, message_type);
-        client.request(subject, body.clone()).await.expect("the runtime answers").payload.len()
-    };
     println!(
         "request-reply, each server its own process, {} rounds of {:?} per cell, rounds alternating between \
          targets, each starting one target further on; requests of {} bytes (get_stats) and {} bytes (ping) as \
@@ -330,8 +326,8 @@ async fn run() {
         stats_request.len(),
         ping_request.len(),
         smallest_request.len(),
-        reply_len("get_stats", &stats_request).await,
-        reply_len("ping", &ping_request).await,
+        runtime_reply(&client, "get_stats").await.len(),
+        runtime_reply(&client, "ping").await.len(),
     );
     println!(
         "| target | in flight | requests | throughput (req/s) | p50 (us) | p99 (us) | server CPU per request (us) | \
