@@ -322,20 +322,33 @@ impl VoiceModel {
     /// Words the owner writes about in many memories and that are rare in general English (document
     /// frequency times the word's English information), grouped by stem; names are the relationship
     /// mapper's, and left out, as are verbs' past forms ("cracked", "chose"): what was done, not a subject.
+    /// A common word is a subject too when the owner writes it far more often than English would by chance
+    /// ("run" in half of a runner's memories).
     fn interests(&self, stemmer: &rust_stemmers::Stemmer, phrases: &[PhraseUse]) -> Vec<Interest> {
         let memories = self.memories();
-        // A word the owner uses mostly as part of a habit of speech ("to be honest") is style, not a subject.
-        let in_phrases: std::collections::HashSet<&str> =
-            phrases.iter().flat_map(|phrase| phrase.phrase.split(' ')).collect();
+        let min_memories = interest_min_memories(memories);
+        let words_per_memory = share(self.words, memories);
+        // A word the owner uses mostly as part of a habit of speech ("to be honest") is style, not a subject;
+        // but a phrase with a weekday names a routine ("Saturday run"), which is what they write about.
+        let in_phrases: std::collections::HashSet<&str> = phrases
+            .iter()
+            .filter(|phrase| !phrase.phrase.split(' ').any(is_weekday))
+            .flat_map(|phrase| phrase.phrase.split(' '))
+            .collect();
         let mut by_stem: HashMap<String, (f64, u64, &String, u64)> = HashMap::new();
         for (word, in_memories) in &self.word_memories {
             let common = ENGLISH.rank(word).is_some_and(|rank| rank <= INTEREST_MIN_RANK);
+            let written_for_itself = !common
+                || (*in_memories >= COMMON_INTEREST_MIN_MEMORIES
+                    && lift_over_english(word, share(*in_memories, memories), words_per_memory)
+                        >= COMMON_INTEREST_MIN_LIFT);
             let letters = is_plain_word(word);
             let excluded = self.is_name(word)
+                || is_weekday(word)
                 || CATEGORIES.contains_key(word.as_str())
                 || in_phrases.contains(word.as_str())
                 || is_past_form(word);
-            if *in_memories < 2 || common || !letters || excluded {
+            if *in_memories < min_memories || !written_for_itself || !letters || excluded {
                 continue;
             }
             let information = (1e6 / ENGLISH.per_million(word)).ln();
@@ -492,8 +505,34 @@ fn mostly_within(within: &[u32], around: &[u32]) -> bool {
     true
 }
 
-/// Words of general English more frequent than this rank are not interests however often they are written.
+/// Words of general English more frequent than this rank are interests only when the owner writes them far
+/// more often than English does (`COMMON_INTEREST_MIN_LIFT`).
 const INTEREST_MIN_RANK: usize = 1500;
+
+/// How many times more of the owner's memories than chance must hold a common word for it to be a subject:
+/// a runner writes "run" in a hundred times the memories English would put it in, a diarist "happy" or
+/// "hard" in a few dozen times.
+const COMMON_INTEREST_MIN_LIFT: f64 = 50.0;
+const COMMON_INTEREST_MIN_MEMORIES: u64 = 3;
+
+/// The memories an interest must be written in: two, and in a larger collection one in fifty, up to five; a
+/// word in two memories of hundreds is a passing mention ("everything feels grey").
+fn interest_min_memories(memories: u64) -> u64 {
+    memories.div_ceil(50).clamp(2, 5)
+}
+
+/// How many times more memories hold `word` (`in_share` of them) than would by chance in general English,
+/// with memories of `words_per_memory` words.
+fn lift_over_english(word: &str, in_share: f64, words_per_memory: f64) -> f64 {
+    let per_word = ENGLISH.per_million(word) / 1e6;
+    let by_chance = 1.0 - (1.0 - per_word).powf(words_per_memory.max(1.0));
+    in_share / by_chance
+}
+
+/// A weekday tells when something was done, not what it was about.
+fn is_weekday(word: &str) -> bool {
+    WEEKDAYS.iter().any(|weekday| weekday.eq_ignore_ascii_case(word))
+}
 
 /// Added to both rates so that a category rare in both does not swing a trait.
 const SMOOTHING_PER_1000: f64 = 1.0;
@@ -626,6 +665,45 @@ mod tests {
         model.word_memory_order.clear();
         let interests: Vec<String> = model.persona("sam").interests.into_iter().map(|interest| interest.term).collect();
         assert!(interests.iter().any(|term| term == "kiln"), "{interests:?}");
+    }
+
+    #[test]
+    fn a_common_word_written_far_beyond_chance_is_a_subject_and_a_passing_mention_is_none() {
+        let routes = ["along the river", "around the park", "up to the reservoir", "by the canal"];
+        let feelings = ["Legs felt strong.", "Slow but steady.", "Cold hands, happy heart.", "Hard going."];
+        let waters = ["Choppy water on the lake", "Flat calm at the harbour", "A gusty afternoon out at sea"];
+        let days = [
+            "Long day at work, glad to be home.",
+            "Cooked a curry and watched a film.",
+            "Phoned Mum about the holidays.",
+            "Tidied the kitchen, then an early night.",
+            "Meetings all morning, emails all afternoon.",
+        ];
+        let mut texts = Vec::new();
+        for week in 0..40 {
+            texts.push(format!("Saturday run, {}k {}. {}", 5 + week % 6, routes[week % 4], feelings[week / 4 % 4]));
+            texts.push(format!("{}, the sailing club's dinghy again; tacking is getting better.", waters[week % 3]));
+            if week < 38 {
+                texts.push(days[week % 5].to_owned());
+            }
+        }
+        texts.push("Everything feels grey today.".to_owned());
+        texts.push("Grey sky over the office.".to_owned());
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let persona = model_of(&texts).persona("sam");
+        let interests: Vec<&str> = persona.interests.iter().map(|interest| interest.term.as_str()).collect();
+        // "Saturday run" is a phrase of theirs, and a routine rather than a habit of speech.
+        assert!(interests.contains(&"run") && interests.contains(&"sailing"), "{interests:?}");
+        assert!(!interests.contains(&"saturday"), "a weekday is when, not what: {interests:?}");
+        assert!(!interests.contains(&"grey"), "two memories of 120 are a passing mention: {interests:?}");
+        assert!(!interests.contains(&"day") && !interests.contains(&"home"), "{interests:?}");
+    }
+
+    #[test]
+    fn an_interest_is_in_two_memories_and_in_a_larger_collection_one_in_fifty_up_to_five() {
+        assert_eq!(interest_min_memories(5), 2);
+        assert_eq!(interest_min_memories(120), 3);
+        assert_eq!(interest_min_memories(10_000), 5);
     }
 
     #[test]

@@ -57,6 +57,9 @@ fn the_demo_runs_a_system_of_its_own_and_shows_the_year() {
     assert!(!topics.iter().any(|topic| ["broke", "face"].contains(topic)), "a thing done is no topic: {topics:?}");
     assert!(!topics.contains(&"grey"), "a feeling (\"Everything feels grey\") is no topic: {topics:?}");
     assert!(topics.contains(&"pottery") && !topics.contains(&"pottery class"), "one topic a subject: {topics:?}");
+    let interests = shown.lines().find(|line| line.contains("│ interests")).expect("Sam's interests");
+    assert!(interests.contains(" run (") && interests.contains(" pottery ("), "Saturday runs and pottery: {interests}");
+    assert!(!interests.contains("grey") && !interests.contains("mile"), "a passing mention is none: {interests}");
     let keyphrases = shown.lines().find(|line| line.starts_with("writes most about:")).expect("the keyphrases");
     assert!(
         keyphrases.contains("Lena (") && keyphrases.contains("Saturday run (") && !keyphrases.contains("lena ("),
