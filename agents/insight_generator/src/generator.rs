@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use jiff::tz::TimeZone;
 
-use mneme_protocol::guardian::{Scope, Sensitivity};
+use mneme_protocol::guardian::{MemoryView, Scope, Sensitivity};
 use mneme_protocol::harvester::ProcessedMemory;
 use mneme_protocol::insights::{
     Digest, GenerateInsightsRequest, IndexMemoryRequest, Insight, InsightRated, MAX_SEARCH_LIMIT, MemoryIndexed,
@@ -291,16 +291,18 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
             });
             seen.push(view);
         }
-        // The added words read as the memories found write them, as far as the principal may see them.
+        // The added words read as the memories found write them, or else as those they were drawn from do (a
+        // question answered in order of date may find none of those), as far as the principal may see them.
         let added: HashSet<&str> = recalled.reading.expansion.iter().map(|weighted| weighted.term.as_str()).collect();
-        let words = snippet::words_of(
-            &added,
-            seen.iter().map(|view| view.memory.text.as_str()),
-            // A grantee reads names as stand-ins: a redacted memory lends none of its people's names.
-            seen.iter()
-                .filter(|view| !view.redacted)
-                .flat_map(|view| view.memory.author.iter().chain(&view.memory.participants).map(String::as_str)),
-        );
+        let mut words = words_as_seen(&added, &seen);
+        if added.iter().any(|term| !words.contains_key(*term)) {
+            let unread = recalled.lenders.iter().filter(|id| !seen.iter().any(|view| &view.memory.id == *id));
+            let reads = unread.map(|id| self.reading.read(&request.principal, &request.owner, id));
+            // A lender that cannot be read only leaves its words shown as the index holds them.
+            let lent: Vec<MemoryView> =
+                futures::future::join_all(reads).await.into_iter().filter_map(|view| view.ok().flatten()).collect();
+            words = words_as_seen(&added, seen.iter().chain(&lent));
+        }
         for weighted in &mut recalled.reading.expansion {
             weighted.word = words.get(&weighted.term).cloned();
         }
@@ -533,6 +535,21 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> Agent for InsightGenerator<
     }
 }
 
+/// Each of `terms` as the memories `seen` write it. A grantee reads names as stand-ins: a redacted memory
+/// lends none of its people's names.
+fn words_as_seen<'a>(
+    terms: &HashSet<&str>,
+    seen: impl IntoIterator<Item = &'a MemoryView> + Clone,
+) -> HashMap<String, String> {
+    snippet::words_of(
+        terms,
+        seen.clone().into_iter().map(|view| view.memory.text.as_str()),
+        seen.into_iter()
+            .filter(|view| !view.redacted)
+            .flat_map(|view| view.memory.author.iter().chain(&view.memory.participants).map(String::as_str)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use mneme_protocol::guardian::MemoryView;
@@ -617,6 +634,51 @@ mod tests {
         let index = generator.index_of("maya").await.unwrap();
         index.apply([], ["m2".to_owned()]).unwrap();
         assert!(generator.search(request("maya", "bike wheel")).await.unwrap().results.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_question_answered_in_order_of_date_shows_its_people_and_added_words_as_the_owner_writes_them() {
+        let reading = OwnersOnly::default();
+        let with_omar = [
+            ("o1", "2024-01-05", "Drinks with Omar, told him about the Fieldwork interview"),
+            ("o2", "2024-01-12", "Omar thinks Fieldwork will call back this week"),
+            ("o3", "2024-01-19", "Fieldwork called! Omar opened the fizz"),
+            ("o4", "2024-01-26", "Lunch near Fieldwork with Omar on my first Friday"),
+            ("o5", "2024-02-06", "Omar helped carry the sofa up three floors"),
+            ("o6", "2024-02-13", "Pancakes at Omar's on Sunday morning"),
+            ("o7", "2024-02-18", "Board games round at Omar's, lost every one"),
+            ("o8", "2024-02-22", "Walked the dog with Omar along the canal"),
+            ("o9", "2024-02-27", "Omar's birthday curry, far too spicy"),
+        ];
+        let mut memories: Vec<ProcessedMemory> = with_omar
+            .iter()
+            .map(|(id, day, text)| {
+                let mut memory = memory(id, "maya", &format!("{day}T09:00:00Z"), text);
+                memory.participants = vec!["Omar".to_owned()];
+                memory
+            })
+            .collect();
+        memories.extend((1..=20).map(|day| {
+            memory(&format!("t{day}"), "maya", &format!("2023-12-{day:02}T09:00:00Z"), "Tea in the garden")
+        }));
+        for memory in &memories {
+            reading.keep(MemoryView { memory: memory.clone(), sensitivity: Sensitivity::Personal, redacted: false });
+        }
+        let generator =
+            InsightGenerator::new(GeneratorSettings::default(), MemoryLedger::default(), reading, NoColleagues);
+        for memory in memories {
+            generator.index(IndexMemoryRequest { memory, sensitivity: Sensitivity::Personal }).await.unwrap();
+        }
+        let mut asked = request("maya", "when did I last see Omar?");
+        asked.limit = Some(2);
+        let found = generator.search(asked).await.unwrap();
+        let ids: Vec<&str> = found.results.iter().map(|hit| hit.memory_id.as_str()).collect();
+        assert_eq!(ids, ["o9", "o8"]);
+        assert_eq!(found.reading.people, ["Omar"]);
+        let added: Vec<&str> =
+            found.reading.expansion.iter().map(|weighted| weighted.word.as_deref().unwrap_or(&weighted.term)).collect();
+        // None of the memories found holds "Fieldwork": those it was drawn from say how the owner writes it.
+        assert!(added.contains(&"Fieldwork"), "{added:?}");
     }
 
     /// Maya's digest of 2023, asked by Maya.

@@ -92,7 +92,7 @@ pub struct QueryReading {
     pub expansion: Vec<WeightedTerm>,
     /// The time the query speaks of, if it speaks of one.
     pub period: Option<Period>,
-    /// People of the owner's memories the query names.
+    /// People of the owner's memories the query names, as it writes them.
     pub people: Vec<String>,
     /// Whether the query asks for the first or the last time of something: its best matches then come in order
     /// of date.

@@ -78,6 +78,11 @@ fn the_demo_runs_a_system_of_its_own_and_shows_the_year() {
     // "When did I last ..." asks for the latest of the memories of Omar, not for the word "last".
     let omar = shown.split("when did I last see Omar?").nth(1).unwrap_or_default();
     assert!(omar.contains("\"last\" read as the latest first"), "{omar}");
+    let omar_reading = omar.lines().find(|line| line.starts_with("searched for:")).unwrap_or_default();
+    assert!(
+        omar_reading.contains("people: Omar") && !omar_reading.contains(" fieldwork"),
+        "a question answered by date reads its people and added words as Sam writes them: {omar_reading}"
+    );
     let first_answer = omar.lines().find(|line| line.starts_with("│ 1 ")).unwrap_or_default();
     assert!(first_answer.contains("2024-11-30") && first_answer.contains("Omar came"), "{omar}");
     assert!(home.path().join("mneme/demo/nats").is_dir(), "the demo keeps its data apart from the user's");

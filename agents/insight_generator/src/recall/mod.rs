@@ -70,6 +70,9 @@ pub struct Question<'a> {
 pub struct Recalled {
     pub reading: QueryReading,
     pub found: Vec<Found>,
+    /// The memories the expansion's words were drawn from, whose wording shows them as the owner writes them
+    /// when none of `found` holds them.
+    pub lenders: Vec<String>,
 }
 
 fn seconds(day: Date) -> Option<i64> {
@@ -123,12 +126,12 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
         None => text,
     };
     let terms = text::terms(&words);
-    let people = named_people(index, &words);
+    let (people, people_as_written) = named_people(index, &words);
     let searched = unique(&terms);
     let mut reading = QueryReading {
         words: as_written(&searched, &words),
         terms: searched,
-        people: people.clone(),
+        people: people_as_written,
         order: order.as_ref().map(|order| RecallOrder {
             expression: order.expression.clone(),
             latest_first: order.extreme == when::Extreme::Latest,
@@ -144,7 +147,7 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     // The expansion only appends: the question's own terms stay the first `asked` of `weighted`.
     let asked = weighted.len();
     if weighted.is_empty() && people.is_empty() && period.is_none() {
-        return Ok(Recalled { reading, found: Vec::new() });
+        return Ok(Recalled { reading, ..Recalled::default() });
     }
     // Without words or people, only the period can answer.
     let first = if weighted.is_empty() && people.is_empty() {
@@ -153,10 +156,22 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
         index.search(&weighted, &people, tuning.people_weight, &question.narrowing, tuning.candidates)?
     };
     let expansion = expand(index, &first, &weighted, tuning);
+    let mut lenders = Vec::new();
     if !expansion.is_empty() {
         reading.expansion = expansion
             .iter()
             .map(|(term, weight)| WeightedTerm { term: term.clone(), weight: f64::from(*weight), word: None })
+            .collect();
+        let added: HashSet<&str> = expansion.iter().map(|(term, _)| term.as_str()).collect();
+        lenders = first
+            .iter()
+            .take(tuning.feedback_memories)
+            .filter(|found| {
+                index
+                    .entry(&found.memory_id)
+                    .is_some_and(|entry| entry.terms.iter().any(|term| added.contains(term.as_str())))
+            })
+            .map(|found| found.memory_id.clone())
             .collect();
         weighted.extend(expansion);
     }
@@ -212,7 +227,7 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
         }
         None => everywhere,
     };
-    Ok(Recalled { reading, found: ranked.into_iter().take(question.limit).collect() })
+    Ok(Recalled { reading, found: ranked.into_iter().take(question.limit).collect(), lenders })
 }
 
 /// What a question asks of a period: its `leading` terms, its people, and whether the period is vague.
@@ -384,19 +399,22 @@ fn unique(terms: &[String]) -> Vec<String> {
     terms.iter().filter(|term| seen.insert(term.as_str())).cloned().collect()
 }
 
-/// The people of the owner's memories the query names: words that are part of a known name.
-fn named_people(index: &OwnerIndex, words: &str) -> Vec<String> {
-    let mut named = Vec::new();
-    for word in words.split(|c: char| !c.is_alphanumeric() && c != '\'') {
-        let word = word.trim_end_matches("'s").to_lowercase();
+/// The people of the owner's memories the query names (words that are part of a known name): as the index
+/// holds them, and as the query writes them.
+fn named_people(index: &OwnerIndex, words: &str) -> (Vec<String>, Vec<String>) {
+    let (mut named, mut as_written) = (Vec::new(), Vec::new());
+    for written in words.split(|c: char| !c.is_alphanumeric() && c != '\'') {
+        let written = written.trim_end_matches("'s");
+        let word = written.to_lowercase();
         if word.chars().count() < 2 || text::is_stop_word(&word) || named.contains(&word) {
             continue;
         }
         if index.knows_person(&word) {
             named.push(word);
+            as_written.push(written.to_owned());
         }
     }
-    named
+    (named, as_written)
 }
 
 /// How well, against the best, a memory must match an event's words to count as matching it as well.
@@ -653,7 +671,7 @@ mod tests {
         let index = corpus();
         let answer = ask(&index, "run with Omar");
         assert_eq!(ids(&answer)[0], "run2");
-        assert_eq!(answer.reading.people, ["omar"]);
+        assert_eq!(answer.reading.people, ["Omar"], "as the question writes them");
         assert!(ask(&index, "what was it?").found.is_empty());
     }
 
