@@ -9,6 +9,7 @@ pub mod email;
 pub mod journal;
 pub mod notes;
 pub mod table;
+pub mod text;
 pub mod whatsapp;
 
 use std::fmt;
@@ -33,7 +34,7 @@ pub enum SourceError {
         "`{path}` is in no format Mneme reads (notes .txt/.md, journals, chat .json, WhatsApp .txt, .eml, .mbox, .csv)"
     )]
     UnknownFormat { path: String },
-    #[error("`{path}` is not UTF-8 text")]
+    #[error("`{path}` is not text: binary, or in no encoding that reads it whole")]
     NotText { path: String },
 }
 
@@ -104,15 +105,15 @@ pub fn detect(name: &str, bytes: &[u8]) -> Option<Format> {
     if email::looks_like_mbox(bytes) {
         return Some(Format::Mbox);
     }
-    let text = std::str::from_utf8(bytes).ok()?;
+    let text = text::decode(bytes)?;
     if matches!(extension, "txt" | "md" | "markdown" | "text" | "") {
-        if whatsapp::looks_like_whatsapp(text) {
+        if whatsapp::looks_like_whatsapp(&text) {
             return Some(Format::WhatsApp);
         }
         if email::looks_like_message(bytes) {
             return Some(Format::Email);
         }
-        if journal::looks_like_journal(text) {
+        if journal::looks_like_journal(&text) {
             return Some(Format::Journal);
         }
         return Some(Format::Note);
@@ -129,18 +130,20 @@ pub fn parse(
     modified: Option<Timestamp>,
     options: &ReadOptions,
 ) -> Result<Vec<ProcessMemoryRequest>, SourceError> {
-    let text = || std::str::from_utf8(bytes).map_err(|_| SourceError::NotText { path: locator.to_owned() });
+    let text = || text::decode(bytes).ok_or_else(|| SourceError::NotText { path: locator.to_owned() });
     match format {
         Format::Note => {
             let stem = Path::new(locator).file_stem().map(|stem| stem.to_string_lossy().into_owned());
-            Ok(notes::parse(text()?, locator, stem.as_deref().unwrap_or(locator), modified))
+            Ok(notes::parse(&text()?, locator, stem.as_deref().unwrap_or(locator), modified))
         }
-        Format::Journal => Ok(journal::parse(text()?, locator)),
+        Format::Journal => Ok(journal::parse(&text()?, locator)),
+        // JSON is UTF-8 by its standard; e-mail names its own charsets.
         Format::ChatJson => chat::parse(bytes, locator),
-        Format::WhatsApp => Ok(whatsapp::parse(text()?, locator)),
+        Format::WhatsApp => Ok(whatsapp::parse(&text()?, locator)),
         Format::Email => email::parse_message(bytes, locator),
         Format::Mbox => email::parse_mbox(bytes, locator),
-        Format::Csv => table::parse(bytes, locator, &options.csv),
+        // Spreadsheets save CSV in the system's encoding, or as UTF-8 with a mark.
+        Format::Csv => table::parse(text()?.as_bytes(), locator, &options.csv),
     }
 }
 
@@ -247,6 +250,16 @@ mod tests {
         let note = &files[1].inputs.as_ref().unwrap()[0];
         assert_eq!(note.source.as_deref(), Some("notes/2024-05-01 walk.md"));
         assert_eq!(note.occurred_at.as_deref(), Some("2024-05-01T00:00:00Z"));
+
+        std::fs::write(root.join("notes/old.txt"), b"Caf\xe9 with Ren\xe9e after the d\xe9m\xe9nagement.").unwrap();
+        let mut journal = b"\xef\xbb\xbf".to_vec();
+        journal.extend_from_slice(b"## 2024-05-01\nA walk.\n\n## 2024-05-02\nA swim.\n");
+        std::fs::write(root.join("notes/journal.md"), journal).unwrap();
+        let old = read_path(&root.join("notes/old.txt"), &ReadOptions::default()).unwrap();
+        assert_eq!(old[0].inputs.as_ref().unwrap()[0].raw_input, "Café with Renée after the déménagement.");
+        let journal = read_path(&root.join("notes/journal.md"), &ReadOptions::default()).unwrap();
+        assert_eq!(journal[0].format, Some(Format::Journal), "a byte-order mark hides no heading");
+        assert_eq!(journal[0].inputs.as_ref().unwrap().len(), 2);
 
         let alone = read_path(&root.join("photo.jpg"), &ReadOptions::default()).unwrap();
         assert!(matches!(alone[0].inputs, Err(SourceError::UnknownFormat { .. })));
