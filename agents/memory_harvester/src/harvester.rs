@@ -34,6 +34,8 @@ pub enum HarvestError {
     InvalidOccurredAt(String),
     #[error("batch of {size} inputs exceeds the limit of {limit}")]
     BatchTooLarge { size: usize, limit: usize },
+    #[error("the input is {bytes} bytes, over the {limit} bytes of text a memory may hold; split it into parts")]
+    TextTooLong { bytes: usize, limit: usize },
     #[error("file `{name}`: {reason}")]
     Source { name: String, reason: String },
     #[error(transparent)]
@@ -47,7 +49,7 @@ impl From<HarvestError> for HandlerError {
             | HarvestError::OwnerTooLong
             | HarvestError::InvalidOccurredAt(_)
             | HarvestError::Source { .. } => ErrorCode::BadRequest,
-            HarvestError::BatchTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            HarvestError::BatchTooLarge { .. } | HarvestError::TextTooLong { .. } => ErrorCode::PayloadTooLarge,
             HarvestError::Dedup(_) => ErrorCode::Unavailable,
         };
         HandlerError::new(code, error.to_string())
@@ -80,6 +82,12 @@ impl<D: DedupIndex> Harvester<D> {
             Some(owner) if owner.chars().count() > MAX_OWNER_CHARS => return Err(HarvestError::OwnerTooLong),
             Some(owner) => owner.to_owned(),
         };
+        if input.raw_input.len() > self.settings.max_text_bytes {
+            return Err(HarvestError::TextTooLong {
+                bytes: input.raw_input.len(),
+                limit: self.settings.max_text_bytes,
+            });
+        }
         let occurred_at = input.occurred_at.as_deref().map(parse_occurred_at).transpose()?;
         let text = normalize::normalize(&input.raw_input);
         let quality = quality::assess(&input.raw_input, &text, &self.rules);
@@ -402,6 +410,18 @@ mod tests {
         let mut request = input("Some words to remember today");
         request.occurred_at = Some("last tuesday".into());
         assert!(matches!(harvester().process(request).await, Err(HarvestError::InvalidOccurredAt(_))));
+    }
+
+    #[tokio::test]
+    async fn a_text_longer_than_a_memory_may_hold_is_refused_for_good() {
+        let limit = HarvesterSettings::default().max_text_bytes;
+        let long = "word ".repeat(limit / 5 + 1);
+        let error = harvester().process(input(&long)).await.unwrap_err();
+        assert!(matches!(error, HarvestError::TextTooLong { bytes, .. } if bytes == long.len()), "{error}");
+        let refused = HandlerError::from(error);
+        assert_eq!(refused.code, ErrorCode::PayloadTooLarge);
+        assert!(!refused.payload().recoverable, "it fails the same way every time");
+        assert!(harvester().process(input(&"word ".repeat(limit / 5))).await.is_ok());
     }
 
     #[tokio::test]

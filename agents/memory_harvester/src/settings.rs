@@ -16,6 +16,9 @@ pub struct HarvesterSettings {
     /// Estimated Jaccard similarity of word bigrams at or above which two texts are near-duplicates.
     pub near_duplicate_min_similarity: f64,
     pub max_batch_size: usize,
+    /// The most bytes of text one memory may hold. The privacy guardian seals a memory's text with its
+    /// shareable form in one record, so twice this must stay under NATS's largest message (1 MiB by default).
+    pub max_text_bytes: usize,
     /// JetStream KV bucket of the duplicate index, shared by all replicas.
     pub dedup_bucket: String,
     /// Replicas of the bucket in a clustered JetStream (1 on a single server).
@@ -32,6 +35,7 @@ impl Default for HarvesterSettings {
             acceptance_threshold: 0.5,
             near_duplicate_min_similarity: 0.7,
             max_batch_size: 1_000,
+            max_text_bytes: 256 * 1024,
             dedup_bucket: "mneme_harvester_dedup".to_owned(),
             dedup_replicas: 1,
             publish_events: true,
@@ -58,6 +62,9 @@ impl Validate for Settings {
         }
         if harvester.max_batch_size == 0 {
             problems.push("harvester.max_batch_size must be at least 1".to_owned());
+        }
+        if harvester.max_text_bytes == 0 {
+            problems.push("harvester.max_text_bytes must be at least 1".to_owned());
         }
         if harvester.dedup_bucket.is_empty()
             || !harvester

@@ -31,6 +31,7 @@ impl From<VaultError> for HandlerError {
             VaultError::NotFound { .. } => ErrorCode::NotFound,
             VaultError::NoPrincipal | VaultError::NoOwner | VaultError::InvalidPurpose(_) => ErrorCode::BadRequest,
             VaultError::Corrupt(_) | VaultError::Undecodable(_) => ErrorCode::Internal,
+            VaultError::TooLarge { .. } => ErrorCode::PayloadTooLarge,
             VaultError::Store(_) => ErrorCode::Unavailable,
         };
         HandlerError::new(code, error.to_string())

@@ -41,6 +41,8 @@ pub enum VaultError {
     Corrupt(#[from] CryptoError),
     #[error("a stored record cannot be read: {0}")]
     Undecodable(String),
+    #[error("the memory is {bytes} bytes sealed, over the {limit} the store keeps in one record; split it into parts")]
+    TooLarge { bytes: usize, limit: usize },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -308,7 +310,6 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
             redact(title, &findings, &Redaction::Placeholder).0
         });
         names.extend(memory.author.iter().chain(&memory.participants).flat_map(|person| pii::names_of_someone(person)));
-        self.learn_people(&key, &memory.owner, &known, names).await?;
         let sealed = SealedMemory {
             memory: memory.clone(),
             sensitivity,
@@ -318,6 +319,12 @@ impl<S: VaultStore, A: AuditSink> Vault<S, A> {
         let plaintext = rmp_serde::to_vec_named(&sealed).map_err(|error| VaultError::Undecodable(error.to_string()))?;
         let mut record = vec![RECORD_VERSION];
         record.extend(key.seal(&Self::context(&memory.owner, &memory.id), &plaintext));
+        // Refused before anything is kept: a memory too large to store teaches no names either.
+        let limit = self.store.max_record_bytes();
+        if record.len() > limit {
+            return Err(VaultError::TooLarge { bytes: record.len(), limit });
+        }
+        self.learn_people(&key, &memory.owner, &known, names).await?;
         let stored = self.store.create_memory(&owner_token(&memory.owner), &memory.id, record).await?;
         Ok(SecurityApplied { memory_id: memory.id, owner: memory.owner, sensitivity, reasons, stored, shareable_text })
     }
@@ -617,6 +624,17 @@ mod tests {
             assert_eq!(rotated.get(owner, owner, "m1").await.unwrap().memory.text, "Lunch with Omar Haddad at noon");
         }
         assert!(rotated.store.wrapped_key(&owner_token("cy")).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_memory_too_large_to_store_is_refused_and_leaves_nothing() {
+        let vault = vault();
+        let text = format!("Lunch with Omar Haddad at noon. {}", "Long notes. ".repeat(50_000));
+        let refused = vault.apply_security(memory("ann", "m1", &text)).await.unwrap_err();
+        assert!(matches!(refused, VaultError::TooLarge { limit, .. } if limit == store::DEFAULT_MAX_RECORD_BYTES));
+        assert_eq!(vault.count("ann", "ann").await.unwrap(), 0);
+        let key = vault.data_key("ann", false).await.unwrap().unwrap();
+        assert!(vault.people(&key, "ann").await.unwrap().is_empty(), "its names are not learned either");
     }
 
     #[tokio::test]

@@ -17,8 +17,16 @@ fn failed(error: impl std::fmt::Display) -> StoreError {
     StoreError(error.to_string())
 }
 
+/// What a record's key and headers may take of a NATS message, beside the record.
+const RECORD_HEADROOM_BYTES: usize = 4 * 1024;
+
+/// The largest record a store over NATS keeps at NATS's default limit on a message (1 MiB).
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 1024 * 1024 - RECORD_HEADROOM_BYTES;
+
 /// The operations the vault needs of its store.
 pub trait VaultStore: Send + Sync + 'static {
+    /// The largest sealed record it keeps.
+    fn max_record_bytes(&self) -> usize;
     fn wrapped_key(&self, owner: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
     /// Stores a wrapped key unless the owner has one; false when another writer was first.
     fn create_wrapped_key(
@@ -147,6 +155,12 @@ async fn remove(store: &kv::Store, key: &str) -> Result<bool, StoreError> {
 }
 
 impl VaultStore for KvVaultStore {
+    /// What the server takes in one message, less the headroom: asked each time, as it is known only once
+    /// the connection is up, and may change with the server it reconnects to.
+    fn max_record_bytes(&self) -> usize {
+        self.jetstream.client().max_payload().saturating_sub(RECORD_HEADROOM_BYTES)
+    }
+
     async fn wrapped_key(&self, owner: &str) -> Result<Option<Vec<u8>>, StoreError> {
         get(&self.keys, owner).await
     }
@@ -248,6 +262,11 @@ pub struct MemoryVaultStore {
 }
 
 impl VaultStore for MemoryVaultStore {
+    /// As a store over a NATS server at its default limit.
+    fn max_record_bytes(&self) -> usize {
+        DEFAULT_MAX_RECORD_BYTES
+    }
+
     async fn wrapped_key(&self, owner: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.keys.lock().expect("unpoisoned").get(owner).cloned())
     }
