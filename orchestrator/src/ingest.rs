@@ -334,11 +334,29 @@ impl IngestWorker {
         message.ack_with(AckKind::Term).await
     }
 
-    /// Publishes a dead letter: the input's body and headers, and why and where it died. Reports the input as
-    /// rejected to whoever waits for it.
+    /// Publishes a dead letter and reports the input as rejected to whoever waits for it.
     async fn publish_dead(
         &self,
         letter: Letter<'_>,
+        reason: &str,
+        delivered: i64,
+        sequence: u64,
+    ) -> Result<(), async_nats::Error> {
+        self.keep_dead(&letter, reason, delivered, sequence).await?;
+        let report = IngestReport {
+            message_id: header(letter.headers, headers::MSG_ID),
+            index: 0,
+            source: None,
+            outcome: IngestOutcome::Rejected { reason: reason.to_owned() },
+        };
+        self.report(letter.headers, &report).await;
+        Ok(())
+    }
+
+    /// Keeps a dead letter: the input's body and headers, and why and where it died.
+    async fn keep_dead(
+        &self,
+        letter: &Letter<'_>,
         reason: &str,
         delivered: i64,
         sequence: u64,
@@ -356,14 +374,30 @@ impl IngestWorker {
             .publish_with_headers(subjects::dead_letter(letter.subject), dead_headers, letter.payload.clone())
             .await?;
         ack.await?;
-        let report = IngestReport {
-            message_id: header(letter.headers, headers::MSG_ID),
-            index: 0,
-            source: None,
-            outcome: IngestOutcome::Rejected { reason: reason.to_owned() },
-        };
-        self.report(letter.headers, &report).await;
         Ok(())
+    }
+
+    /// Dead-letters one input of `message` that can never be taken in: the message itself when it holds only
+    /// that input, else the input alone as a `process_memory` of its own, so that a replay brings back only it.
+    async fn dead_letter_input(
+        &self,
+        message: &jetstream::Message,
+        input: &ProcessMemoryRequest,
+        alone: bool,
+        reason: &str,
+    ) -> Result<(), async_nats::Error> {
+        let (delivered, sequence) = message.info().map(|info| (info.delivered, info.stream_sequence)).unwrap_or((1, 0));
+        if alone {
+            let letter =
+                Letter { subject: &message.subject, headers: message.headers.as_ref(), payload: &message.payload };
+            return self.keep_dead(&letter, reason, delivered, sequence).await;
+        }
+        // In the message's own encoding, so that its headers go with it unchanged.
+        let encoding = Encoding::from_content_type(header(message.headers.as_ref(), headers::CONTENT_TYPE).as_deref());
+        let envelope = AgentMessage::new(message_types::PROCESS_MEMORY, serde_json::to_value(input)?);
+        let payload = bytes::Bytes::from(envelope.encode(encoding)?);
+        let letter = Letter { subject: &message.subject, headers: message.headers.as_ref(), payload: &payload };
+        self.keep_dead(&letter, reason, delivered, sequence).await
     }
 
     /// Takes out of the work queue, and dead-letters, the messages whose deliveries ran out while no instance
@@ -420,16 +454,23 @@ impl IngestWorker {
     async fn work(&self, message: &jetstream::Message) -> Result<(), Failure> {
         let inputs = decode(message)?;
         let message_id = header(message.headers.as_ref(), headers::MSG_ID);
-        for (index, input) in inputs.into_iter().enumerate() {
+        let alone = inputs.len() == 1;
+        for (index, input) in inputs.iter().enumerate() {
             let source = input.source.clone();
-            let result = match check_owner(&message.subject, &input, self.settings.require_owner) {
+            let result = match check_owner(&message.subject, input, self.settings.require_owner) {
                 Ok(()) => self.input(input).await,
                 Err(failure) => Err(failure),
             };
             let outcome = match result {
                 Ok(outcome) => outcome,
-                // One bad input of a batch is reported and skipped; the others go on.
-                Err(Failure::Permanent(reason)) => IngestOutcome::Rejected { reason },
+                // One input that can never be taken in is kept as a dead letter and reported; the others go
+                // on. Until it is kept, the message is not settled.
+                Err(Failure::Permanent(reason)) => {
+                    self.dead_letter_input(message, input, alone, &reason).await.map_err(|error| {
+                        Failure::Transient(format!("a refused input could not be dead-lettered: {error}"))
+                    })?;
+                    IngestOutcome::Rejected { reason }
+                }
                 Err(transient) => return Err(transient),
             };
             let report = IngestReport { message_id: message_id.clone(), index, source, outcome };
@@ -438,8 +479,8 @@ impl IngestWorker {
         Ok(())
     }
 
-    async fn input(&self, input: ProcessMemoryRequest) -> Result<IngestOutcome, Failure> {
-        let reply = self.step(AgentType::MemoryHarvester, message_types::PROCESS_MEMORY, &input).await?;
+    async fn input(&self, input: &ProcessMemoryRequest) -> Result<IngestOutcome, Failure> {
+        let reply = self.step(AgentType::MemoryHarvester, message_types::PROCESS_MEMORY, input).await?;
         let memory = reply
             .payload_as::<MemoryProcessed>()
             .map_err(|error| Failure::Permanent(format!("harvester reply: {error}")))?

@@ -284,6 +284,50 @@ async fn a_mixed_corpus_is_stored_exactly_once_while_instances_are_killed() {
     })
     .await;
 
+    // A note longer than a memory may hold is refused at once, and kept as a dead letter.
+    let long = tempfile::tempdir().unwrap();
+    std::fs::write(long.path().join("manuscript.md"), "All the words of a novel. ".repeat(12_000)).unwrap();
+    let (ok, out) = system.mneme(&["ingest", long.path().to_str().unwrap(), "--owner", "ann", "--format", "json"]);
+    assert!(ok);
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["rejected"], 1, "{summary}");
+    let (ok, out) = system.mneme(&["dlq", "list", "--format", "json"]);
+    assert!(ok);
+    let letters: Vec<DeadLetter> = serde_json::from_str(&out).unwrap();
+    let refused = letters.iter().find(|letter| letter.reason.contains("a memory may hold"));
+    let refused = refused.unwrap_or_else(|| panic!("the long note's dead letter: {letters:?}"));
+    assert_eq!(refused.deliveries, 1, "it fails the same way every time: {refused:?}");
+
+    // One input of a batch that can never be taken in is kept alone as a dead letter; the others go on.
+    let mut batch_headers = HeaderMap::new();
+    batch_headers.insert("Nats-Msg-Id", "batch-with-a-stray-1");
+    let body = msgpack_body(
+        "batch_process",
+        serde_json::json!({"raw_inputs": [
+            {"raw_input": "Bob's note, published on Ann's subject by mistake.", "owner": "bob", "source": "stray"},
+            {"raw_input": "Swam in the cold lake before breakfast.", "owner": "ann", "source": "lake"},
+        ]}),
+    );
+    jetstream
+        .publish_with_headers(mneme_protocol::subjects::ingest("ann"), batch_headers, body.into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(30), "the batch's good input is stored", async || {
+        system.count("ann", "ann") == Some(stored + 2)
+    })
+    .await;
+    let (_, out) = system.mneme(&["dlq", "list", "--format", "json"]);
+    let letters: Vec<DeadLetter> = serde_json::from_str(&out).unwrap();
+    let stray = letters.iter().find(|letter| letter.reason.contains("another owner's subject"));
+    let stray = stray.unwrap_or_else(|| panic!("the stray input's dead letter: {letters:?}"));
+    let dead = jetstream.get_stream(mneme_protocol::subjects::jetstream::DEAD_LETTER_STREAM).await.unwrap();
+    let kept = dead.get_raw_message(stray.sequence).await.unwrap();
+    let kept = mneme_protocol::AgentMessage::decode(&kept.payload, mneme_protocol::Encoding::MessagePack).unwrap();
+    assert_eq!(kept.message_type, "process_memory", "the stray input alone: {kept:?}");
+    assert_eq!(kept.payload["owner"], "bob", "{kept:?}");
+
     // Neither the memories nor the inputs are in the NATS store as plain text.
     assert!(!store_holds(system.nats.store_dir(), CANARY.as_bytes()), "plaintext found in the NATS store");
 }
