@@ -183,14 +183,15 @@ fn response_text(response: &AvatarResponse) -> String {
     let mut lines = Vec::new();
     if response.answered {
         lines.push(format!("{}: {}", response.owner, response.text));
+        let how = match response.backend {
+            ResponseBackend::Extractive => "composed from their own sentences",
+            ResponseBackend::Llm => "written by the configured language model from their memories",
+        };
+        lines.push(format!("({how})"));
     } else {
-        lines.push(format!("{} has nothing to say to that: nothing they wrote answers it.", response.owner));
+        // The notes say why.
+        lines.push(format!("{} has nothing to say to that.", response.owner));
     }
-    let how = match response.backend {
-        ResponseBackend::Extractive => "composed from their own sentences",
-        ResponseBackend::Llm => "written by the configured language model from their memories",
-    };
-    lines.push(format!("({how})"));
     for note in &response.notes {
         lines.push(format!("note: {note}"));
     }
@@ -222,4 +223,26 @@ fn versions_text(versions: &ModelVersions) -> String {
         ]);
     }
     table.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unanswered_prompt_says_so_once_and_claims_no_way_of_answering() {
+        let response = AvatarResponse {
+            owner: "ghost".to_owned(),
+            prompt: "hello".to_owned(),
+            text: String::new(),
+            answered: false,
+            backend: ResponseBackend::Extractive,
+            sources: Vec::new(),
+            notes: vec!["nothing ghost wrote answers this".to_owned()],
+        };
+        assert_eq!(
+            response_text(&response),
+            "ghost has nothing to say to that.\nnote: nothing ghost wrote answers this"
+        );
+    }
 }

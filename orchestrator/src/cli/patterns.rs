@@ -60,6 +60,9 @@ fn habit_line(habit: &Habit) -> String {
 fn text(patterns: &Patterns) -> String {
     let rhythms = &patterns.rhythms;
     let mut lines = vec![format!("{}: {} memories ({} undated)", patterns.owner, patterns.memories, patterns.undated)];
+    if patterns.memories == 0 {
+        return lines.join("\n");
+    }
     if let (Some(hour), Some(weekday)) = (rhythms.peak_hour, &rhythms.peak_weekday) {
         lines.push(format!("most active around {hour:02}:00 UTC, and on {weekday}s"));
     }
@@ -156,5 +159,11 @@ mod tests {
             evidence: Vec::new(),
         };
         assert!(habit_line(&habit).starts_with("habit: run (park) on Saturdays — 43 times"), "{}", habit_line(&habit));
+    }
+
+    #[test]
+    fn an_owner_without_memories_is_told_so_without_empty_charts() {
+        let patterns = Patterns { owner: "ghost".to_owned(), ..Patterns::default() };
+        assert_eq!(text(&patterns), "ghost: 0 memories (0 undated)");
     }
 }

@@ -127,6 +127,9 @@ fn people_text(relationships: &Relationships) -> String {
         relationships.total_people,
         relationships.as_of.as_deref().map(|day| format!(" (as of {day})")).unwrap_or_default()
     )];
+    if relationships.people.is_empty() {
+        return lines.join("\n");
+    }
     let mut table = Table::new();
     table.load_style(UTF8_BORDERS_ONLY).set_header([
         "person",

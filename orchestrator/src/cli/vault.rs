@@ -143,7 +143,10 @@ pub async fn forget(
     match output {
         OutputFormat::Json => say(&serde_json::to_string_pretty(&reply)?)?,
         OutputFormat::Table => say(&match &reply.memory_id {
-            Some(id) => format!("forgot memory {id} of {} ({} deleted)", reply.owner, reply.memories_deleted),
+            Some(id) if reply.memories_deleted == 0 => {
+                format!("{} has no memory {id} (forgotten before, or never kept): nothing to forget", reply.owner)
+            }
+            Some(id) => format!("forgot memory {id} of {}", reply.owner),
             None => format!(
                 "forgot {}: {} memories deleted{}",
                 reply.owner,
