@@ -581,12 +581,19 @@ mod tests {
     }
 
     async fn generator() -> InsightGenerator<MemoryLedger<Indexed>, OwnersOnly, NoColleagues> {
-        let reading = OwnersOnly::default();
-        let memories = [
+        generator_of(vec![
             memory("m1", "maya", "2023-07-02T09:00:00Z", "Kayaked across the bay at dawn with my sister"),
             memory("m2", "maya", "2023-11-20T09:00:00Z", "Fixed the bike's back wheel, finally"),
             memory("m3", "maya", "2024-02-10T09:00:00Z", "Kayak club meeting, planning the spring trips"),
-        ];
+        ])
+        .await
+    }
+
+    /// A generator that has indexed `memories`, each readable by its owner.
+    async fn generator_of(
+        memories: Vec<ProcessedMemory>,
+    ) -> InsightGenerator<MemoryLedger<Indexed>, OwnersOnly, NoColleagues> {
+        let reading = OwnersOnly::default();
         for memory in &memories {
             reading.keep(MemoryView { memory: memory.clone(), sensitivity: Sensitivity::Personal, redacted: false });
         }
@@ -638,7 +645,6 @@ mod tests {
 
     #[tokio::test]
     async fn a_question_answered_in_order_of_date_shows_its_people_and_added_words_as_the_owner_writes_them() {
-        let reading = OwnersOnly::default();
         let with_omar = [
             ("o1", "2024-01-05", "Drinks with Omar, told him about the Fieldwork interview"),
             ("o2", "2024-01-12", "Omar thinks Fieldwork will call back this week"),
@@ -661,14 +667,7 @@ mod tests {
         memories.extend((1..=20).map(|day| {
             memory(&format!("t{day}"), "maya", &format!("2023-12-{day:02}T09:00:00Z"), "Tea in the garden")
         }));
-        for memory in &memories {
-            reading.keep(MemoryView { memory: memory.clone(), sensitivity: Sensitivity::Personal, redacted: false });
-        }
-        let generator =
-            InsightGenerator::new(GeneratorSettings::default(), MemoryLedger::default(), reading, NoColleagues);
-        for memory in memories {
-            generator.index(IndexMemoryRequest { memory, sensitivity: Sensitivity::Personal }).await.unwrap();
-        }
+        let generator = generator_of(memories).await;
         let mut asked = request("maya", "when did I last see Omar?");
         asked.limit = Some(2);
         let found = generator.search(asked).await.unwrap();
