@@ -24,7 +24,7 @@ use crate::digest::{self, Sources};
 use crate::ratings::RatingStore;
 use crate::reading::MemoryReading;
 use crate::recall::index::{IndexError, Indexed, Narrowing, OwnerIndex, name_tokens};
-use crate::recall::{Question, Tuning, recall, snippet, text};
+use crate::recall::{Question, Tuning, recall, snippet, text, when};
 use crate::settings::GeneratorSettings;
 use crate::store::IndexStore;
 
@@ -241,6 +241,11 @@ impl<S: IndexStore, R: MemoryReading, C: Colleagues> InsightGenerator<S, R, C> {
                 ErrorCode::PayloadTooLarge,
                 format!("the query is over {} characters", self.settings.max_query_chars),
             ));
+        }
+        if let Some(impossible) = when::impossible_day(query) {
+            return Err(HandlerError::bad_request(format!(
+                "the question names a day the calendar has not: {impossible}"
+            )));
         }
         let limit = request.limit.unwrap_or(10);
         if limit == 0 || limit > MAX_SEARCH_LIMIT {
@@ -619,6 +624,9 @@ mod tests {
         assert_eq!(refused.code, ErrorCode::Forbidden);
         let empty = generator.search(request("maya", "   ")).await.unwrap_err();
         assert_eq!(empty.code, ErrorCode::BadRequest);
+        let impossible = generator.search(request("maya", "kayaking on 2023-02-30")).await.unwrap_err();
+        assert_eq!(impossible.code, ErrorCode::BadRequest);
+        assert!(impossible.message.contains("`2023-02-30`"), "{}", impossible.message);
         let mut bad_filter = request("maya", "bike");
         bad_filter.filters.from = Some("last tuesday".to_owned());
         assert_eq!(generator.search(bad_filter).await.unwrap_err().code, ErrorCode::BadRequest);

@@ -201,6 +201,18 @@ pub fn find_order(query: &str) -> Option<OrderExpression> {
     Some(OrderExpression { expression: said.as_str().to_owned(), span: said.range(), extreme })
 }
 
+/// A day `query` writes as `YYYY-MM-DD` that the calendar has not ("2024-02-30"), with why: searched for as
+/// words, it would find whatever holds its numbers.
+pub fn impossible_day(query: &str) -> Option<String> {
+    let (_, iso_day) = PATTERNS.iter().find(|(kind, _)| matches!(kind, Kind::IsoDay))?;
+    iso_day.captures_iter(query).find_map(|captures| {
+        let part = |name: &str| captures.name(name).and_then(|found| found.as_str().parse::<i16>().ok());
+        let (year, month, day) = (part("year")?, i8::try_from(part("month")?).ok()?, i8::try_from(part("day")?).ok()?);
+        let error = Date::new(year, month, day).err()?;
+        Some(format!("`{}` ({error})", &captures[0]))
+    })
+}
+
 /// The first time expression of `query` (by the most specific pattern that matches), read against `today`.
 pub fn find(query: &str, today: Date) -> Option<TimeExpression> {
     PATTERNS.iter().find_map(|(kind, pattern)| {
@@ -459,6 +471,15 @@ mod tests {
         assert_eq!(days_of("what did we do in 2022?", today), Some((date(2022, 1, 1), date(2023, 1, 1))));
         // "may" as a verb is not a month.
         assert_eq!(find("may I see my notes about running", today), None);
+    }
+
+    #[test]
+    fn a_day_the_calendar_has_not_is_told_apart() {
+        assert_eq!(impossible_day("what did I do on 2024-02-29?"), None);
+        let told = impossible_day("what did I do on 2024-02-30?").unwrap();
+        assert!(told.starts_with("`2024-02-30` (") && told.contains("1..=29"), "{told}");
+        assert!(impossible_day("notes of 2023-13-01").is_some());
+        assert_eq!(impossible_day("the 2024 plan"), None);
     }
 
     #[test]
