@@ -251,26 +251,12 @@ async fn a_mixed_corpus_is_stored_exactly_once_while_instances_are_killed() {
 
     // An undecodable input goes to the dead-letter stream with its reason; the rest flows.
     let jetstream = async_nats::jetstream::new(system.client.clone());
-    let mut headers = HeaderMap::new();
-    headers.insert("Nats-Msg-Id", "poison-1");
-    jetstream
-        .publish_with_headers(mneme_protocol::subjects::ingest("ann"), headers, "\u{1}not an envelope".into())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
-    let mut good = HeaderMap::new();
-    good.insert("Nats-Msg-Id", "after-poison-1");
+    publish_to_anns_ingest(&jetstream, "poison-1", "\u{1}not an envelope".as_bytes().to_vec()).await;
     let body = msgpack_body(
         "process_memory",
         serde_json::json!({"raw_input": "After the poison pill, a quiet walk by the sea.", "owner": "ann", "source": "after-poison"}),
     );
-    jetstream
-        .publish_with_headers(mneme_protocol::subjects::ingest("ann"), good, body.into())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    publish_to_anns_ingest(&jetstream, "after-poison-1", body).await;
     eventually(Duration::from_secs(30), "the poison pill is dead-lettered", async || {
         let (ok, out) = system.mneme(&["dlq", "list", "--format", "json"]);
         ok && serde_json::from_str::<Vec<DeadLetter>>(&out)
@@ -299,8 +285,6 @@ async fn a_mixed_corpus_is_stored_exactly_once_while_instances_are_killed() {
     assert_eq!(refused.deliveries, 1, "it fails the same way every time: {refused:?}");
 
     // One input of a batch that can never be taken in is kept alone as a dead letter; the others go on.
-    let mut batch_headers = HeaderMap::new();
-    batch_headers.insert("Nats-Msg-Id", "batch-with-a-stray-1");
     let body = msgpack_body(
         "batch_process",
         serde_json::json!({"raw_inputs": [
@@ -308,12 +292,7 @@ async fn a_mixed_corpus_is_stored_exactly_once_while_instances_are_killed() {
             {"raw_input": "Swam in the cold lake before breakfast.", "owner": "ann", "source": "lake"},
         ]}),
     );
-    jetstream
-        .publish_with_headers(mneme_protocol::subjects::ingest("ann"), batch_headers, body.into())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    publish_to_anns_ingest(&jetstream, "batch-with-a-stray-1", body).await;
     eventually(Duration::from_secs(30), "the batch's good input is stored", async || {
         system.count("ann", "ann") == Some(stored + 2)
     })
@@ -330,6 +309,14 @@ async fn a_mixed_corpus_is_stored_exactly_once_while_instances_are_killed() {
 
     // Neither the memories nor the inputs are in the NATS store as plain text.
     assert!(!store_holds(system.nats.store_dir(), CANARY.as_bytes()), "plaintext found in the NATS store");
+}
+
+/// Publishes `body` to Ann's ingest subject with the message id `id`, once JetStream has stored it.
+async fn publish_to_anns_ingest(jetstream: &async_nats::jetstream::Context, id: &str, body: Vec<u8>) {
+    let mut headers = HeaderMap::new();
+    headers.insert("Nats-Msg-Id", id);
+    let ack = jetstream.publish_with_headers(mneme_protocol::subjects::ingest("ann"), headers, body.into()).await;
+    ack.unwrap().await.unwrap();
 }
 
 trait WaitWithTimeout {
