@@ -15,7 +15,7 @@ use jiff::tz::TimeZone;
 
 use mneme_protocol::insights::{Period, QueryReading, RecallOrder, WeightedTerm};
 
-use index::{Found, IndexError, Narrowing, OwnerIndex};
+use index::{Found, IndexError, Indexed, Narrowing, OwnerIndex};
 use when::Meaning;
 
 /// How recall weighs what it finds; the defaults are what the evaluation set measured best (BENCHMARKS.md).
@@ -189,9 +189,12 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
         Some(order) if about_people_only => in_order(index, found, order.extreme, |found| named.involve(index, found)),
         Some(order) => {
             let best = found.first().map_or(0.0, |found| found.score);
+            let telling = Telling::of(index, &weighted[..asked]);
+            let best_held = found.iter().map(|found| telling.held_by(index, found)).fold(0.0_f32, f32::max);
             in_order(index, found, order.extreme, |found| {
                 found.score > 0.0
                     && found.score >= ORDER_MATCH_SHARE * best
+                    && telling.held_by(index, found) >= ORDER_MATCH_SHARE * best_held
                     && (people.is_empty() || named.involve(index, found))
             })
         }
@@ -319,6 +322,39 @@ fn period_first(
 /// How well, against the best, a memory must match to be among those a question about the first or the last
 /// time puts in order of date.
 const ORDER_MATCH_SHARE: f32 = 0.5;
+
+/// How telling each of a question's own terms is: the rarer among the owner's memories, the more.
+struct Telling(Vec<(String, f32)>);
+
+impl Telling {
+    fn of(index: &OwnerIndex, asked: &[(String, f32)]) -> Self {
+        let documents = index.len().max(1) as f32;
+        Telling(
+            asked
+                .iter()
+                .map(|(term, _)| {
+                    let rarity = (documents / (1 + index.document_frequency(term)) as f32).ln().max(0.0);
+                    (term.clone(), rarity)
+                })
+                .collect(),
+        )
+    }
+
+    fn total(&self) -> f32 {
+        self.0.iter().map(|(_, rarity)| rarity).sum()
+    }
+
+    /// How much of what the question asks `entry` says in its own words.
+    fn held_in(&self, entry: &Indexed) -> f32 {
+        self.0.iter().filter(|(term, _)| entry.terms.iter().any(|held| held == term)).map(|(_, rarity)| rarity).sum()
+    }
+
+    /// A memory that holds only the question's commonest word ("run" of "when did I first run a marathon?"), or
+    /// that ranks only by the chat turn beside it, holds little, however well it scores.
+    fn held_by(&self, index: &OwnerIndex, found: &Found) -> f32 {
+        index.entry(&found.memory_id).map_or(0.0, |entry| self.held_in(&entry))
+    }
+}
 
 /// The memories that are `matching`, latest or earliest first; then the rest as they ranked.
 fn in_order(
@@ -451,12 +487,8 @@ fn expand(index: &OwnerIndex, first: &[Found], query: &[(String, f32)], tuning: 
     let common = (index.len() as u64 / 5).max(2);
     // A feedback memory speaks for the question as far as it holds the question's telling words: "New personal
     // best" answers "how is the new job going?" only by its commonest word, and must not steer the expansion.
-    let documents = index.len().max(1) as f32;
-    let telling: HashMap<&str, f32> = query_terms
-        .iter()
-        .map(|term| (*term, (documents / (1 + index.document_frequency(term)) as f32).ln().max(0.0)))
-        .collect();
-    let query_telling: f32 = telling.values().sum();
+    let telling = Telling::of(index, query);
+    let query_telling = telling.total();
     let mut weights: HashMap<String, f32> = HashMap::new();
     // Memories written to one pattern (a weekly "Saturday run, 7k by the canal") speak once: otherwise a habit
     // the question only brushes against outvotes what it asks about.
@@ -482,10 +514,7 @@ fn expand(index: &OwnerIndex, first: &[Found], query: &[(String, f32)], tuning: 
             continue;
         }
         heard.push(said);
-        let held: HashSet<&str> =
-            entry.terms.iter().map(String::as_str).filter(|term| telling.contains_key(term)).collect();
-        let coverage =
-            if query_telling > 0.0 { held.iter().map(|term| telling[term]).sum::<f32>() / query_telling } else { 1.0 };
+        let coverage = if query_telling > 0.0 { telling.held_in(entry) / query_telling } else { 1.0 };
         let length = entry.terms.len() as f32;
         let mut counts: HashMap<&str, f32> = HashMap::new();
         for term in &entry.terms {
@@ -514,7 +543,6 @@ fn expand(index: &OwnerIndex, first: &[Found], query: &[(String, f32)], tuning: 
 
 #[cfg(test)]
 mod tests {
-    use super::index::Indexed;
     use super::*;
     use jiff::civil::date;
     use mneme_protocol::guardian::Sensitivity;
@@ -664,6 +692,41 @@ mod tests {
         let long = "A long walk by the river, then the market, the bakery, the bookshop and, at last, tea with Omar";
         index.apply([("latest".to_owned(), entry(long, "2024-02-20T18:00:00Z", &[]))], []).unwrap();
         assert_eq!(ids(&ask(&index, "when did I last see Omar?"))[0], "latest");
+    }
+
+    #[test]
+    fn the_time_of_an_event_is_not_a_memory_holding_only_its_commonest_word_or_lent_a_score() {
+        let index = corpus();
+        let chat = |text: &str, at: &str, source: &str| Indexed {
+            kind: SourceKind::Chat,
+            source: Some(source.to_owned()),
+            ..entry(text, at, &["Omar"])
+        };
+        let marathon = [
+            ("early".to_owned(), entry("Grey. No run", "2023-02-01T07:00:00Z", &[])),
+            (
+                "signed".to_owned(),
+                entry(
+                    "Signed up for the marathon in October, the training plan is on the fridge",
+                    "2023-08-01T07:00:00Z",
+                    &[],
+                ),
+            ),
+            (
+                "ran".to_owned(),
+                chat(
+                    "Ran the marathon today! Omar and Lena at mile 20 with a sign",
+                    "2023-10-20T12:00:00Z",
+                    "chat#omar/1",
+                ),
+            ),
+            ("reply".to_owned(), chat("Amazing. How are the legs?", "2023-10-20T12:01:00Z", "chat#omar/2")),
+        ];
+        index.apply(marathon, []).unwrap();
+        // "run" is in half the memories, "marathon" in two: a run without one says nothing of when it was, and
+        // the turn after the marathon's ranks only by it.
+        assert_eq!(ids(&ask(&index, "when did I first run a marathon?")), ["signed", "ran", "reply"]);
+        assert_eq!(ids(&ask(&index, "when did I last run a marathon?"))[..2], ["ran", "signed"]);
     }
 
     #[test]
