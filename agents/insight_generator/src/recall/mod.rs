@@ -103,6 +103,7 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     let period = match &time {
         Some(found) => match &found.meaning {
             Meaning::Days { from, until } | Meaning::Recent { from, until } => Some((*from, *until)),
+            Meaning::Yearly { month, day, year } => latest_held(index, (*month, *day, *year), &question.narrowing)?,
             Meaning::Anchored { event, after, days } => {
                 anchor(index, event, &question.narrowing, tuning)?.and_then(|day| {
                     let span = jiff::Span::new().days(*days);
@@ -456,6 +457,35 @@ fn named_people(index: &OwnerIndex, words: &str) -> (Vec<String>, Vec<String>) {
 /// How well, against the best, a memory must match an event's words to count as matching it as well.
 const ANCHOR_MATCH_SHARE: f32 = 0.95;
 
+/// The latest occurrence of a month or day named without its year (`month`, `day`, in `year` at the latest)
+/// that holds any of the owner's memories within `narrowing`: "in September" of someone whose memories end two
+/// years ago is the last September they wrote of, not this year's. The one in `year` when none does.
+fn latest_held(
+    index: &OwnerIndex,
+    (month, day, year): (i8, Option<i8>, i16),
+    narrowing: &Narrowing,
+) -> Result<Option<(Date, Date)>, IndexError> {
+    let held = |(from, until): (Date, Date)| -> Result<bool, IndexError> {
+        let mut within = narrowing.clone();
+        within.from = Some(within.from.unwrap_or(i64::MIN).max(seconds(from).unwrap_or(i64::MIN)));
+        within.until = Some(within.until.unwrap_or(i64::MAX).min(seconds(until).unwrap_or(i64::MAX)));
+        Ok(!index.search(&[], &[], 0.0, &within, 1)?.is_empty())
+    };
+    let earliest = index.search_by_date(&[], &[], 0.0, narrowing, false, 1)?;
+    let earliest = earliest.first().and_then(|found| index.entry(&found.memory_id)).and_then(|entry| entry.timestamp());
+    let Some(earliest) = earliest else { return Ok(when::in_year(month, day, year)) };
+    for back in (1..=year).rev() {
+        let Some(span) = when::in_year(month, day, back) else { continue };
+        if seconds(span.1).is_some_and(|until| until <= earliest) {
+            break;
+        }
+        if held(span)? {
+            return Ok(Some(span));
+        }
+    }
+    Ok(when::in_year(month, day, year))
+}
+
 /// The day of the event a query anchors a time on: the date of the memory that best matches its words.
 fn anchor(index: &OwnerIndex, event: &str, narrowing: &Narrowing, tuning: &Tuning) -> Result<Option<Date>, IndexError> {
     let terms = weigh(&text::terms(event));
@@ -727,6 +757,31 @@ mod tests {
         // the turn after the marathon's ranks only by it.
         assert_eq!(ids(&ask(&index, "when did I first run a marathon?")), ["signed", "ran", "reply"]);
         assert_eq!(ids(&ask(&index, "when did I last run a marathon?"))[..2], ["ran", "signed"]);
+    }
+
+    #[test]
+    fn a_month_without_its_year_is_the_latest_that_holds_memories() {
+        let index = OwnerIndex::new("sam").unwrap();
+        let memories = [
+            ("sep2021", "Started pottery", "2021-09-10T08:00:00Z"),
+            ("sep2022", "Everything feels grey", "2022-09-06T08:00:00Z"),
+            ("jan2024", "New notebook", "2024-01-03T08:00:00Z"),
+        ];
+        index.apply(memories.iter().map(|(id, text, at)| ((*id).to_owned(), entry(text, at, &[]))), []).unwrap();
+        let asked_on = |today: Date, question: &str| {
+            let question = Question { text: question, limit: 3, narrowing: Narrowing::default(), today };
+            recall(&index, &question, &Tuning::default()).unwrap()
+        };
+        let september = asked_on(date(2026, 12, 8), "how did I feel in September?");
+        let period = september.reading.period.clone().unwrap();
+        assert_eq!((&period.from[..10], &period.until[..10]), ("2022-09-01", "2022-10-01"));
+        assert_eq!(ids(&september)[0], "sep2022");
+        // Named with its year, or as last September, it is that one, whatever it holds.
+        let last = asked_on(date(2026, 12, 8), "how did I feel last September?").reading.period.unwrap();
+        assert_eq!(&last.from[..10], "2026-09-01");
+        // A month none of the memories is of is the latest up to the day asked.
+        let may = asked_on(date(2026, 12, 8), "what did I do in May?").reading.period.unwrap();
+        assert_eq!(&may.from[..10], "2026-05-01");
     }
 
     #[test]

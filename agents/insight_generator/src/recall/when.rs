@@ -4,7 +4,9 @@
 //! of something ("when did I last see Omar?") asks for an order instead.
 //!
 //! Seasons are the meteorological ones of the northern hemisphere (summer is June to August); weeks start on
-//! Monday; a month or day named without a year is its latest occurrence up to the reference day.
+//! Monday; a month or day named without a year ("in September", "on 3 May") is its latest occurrence up to the
+//! reference day that holds any of the owner's memories (recall looks for it), "last September" the one before
+//! this month, "this September" this year's.
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -27,6 +29,10 @@ pub struct TimeExpression {
 pub enum Meaning {
     /// The days `from` (inclusive) to `until` (exclusive).
     Days { from: Date, until: Date },
+    /// A month, or a day of it, named without its year: in `year` it is the latest occurrence up to the
+    /// reference day. Someone whose memories end years ago asks of the last one they wrote of, which recall
+    /// looks for, a year at a time back from `year`.
+    Yearly { month: i8, day: Option<i8>, year: i16 },
     /// The recent past, `from` up to the reference day (`until`, exclusive): "lately". Vaguer than a named
     /// period, so what else the question asks for is not put behind the rest of those days.
     Recent { from: Date, until: Date },
@@ -112,7 +118,7 @@ static PATTERNS: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
         (
             Kind::Month,
             pattern(format!(
-                r"(?:(?:in|during|last|this|since|early|late|mid|by|of)\s+(?:early\s+|late\s+|mid\s+)?(?P<month>{MONTH})(?:\s+(?P<year>\d{{4}}))?)|(?:(?P<month2>{MONTH})\s+(?P<year2>\d{{4}}))"
+                r"(?:(?P<prefix>in|during|last|this|since|early|late|mid|by|of)\s+(?:early\s+|late\s+|mid\s+)?(?P<month>{MONTH})(?:\s+(?P<year>\d{{4}}))?)|(?:(?P<month2>{MONTH})\s+(?P<year2>\d{{4}}))"
             )),
         ),
         (Kind::Year, pattern(r"(?:in|during|of|since|back\s+in)\s+(?P<year>(?:19|20)\d{2})".to_owned())),
@@ -249,11 +255,16 @@ fn read(kind: Kind, captures: &Captures<'_>, today: Date) -> Option<Meaning> {
         Kind::DayMonth | Kind::MonthDay => {
             let month = month_number(&text("month")?)?;
             let day_of_month: i8 = text("day")?.parse().ok()?;
-            let day = match year("year") {
-                Some(year) => Date::new(year, month, day_of_month).ok()?,
-                None => latest(today, |year| Date::new(year, month, day_of_month).ok())?,
-            };
-            days(day, day.tomorrow().ok()?)
+            match year("year") {
+                Some(year) => {
+                    let day = Date::new(year, month, day_of_month).ok()?;
+                    days(day, day.tomorrow().ok()?)
+                }
+                None => {
+                    let latest = latest(today, |year| Date::new(year, month, day_of_month).ok())?;
+                    Some(Meaning::Yearly { month, day: Some(day_of_month), year: latest.year() })
+                }
+            }
         }
         Kind::Season => {
             let (season, given_year) = match text("season") {
@@ -278,9 +289,13 @@ fn read(kind: Kind, captures: &Captures<'_>, today: Date) -> Option<Meaning> {
         }
         Kind::Month => {
             let month = month_number(&text("month").or_else(|| text("month2"))?)?;
-            let first = match year("year").or_else(|| year("year2")) {
-                Some(year) => Date::new(year, month, 1).ok()?,
-                None => latest(today, |year| Date::new(year, month, 1).ok())?,
+            let in_year = |year: i16| Date::new(year, month, 1).ok();
+            let first = match (year("year").or_else(|| year("year2")), text("prefix").as_deref()) {
+                (Some(year), _) => in_year(year)?,
+                (None, Some("this")) => in_year(today.year())?,
+                // "last September", asked in September, is a year ago.
+                (None, Some("last")) => latest(today.first_of_month().yesterday().ok()?, in_year)?,
+                (None, _) => return Some(Meaning::Yearly { month, day: None, year: latest(today, in_year)?.year() }),
             };
             days(first, first.checked_add(1.month()).ok()?)
         }
@@ -342,12 +357,25 @@ fn read(kind: Kind, captures: &Captures<'_>, today: Date) -> Option<Meaning> {
     }
 }
 
-/// The latest date up to `today` that `make` gives for this year or the one before.
-fn latest(today: Date, make: impl Fn(i16) -> Option<Date>) -> Option<Date> {
-    match make(today.year()) {
-        Some(date) if date <= today => Some(date),
-        _ => make(today.year() - 1),
+/// A month (or with `day`, a day of it) in `year`: the days from (inclusive) until (exclusive). None for a day
+/// the year has not (29 February).
+pub fn in_year(month: i8, day: Option<i8>, year: i16) -> Option<(Date, Date)> {
+    match day {
+        Some(day) => {
+            let day = Date::new(year, month, day).ok()?;
+            Some((day, day.tomorrow().ok()?))
+        }
+        None => {
+            let first = Date::new(year, month, 1).ok()?;
+            Some((first, first.checked_add(1.month()).ok()?))
+        }
     }
+}
+
+/// The latest date up to `today` that `make` gives for a year: this one or one before (29 February is up to
+/// eight years back).
+fn latest(today: Date, make: impl Fn(i16) -> Option<Date>) -> Option<Date> {
+    (0..=8).filter_map(|back| make(today.year().checked_sub(back)?)).find(|date| *date <= today)
 }
 
 fn month_number(name: &str) -> Option<i8> {
@@ -456,6 +484,7 @@ mod tests {
     fn days_of(query: &str, today: Date) -> Option<(Date, Date)> {
         match find(query, today)?.meaning {
             Meaning::Days { from, until } | Meaning::Recent { from, until } => Some((from, until)),
+            Meaning::Yearly { month, day, year } => in_year(month, day, year),
             Meaning::Anchored { .. } => None,
         }
     }
@@ -471,6 +500,20 @@ mod tests {
         assert_eq!(days_of("what did we do in 2022?", today), Some((date(2022, 1, 1), date(2023, 1, 1))));
         // "may" as a verb is not a month.
         assert_eq!(find("may I see my notes about running", today), None);
+    }
+
+    #[test]
+    fn a_month_without_its_year_is_the_latest_unless_last_or_this_says_otherwise() {
+        let today = date(2024, 12, 8);
+        let meaning = |query: &str, today: Date| find(query, today).map(|found| found.meaning);
+        assert_eq!(meaning("in December", today), Some(Meaning::Yearly { month: 12, day: None, year: 2024 }));
+        assert_eq!(meaning("in March", today), Some(Meaning::Yearly { month: 3, day: None, year: 2024 }));
+        assert_eq!(days_of("last December", today), Some((date(2023, 12, 1), date(2024, 1, 1))));
+        assert_eq!(days_of("last March", today), Some((date(2024, 3, 1), date(2024, 4, 1))));
+        assert_eq!(days_of("this December", today), Some((date(2024, 12, 1), date(2025, 1, 1))));
+        let leap_day = meaning("on 29 February", date(2027, 3, 1));
+        assert_eq!(leap_day, Some(Meaning::Yearly { month: 2, day: Some(29), year: 2024 }));
+        assert_eq!(in_year(2, Some(29), 2023), None);
     }
 
     #[test]
