@@ -8,7 +8,8 @@ use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use mneme_protocol::AgentType;
 use mneme_protocol::harvester::SourceKind;
 use mneme_protocol::insights::{
-    Digest, DigestPeriod, GenerateInsightsRequest, SearchFilters, SearchRequest, SearchResults, message_types,
+    Digest, DigestPeriod, GenerateInsightsRequest, Period, SearchFilters, SearchHit, SearchRequest, SearchResults,
+    message_types,
 };
 use mneme_runtime::call::CallOptions;
 
@@ -60,13 +61,9 @@ fn results_text(results: &SearchResults) -> String {
     // An insight generator from before `words` sends only the index's terms.
     let searched = if reading.words.is_empty() { &reading.terms } else { &reading.words };
     let mut read = format!("searched for: {}", if searched.is_empty() { "-".to_owned() } else { searched.join(" ") });
-    if let Some(period) = &reading.period {
-        read.push_str(&format!(
-            "; \"{}\" read as {} to {}",
-            period.expression,
-            &period.from[..10],
-            &period.until[..10]
-        ));
+    let span = reading.period.as_ref().and_then(Span::of);
+    if let (Some(period), Some(span)) = (&reading.period, &span) {
+        read.push_str(&format!("; \"{}\" read as {}", period.expression, span.days()));
     }
     if let Some(order) = &reading.order {
         let first = if order.latest_first { "latest" } else { "earliest" };
@@ -89,18 +86,55 @@ fn results_text(results: &SearchResults) -> String {
         lines.push("Nothing found.".to_owned());
         return lines.join("\n");
     }
-    let mut table = Table::new();
-    table.load_style(UTF8_BORDERS_ONLY).set_header(["#", "when", "memory", "from"]);
-    for (rank, hit) in results.results.iter().enumerate() {
+    // What falls in the period the question names comes first; the rest, from other times, is told apart.
+    let (inside, outside): (Vec<_>, Vec<_>) =
+        results.results.iter().enumerate().partition(|(_, hit)| span.as_ref().is_none_or(|span| span.holds(hit)));
+    let row = |(rank, hit): &(usize, &SearchHit)| {
         let when = hit.occurred_at.as_deref().map(|at| at.get(..10).unwrap_or(at)).unwrap_or("-");
         let mut snippet = hit.snippet.clone();
         if hit.redacted {
             snippet.push_str(" (redacted)");
         }
-        table.add_row([(rank + 1).to_string(), when.to_owned(), snippet, hit.source.clone().unwrap_or_default()]);
+        [(rank + 1).to_string(), when.to_owned(), snippet, hit.source.clone().unwrap_or_default()]
+    };
+    let mut table = Table::new();
+    table.load_style(UTF8_BORDERS_ONLY).set_header(["#", "when", "memory", "from"]);
+    table.add_rows(inside.iter().map(row));
+    if let Some(span) = span.as_ref().filter(|_| !outside.is_empty()) {
+        if inside.is_empty() {
+            lines.push(format!("Nothing from {}; from other times:", span.days()));
+        } else {
+            table.add_row(["", "", &format!("from other times than {}:", span.days()), ""]);
+        }
     }
+    table.add_rows(outside.iter().map(row));
     lines.push(table.to_string());
     lines.join("\n")
+}
+
+/// The period a question was read as, in instants, to tell the memories within it from the others.
+struct Span {
+    from: jiff::Timestamp,
+    until: jiff::Timestamp,
+}
+
+impl Span {
+    fn of(period: &Period) -> Option<Span> {
+        Some(Span { from: period.from.parse().ok()?, until: period.until.parse().ok()? })
+    }
+
+    /// Its first and last days, both included, as a digest shows its own.
+    fn days(&self) -> String {
+        let day = |at: jiff::Timestamp| at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date().to_string();
+        let last = self.until.checked_sub(jiff::SignedDuration::from_nanos(1)).unwrap_or(self.until);
+        format!("{} to {}", day(self.from), day(last.max(self.from)))
+    }
+
+    /// Whether `hit` happened within it. A memory without a time is no answer to when.
+    fn holds(&self, hit: &SearchHit) -> bool {
+        let at = hit.occurred_at.as_deref().and_then(|at| at.parse::<jiff::Timestamp>().ok());
+        at.is_some_and(|at| self.from <= at && at < self.until)
+    }
 }
 
 pub struct InsightsRequest {
@@ -188,4 +222,66 @@ fn digest_text(digest: &Digest) -> String {
         lines.push(format!("missing: {} from the {} ({})", part.part, part.agent, part.reason));
     }
     lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use mneme_protocol::insights::QueryReading;
+
+    use super::*;
+
+    fn hit(memory_id: &str, occurred_at: Option<&str>) -> SearchHit {
+        SearchHit {
+            memory_id: memory_id.to_owned(),
+            source: None,
+            occurred_at: occurred_at.map(str::to_owned),
+            snippet: format!("memory {memory_id}"),
+            score: 1.0,
+            redacted: false,
+        }
+    }
+
+    fn results(hits: Vec<SearchHit>) -> SearchResults {
+        SearchResults {
+            owner: "sam".to_owned(),
+            query: "what did I do last summer?".to_owned(),
+            reading: QueryReading {
+                words: vec!["do".to_owned()],
+                period: Some(Period {
+                    expression: "last summer".to_owned(),
+                    from: "2024-06-01T00:00:00Z".to_owned(),
+                    until: "2024-09-01T00:00:00Z".to_owned(),
+                }),
+                ..QueryReading::default()
+            },
+            results: hits,
+        }
+    }
+
+    #[test]
+    fn a_period_shows_its_last_day_and_what_falls_outside_it_is_told_apart() {
+        let text = results_text(&results(vec![
+            hit("june", Some("2024-06-12T10:00:00Z")),
+            hit("august", Some("2024-08-31T23:00:00Z")),
+            hit("september", Some("2024-09-01T00:00:00Z")),
+            hit("undated", None),
+        ]));
+        assert!(text.starts_with("searched for: do; \"last summer\" read as 2024-06-01 to 2024-08-31\n"), "{text}");
+        let order: Vec<usize> =
+            ["memory june", "memory august", "from other times than", "memory september", "undated"]
+                .iter()
+                .map(|shown| text.find(shown).unwrap_or_else(|| panic!("{shown} in {text}")))
+                .collect();
+        assert!(order.is_sorted(), "{text}");
+        assert!(!text.contains("Nothing from"), "{text}");
+    }
+
+    #[test]
+    fn a_period_nothing_falls_in_says_so() {
+        let text = results_text(&results(vec![hit("may", Some("2024-05-30T10:00:00Z"))]));
+        assert!(text.contains("\nNothing from 2024-06-01 to 2024-08-31; from other times:\n"), "{text}");
+        assert!(!text.contains("from other times than"), "{text}");
+        let within = results_text(&results(vec![hit("june", Some("2024-06-12T10:00:00Z"))]));
+        assert!(!within.contains("other times"), "{within}");
+    }
 }

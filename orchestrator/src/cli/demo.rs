@@ -24,6 +24,8 @@ const MAIL: &str = include_str!("../../demo/mail.mbox");
 
 /// The owner the demo's memories belong to.
 pub const OWNER: &str = "sam";
+/// The last minute of Sam's year: what the demo's questions count "last summer" and "lately" from.
+const DEMO_NOW: &str = "2024-12-31T23:59:00Z";
 
 pub struct DemoRequest {
     /// Keep the demo's system running afterwards, until Ctrl-C.
@@ -170,7 +172,7 @@ pub async fn demo(mut settings: Settings, url_configured: bool, request: DemoReq
             until: None,
             people: Vec::new(),
             kinds: Vec::new(),
-            now: Some("2024-12-31T23:59:00Z".to_owned()),
+            now: Some(DEMO_NOW.to_owned()),
         };
         ask::ask(&settings, asked, OutputFormat::Table).await?;
     }
@@ -191,8 +193,9 @@ pub async fn demo(mut settings: Settings, url_configured: bool, request: DemoReq
     match system {
         Some(system) if request.keep_running => {
             say(&format!(
-                "\nThe demo system keeps running at {}; try `mneme --nats-url {} ask \"...\" --owner sam`. Ctrl-C stops it.",
-                settings.runtime.nats.url, settings.runtime.nats.url
+                "\nThe demo system keeps running at {url}; try `mneme --nats-url {url} ask \"...\" --owner sam --now \
+                 {DEMO_NOW}` (Sam's year is 2024: `--now` reads \"last summer\" as Sam would have). Ctrl-C stops it.",
+                url = settings.runtime.nats.url
             ))?;
             mneme_runtime::shutdown_signal().await;
             drop(system);
