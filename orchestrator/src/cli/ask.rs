@@ -83,7 +83,10 @@ fn results_text(results: &SearchResults) -> String {
     }
     lines.push(read);
     if results.results.is_empty() {
-        lines.push("Nothing found.".to_owned());
+        lines.push(match &span {
+            Some(span) => format!("Nothing from {}.", span.days()),
+            None => "Nothing found.".to_owned(),
+        });
         return lines.join("\n");
     }
     // What falls in the period the question names comes first; the rest, from other times, is told apart.
@@ -283,5 +286,6 @@ mod tests {
         assert!(!text.contains("from other times than"), "{text}");
         let within = results_text(&results(vec![hit("june", Some("2024-06-12T10:00:00Z"))]));
         assert!(!within.contains("other times"), "{within}");
+        assert!(results_text(&results(Vec::new())).ends_with("\nNothing from 2024-06-01 to 2024-08-31."));
     }
 }
