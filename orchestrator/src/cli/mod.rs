@@ -323,6 +323,10 @@ enum Command {
         /// The principal asking; the owner when absent.
         #[arg(long = "as", value_parser = parse_name)]
         principal: Option<String>,
+        /// How many of their latest memories the table shows, with what each says (JSON gives the whole
+        /// timeline, without the texts).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
@@ -619,8 +623,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let change = (clear || !names.is_empty()).then_some(names);
             people::identity(&settings, &owner, principal.as_deref(), change, format).await
         }
-        Command::Person { name, owner, principal, also_me, format } => {
-            people::person(&settings, &owner, principal.as_deref(), &name, also_me, format).await
+        Command::Person { name, owner, principal, also_me, limit, format } => {
+            let asked = people::PersonRequest { owner: &owner, principal: principal.as_deref(), name: &name, limit };
+            people::person(&settings, asked, also_me, format).await
         }
         Command::Forget { owner, memory, yes, format } => vault::forget(&settings, &owner, memory, yes, format).await,
         Command::RewrapKeys { format } => vault::rewrap_keys(&settings, format).await,

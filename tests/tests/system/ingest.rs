@@ -402,6 +402,7 @@ async fn owners_are_kept_apart_grants_hold_and_forgetting_leaves_nothing() {
     assert!(!ok, "bob never reads who ann knows");
     let (ok, out) = system.mneme(&["person", "omar haddad", "--owner", "ann"]);
     assert!(ok && out.contains("Omar Haddad"), "{out}");
+    assert!(out.contains("Lunch with Omar Haddad at the noodle bar."), "what each memory says, from the vault: {out}");
     let pictures = tempfile::tempdir().unwrap();
     let (graph, chart) = (pictures.path().join("people.svg"), pictures.path().join("mood.svg"));
     let (ok, _) = system.mneme(&["people", "--owner", "ann", "--graph", graph.to_str().unwrap()]);
