@@ -13,6 +13,7 @@ use jiff::tz::TimeZone;
 use mneme_protocol::insights::{DigestPeriod, Insight, InsightKind};
 use mneme_protocol::patterns::{MoodDay, Patterns};
 use mneme_protocol::relationships::Relationships;
+use mneme_protocol::words::counted;
 
 use crate::colleagues::Voice;
 use crate::recall::index::Indexed;
@@ -250,7 +251,8 @@ fn voice(period: DigestPeriod, owner: &str, current: &[(&str, &Indexed, Date)], 
     } else {
         format!("You wrote {} this {}", changes.join(", "), period.as_str())
     };
-    let mut detail = format!("{} own memories, {} words", now.memories, now.words);
+    let mut detail =
+        format!("{} own, {}", counted(now.memories, "memory", "memories"), counted(now.words, "word", "words"));
     if !phrases.is_empty() {
         detail.push_str(&format!("; leaned on {}", phrases.join(", ")));
     }
@@ -297,14 +299,19 @@ fn activity(
     if let Some((day, ids)) = busiest
         && period != DigestPeriod::Day
     {
-        detail.push_str(&format!("; busiest day {day} ({} memories)", ids.len()));
+        detail.push_str(&format!("; busiest day {day} ({})", counted(ids.len(), "memory", "memories")));
         evidence.extend(ids.iter().take(EVIDENCE).map(|id| (*id).to_owned()));
     } else {
         evidence.extend(current.iter().take(EVIDENCE).map(|(id, _, _)| (*id).to_owned()));
     }
     vec![Insight {
         kind: InsightKind::Activity,
-        title: format!("{} memories this {}, across {} days", current.len(), period.as_str(), by_day.len()),
+        title: format!(
+            "{} this {}, across {}",
+            counted(current.len(), "memory", "memories"),
+            period.as_str(),
+            counted(by_day.len(), "day", "days")
+        ),
         detail,
         confidence: 1.0,
         evidence,
@@ -546,7 +553,8 @@ fn analyzer_topics(
         .map(|(keyphrase, ids)| Insight {
             kind: InsightKind::Topic,
             title: topic_title(&keyphrase.phrase),
-            detail: format!("in {} memories; {:?}", keyphrase.memories, keyphrase.trend).to_lowercase(),
+            detail: format!("in {}; {:?}", counted(keyphrase.memories, "memory", "memories"), keyphrase.trend)
+                .to_lowercase(),
             confidence: keyphrase.confidence,
             evidence: ids,
             weight: 1.0,
@@ -617,7 +625,7 @@ fn people(
             insights.push(Insight {
                 kind: InsightKind::People,
                 title: format!("More of {name}"),
-                detail: format!("{} memories with them, {was} the period before", ids.len()),
+                detail: format!("{} with them, {was} the period before", counted(ids.len(), "memory", "memories")),
                 confidence: (ids.len() as f64 / 5.0).min(1.0),
                 evidence: ids.iter().take(EVIDENCE).cloned().collect(),
                 weight: 1.0,
@@ -630,7 +638,7 @@ fn people(
             insights.push(Insight {
                 kind: InsightKind::People,
                 title: format!("Less of {name}"),
-                detail: format!("{is} memories with them, {} the period before", ids.len()),
+                detail: format!("{} with them, {} the period before", counted(is, "memory", "memories"), ids.len()),
                 confidence: (ids.len() as f64 / 6.0).min(1.0),
                 evidence: ids.iter().rev().take(EVIDENCE).cloned().collect(),
                 weight: 1.0,
@@ -659,8 +667,8 @@ fn habits(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec
     for habit in &patterns.habits {
         let (Some(first), Some(last)) = (day(&habit.first_seen), day(&habit.last_seen)) else { continue };
         let detail = format!(
-            "{} times, {:.0}% of the weeks from {} to {}",
-            habit.occurrences,
+            "{}, {:.0}% of the weeks from {} to {}",
+            counted(habit.occurrences, "time", "times"),
             habit.support * 100.0,
             habit.first_seen,
             habit.last_seen
@@ -712,7 +720,7 @@ fn on_this_day(all: &[(String, Arc<Indexed>)], period: DigestPeriod, from: Date,
         .map(|(year, ids)| Insight {
             kind: InsightKind::OnThisDay,
             title: format!("This {} in {year}", if period == DigestPeriod::Day { "day" } else { "week" }),
-            detail: format!("{} memories", ids.len()),
+            detail: counted(ids.len(), "memory", "memories"),
             confidence: 1.0,
             evidence: ids.iter().take(EVIDENCE).map(|id| (*id).to_owned()).collect(),
             weight: 1.0,
@@ -831,6 +839,7 @@ mod tests {
         assert!(titles.contains(&"More of Omar") && titles.contains(&"Less of Anna"), "{titles:?}");
         let earlier = insights.iter().find(|insight| insight.kind == InsightKind::OnThisDay).expect("on this day");
         assert_eq!((earlier.title.as_str(), earlier.evidence.as_slice()), ("This week in 2022", &["g".to_owned()][..]));
+        assert_eq!(earlier.detail, "1 memory", "one memory, in the singular");
     }
 
     /// The analyzer's patterns of sam with these keyphrases (phrase, memories), each with `evidence`, and

@@ -20,6 +20,7 @@ pub mod polls;
 pub mod relationships;
 pub mod stats;
 pub mod subjects;
+pub mod words;
 
 pub use agent::{AgentType, ComponentId, ComponentKind, ParseAgentTypeError};
 pub use capability::AgentCapability;

@@ -156,10 +156,7 @@ pub fn rhythm_in_words(gap_days: f64) -> String {
 
 /// A count of days as people say it: "1 day", "12 days" (whole days).
 pub fn days_in_words(days: f64) -> String {
-    match days.round() as i64 {
-        1 => "1 day".to_owned(),
-        days => format!("{days} days"),
-    }
+    crate::words::counted(days.round() as i64, "day", "days")
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

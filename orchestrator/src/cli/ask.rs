@@ -11,6 +11,7 @@ use mneme_protocol::insights::{
     Digest, DigestPeriod, GenerateInsightsRequest, Period, SearchFilters, SearchHit, SearchRequest, SearchResults,
     message_types,
 };
+use mneme_protocol::words::counted;
 use mneme_runtime::call::CallOptions;
 
 use super::{OutputFormat, say};
@@ -201,11 +202,11 @@ pub async fn rate(
 
 fn digest_text(digest: &Digest) -> String {
     let mut lines = vec![format!(
-        "{} {} to {}: {} memories{}",
+        "{} {} to {}: {}{}",
         digest.owner,
         digest.from,
         digest.to,
-        digest.memories,
+        counted(digest.memories, "memory", "memories"),
         if digest.complete { "" } else { " (partial)" }
     )];
     let mut table = Table::new();

@@ -10,6 +10,7 @@ use mneme_protocol::avatar::{
     AvatarResponse, GetPersonaRequest, ListModelVersionsRequest, ModelVersions, Persona, RespondRequest,
     ResponseBackend, message_types,
 };
+use mneme_protocol::words::counted;
 use mneme_runtime::call::CallOptions;
 
 use super::{OutputFormat, say};
@@ -84,8 +85,11 @@ pub fn persona_text(persona: &Persona) -> String {
     };
     let version = persona.model_version.map(|version| format!(" (model version {version})")).unwrap_or_default();
     lines.push(format!(
-        "{} in their own words{span}{version}: {} memories, {} words, {} sentences",
-        persona.owner, persona.memories, persona.words, persona.sentences
+        "{} in their own words{span}{version}: {}, {}, {}",
+        persona.owner,
+        counted(persona.memories, "memory", "memories"),
+        counted(persona.words, "word", "words"),
+        counted(persona.sentences, "sentence", "sentences")
     ));
     let mut table = Table::new();
     table.load_style(UTF8_BORDERS_ONLY);

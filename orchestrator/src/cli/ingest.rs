@@ -18,6 +18,7 @@ use mneme_protocol::AgentMessage;
 use mneme_protocol::harvester::{ProcessMemoryRequest, message_types};
 use mneme_protocol::ingest::{IngestOutcome, IngestReport};
 use mneme_protocol::subjects::{self, headers};
+use mneme_protocol::words::counted;
 use mneme_sources::{CsvMapping, Format, ReadOptions};
 
 use super::{OutputFormat, say};
@@ -195,19 +196,19 @@ fn tally_ack(
 
 fn summary_text(summary: &IngestSummary) -> String {
     let mut lines = vec![format!(
-        "{} input(s) from {} file(s) in {:.1}s: {} ingested, {} already stored, {} duplicate(s), {} rejected",
-        summary.inputs,
-        summary.files,
+        "{} from {} in {:.1}s: {} ingested, {} already stored, {}, {} rejected",
+        counted(summary.inputs, "input", "inputs"),
+        counted(summary.files, "file", "files"),
         summary.seconds,
         summary.ingested,
         summary.already_stored,
-        summary.duplicates,
+        counted(summary.duplicates, "duplicate", "duplicates"),
         summary.rejected
     )];
     if summary.republished > 0 {
         lines.push(format!(
-            "{} input(s) were published recently already and are not processed twice",
-            summary.republished
+            "{} published recently already and not processed twice",
+            counted(summary.republished, "input", "inputs")
         ));
     }
     for (reason, count) in &summary.rejected_reasons {
@@ -218,8 +219,8 @@ fn summary_text(summary: &IngestSummary) -> String {
     }
     if summary.unsettled > 0 {
         lines.push(format!(
-            "{} input(s) not settled yet: they are safe in the ingest stream and will be processed when the pipeline runs",
-            summary.unsettled
+            "{} not settled yet: safe in the ingest stream, and processed when the pipeline runs",
+            counted(summary.unsettled, "input", "inputs")
         ));
     }
     lines.join("\n")

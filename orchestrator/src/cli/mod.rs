@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use mneme_protocol::harvester::SourceKind;
 use mneme_protocol::insights::DigestPeriod;
 use mneme_protocol::orchestrator::SystemStatus;
+use mneme_protocol::words::counted;
 use mneme_protocol::{AgentMessage, AgentType, ComponentId, Encoding};
 use mneme_runtime::settings::DEFAULT_NATS_URL;
 use mneme_runtime::{CallError, CallOptions};
@@ -1007,10 +1008,10 @@ pub fn status_table(status: &SystemStatus) -> String {
     let missing: Vec<&str> =
         status.instances_by_type.iter().filter(|(_, count)| **count == 0).map(|(agent, _)| agent.as_str()).collect();
     let mut text = format!(
-        "{} agent instance(s), {} active; {} orchestrator(s)\n{table}",
-        status.total_agents,
+        "{}, {} active; {}\n{table}",
+        counted(status.total_agents, "agent instance", "agent instances"),
         status.active_agents,
-        status.orchestrators.len()
+        counted(status.orchestrators.len(), "orchestrator", "orchestrators")
     );
     if !missing.is_empty() {
         text.push_str(&format!("\nnot running: {}", missing.join(", ")));

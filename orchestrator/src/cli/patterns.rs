@@ -8,6 +8,7 @@ use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 
 use mneme_protocol::AgentType;
 use mneme_protocol::patterns::{GetPatternsRequest, Habit, Patterns, message_types};
+use mneme_protocol::words::counted;
 use mneme_runtime::call::CallOptions;
 
 use super::{OutputFormat, say};
@@ -52,14 +53,24 @@ fn habit_line(habit: &Habit) -> String {
         habit.related.iter().map(String::as_str).filter(|word| !when.contains(&word.to_lowercase())).collect();
     let related = if related.is_empty() { String::new() } else { format!(" ({})", related.join(", ")) };
     format!(
-        "habit: {}{related} on {} — {} times, support {:.2}, confidence {:.2}, last {}",
-        habit.activity, habit.when, habit.occurrences, habit.support, habit.confidence, habit.last_seen
+        "habit: {}{related} on {} — {}, support {:.2}, confidence {:.2}, last {}",
+        habit.activity,
+        habit.when,
+        counted(habit.occurrences, "time", "times"),
+        habit.support,
+        habit.confidence,
+        habit.last_seen
     )
 }
 
 fn text(patterns: &Patterns) -> String {
     let rhythms = &patterns.rhythms;
-    let mut lines = vec![format!("{}: {} memories ({} undated)", patterns.owner, patterns.memories, patterns.undated)];
+    let mut lines = vec![format!(
+        "{}: {} ({} undated)",
+        patterns.owner,
+        counted(patterns.memories, "memory", "memories"),
+        patterns.undated
+    )];
     if patterns.memories == 0 {
         return lines.join("\n");
     }
@@ -114,9 +125,9 @@ fn text(patterns: &Patterns) -> String {
     }
     for topic in &patterns.topics {
         lines.push(format!(
-            "topic: {} — {} memories, {} (confidence {:.2})",
+            "topic: {} — {}, {} (confidence {:.2})",
             topic.label,
-            topic.memories,
+            counted(topic.memories, "memory", "memories"),
             format!("{:?}", topic.trend).to_lowercase(),
             topic.confidence
         ));

@@ -15,6 +15,7 @@ use mneme_protocol::relationships::{
     Appearance, GetIdentityRequest, GetPersonRequest, GetRelationshipsRequest, Identity, PersonReport, PersonSummary,
     Relationships, SetIdentityRequest, message_types, rhythm_in_words,
 };
+use mneme_protocol::words::counted;
 use mneme_runtime::call::CallOptions;
 
 use super::{OutputFormat, say};
@@ -186,9 +187,9 @@ fn rhythm(person: &PersonSummary) -> String {
 
 fn people_text(relationships: &Relationships) -> String {
     let mut lines = vec![format!(
-        "{}: {} people{}",
+        "{}: {}{}",
         relationships.owner,
-        relationships.total_people,
+        counted(relationships.total_people, "person", "people"),
         relationships.as_of.as_deref().map(|day| format!(" (as of {day})")).unwrap_or_default()
     )];
     if relationships.people.is_empty() {
@@ -247,9 +248,9 @@ fn person_text(report: &PersonReport, shown: &[Appearance], texts: &[String]) ->
         lines.push(format!("also: {}", person.aliases.join(", ")));
     }
     lines.push(format!(
-        "{} conversations, {} mentions, from {} to {}; {}; mood {:+.2}",
-        person.interactions,
-        person.mentions,
+        "{}, {}, from {} to {}; {}; mood {:+.2}",
+        counted(person.interactions, "conversation", "conversations"),
+        counted(person.mentions, "mention", "mentions"),
         day(person.first_contact.as_deref()),
         day(person.last_contact.as_deref()),
         match rhythm(person).as_str() {

@@ -15,6 +15,7 @@ use mneme_protocol::guardian::{
     MemoriesReply, MemoryCount, MemoryReply, MemoryView, message_types,
 };
 use mneme_protocol::subjects::jetstream::AUDIT_STREAM;
+use mneme_protocol::words::counted;
 use mneme_runtime::call::CallOptions;
 
 use super::{OutputFormat, say};
@@ -50,7 +51,7 @@ pub async fn memories(
                 OutputFormat::Json => say(&serde_json::to_string_pretty(&reply)?)?,
                 OutputFormat::Table => {
                     say(&memory_table(&reply.memories))?;
-                    say(&format!("{} of {} memories", reply.memories.len(), reply.total))?;
+                    say(&format!("{} of {}", reply.memories.len(), counted(reply.total, "memory", "memories")))?;
                 }
             }
         }
@@ -148,9 +149,9 @@ pub async fn forget(
             }
             Some(id) => format!("forgot memory {id} of {}", reply.owner),
             None => format!(
-                "forgot {}: {} memories deleted{}",
+                "forgot {}: {} deleted{}",
                 reply.owner,
-                reply.memories_deleted,
+                counted(reply.memories_deleted, "memory", "memories"),
                 if reply.key_destroyed { ", data key destroyed" } else { "" }
             ),
         })?,

@@ -20,7 +20,7 @@ fn the_demo_runs_a_system_of_its_own_and_shows_the_year() {
     let shown = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{shown}\n{}", String::from_utf8_lossy(&output.stderr));
     for expected in [
-        "138 input(s) from 3 file(s)",
+        "138 inputs from 3 files",
         "138 memories this year",
         "New habit: run on Saturdays",
         "Mood fell",
