@@ -11,7 +11,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 use mneme_protocol::insights::{DigestPeriod, Insight, InsightKind};
-use mneme_protocol::patterns::{MoodDay, Patterns};
+use mneme_protocol::patterns::{Habit, MoodDay, Patterns};
 use mneme_protocol::relationships::Relationships;
 use mneme_protocol::words::counted;
 
@@ -682,7 +682,7 @@ fn habits(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec
                 evidence: habit.evidence.iter().take(EVIDENCE).cloned().collect(),
                 weight: 1.0,
             });
-        } else if last >= previous_from && last < from && habit.support >= 0.5 {
+        } else if last >= previous_from && last < from && habit.support >= 0.5 && skipped_by_chance(habit, last, to) {
             insights.push(Insight {
                 kind: InsightKind::Habit,
                 title: format!("Habit paused: {} on {}", habit.activity, habit.when),
@@ -694,6 +694,18 @@ fn habits(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec
         }
     }
     insights
+}
+
+/// How unlikely a habit's absence must be, at its usual rate, before it is called paused.
+const PAUSED_CHANCE: f64 = 0.05;
+
+/// Whether `habit`, last seen on `last`, has missed more of its weeks (days, for a daily one) up to `to` than
+/// chance would make it miss at its usual rate: a run on 82% of Saturdays misses one in five, and a single
+/// Saturday without one is no pause; two in a row are.
+fn skipped_by_chance(habit: &Habit, last: Date, to: Date) -> bool {
+    let days = last.until(to).map_or(0, |span| span.get_days());
+    let missed = if habit.weekday.is_some() { days / 7 } else { days };
+    (1.0 - habit.support).max(0.0).powi(missed) < PAUSED_CHANCE
 }
 
 /// Memories of the same days in earlier years: for a day or a week only.
@@ -956,5 +968,37 @@ mod tests {
         let sources = Sources { owner: "maya", entries: &entries, patterns: None, relationships: None, voice: None };
         let findings = insights(DigestPeriod::Week, date(2024, 3, 4), date(2024, 3, 10), &sources);
         assert!(findings.insights.iter().all(|insight| insight.kind != InsightKind::People), "{:?}", findings.insights);
+    }
+
+    #[test]
+    fn a_habit_is_paused_when_it_missed_more_than_its_usual_rate_makes_likely() {
+        let habit = |support: f64, first_seen: &str, last_seen: &str| Habit {
+            activity: "run".to_owned(),
+            related: Vec::new(),
+            when: "Saturdays".to_owned(),
+            weekday: Some("Saturday".to_owned()),
+            part_of_day: None,
+            occurrences: 43,
+            support,
+            confidence: 0.9,
+            first_seen: first_seen.to_owned(),
+            last_seen: last_seen.to_owned(),
+            evidence: vec!["run".to_owned()],
+        };
+        let titles = |found: Vec<Habit>, from: Date, to: Date| {
+            let patterns = Patterns { habits: found, ..Patterns::default() };
+            let previous_from = from.checked_sub(from.until(to).unwrap()).unwrap().yesterday().unwrap();
+            habits(&patterns, from, to, previous_from).into_iter().map(|insight| insight.title).collect::<Vec<_>>()
+        };
+        let last_week = (date(2024, 12, 23), date(2024, 12, 29));
+        // Run on 82% of Saturdays: one Saturday without is chance, two are a pause.
+        assert!(titles(vec![habit(0.82, "2024-01-06", "2024-12-21")], last_week.0, last_week.1).is_empty());
+        let paused = titles(vec![habit(0.82, "2024-01-06", "2024-12-14")], date(2024, 12, 16), date(2024, 12, 29));
+        assert_eq!(paused, ["Habit paused: run on Saturdays"]);
+        // Every Saturday till now: one without is a pause.
+        let every_week = titles(vec![habit(1.0, "2024-01-06", "2024-12-21")], last_week.0, last_week.1);
+        assert_eq!(every_week, ["Habit paused: run on Saturdays"]);
+        let new = titles(vec![habit(1.0, "2024-12-28", "2024-12-28")], last_week.0, last_week.1);
+        assert_eq!(new, ["New habit: run on Saturdays"]);
     }
 }
