@@ -481,6 +481,16 @@ pub enum NatsConfigFormat {
     Helm,
 }
 
+/// `text` on one line (its runs of white space one space), cut to `max_chars` with an ellipsis: for tables.
+fn one_line(text: &str, max_chars: usize) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut line: String = text.chars().take(max_chars).collect();
+    if text.chars().count() > max_chars {
+        line.push('…');
+    }
+    line
+}
+
 /// Prints a line to standard output; a reader that went away (`mneme status | head`) ends the output quietly.
 fn say(text: &str) -> anyhow::Result<()> {
     use std::io::Write;

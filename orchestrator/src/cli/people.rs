@@ -132,12 +132,7 @@ fn latest(timeline: &[Appearance], limit: usize) -> &[Appearance] {
 
 /// What a memory says, on one line and cut short, with whether it is the shareable form.
 fn memory_line(view: &MemoryView) -> String {
-    const MAX_CHARS: usize = 120;
-    let text = view.memory.text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut line: String = text.chars().take(MAX_CHARS).collect();
-    if text.chars().count() > MAX_CHARS {
-        line.push('…');
-    }
+    let mut line = super::one_line(&view.memory.text, 120);
     if view.redacted {
         line.push_str(" (redacted)");
     }

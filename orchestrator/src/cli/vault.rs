@@ -82,10 +82,7 @@ fn memory_table(memories: &[MemoryView]) -> String {
     table.load_style(UTF8_BORDERS_ONLY).set_header(["occurred", "id", "kind", "sensitivity", "text"]);
     for view in memories {
         let memory = &view.memory;
-        let mut text: String = memory.text.chars().take(60).collect::<String>().replace('\n', " ");
-        if memory.text.chars().count() > 60 {
-            text.push('…');
-        }
+        let text = super::one_line(&memory.text, 60);
         table.add_row([
             memory.occurred_at.clone().unwrap_or_default(),
             memory.id.clone(),
