@@ -252,7 +252,7 @@ fn voice(period: DigestPeriod, owner: &str, current: &[(&str, &Indexed, Date)], 
         format!("You wrote {} this {}", changes.join(", "), period.as_str())
     };
     let mut detail =
-        format!("{} own, {}", counted(now.memories, "memory", "memories"), counted(now.words, "word", "words"));
+        format!("{}, {}", counted(now.memories, "own memory", "own memories"), counted(now.words, "word", "words"));
     if !phrases.is_empty() {
         detail.push_str(&format!("; leaned on {}", phrases.join(", ")));
     }

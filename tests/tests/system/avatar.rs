@@ -183,4 +183,5 @@ async fn sams_voice_is_learned_from_sams_words_and_answers_within_each_callers_r
     assert!(!digest.missing.iter().any(|part| part.agent == "avatar_trainer"), "{digest:?}");
     let voice = digest.insights.iter().find(|insight| insight.kind == InsightKind::Voice);
     assert!(voice.is_some_and(|insight| insight.title.starts_with("You wrote ")), "{digest:?}");
+    assert!(voice.is_some_and(|insight| insight.detail.contains(" own memories, ")), "{digest:?}");
 }
