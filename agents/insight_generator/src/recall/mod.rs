@@ -103,7 +103,7 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
     let period = match &time {
         Some(found) => match &found.meaning {
             Meaning::Days { from, until } | Meaning::Recent { from, until } => Some((*from, *until)),
-            Meaning::Yearly { month, day, year } => latest_held(index, (*month, *day, *year), &question.narrowing)?,
+            Meaning::Yearly { span, year } => latest_held(index, span, *year, &question.narrowing)?,
             Meaning::Anchored { event, after, days } => {
                 anchor(index, event, &question.narrowing, tuning)?.and_then(|day| {
                     let span = jiff::Span::new().days(*days);
@@ -457,12 +457,13 @@ fn named_people(index: &OwnerIndex, words: &str) -> (Vec<String>, Vec<String>) {
 /// How well, against the best, a memory must match an event's words to count as matching it as well.
 const ANCHOR_MATCH_SHARE: f32 = 0.95;
 
-/// The latest occurrence of a month or day named without its year (`month`, `day`, in `year` at the latest)
-/// that holds any of the owner's memories within `narrowing`: "in September" of someone whose memories end two
-/// years ago is the last September they wrote of, not this year's. The one in `year` when none does.
+/// The latest occurrence of months or a day named without their year (`span`, starting in `year` at the
+/// latest) that holds any of the owner's memories within `narrowing`: "in September" of someone whose memories
+/// end two years ago is the last September they wrote of, not this year's. The one in `year` when none does.
 fn latest_held(
     index: &OwnerIndex,
-    (month, day, year): (i8, Option<i8>, i16),
+    span: &when::Recurring,
+    year: i16,
     narrowing: &Narrowing,
 ) -> Result<Option<(Date, Date)>, IndexError> {
     let held = |(from, until): (Date, Date)| -> Result<bool, IndexError> {
@@ -473,17 +474,17 @@ fn latest_held(
     };
     let earliest = index.search_by_date(&[], &[], 0.0, narrowing, false, 1)?;
     let earliest = earliest.first().and_then(|found| index.entry(&found.memory_id)).and_then(|entry| entry.timestamp());
-    let Some(earliest) = earliest else { return Ok(when::in_year(month, day, year)) };
+    let Some(earliest) = earliest else { return Ok(span.in_year(year)) };
     for back in (1..=year).rev() {
-        let Some(span) = when::in_year(month, day, back) else { continue };
-        if seconds(span.1).is_some_and(|until| until <= earliest) {
+        let Some(days) = span.in_year(back) else { continue };
+        if seconds(days.1).is_some_and(|until| until <= earliest) {
             break;
         }
-        if held(span)? {
-            return Ok(Some(span));
+        if held(days)? {
+            return Ok(Some(days));
         }
     }
-    Ok(when::in_year(month, day, year))
+    Ok(span.in_year(year))
 }
 
 /// The day of the event a query anchors a time on: the date of the memory that best matches its words.
@@ -776,6 +777,14 @@ mod tests {
         let period = september.reading.period.clone().unwrap();
         assert_eq!((&period.from[..10], &period.until[..10]), ("2022-09-01", "2022-10-01"));
         assert_eq!(ids(&september)[0], "sep2022");
+        let autumn = asked_on(date(2026, 12, 8), "how was I between August and October?").reading.period.unwrap();
+        assert_eq!((&autumn.from[..10], &autumn.until[..10]), ("2022-08-01", "2022-11-01"));
+        let since = asked_on(date(2026, 12, 8), "what happened since July?").reading.period.unwrap();
+        assert_eq!(
+            (&since.from[..10], &since.until[..10]),
+            ("2023-07-01", "2026-12-09"),
+            "the latest with memories since"
+        );
         // Named with its year, or as last September, it is that one, whatever it holds.
         let last = asked_on(date(2026, 12, 8), "how did I feel last September?").reading.period.unwrap();
         assert_eq!(&last.from[..10], "2026-09-01");

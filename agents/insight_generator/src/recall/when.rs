@@ -4,9 +4,9 @@
 //! of something ("when did I last see Omar?") asks for an order instead.
 //!
 //! Seasons are the meteorological ones of the northern hemisphere (summer is June to August); weeks start on
-//! Monday; a month or day named without a year ("in September", "on 3 May") is its latest occurrence up to the
-//! reference day that holds any of the owner's memories (recall looks for it), "last September" the one before
-//! this month, "this September" this year's.
+//! Monday; months or a day named without a year ("in September", "on 3 May", "between March and May", "since
+//! July") are their latest occurrence begun by the reference day that holds any of the owner's memories (recall
+//! looks for it), "last September" the one before this month, "this September" this year's.
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -29,10 +29,11 @@ pub struct TimeExpression {
 pub enum Meaning {
     /// The days `from` (inclusive) to `until` (exclusive).
     Days { from: Date, until: Date },
-    /// A month, or a day of it, named without its year: in `year` it is the latest occurrence up to the
-    /// reference day. Someone whose memories end years ago asks of the last one they wrote of, which recall
-    /// looks for, a year at a time back from `year`.
-    Yearly { month: i8, day: Option<i8>, year: i16 },
+    /// Months, or a day of one, named without their year ("in September", "on 3 May", "between March and
+    /// May", "since July"): starting in `year` is the latest occurrence up to the reference day. Someone whose
+    /// memories end years ago asks of the last one they wrote of, which recall looks for, a year at a time back
+    /// from `year`.
+    Yearly { span: Recurring, year: i16 },
     /// The recent past, `from` up to the reference day (`until`, exclusive): "lately". Vaguer than a named
     /// period, so what else the question asks for is not put behind the rest of those days.
     Recent { from: Date, until: Date },
@@ -110,6 +111,12 @@ static PATTERNS: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
             )),
         ),
         (
+            Kind::MonthRange,
+            pattern(format!(
+                r"(?:between|from)\s+(?P<start>{MONTH})\s+(?:and|to|till|until|through)\s+(?P<end>{MONTH})(?:,?\s+(?P<year>\d{{4}}))?"
+            )),
+        ),
+        (
             Kind::Season,
             pattern(format!(
                 r"(?:(?P<which>last|this|past|previous)\s+(?P<season>{SEASON}))|(?:(?:in\s+|during\s+)?(?:the\s+)?(?P<season2>{SEASON})\s+(?:of\s+)?(?P<year>\d{{4}}))"
@@ -142,6 +149,7 @@ enum Kind {
     IsoDay,
     DayMonth,
     MonthDay,
+    MonthRange,
     Season,
     Month,
     Year,
@@ -261,9 +269,21 @@ fn read(kind: Kind, captures: &Captures<'_>, today: Date) -> Option<Meaning> {
                     days(day, day.tomorrow().ok()?)
                 }
                 None => {
-                    let latest = latest(today, |year| Date::new(year, month, day_of_month).ok())?;
-                    Some(Meaning::Yearly { month, day: Some(day_of_month), year: latest.year() })
+                    let span = Recurring { day: Some(day_of_month), ..Recurring::month(month) };
+                    Some(Meaning::Yearly { span, year: span.latest_year(today)? })
                 }
+            }
+        }
+        Kind::MonthRange => {
+            let (first_month, last_month) = (month_number(&text("start")?)?, month_number(&text("end")?)?);
+            let span = Recurring { first_month, day: None, last_month, through: None };
+            match year("year") {
+                // The year is the last month's: "between November and February 2024" starts in 2023.
+                Some(year) => {
+                    let (from, until) = span.in_year(if last_month < first_month { year - 1 } else { year })?;
+                    days(from, until)
+                }
+                None => Some(Meaning::Yearly { span, year: span.latest_year(today)? }),
             }
         }
         Kind::Season => {
@@ -295,7 +315,15 @@ fn read(kind: Kind, captures: &Captures<'_>, today: Date) -> Option<Meaning> {
                 (None, Some("this")) => in_year(today.year())?,
                 // "last September", asked in September, is a year ago.
                 (None, Some("last")) => latest(today.first_of_month().yesterday().ok()?, in_year)?,
-                (None, _) => return Some(Meaning::Yearly { month, day: None, year: latest(today, in_year)?.year() }),
+                // "since July": from the latest July up to the reference day.
+                (None, Some("since")) => {
+                    let span = Recurring { through: Some(today), ..Recurring::month(month) };
+                    return Some(Meaning::Yearly { span, year: span.latest_year(today)? });
+                }
+                (None, _) => {
+                    let span = Recurring::month(month);
+                    return Some(Meaning::Yearly { span, year: span.latest_year(today)? });
+                }
             };
             days(first, first.checked_add(1.month()).ok()?)
         }
@@ -357,18 +385,44 @@ fn read(kind: Kind, captures: &Captures<'_>, today: Date) -> Option<Meaning> {
     }
 }
 
-/// A month (or with `day`, a day of it) in `year`: the days from (inclusive) until (exclusive). None for a day
-/// the year has not (29 February).
-pub fn in_year(month: i8, day: Option<i8>, year: i16) -> Option<(Date, Date)> {
-    match day {
-        Some(day) => {
-            let day = Date::new(year, month, day).ok()?;
-            Some((day, day.tomorrow().ok()?))
-        }
-        None => {
-            let first = Date::new(year, month, 1).ok()?;
-            Some((first, first.checked_add(1.month()).ok()?))
-        }
+/// A span of the calendar that comes back every year: a day of a month, or months from `first_month` to
+/// `last_month` (into the next year when it is the smaller), or from a month up to a given day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recurring {
+    pub first_month: i8,
+    /// Of the first month: the span is that one day.
+    pub day: Option<i8>,
+    pub last_month: i8,
+    /// The span runs from its first month up to this day (included) instead: "since July".
+    pub through: Option<Date>,
+}
+
+impl Recurring {
+    fn month(month: i8) -> Self {
+        Recurring { first_month: month, day: None, last_month: month, through: None }
+    }
+
+    /// The span starting in `year`: the days from (inclusive) until (exclusive). None for a day the year has
+    /// not (29 February), or a span starting after its `through`.
+    pub fn in_year(&self, year: i16) -> Option<(Date, Date)> {
+        let first = Date::new(year, self.first_month, self.day.unwrap_or(1)).ok()?;
+        let until = match (self.day, self.through) {
+            (_, Some(through)) if through < first => return None,
+            (_, Some(through)) => through.tomorrow().ok()?,
+            (Some(_), None) => first.tomorrow().ok()?,
+            (None, None) => {
+                let last_year = if self.last_month < self.first_month { year.checked_add(1)? } else { year };
+                Date::new(last_year, self.last_month, 1).ok()?.checked_add(1.month()).ok()?
+            }
+        };
+        Some((first, until))
+    }
+
+    /// The latest year up to `today` it starts in (29 February is up to eight years back).
+    fn latest_year(&self, today: Date) -> Option<i16> {
+        (0..=8)
+            .filter_map(|back| today.year().checked_sub(back))
+            .find(|year| self.in_year(*year).is_some_and(|(first, _)| first <= today))
     }
 }
 
@@ -484,7 +538,7 @@ mod tests {
     fn days_of(query: &str, today: Date) -> Option<(Date, Date)> {
         match find(query, today)?.meaning {
             Meaning::Days { from, until } | Meaning::Recent { from, until } => Some((from, until)),
-            Meaning::Yearly { month, day, year } => in_year(month, day, year),
+            Meaning::Yearly { span, year } => span.in_year(year),
             Meaning::Anchored { .. } => None,
         }
     }
@@ -506,14 +560,22 @@ mod tests {
     fn a_month_without_its_year_is_the_latest_unless_last_or_this_says_otherwise() {
         let today = date(2024, 12, 8);
         let meaning = |query: &str, today: Date| find(query, today).map(|found| found.meaning);
-        assert_eq!(meaning("in December", today), Some(Meaning::Yearly { month: 12, day: None, year: 2024 }));
-        assert_eq!(meaning("in March", today), Some(Meaning::Yearly { month: 3, day: None, year: 2024 }));
+        let month = |month: i8, year: i16| Some(Meaning::Yearly { span: Recurring::month(month), year });
+        assert_eq!(meaning("in December", today), month(12, 2024));
+        assert_eq!(meaning("in March", today), month(3, 2024));
         assert_eq!(days_of("last December", today), Some((date(2023, 12, 1), date(2024, 1, 1))));
         assert_eq!(days_of("last March", today), Some((date(2024, 3, 1), date(2024, 4, 1))));
         assert_eq!(days_of("this December", today), Some((date(2024, 12, 1), date(2025, 1, 1))));
         let leap_day = meaning("on 29 February", date(2027, 3, 1));
-        assert_eq!(leap_day, Some(Meaning::Yearly { month: 2, day: Some(29), year: 2024 }));
-        assert_eq!(in_year(2, Some(29), 2023), None);
+        let february_29 = Recurring { day: Some(29), ..Recurring::month(2) };
+        assert_eq!(leap_day, Some(Meaning::Yearly { span: february_29, year: 2024 }));
+        assert_eq!(february_29.in_year(2023), None);
+        assert_eq!(days_of("since July", today), Some((date(2024, 7, 1), date(2024, 12, 9))));
+        assert_eq!(days_of("since December", today), Some((date(2024, 12, 1), date(2024, 12, 9))));
+        assert_eq!(days_of("between March and May", today), Some((date(2024, 3, 1), date(2024, 6, 1))));
+        assert_eq!(days_of("from November to February", today), Some((date(2024, 11, 1), date(2025, 3, 1))));
+        assert_eq!(days_of("from November to February 2024", today), Some((date(2023, 11, 1), date(2024, 3, 1))));
+        assert_eq!(days_of("between March and May 2022", today), Some((date(2022, 3, 1), date(2022, 6, 1))));
     }
 
     #[test]
