@@ -69,6 +69,7 @@ fn change(now: usize, before: usize) -> String {
     match before {
         0 if now == 0 => "none before either".to_owned(),
         0 => "none the period before".to_owned(),
+        _ if now == 0 => format!("against {before} the period before"),
         _ => format!("{:+.0}% on the period before ({before})", (now as f64 / before as f64 - 1.0) * 100.0),
     }
 }
@@ -290,11 +291,10 @@ fn activity(
     }
     let kinds: Vec<String> = by_kind.iter().map(|(kind, count)| format!("{count} {kind}")).collect();
     let busiest = by_day.iter().max_by_key(|(day, ids)| (ids.len(), std::cmp::Reverse(**day)));
-    let mut detail = format!(
-        "{}; {}",
-        if kinds.is_empty() { "nothing".to_owned() } else { kinds.join(", ") },
-        change(current.len(), before.len())
-    );
+    let mut detail = change(current.len(), before.len());
+    if !kinds.is_empty() {
+        detail = format!("{}; {detail}", kinds.join(", "));
+    }
     let mut evidence = Vec::new();
     if let Some((day, ids)) = busiest
         && period != DigestPeriod::Day
@@ -304,19 +304,16 @@ fn activity(
     } else {
         evidence.extend(current.iter().take(EVIDENCE).map(|(id, _, _)| (*id).to_owned()));
     }
-    vec![Insight {
-        kind: InsightKind::Activity,
-        title: format!(
-            "{} this {}, across {}",
-            counted(current.len(), "memory", "memories"),
-            period.as_str(),
-            counted(by_day.len(), "day", "days")
-        ),
-        detail,
-        confidence: 1.0,
-        evidence,
-        weight: 1.0,
-    }]
+    let memories = match current.len() {
+        0 => "No memories".to_owned(),
+        count => counted(count, "memory", "memories"),
+    };
+    let title = match period {
+        DigestPeriod::Day => format!("{memories} this day"),
+        _ if current.is_empty() => format!("{memories} this {}", period.as_str()),
+        _ => format!("{memories} this {}, across {}", period.as_str(), counted(by_day.len(), "day", "days")),
+    };
+    vec![Insight { kind: InsightKind::Activity, title, detail, confidence: 1.0, evidence, weight: 1.0 }]
 }
 
 /// Whether the period's mood moved against the period before, which decides the days that show it.
@@ -968,6 +965,24 @@ mod tests {
         let sources = Sources { owner: "maya", entries: &entries, patterns: None, relationships: None, voice: None };
         let findings = insights(DigestPeriod::Week, date(2024, 3, 4), date(2024, 3, 10), &sources);
         assert!(findings.insights.iter().all(|insight| insight.kind != InsightKind::People), "{:?}", findings.insights);
+    }
+
+    #[test]
+    fn a_day_is_counted_without_its_days() {
+        let entries: Vec<(String, Arc<Indexed>)> = vec![
+            ("a".into(), entry("2024-03-04T08:00:00Z", "Tea with Anna", &["Anna"])),
+            ("b".into(), entry("2024-03-05T08:00:00Z", "Long walk by the river", &[])),
+        ];
+        let sources = Sources { owner: "maya", entries: &entries, patterns: None, relationships: None, voice: None };
+        let title_and_detail = |day: Date| {
+            let findings = insights(DigestPeriod::Day, day, day, &sources);
+            let activity = findings.insights.into_iter().find(|insight| insight.kind == InsightKind::Activity);
+            activity.map(|insight| (insight.title, insight.detail)).unwrap_or_default()
+        };
+        let one = title_and_detail(date(2024, 3, 5));
+        assert_eq!((one.0.as_str(), one.1.as_str()), ("1 memory this day", "1 journal; +0% on the period before (1)"));
+        let none = title_and_detail(date(2024, 3, 6));
+        assert_eq!((none.0.as_str(), none.1.as_str()), ("No memories this day", "against 1 the period before"));
     }
 
     #[test]

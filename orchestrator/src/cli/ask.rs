@@ -202,10 +202,9 @@ pub async fn rate(
 
 fn digest_text(digest: &Digest) -> String {
     let mut lines = vec![format!(
-        "{} {} to {}: {}{}",
+        "{} {}: {}{}",
         digest.owner,
-        digest.from,
-        digest.to,
+        if digest.from == digest.to { digest.from.clone() } else { format!("{} to {}", digest.from, digest.to) },
         counted(digest.memories, "memory", "memories"),
         if digest.complete { "" } else { " (partial)" }
     )];
