@@ -98,6 +98,22 @@ pub struct QueryReading {
     /// of date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<RecallOrder>,
+    /// Whether the query asks how often something happened: the memories that say it are counted, and come
+    /// first, in order of date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tally: Option<RecallTally>,
+}
+
+/// A query's "how often ...", "how many times ...": how many of the owner's memories (in its period, when it
+/// names one) say what it asks about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecallTally {
+    /// The words it was read from ("how often").
+    pub expression: String,
+    pub memories: u64,
+    /// The days they fall on: a conversation of many turns, or a day written of twice, is one time.
+    #[serde(default)]
+    pub days: u64,
 }
 
 /// A query's "when did I last ...", "the first time ...": the memories that match it about as well as the best

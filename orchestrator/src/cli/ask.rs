@@ -70,6 +70,11 @@ fn results_text(results: &SearchResults) -> String {
         let first = if order.latest_first { "latest" } else { "earliest" };
         read.push_str(&format!("; \"{}\" read as the {first} first", order.expression));
     }
+    if let Some(tally) = &reading.tally {
+        let memories = counted(tally.memories, "memory says it", "memories say it");
+        let days = counted(tally.days, "day", "days");
+        read.push_str(&format!("; \"{}\": {memories}, on {days}, the earliest first", tally.expression));
+    }
     if !reading.people.is_empty() {
         read.push_str(&format!("; people: {}", reading.people.join(", ")));
     }
@@ -229,7 +234,7 @@ fn digest_text(digest: &Digest) -> String {
 
 #[cfg(test)]
 mod tests {
-    use mneme_protocol::insights::QueryReading;
+    use mneme_protocol::insights::{QueryReading, RecallTally};
 
     use super::*;
 
@@ -277,6 +282,14 @@ mod tests {
                 .collect();
         assert!(order.is_sorted(), "{text}");
         assert!(!text.contains("Nothing from"), "{text}");
+    }
+
+    #[test]
+    fn how_often_shows_its_count() {
+        let mut answer = results(vec![hit("june", Some("2024-06-12T10:00:00Z"))]);
+        answer.reading.tally = Some(RecallTally { expression: "how often".to_owned(), memories: 1, days: 1 });
+        let text = results_text(&answer);
+        assert!(text.contains("; \"how often\": 1 memory says it, on 1 day, the earliest first"), "{text}");
     }
 
     #[test]

@@ -160,6 +160,7 @@ pub async fn demo(mut settings: Settings, url_configured: bool, request: DemoReq
         "what did we do in Lisbon last summer?",
         "how did I feel the week after Jonas left?",
         "when did I last see Omar?",
+        "how often did I run since July?",
     ];
     for question in questions {
         heading(&format!("Asking: \"{question}\" (mneme ask ... --owner sam)"))?;

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-use mneme_protocol::insights::{Period, QueryReading, RecallOrder, WeightedTerm};
+use mneme_protocol::insights::{Period, QueryReading, RecallOrder, RecallTally, WeightedTerm};
 
 use index::{Found, IndexError, Indexed, Narrowing, OwnerIndex};
 use when::Meaning;
@@ -85,20 +85,18 @@ fn rfc3339(day: Date) -> String {
 
 /// Searches `index` for `question`.
 pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> Result<Recalled, IndexError> {
-    // "When did I last ..." asks for an order, not for the word "last": its words are blanked (in place, so that
-    // what is read after keeps its offsets), and so are verbs of meeting someone ("see", "talk"), which then say
-    // only who the question is about.
+    // "When did I last ..." asks for an order, not for the word "last", and "how often ..." for a count: their
+    // words are blanked (in place, so that what is read after keeps its offsets), and so are verbs of meeting
+    // someone ("see", "talk"), which then say only who the question is about.
     let order = if tuning.time_expressions { when::find_order(question.text) } else { None };
-    let text = match &order {
-        Some(order) => {
-            let mut text = question.text.to_owned();
-            for span in std::iter::once(order.span.clone()).chain(when::contact_verbs(question.text)) {
-                text.replace_range(span.clone(), &" ".repeat(span.len()));
-            }
-            text
+    let tally = if tuning.time_expressions { when::find_tally(question.text) } else { None };
+    let mut text = question.text.to_owned();
+    if order.is_some() || tally.is_some() {
+        let asking = order.iter().map(|order| order.span.clone()).chain(tally.iter().map(|(_, span)| span.clone()));
+        for span in asking.chain(when::contact_verbs(question.text)) {
+            text.replace_range(span.clone(), &" ".repeat(span.len()));
         }
-        None => question.text.to_owned(),
-    };
+    }
     let mut time = if tuning.time_expressions { when::find(&text, question.today) } else { None };
     let period = match &time {
         Some(found) => match &found.meaning {
@@ -231,7 +229,58 @@ pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> R
         }
         None => everywhere,
     };
+    let ranked = match tally {
+        Some((expression, _)) => {
+            let counted = tally_of(index, &weighted[..asked], &people, period, question, tuning)?;
+            let days: HashSet<i64> = counted
+                .iter()
+                .filter_map(|found| index.entry(&found.memory_id)?.timestamp())
+                .map(|at| at.div_euclid(86_400))
+                .collect();
+            reading.tally = Some(RecallTally { expression, memories: counted.len() as u64, days: days.len() as u64 });
+            let ids: HashSet<String> = counted.iter().map(|found| found.memory_id.clone()).collect();
+            let rest = ranked.into_iter().filter(|found| !ids.contains(&found.memory_id));
+            in_order(index, counted.into_iter().chain(rest).collect(), when::Extreme::Earliest, |found| {
+                ids.contains(&found.memory_id)
+            })
+        }
+        None => ranked,
+    };
     Ok(Recalled { reading, found: ranked.into_iter().take(question.limit).collect(), lenders })
+}
+
+/// The memories that say what a "how often" question asks about, in its period when it names one: every one
+/// that holds about as much of its telling words as the best and involves the people it names; for a question
+/// only about people, every memory of theirs. Counted, they answer it.
+fn tally_of(
+    index: &OwnerIndex,
+    asked: &[(String, f32)],
+    people: &[String],
+    period: Option<(Date, Date)>,
+    question: &Question<'_>,
+    tuning: &Tuning,
+) -> Result<Vec<Found>, IndexError> {
+    if asked.is_empty() && people.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut within = question.narrowing.clone();
+    if let Some((from, until)) = period {
+        within.from = Some(within.from.unwrap_or(i64::MIN).max(seconds(from).unwrap_or(i64::MIN)));
+        within.until = Some(within.until.unwrap_or(i64::MAX).min(seconds(until).unwrap_or(i64::MAX)));
+    }
+    let found = index.search(asked, people, tuning.people_weight, &within, index.len().max(1))?;
+    let named = Named::new(people);
+    let about_people_only = !people.is_empty() && asked.iter().all(|(term, _)| named.has_word(term));
+    let telling = Telling::of(index, asked);
+    let best_held = found.iter().map(|found| telling.held_by(index, found)).fold(0.0_f32, f32::max);
+    Ok(found
+        .into_iter()
+        .filter(|found| {
+            let says_it = about_people_only
+                || (best_held > 0.0 && telling.held_by(index, found) >= ORDER_MATCH_SHARE * best_held);
+            says_it && (people.is_empty() || named.involve(index, found))
+        })
+        .collect())
 }
 
 /// What a question asks of a period: its `leading` terms, its people, and whether the period is vague.
@@ -321,7 +370,7 @@ fn period_first(
 }
 
 /// How well, against the best, a memory must match to be among those a question about the first or the last
-/// time puts in order of date.
+/// time puts in order of date, or among those a "how often" question counts.
 const ORDER_MATCH_SHARE: f32 = 0.5;
 
 /// How telling each of a question's own terms is: the rarer among the owner's memories, the more.
@@ -791,6 +840,24 @@ mod tests {
         // A month none of the memories is of is the latest up to the day asked.
         let may = asked_on(date(2026, 12, 8), "what did I do in May?").reading.period.unwrap();
         assert_eq!(&may.from[..10], "2026-05-01");
+    }
+
+    #[test]
+    fn how_often_counts_the_memories_that_say_it() {
+        let index = corpus();
+        let tally = |question: &str| {
+            let recalled = ask(&index, question);
+            let found: Vec<String> = ids(&recalled).into_iter().map(str::to_owned).collect();
+            (recalled.reading.tally.map(|tally| tally.memories), found)
+        };
+        assert_eq!(tally("how often did I run?"), (Some(3), vec!["run1".to_owned(), "run2".into(), "run3".into()]));
+        assert_eq!(tally("How many times did I go running in 2023?").0, Some(2));
+        // Only about someone: every memory of theirs, the verb of meeting them no word to search for.
+        let omar = ask(&index, "how many times did I see Omar?");
+        assert_eq!(omar.reading.tally.as_ref().map(|tally| (tally.memories, tally.days)), Some((2, 2)));
+        assert!(omar.reading.terms == ["omar"], "{:?}", omar.reading.terms);
+        assert_eq!(ask(&index, "how often?").reading.tally, None, "nothing asked about, nothing counted");
+        assert_eq!(ask(&index, "how did I feel?").reading.tally, None);
     }
 
     #[test]

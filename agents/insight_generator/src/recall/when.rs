@@ -215,6 +215,15 @@ pub fn find_order(query: &str) -> Option<OrderExpression> {
     Some(OrderExpression { expression: said.as_str().to_owned(), span: said.range(), extreme })
 }
 
+static TALLY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\bhow\s+(?:often|frequently|many\s+times)\b").expect("a valid pattern"));
+
+/// Where `query` asks how often something happened ("how often did I run?", "how many times did we meet?"):
+/// the words that ask it, and where they stand, in bytes.
+pub fn find_tally(query: &str) -> Option<(String, Range<usize>)> {
+    TALLY.find(query).map(|found| (found.as_str().to_owned(), found.range()))
+}
+
 /// A day `query` writes as `YYYY-MM-DD` that the calendar has not ("2024-02-30"), with why: searched for as
 /// words, it would find whatever holds its numbers.
 pub fn impossible_day(query: &str) -> Option<String> {
@@ -576,6 +585,13 @@ mod tests {
         assert_eq!(days_of("from November to February", today), Some((date(2024, 11, 1), date(2025, 3, 1))));
         assert_eq!(days_of("from November to February 2024", today), Some((date(2023, 11, 1), date(2024, 3, 1))));
         assert_eq!(days_of("between March and May 2022", today), Some((date(2022, 3, 1), date(2022, 6, 1))));
+    }
+
+    #[test]
+    fn how_often_asks_for_a_count() {
+        assert_eq!(find_tally("How often did I run?"), Some(("How often".to_owned(), 0..9)));
+        assert_eq!(find_tally("so how many times did we meet").map(|(said, _)| said), Some("how many times".into()));
+        assert_eq!(find_tally("how did I feel?"), None);
     }
 
     #[test]
