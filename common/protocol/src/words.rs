@@ -1,4 +1,5 @@
-//! Counts as people say them, for the texts agents and the CLI show: "1 memory", "3 memories".
+//! Words as people write and read them: counts for the texts agents and the CLI show ("1 memory"), and where
+//! a sentence ends, so that every agent reads a capital the same way.
 
 use std::fmt::Display;
 
@@ -6,6 +7,12 @@ use std::fmt::Display;
 pub fn counted<T: Display + PartialEq + From<u8>>(count: T, one: &str, many: &str) -> String {
     let noun = if count == T::from(1) { one } else { many };
     format!("{count} {noun}")
+}
+
+/// Whether a word after `character` opens a sentence, a line or a field (`.`, `!`, `?`, `:`, `;`, `…`, a line
+/// break, a table's `|`, a quote's `>`): there its capital says nothing of the word.
+pub fn ends_sentence(character: char) -> bool {
+    matches!(character, '.' | '!' | '?' | ':' | ';' | '…' | '\n' | '|' | '>')
 }
 
 #[cfg(test)]

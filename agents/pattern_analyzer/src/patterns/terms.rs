@@ -295,7 +295,7 @@ fn words(source: &str) -> impl Iterator<Item = Word<'_>> {
             let last = piece.chars().next_back().filter(|last| last.is_whitespace() || is_break(*last));
             let written = last.and_then(|last| piece.strip_suffix(last)).unwrap_or(piece);
             let word = Word { written, opens_sentence, ends_run: last.is_some_and(is_break) };
-            if matches!(last, Some('.' | '!' | '?' | ':' | '\n')) {
+            if last.is_some_and(mneme_protocol::words::ends_sentence) {
                 opens_sentence = true;
             } else if !written.is_empty() {
                 opens_sentence = false;
@@ -441,5 +441,7 @@ mod tests {
             "a capital that opens a sentence, a line or a title is no name's"
         );
         assert_eq!(stem("Lisbon"), stem("lisbon"));
+        // Where a sentence ends is read as every agent reads it: after a semicolon or an ellipsis too.
+        assert_eq!(terms("Tired; Quiet day… Pottery later", None, &[]), ["tired", "quiet", "pottery"]);
     }
 }

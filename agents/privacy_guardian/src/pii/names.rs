@@ -176,7 +176,7 @@ fn starts_sentence(text: &str, word: &Word<'_>) -> bool {
     let before = text[..word.start].trim_end_matches([' ', '\t', '"', '“', '\'', '(', '*', '-']);
     match before.chars().last() {
         None => true,
-        Some(last) => matches!(last, '.' | '!' | '?' | ':' | ';' | '\n' | '|' | '>' | '…'),
+        Some(last) => mneme_protocol::words::ends_sentence(last),
     }
 }
 
