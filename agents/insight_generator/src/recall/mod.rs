@@ -83,6 +83,14 @@ fn rfc3339(day: Date) -> String {
     day.to_zoned_datetime(TimeZone::UTC).map(|zoned| zoned.timestamp().to_string()).unwrap_or_default()
 }
 
+/// `narrowing`, further narrowed to the days `from` (inclusive) to `until` (exclusive).
+fn within(narrowing: &Narrowing, (from, until): (Date, Date)) -> Narrowing {
+    let mut within = narrowing.clone();
+    within.from = Some(within.from.unwrap_or(i64::MIN).max(seconds(from).unwrap_or(i64::MIN)));
+    within.until = Some(within.until.unwrap_or(i64::MAX).min(seconds(until).unwrap_or(i64::MAX)));
+    within
+}
+
 /// Searches `index` for `question`.
 pub fn recall(index: &OwnerIndex, question: &Question<'_>, tuning: &Tuning) -> Result<Recalled, IndexError> {
     // "When did I last ..." asks for an order, not for the word "last", and "how often ..." for a count: their
@@ -263,11 +271,7 @@ fn tally_of(
     if asked.is_empty() && people.is_empty() {
         return Ok(Vec::new());
     }
-    let mut within = question.narrowing.clone();
-    if let Some((from, until)) = period {
-        within.from = Some(within.from.unwrap_or(i64::MIN).max(seconds(from).unwrap_or(i64::MIN)));
-        within.until = Some(within.until.unwrap_or(i64::MAX).min(seconds(until).unwrap_or(i64::MAX)));
-    }
+    let within = period.map_or_else(|| question.narrowing.clone(), |days| within(&question.narrowing, days));
     let found = index.search(asked, people, tuning.people_weight, &within, index.len().max(1))?;
     let named = Named::new(people);
     let about_people_only = !people.is_empty() && asked.iter().all(|(term, _)| named.has_word(term));
@@ -332,9 +336,7 @@ fn period_first(
 ) -> Result<Vec<Found>, IndexError> {
     let Asking { leading, people, vague } = *asking;
     let limit = tuning.candidates.max(question.limit);
-    let mut within_period = question.narrowing.clone();
-    within_period.from = Some(within_period.from.unwrap_or(i64::MIN).max(seconds(from).unwrap_or(i64::MIN)));
-    within_period.until = Some(within_period.until.unwrap_or(i64::MAX).min(seconds(until).unwrap_or(i64::MAX)));
+    let within_period = within(&question.narrowing, (from, until));
     let matched = if leading.is_empty() && people.is_empty() {
         Vec::new()
     } else {
@@ -515,11 +517,8 @@ fn latest_held(
     year: i16,
     narrowing: &Narrowing,
 ) -> Result<Option<(Date, Date)>, IndexError> {
-    let held = |(from, until): (Date, Date)| -> Result<bool, IndexError> {
-        let mut within = narrowing.clone();
-        within.from = Some(within.from.unwrap_or(i64::MIN).max(seconds(from).unwrap_or(i64::MIN)));
-        within.until = Some(within.until.unwrap_or(i64::MAX).min(seconds(until).unwrap_or(i64::MAX)));
-        Ok(!index.search(&[], &[], 0.0, &within, 1)?.is_empty())
+    let held = |days: (Date, Date)| -> Result<bool, IndexError> {
+        Ok(!index.search(&[], &[], 0.0, &within(narrowing, days), 1)?.is_empty())
     };
     let earliest = index.search_by_date(&[], &[], 0.0, narrowing, false, 1)?;
     let earliest = earliest.first().and_then(|found| index.entry(&found.memory_id)).and_then(|entry| entry.timestamp());
