@@ -320,6 +320,7 @@ fn read(kind: Kind, captures: &Captures<'_>, today: Date) -> Option<Meaning> {
             let month = month_number(&text("month").or_else(|| text("month2"))?)?;
             let in_year = |year: i16| Date::new(year, month, 1).ok();
             let first = match (year("year").or_else(|| year("year2")), text("prefix").as_deref()) {
+                (Some(year), Some("since")) => return days(in_year(year)?, today.tomorrow().ok()?),
                 (Some(year), _) => in_year(year)?,
                 (None, Some("this")) => in_year(today.year())?,
                 // "last September", asked in September, is a year ago.
@@ -581,6 +582,7 @@ mod tests {
         assert_eq!(february_29.in_year(2023), None);
         assert_eq!(days_of("since July", today), Some((date(2024, 7, 1), date(2024, 12, 9))));
         assert_eq!(days_of("since December", today), Some((date(2024, 12, 1), date(2024, 12, 9))));
+        assert_eq!(days_of("since July 2023", today), Some((date(2023, 7, 1), date(2024, 12, 9))));
         assert_eq!(days_of("between March and May", today), Some((date(2024, 3, 1), date(2024, 6, 1))));
         assert_eq!(days_of("from November to February", today), Some((date(2024, 11, 1), date(2025, 3, 1))));
         assert_eq!(days_of("from November to February 2024", today), Some((date(2023, 11, 1), date(2024, 3, 1))));
