@@ -345,7 +345,9 @@ fn mood(patterns: &Patterns, from: Date, to: Date, previous_from: Date) -> Vec<I
                 };
                 (title.to_owned(), format!("mean {mean:+.2} against {before:+.2} the period before"), moved)
             }
-            None => ("Mood".to_owned(), format!("mean {mean:+.2} over {days} days"), MoodMove::Held),
+            None => {
+                ("Mood".to_owned(), format!("mean {mean:+.2} over {}", counted(days, "day", "days")), MoodMove::Held)
+            }
         };
         // Surer with more days of mood on both sides.
         let confidence = (days.min(7) as f64 / 7.0)

@@ -811,7 +811,7 @@ async fn scale(settings: &Settings, agent: AgentType, replicas: usize, timeout_m
         other => other?,
     };
     let scaled: Scaled = reply.payload_as()?;
-    say(&format!("{}: {} -> {} replicas", scaled.agent_type, scaled.before, scaled.after))?;
+    say(&format!("{}: {} -> {}", scaled.agent_type, scaled.before, counted(scaled.after, "replica", "replicas")))?;
     Ok(ExitCode::SUCCESS)
 }
 
