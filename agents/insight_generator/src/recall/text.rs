@@ -288,13 +288,18 @@ pub fn terms(text: &str) -> Vec<String> {
 }
 
 /// Whether an index term says nothing of what a memory is about: words that say when ("week", "monday",
-/// "tonight", "already"; a question's time is read from its wording, by `when`) or how much ("bit", "lot"),
-/// and numbers ("2024", "11th"). Such words are kept in the index, where a question may name them, but make no
-/// topic of a period and no word to widen a question with.
+/// "tonight", "already"; a question's time is read from its wording, by `when`), how much ("bit", "lot") or
+/// how sure or how far ("well" of "oh well", "finally", "even", "maybe"), and numbers ("2024", "11th"). Such
+/// words are kept in the index, where a question may name them, but make no topic of a period and no word to
+/// widen a question with.
 pub fn says_no_subject(term: &str) -> bool {
     static TERMS: LazyLock<HashSet<String>> = LazyLock::new(|| {
         const AMOUNTS: [&str; 6] = ["bit", "bits", "lot", "lots", "plenty", "bunch"];
-        super::when::words_of_time().chain(AMOUNTS).flat_map(terms).collect()
+        const DEGREES: [&str; 13] = [
+            "well", "even", "finally", "quite", "pretty", "rather", "almost", "enough", "actually", "maybe", "perhaps",
+            "anyway", "though",
+        ];
+        super::when::words_of_time().chain(AMOUNTS).chain(DEGREES).flat_map(terms).collect()
     });
     let number = ["st", "nd", "rd", "th"].iter().find_map(|suffix| term.strip_suffix(suffix)).unwrap_or(term);
     TERMS.contains(term) || (!number.is_empty() && number.chars().all(|c| c.is_ascii_digit()))
@@ -343,8 +348,10 @@ mod tests {
     }
 
     #[test]
-    fn words_of_time_and_amount_say_no_subject() {
-        for word in ["week", "weeks", "Monday", "tonight", "already", "lately", "bit", "lots", "2024", "11th", "3rd"] {
+    fn words_of_time_amount_and_degree_say_no_subject() {
+        for word in
+            ["week", "Monday", "tonight", "already", "lately", "bit", "lots", "well", "finally", "2024", "11th", "3rd"]
+        {
             let term = &terms(word)[0];
             assert!(says_no_subject(term), "{word} ({term})");
         }
