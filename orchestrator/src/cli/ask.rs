@@ -70,11 +70,6 @@ fn results_text(results: &SearchResults) -> String {
         let first = if order.latest_first { "latest" } else { "earliest" };
         read.push_str(&format!("; \"{}\" read as the {first} first", order.expression));
     }
-    if let Some(tally) = &reading.tally {
-        let memories = counted(tally.memories, "memory says it", "memories say it");
-        let days = counted(tally.days, "day", "days");
-        read.push_str(&format!("; \"{}\": {memories}, on {days}, the earliest first", tally.expression));
-    }
     if !reading.people.is_empty() {
         read.push_str(&format!("; people: {}", reading.people.join(", ")));
     }
@@ -88,6 +83,13 @@ fn results_text(results: &SearchResults) -> String {
         read.push_str(&format!("; also: {}", words.join(" ")));
     }
     lines.push(read);
+    // "How often" is answered by a count, on a line of its own.
+    if let Some(tally) = &reading.tally {
+        let memories = counted(tally.memories, "memory says it", "memories say it");
+        let days = counted(tally.days, "day", "days");
+        let listed = if tally.memories == 0 { "." } else { "; the earliest first:" };
+        lines.push(format!("{}: {memories}, on {days}{listed}", tally.expression));
+    }
     if results.results.is_empty() {
         lines.push(match &span {
             Some(span) => format!("Nothing from {}.", span.days()),
@@ -289,7 +291,7 @@ mod tests {
         let mut answer = results(vec![hit("june", Some("2024-06-12T10:00:00Z"))]);
         answer.reading.tally = Some(RecallTally { expression: "how often".to_owned(), memories: 1, days: 1 });
         let text = results_text(&answer);
-        assert!(text.contains("; \"how often\": 1 memory says it, on 1 day, the earliest first"), "{text}");
+        assert!(text.contains("\nhow often: 1 memory says it, on 1 day; the earliest first:\n"), "{text}");
     }
 
     #[test]
