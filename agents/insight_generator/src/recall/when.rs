@@ -324,7 +324,10 @@ fn read(kind: Kind, captures: &Captures<'_>, today: Date) -> Option<Meaning> {
                 (Some(year), _) => in_year(year)?,
                 (None, Some("this")) => in_year(today.year())?,
                 // "last September", asked in September, is a year ago.
-                (None, Some("last")) => latest(today.first_of_month().yesterday().ok()?, in_year)?,
+                (None, Some("last")) => {
+                    let end_of_last_month = today.first_of_month().yesterday().ok()?;
+                    in_year(Recurring::month(month).latest_year(end_of_last_month)?)?
+                }
                 // "since July": from the latest July up to the reference day.
                 (None, Some("since")) => {
                     let span = Recurring { through: Some(today), ..Recurring::month(month) };
@@ -434,12 +437,6 @@ impl Recurring {
             .filter_map(|back| today.year().checked_sub(back))
             .find(|year| self.in_year(*year).is_some_and(|(first, _)| first <= today))
     }
-}
-
-/// The latest date up to `today` that `make` gives for a year: this one or one before (29 February is up to
-/// eight years back).
-fn latest(today: Date, make: impl Fn(i16) -> Option<Date>) -> Option<Date> {
-    (0..=8).filter_map(|back| make(today.year().checked_sub(back)?)).find(|date| *date <= today)
 }
 
 fn month_number(name: &str) -> Option<i8> {
