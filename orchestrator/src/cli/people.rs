@@ -18,6 +18,7 @@ use mneme_protocol::relationships::{
 use mneme_protocol::words::counted;
 use mneme_runtime::call::CallOptions;
 
+use super::vault::GUARDIAN;
 use super::{OutputFormat, say};
 use crate::settings::Settings;
 
@@ -117,8 +118,6 @@ pub async fn person(
     }
     Ok(ExitCode::SUCCESS)
 }
-
-const GUARDIAN: AgentType = AgentType::PrivacyGuardian;
 
 /// How many memories `mneme person` reads from the vault at once.
 const READS_AT_ONCE: usize = 16;

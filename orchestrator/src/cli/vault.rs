@@ -21,7 +21,7 @@ use mneme_runtime::call::CallOptions;
 use super::{OutputFormat, say};
 use crate::settings::Settings;
 
-const GUARDIAN: AgentType = AgentType::PrivacyGuardian;
+pub(super) const GUARDIAN: AgentType = AgentType::PrivacyGuardian;
 
 /// What `mneme memories` does.
 #[derive(Debug, Clone)]
